@@ -1,0 +1,44 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "swift-gpt",
+    platforms: [.macOS(.v14)],
+    // MARK: - Public products
+    products: [
+        .library(name: "TensorModule", targets: ["TensorModule"]),
+        .library(name: "NN", targets: ["NN"]),
+        .library(name: "LanguageModels", targets: ["LanguageModels"]),
+        .executable(name: "gpt", targets: ["gpt"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: - Implementation targets
+        .target(name: "TensorModule"),
+        .target(name: "NN", dependencies: ["TensorModule"]),
+        .target(
+            name: "LanguageModels",
+            dependencies: ["NN", "TensorModule"],
+            resources: [.copy("Resources/tinyshakespeare.txt")]
+        ),
+        .executableTarget(
+            name: "gpt",
+            dependencies: [
+                "LanguageModels", "NN", "TensorModule",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .target(name: "_TestSupport", dependencies: ["TensorModule"], path: "Sources/_TestSupport"),
+        // MARK: - Test targets
+        .testTarget(name: "TensorModuleTests", dependencies: ["TensorModule", "_TestSupport"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "TensorModule", "_TestSupport"]),
+        .testTarget(
+            name: "LanguageModelsTests",
+            dependencies: ["LanguageModels", "NN", "TensorModule", "_TestSupport"],
+            resources: [.copy("Fixtures")]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,91 @@
+/// Which implementation runs matrix products.
+public enum MatrixBackend: Sendable, Equatable, CustomStringConvertible {
+    /// A platform BLAS: Accelerate, or a shared library found at run time (its file name).
+    case blas(String)
+    /// The portable SIMD Swift kernel of ``portableGEMM(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``.
+    case portable
+
+    public var description: String {
+        switch self {
+        case .blas(let name): "BLAS (\(name))"
+        case .portable: "portable Swift SIMD kernel"
+        }
+    }
+
+    /// The backend in use: a BLAS when one loads (unless `GPT_BLAS=none`), else the portable kernel.
+    public static var current: MatrixBackend { activeBLAS.map { .blas($0.name) } ?? .portable }
+}
+
+/// The BLAS chosen once per process (Swift globals are initialised lazily and thread-safely).
+let activeBLAS: BLASLibrary? = BLASLibrary.load()
+
+/// General matrix product, row-major: `C = alpha * op(A) * op(B) + beta * C`.
+///
+/// - Parameters:
+///   - transposeA: `op(A) = Aᵀ` when true; `A` is then stored `[k, m]`, else `[m, k]`.
+///   - transposeB: `op(B) = Bᵀ` when true; `B` is then stored `[n, k]`, else `[k, n]`.
+///   - m: rows of `C`; n: columns of `C`; k: the shared dimension.
+///   - lda, ldb, ldc: row strides (elements) of `A`, `B`, `C` as stored.
+///   - c: `[m, n]` output, read when `beta != 0`.
+public func gemm(
+    transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+    a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+) {
+    guard m > 0, n > 0 else { return }
+    if let blas = activeBLAS, k > 0 {
+        blas.sgemm(
+            transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+            a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    } else {
+        portableGEMM(
+            transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+            a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    }
+}
+
+/// The reference matrix product: a triple loop with `Double` accumulation. Slow and obviously right; the tests use
+/// it as the oracle for the fast kernels (llm.c's `matmul_forward_naive`).
+public func naiveGEMM(
+    transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+    a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+) {
+    for i in 0..<m {
+        for j in 0..<n {
+            var sum = 0.0
+            for p in 0..<k {
+                let x = transposeA ? a[p * lda + i] : a[i * lda + p]
+                let y = transposeB ? b[j * ldb + p] : b[p * ldb + j]
+                sum += Double(x) * Double(y)
+            }
+            let previous = beta == 0 ? 0 : beta * c[i * ldc + j]
+            c[i * ldc + j] = alpha * Float(sum) + previous
+        }
+    }
+}
+
+/// Measures the GEMM throughput of the active backend on a square product of side `size`, in GFLOP/s.
+public func measureGEMMGigaflops(size: Int = 512, repetitions: Int = 8, portable: Bool = false) -> Double {
+    let a = TensorStorage(zeros: size * size), b = TensorStorage(zeros: size * size)
+    let c = TensorStorage(zeros: size * size)
+    var generator = SeededGenerator(seed: 1)
+    generator.fillNormal(a.buffer, mean: 0, std: 1)
+    generator.fillNormal(b.buffer, mean: 0, std: 1)
+    func run() {
+        if portable {
+            portableGEMM(
+                transposeA: false, transposeB: false, m: size, n: size, k: size, alpha: 1,
+                a: a.pointer, lda: size, b: b.pointer, ldb: size, beta: 0, c: c.pointer, ldc: size)
+        } else {
+            gemm(
+                transposeA: false, transposeB: false, m: size, n: size, k: size, alpha: 1,
+                a: a.pointer, lda: size, b: b.pointer, ldb: size, beta: 0, c: c.pointer, ldc: size)
+        }
+    }
+    run()
+    let clock = ContinuousClock()
+    let elapsed = clock.measure { for _ in 0..<repetitions { run() } }
+    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+    return 2 * Double(size * size * size) * Double(repetitions) / seconds / 1e9
+}

@@ -1,0 +1,74 @@
+// Pointwise activations. Each backward reads the forward's input, which the closure keeps alive.
+
+extension Tensor {
+    // MARK: - ReLU
+
+    /// `max(0, x)`, elementwise.
+    public func relu() -> Tensor {
+        let out = TensorStorage(zeros: count)
+        reluForward(out: out.pointer, input: storage.pointer, count: count)
+        return Tensor(shape: shape, storage: out, parents: [self]) { dy in
+            reluBackward(
+                inputGradient: self.ensureGradient().pointer, outputGradient: dy.pointer,
+                input: self.storage.pointer, count: self.count)
+        }
+    }
+
+    // MARK: - GELU
+
+    /// GELU in GPT-2's tanh form: `0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³)))`, elementwise.
+    public func gelu() -> Tensor {
+        let out = TensorStorage(zeros: count)
+        geluForward(out: out.pointer, input: storage.pointer, count: count)
+        return Tensor(shape: shape, storage: out, parents: [self]) { dy in
+            geluBackward(
+                inputGradient: self.ensureGradient().pointer, outputGradient: dy.pointer,
+                input: self.storage.pointer, count: self.count)
+        }
+    }
+}
+
+/// `out[i] = max(0, input[i])`.
+public func reluForward(out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, count: Int) {
+    for i in 0..<count { out[i] = input[i] > 0 ? input[i] : 0 }
+}
+
+/// `inputGradient[i] += input[i] > 0 ? outputGradient[i] : 0`.
+public func reluBackward(
+    inputGradient: UnsafeMutablePointer<Float>, outputGradient: UnsafePointer<Float>,
+    input: UnsafePointer<Float>, count: Int
+) {
+    for i in 0..<count where input[i] > 0 { inputGradient[i] += outputGradient[i] }
+}
+
+private let geluScale: Float = 0.797_884_56  // √(2/π)
+
+/// `out[i] = gelu(input[i])`, tanh approximation.
+public func geluForward(out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, count: Int) {
+    let o = SendablePointer(out), x = SendablePointer(UnsafeMutablePointer(mutating: input))
+    parallelFor(count, minimumChunk: 16_384) { range in
+        for i in range {
+            let v = x.base[i]
+            o.base[i] = 0.5 * v * (1 + _tanhf(geluScale * (v + 0.044715 * v * v * v)))
+        }
+    }
+}
+
+/// `inputGradient[i] += gelu'(input[i]) * outputGradient[i]`.
+public func geluBackward(
+    inputGradient: UnsafeMutablePointer<Float>, outputGradient: UnsafePointer<Float>,
+    input: UnsafePointer<Float>, count: Int
+) {
+    let dx = SendablePointer(inputGradient), x = SendablePointer(UnsafeMutablePointer(mutating: input))
+    let dy = SendablePointer(UnsafeMutablePointer(mutating: outputGradient))
+    parallelFor(count, minimumChunk: 16_384) { range in
+        for i in range {
+            let v = x.base[i]
+            let inner = geluScale * (v + 0.044715 * v * v * v)
+            let t = _tanhf(inner)
+            let sech2 = 1 - t * t
+            let local = 0.5 * (1 + t) + 0.5 * v * sech2 * geluScale * (1 + 3 * 0.044715 * v * v)
+            dx.base[i] += local * dy.base[i]
+        }
+    }
+}

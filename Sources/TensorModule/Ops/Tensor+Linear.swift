@@ -1,0 +1,86 @@
+// Matrix products with autodiff. N is the number of rows (every leading dimension flattened), `in`/`out` the
+// feature sizes of a linear layer, m/k/n the sizes of a batched matrix product.
+
+extension Tensor {
+    // MARK: - Linear
+
+    /// `y = x Wᵀ + b`, PyTorch's `nn.Linear`: the weight is stored `[out, in]`.
+    ///
+    /// - Parameters:
+    ///   - weight: `[out, in]`.
+    ///   - bias: `[out]`, or `nil`.
+    /// - Returns: `[..., out]` for `self` of shape `[..., in]`.
+    public func linear(weight: Tensor, bias: Tensor? = nil) -> Tensor {
+        let inputs = shape.last!, outputs = weight.shape[0]
+        precondition(weight.shape == [outputs, inputs], "linear: weight \(weight.shape) does not fit input \(shape)")
+        let rows = count / inputs
+        let out = TensorStorage(zeros: rows * outputs)
+        if let bias {
+            for r in 0..<rows { (out.pointer + r * outputs).update(from: bias.storage.pointer, count: outputs) }
+        }
+        gemm(
+            transposeA: false, transposeB: true, m: rows, n: outputs, k: inputs, alpha: 1,
+            a: storage.pointer, lda: inputs, b: weight.storage.pointer, ldb: inputs,
+            beta: bias == nil ? 0 : 1, c: out.pointer, ldc: outputs)
+        let parents = [self, weight] + (bias.map { [$0] } ?? [])
+        return Tensor(shape: Array(shape.dropLast()) + [outputs], storage: out, parents: parents) { dy in
+            if self.requiresGrad {  // dx[N, in] += dy[N, out] W[out, in]
+                gemm(
+                    transposeA: false, transposeB: false, m: rows, n: inputs, k: outputs, alpha: 1,
+                    a: dy.pointer, lda: outputs, b: weight.storage.pointer, ldb: inputs,
+                    beta: 1, c: self.ensureGradient().pointer, ldc: inputs)
+            }
+            if weight.requiresGrad {  // dW[out, in] += dyᵀ[out, N] x[N, in]
+                gemm(
+                    transposeA: true, transposeB: false, m: outputs, n: inputs, k: rows, alpha: 1,
+                    a: dy.pointer, lda: outputs, b: self.storage.pointer, ldb: inputs,
+                    beta: 1, c: weight.ensureGradient().pointer, ldc: inputs)
+            }
+            if let bias, bias.requiresGrad {  // db[out] += Σ_rows dy
+                let db = bias.ensureGradient().pointer
+                for r in 0..<rows {
+                    let row = dy.pointer + r * outputs
+                    for j in 0..<outputs { db[j] += row[j] }
+                }
+            }
+        }
+    }
+
+    // MARK: - Matrix product
+
+    /// Batched matrix product `self @ other`: `[..., m, k] @ [..., k, n] -> [..., m, n]`.
+    ///
+    /// The leading (batch) dimensions must be equal, or `other` may be a plain `[k, n]` matrix shared by every batch.
+    public func matmul(_ other: Tensor) -> Tensor {
+        precondition(rank >= 2 && other.rank >= 2, "matmul needs matrices, got \(shape) and \(other.shape)")
+        let m = shape[rank - 2], k = shape[rank - 1], n = other.shape[other.rank - 1]
+        precondition(other.shape[other.rank - 2] == k, "matmul: \(shape) @ \(other.shape) inner sizes differ")
+        let batch = count / (m * k)
+        let sharedOther = other.rank == 2
+        precondition(sharedOther || other.count / (k * n) == batch, "matmul: batch sizes of \(shape), \(other.shape)")
+        let out = TensorStorage(zeros: batch * m * n)
+        let otherStride = sharedOther ? 0 : k * n
+        for i in 0..<batch {
+            gemm(
+                transposeA: false, transposeB: false, m: m, n: n, k: k, alpha: 1,
+                a: storage.pointer + i * m * k, lda: k, b: other.storage.pointer + i * otherStride, ldb: n,
+                beta: 0, c: out.pointer + i * m * n, ldc: n)
+        }
+        return Tensor(shape: Array(shape.dropLast()) + [n], storage: out, parents: [self, other]) { dy in
+            for i in 0..<batch {
+                if self.requiresGrad {  // dA[m, k] += dY[m, n] Bᵀ
+                    gemm(
+                        transposeA: false, transposeB: true, m: m, n: k, k: n, alpha: 1,
+                        a: dy.pointer + i * m * n, lda: n, b: other.storage.pointer + i * otherStride, ldb: n,
+                        beta: 1, c: self.ensureGradient().pointer + i * m * k, ldc: k)
+                }
+                if other.requiresGrad {  // dB[k, n] += Aᵀ dY[m, n]
+                    gemm(
+                        transposeA: true, transposeB: false, m: k, n: n, k: m, alpha: 1,
+                        a: self.storage.pointer + i * m * k, lda: k, b: dy.pointer + i * m * n, ldb: n,
+                        beta: 1, c: other.ensureGradient().pointer + i * otherStride, ldc: n)
+                }
+            }
+        }
+    }
+}

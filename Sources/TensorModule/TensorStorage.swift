@@ -1,0 +1,45 @@
+/// A fixed-size, heap-allocated buffer of `Float` that a ``Tensor`` reads and writes through raw pointers.
+///
+/// Hot loops must never go through Swift `Array` subscripts (copy-on-write checks cost 15-20x), so every kernel
+/// receives `storage.pointer` and a count. The buffer is 64-byte aligned for SIMD loads and freed on `deinit`.
+public final class TensorStorage: @unchecked Sendable {
+    /// The first element; valid for `count` elements.
+    public let pointer: UnsafeMutablePointer<Float>
+    /// Number of `Float` elements.
+    public let count: Int
+
+    /// Allocates `count` elements, set to zero.
+    public init(zeros count: Int) {
+        self.count = count
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64)
+        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+        pointer.initialize(repeating: 0, count: max(count, 1))
+    }
+
+    /// Allocates a copy of `values`.
+    public convenience init(_ values: [Float]) {
+        self.init(zeros: values.count)
+        values.withUnsafeBufferPointer { source in
+            if let base = source.baseAddress { pointer.update(from: base, count: values.count) }
+        }
+    }
+
+    deinit { pointer.deallocate() }
+
+    /// The elements as a buffer pointer.
+    public var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: pointer, count: count) }
+
+    /// Sets every element to zero.
+    public func zero() { pointer.update(repeating: 0, count: count) }
+
+    /// A copy of the elements as an array (for tests and serialisation, not hot loops).
+    public var array: [Float] { Array(buffer) }
+}
+
+/// A pointer that may cross into the worker threads of ``parallelFor(_:minimumChunk:_:)``.
+///
+/// Each worker writes a disjoint range, which is what makes sharing the pointer safe.
+public struct SendablePointer<Element>: @unchecked Sendable {
+    public let base: UnsafeMutablePointer<Element>
+    public init(_ base: UnsafeMutablePointer<Element>) { self.base = base }
+}

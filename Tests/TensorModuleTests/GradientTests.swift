@@ -1,0 +1,80 @@
+import Testing
+import TensorModule
+import _TestSupport
+
+/// Every op's backward against central finite differences.
+@Suite struct GradientTests {
+    func expectAllPass(_ results: [Comparison], _ name: String) {
+        #expect(!results.isEmpty, "\(name): no input required a gradient")
+        for (i, result) in results.enumerated() {
+            #expect(result.passed, "\(name) input \(i): \(result)")
+        }
+    }
+
+    @Test func linearWithBias() {
+        let x = randomTensor([2, 3, 5], seed: 1), w = randomTensor([4, 5], seed: 2), b = randomTensor([4], seed: 3)
+        expectAllPass(checkGradients([x, w, b]) { $0[0].linear(weight: $0[1], bias: $0[2]) }, "linear")
+    }
+
+    @Test func batchedMatmul() {
+        let a = randomTensor([2, 3, 4], seed: 4), b = randomTensor([2, 4, 5], seed: 5)
+        expectAllPass(checkGradients([a, b]) { $0[0].matmul($0[1]) }, "matmul")
+        let shared = randomTensor([4, 2], seed: 6)
+        expectAllPass(checkGradients([a, shared]) { $0[0].matmul($0[1]) }, "matmul shared")
+    }
+
+    @Test func broadcastingAddAndMultiply() {
+        let a = randomTensor([2, 3, 4], seed: 7), b = randomTensor([3, 4], seed: 8), c = randomTensor([2, 1, 4], seed: 9)
+        expectAllPass(checkGradients([a, b]) { $0[0] + $0[1] }, "add")
+        expectAllPass(checkGradients([a, c]) { $0[0] * $0[1] }, "multiply")
+        expectAllPass(checkGradients([a]) { $0[0].scaled(by: 0.3).mean() }, "scale+mean")
+    }
+
+    @Test func activations() {
+        // Keep inputs away from ReLU's kink, where finite differences are undefined.
+        let x = Tensor(shape: [2, 5], values: [-2, -1.1, -0.5, 0.4, 1.3, 2.2, -0.3, 0.7, -1.7, 0.9], requiresGrad: true)
+        expectAllPass(checkGradients([x]) { $0[0].relu() }, "relu")
+        expectAllPass(checkGradients([x]) { $0[0].gelu() }, "gelu")
+    }
+
+    @Test func softmaxAndCrossEntropy() {
+        let x = randomTensor([3, 6], seed: 10)
+        expectAllPass(checkGradients([x]) { $0[0].softmax() }, "softmax")
+        expectAllPass(checkGradients([x]) { $0[0].crossEntropy(targets: [1, 5, 0]) }, "crossEntropy")
+        let logits3 = randomTensor([2, 2, 4], seed: 11)
+        expectAllPass(checkGradients([logits3]) { $0[0].crossEntropy(targets: [3, 0, 1, 2]) }, "crossEntropy 3-D")
+    }
+
+    @Test func layerNorm() {
+        let x = randomTensor([4, 6], seed: 12), w = randomTensor([6], seed: 13), b = randomTensor([6], seed: 14)
+        expectAllPass(checkGradients([x, w, b]) { $0[0].layerNorm(weight: $0[1], bias: $0[2]) }, "layerNorm")
+    }
+
+    @Test func embeddingLookup() {
+        let table = randomTensor([5, 3], seed: 15)
+        expectAllPass(checkGradients([table]) { $0[0].embedding(indices: [0, 4, 4, 2], shape: [2, 2]) }, "embedding")
+    }
+
+    @Test func dropoutRoutesThroughMask() {
+        let x = randomTensor([4, 8], seed: 16)
+        // Same seed inside the closure: the mask is identical on every evaluation.
+        expectAllPass(checkGradients([x]) { inputs in
+            var generator = SeededGenerator(seed: 99)
+            return inputs[0].dropout(probability: 0.3, generator: &generator)
+        }, "dropout")
+    }
+
+    @Test func shapeOps() {
+        let x = randomTensor([2, 3, 4], seed: 17), y = randomTensor([2, 3, 2], seed: 18)
+        expectAllPass(checkGradients([x]) { $0[0].reshaped([6, 4]).transposed() }, "reshape+transpose")
+        expectAllPass(checkGradients([x]) { $0[0].permuted([1, 2, 0]) }, "permute")
+        expectAllPass(checkGradients([x]) { $0[0].split([1, 3], axis: -1)[1] }, "split")
+        expectAllPass(checkGradients([x, y]) { Tensor.concatenate([$0[0], $0[1]], axis: 2) }, "concatenate")
+        expectAllPass(checkGradients([x]) { $0[0].sliced(1..<3, axis: 1) }, "slice middle axis")
+    }
+
+    @Test func causalMaskThenSoftmax() {
+        let scores = randomTensor([2, 4, 4], seed: 19)
+        expectAllPass(checkGradients([scores]) { $0[0].causallyMasked().softmax() }, "masked softmax")
+    }
+}
