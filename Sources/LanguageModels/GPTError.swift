@@ -1,0 +1,54 @@
+/// Everything that can go wrong with user input, each with a message that says what to do.
+///
+/// Bad input never traps: loaders, tokenizers and configuration checks throw one of these, and the `gpt` tool
+/// prints its ``description`` as one line and exits non-zero.
+public enum GPTError: Error, Equatable, CustomStringConvertible, Sendable {
+    case fileNotFound(path: String)
+    case unreadableFile(path: String, reason: String)
+    case emptyCorpus(path: String)
+    case invalidUTF8(path: String, byteOffset: Int)
+    case corpusTooShort(path: String, tokens: Int, needed: Int)
+    case unknownCharacter(String, position: Int)
+    case invalidConfiguration(field: String, reason: String)
+    case invalidCheckpoint(path: String, reason: String)
+    case invalidSafetensors(field: String, reason: String)
+    case invalidArgument(name: String, reason: String)
+    case nonFiniteLoss(step: Int)
+
+    public var description: String {
+        switch self {
+        case .fileNotFound(let path):
+            "no such file: \(path) (check the path, or leave --data out to use the bundled tiny shakespeare)"
+        case .unreadableFile(let path, let reason):
+            "cannot read \(path): \(reason)"
+        case .emptyCorpus(let path):
+            "the corpus \(path) is empty: give a text file with some text in it"
+        case .invalidUTF8(let path, let offset):
+            "the corpus \(path) is not valid UTF-8 (first bad byte at offset \(offset)): convert it to UTF-8 first"
+        case .corpusTooShort(let path, let tokens, let needed):
+            "the corpus \(path) is too short: \(tokens) tokens in a split, but one block needs \(needed); "
+                + "use more text or a smaller --block-size"
+        case .unknownCharacter(let character, let position):
+            "the character \(character) at position \(position) is not in the model's vocabulary; "
+                + "use only characters that occur in the training text"
+        case .invalidConfiguration(let field, let reason):
+            "invalid configuration: \(field) \(reason)"
+        case .invalidCheckpoint(let path, let reason):
+            "cannot load the checkpoint \(path): \(reason)"
+        case .invalidSafetensors(let field, let reason):
+            "invalid safetensors file: \(field): \(reason)"
+        case .invalidArgument(let name, let reason):
+            "invalid value for \(name): \(reason)"
+        case .nonFiniteLoss(let step):
+            "training stopped at step \(step): the loss or gradient norm is not finite (try a lower --learning-rate)"
+        }
+    }
+}
+
+/// A Unicode scalar shown so that a reader can see it, e.g. `"é" (U+00E9)`.
+func describeScalar(_ scalar: Unicode.Scalar) -> String {
+    let hex = String(scalar.value, radix: 16, uppercase: true)
+    let padded = String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+    let visible = scalar.properties.isWhitespace || scalar.value < 0x20 ? "" : "\"\(Character(scalar))\" "
+    return "\(visible)(U+\(padded))"
+}

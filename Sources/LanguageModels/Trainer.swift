@@ -1,0 +1,107 @@
+import NN
+import TensorModule
+
+/// What a training run reports as it goes.
+public enum TrainingEvent: Sendable {
+    /// After each optimizer step: the step number (1-based), its loss, throughput and estimated time left.
+    case step(step: Int, loss: Float, tokensPerSecond: Double, secondsLeft: Double)
+    /// Mean losses over random batches of each split (the lecture's `estimate_loss`).
+    case evaluation(step: Int, trainLoss: Float, validationLoss: Float)
+}
+
+/// The lecture's training loop: sample a batch, forward, backward, clip, AdamW step; evaluate every
+/// `evalInterval` steps and at the end.
+public final class Trainer {
+    public let model: any LanguageModel
+    public let dataset: TextDataset
+    public let settings: TrainingSettings
+    public let optimizer: AdamW
+    /// Draws the training and evaluation batches.
+    public var generator: SeededGenerator
+    /// Optimizer steps taken so far.
+    public private(set) var step = 0
+
+    public init(model: any LanguageModel, dataset: TextDataset, settings: TrainingSettings) throws {
+        try settings.validate()
+        try dataset.validate(blockSize: settings.blockSize)
+        if settings.blockSize > model.configuration.blockSize {
+            throw GPTError.invalidConfiguration(field: "block_size", reason:
+                "(\(model.configuration.blockSize)) is smaller than the training block size \(settings.blockSize)")
+        }
+        self.model = model
+        self.dataset = dataset
+        self.settings = settings
+        optimizer = AdamW(
+            parameters: model.parameters,
+            settings: .init(learningRate: settings.learningRate, beta1: settings.beta1, beta2: settings.beta2,
+                            weightDecay: settings.weightDecay),
+            decayAll: settings.decayAllParameters)
+        generator = SeededGenerator(seed: settings.seed)
+    }
+
+    /// The learning rate of the current step.
+    public var currentLearningRate: Float {
+        learningRate(step: step, maximum: settings.learningRate, minimum: settings.minimumLearningRate,
+                     warmupSteps: settings.warmupIterations, decaySteps: settings.decayIterations)
+    }
+
+    /// Takes one optimizer step and returns its loss; throws if the loss or gradient norm is not finite, before
+    /// touching the weights.
+    @discardableResult
+    public func trainStep() throws -> Float {
+        let (x, y) = dataset.batch(.train, batchSize: settings.batchSize, blockSize: settings.blockSize,
+                                   generator: &generator)
+        model.clearGradients()
+        let loss = model.forward(x, batchSize: settings.batchSize, targets: y, training: true).loss!
+        loss.backward()
+        let norm = clipGradientNorm(model.parameters, maximumNorm: settings.gradientClip > 0 ? settings.gradientClip : .infinity)
+        guard loss.item.isFinite, norm.isFinite else { throw GPTError.nonFiniteLoss(step: step + 1) }
+        optimizer.settings.learningRate = currentLearningRate
+        optimizer.update()
+        step += 1
+        return loss.item
+    }
+
+    /// Mean loss over `iterations` random batches of each split, dropout off and no graph recorded.
+    public func estimateLoss(iterations: Int) -> (train: Float, validation: Float) {
+        withoutGradient {
+            var means: [Float] = []
+            for split in [TextDataset.Split.train, .validation] {
+                var total = 0.0
+                for _ in 0..<iterations {
+                    let (x, y) = dataset.batch(split, batchSize: settings.batchSize, blockSize: settings.blockSize,
+                                               generator: &generator)
+                    total += Double(model.forward(x, batchSize: settings.batchSize, targets: y).loss!.item)
+                }
+                means.append(Float(total / Double(iterations)))
+            }
+            return (means[0], means[1])
+        }
+    }
+
+    /// Trains to `maxIterations`, reporting each step and evaluation.
+    public func run(report: (TrainingEvent) -> Void) throws {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let firstStep = step
+        while step < settings.maxIterations {
+            if step % settings.evalInterval == 0 {
+                let losses = estimateLoss(iterations: settings.evalIterations)
+                report(.evaluation(step: step, trainLoss: losses.train, validationLoss: losses.validation))
+            }
+            let loss = try trainStep()
+            let elapsed = (clock.now - start).seconds
+            let done = step - firstStep
+            let tokensPerSecond = Double(done * settings.batchSize * settings.blockSize) / max(elapsed, 1e-9)
+            let secondsLeft = elapsed / Double(done) * Double(settings.maxIterations - step)
+            report(.step(step: step, loss: loss, tokensPerSecond: tokensPerSecond, secondsLeft: secondsLeft))
+        }
+        let losses = estimateLoss(iterations: settings.finalEvalIterations)
+        report(.evaluation(step: step, trainLoss: losses.train, validationLoss: losses.validation))
+    }
+}
+
+extension Duration {
+    /// The duration in seconds.
+    public var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
+}

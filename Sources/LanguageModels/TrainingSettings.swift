@@ -1,0 +1,101 @@
+/// How a model is trained: batch shape, schedule, optimizer and evaluation. Saved with a run so it can be resumed.
+public struct TrainingSettings: Codable, Equatable, Sendable {
+    public var batchSize = 12
+    public var blockSize = 64
+    public var maxIterations = 2000
+    public var learningRate: Float = 1e-3
+    /// The floor of the cosine decay.
+    public var minimumLearningRate: Float = 1e-4
+    public var warmupIterations = 100
+    /// Iterations over which the learning rate decays; 0 keeps it constant.
+    public var decayIterations = 2000
+    public var evalInterval = 250
+    public var evalIterations = 20
+    /// Batches of the final evaluation (the PyTorch reference averages 200).
+    public var finalEvalIterations = 200
+    public var beta1: Float = 0.9
+    public var beta2: Float = 0.99
+    public var weightDecay: Float = 0.1
+    /// Decay every parameter (PyTorch's default) rather than only matrices (nanoGPT).
+    public var decayAllParameters = false
+    /// Global gradient-norm clip; 0 disables it.
+    public var gradientClip: Float = 1.0
+    public var seed: UInt64 = 1337
+
+    public init() {}
+
+    /// Throws naming the first setting that cannot work.
+    public func validate() throws {
+        func fail(_ name: String, _ reason: String) -> GPTError { .invalidArgument(name: name, reason: reason) }
+        if batchSize < 1 { throw fail("--batch-size", "must be at least 1, got \(batchSize)") }
+        if blockSize < 1 { throw fail("--block-size", "must be at least 1, got \(blockSize)") }
+        if maxIterations < 0 { throw fail("--max-iters", "must not be negative, got \(maxIterations)") }
+        if !(learningRate > 0 && learningRate.isFinite) { throw fail("--learning-rate", "must be positive, got \(learningRate)") }
+        if evalInterval < 1 { throw fail("--eval-interval", "must be at least 1, got \(evalInterval)") }
+        if evalIterations < 1 { throw fail("--eval-iters", "must be at least 1, got \(evalIterations)") }
+    }
+}
+
+/// A named starting point for `gpt train --preset`: a model shape and its training settings.
+public struct TrainingPreset: Sendable {
+    public let name: String
+    public let summary: String
+    /// The model for a vocabulary of the given size.
+    public let model: @Sendable (Int) -> ModelConfiguration
+    public let training: TrainingSettings
+
+    public static let all: [TrainingPreset] = [bigram, tiny, baby, lecture]
+
+    public static func named(_ name: String) throws -> TrainingPreset {
+        guard let preset = all.first(where: { $0.name == name }) else {
+            throw GPTError.invalidArgument(name: "--preset", reason:
+                "unknown preset \(name.debugDescription); choose one of \(all.map(\.name).joined(separator: ", "))")
+        }
+        return preset
+    }
+
+    /// The lecture's GPT layout (ReLU, untied head with bias, no bias on key/query/value), as the PyTorch reference.
+    static func gpt(_ vocab: Int, block: Int, layers: Int, heads: Int, width: Int, dropout: Float) -> ModelConfiguration {
+        var configuration = ModelConfiguration(modelType: .gpt, vocabSize: vocab, blockSize: block)
+        configuration.layerCount = layers
+        configuration.headCount = heads
+        configuration.embeddingSize = width
+        configuration.dropout = dropout
+        return configuration
+    }
+
+    /// The lecture's bigram.py: batch 32, block 8, 3000 iterations at 1e-2, evaluation every 300 over 200 batches.
+    public static let bigram: TrainingPreset = {
+        var s = TrainingSettings()
+        (s.batchSize, s.blockSize, s.maxIterations, s.learningRate) = (32, 8, 3000, 1e-2)
+        (s.evalInterval, s.evalIterations, s.finalEvalIterations) = (300, 200, 200)
+        (s.warmupIterations, s.decayIterations, s.beta2, s.weightDecay) = (0, 0, 0.999, 0.01)
+        (s.decayAllParameters, s.gradientClip) = (true, 0)
+        return TrainingPreset(name: "bigram", summary: "the lecture's bigram.py", model: { .bigram(vocabSize: $0, blockSize: 8) },
+                              training: s)
+    }()
+
+    /// A small GPT: batch 16, block 32, 4 layers, 4 heads, 64 wide.
+    public static let tiny: TrainingPreset = {
+        var s = TrainingSettings()
+        (s.batchSize, s.blockSize) = (16, 32)
+        return TrainingPreset(name: "tiny", summary: "4 layers, 4 heads, 64 wide, block 32",
+                              model: { gpt($0, block: 32, layers: 4, heads: 4, width: 64, dropout: 0) }, training: s)
+    }()
+
+    /// nanoGPT's CPU preset: batch 12, block 64, 4 layers, 4 heads, 128 wide, 2000 iterations, 1e-3 with 100
+    /// warm-up steps and cosine decay to 1e-4, beta2 0.99, weight decay 0.1 on matrices, clipping at 1.0.
+    public static let baby = TrainingPreset(
+        name: "baby", summary: "nanoGPT's CPU preset: 4 layers, 4 heads, 128 wide, block 64",
+        model: { gpt($0, block: 64, layers: 4, heads: 4, width: 128, dropout: 0) }, training: TrainingSettings())
+
+    /// The lecture's gpt.py: batch 64, block 256, 6 layers, 6 heads, 384 wide, dropout 0.2, 3e-4, 5000 iterations.
+    public static let lecture: TrainingPreset = {
+        var s = TrainingSettings()
+        (s.batchSize, s.blockSize, s.maxIterations, s.learningRate) = (64, 256, 5000, 3e-4)
+        (s.evalInterval, s.evalIterations, s.warmupIterations, s.decayIterations) = (500, 200, 0, 0)
+        (s.beta2, s.weightDecay, s.decayAllParameters, s.gradientClip) = (0.999, 0.01, true, 0)
+        return TrainingPreset(name: "lecture", summary: "the lecture's gpt.py: 6 layers, 6 heads, 384 wide, block 256",
+                              model: { gpt($0, block: 256, layers: 6, heads: 6, width: 384, dropout: 0.2) }, training: s)
+    }()
+}

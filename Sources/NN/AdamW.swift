@@ -1,0 +1,99 @@
+#if canImport(Darwin)
+import Darwin
+#elseif canImport(Glibc)
+import Glibc
+#endif
+import TensorModule
+
+/// AdamW with PyTorch's defaults and update order (`torch.optim.AdamW`): decoupled weight decay applied first,
+/// then bias-corrected first and second moments.
+///
+/// For each parameter `p` with gradient `g` at step `t`:
+/// `p -= lr·λ·p`; `m = β1 m + (1-β1) g`; `v = β2 v + (1-β2) g²`;
+/// `p -= lr · (m / (1-β1ᵗ)) / (√(v / (1-β2ᵗ)) + ε)`.
+public final class AdamW {
+    public struct Settings: Codable, Equatable, Sendable {
+        public var learningRate: Float = 1e-3
+        public var beta1: Float = 0.9
+        public var beta2: Float = 0.999
+        public var epsilon: Float = 1e-8
+        public var weightDecay: Float = 0.01
+        public init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
+                    weightDecay: Float = 0.01) {
+            self.learningRate = learningRate
+            self.beta1 = beta1
+            self.beta2 = beta2
+            self.epsilon = epsilon
+            self.weightDecay = weightDecay
+        }
+    }
+
+    public var settings: Settings
+    /// The parameters, and whether weight decay applies to each (nanoGPT decays 2-D tensors only).
+    public let parameters: [(tensor: Tensor, decays: Bool)]
+    /// First and second moments, one buffer per parameter.
+    public let firstMoments: [TensorStorage]
+    public let secondMoments: [TensorStorage]
+    /// Steps taken so far.
+    public var step = 0
+
+    /// - Parameter decayAll: decay every parameter (PyTorch's default) or only those with two or more dimensions.
+    public init(parameters: [Tensor], settings: Settings = Settings(), decayAll: Bool = true) {
+        self.settings = settings
+        self.parameters = parameters.map { ($0, decayAll || $0.rank >= 2) }
+        firstMoments = parameters.map { TensorStorage(zeros: $0.count) }
+        secondMoments = parameters.map { TensorStorage(zeros: $0.count) }
+    }
+
+    /// Applies one update with the current gradients (parameters without a gradient are skipped, as PyTorch).
+    public func update() {
+        step += 1
+        let s = settings
+        let correction1 = 1 - pow(s.beta1, Float(step)), correction2 = 1 - pow(s.beta2, Float(step))
+        for (index, parameter) in parameters.enumerated() {
+            guard let gradient = parameter.tensor.gradientStorage else { continue }
+            let p = parameter.tensor.storage.pointer, g = gradient.pointer
+            let m = firstMoments[index].pointer, v = secondMoments[index].pointer
+            let decay = parameter.decays ? 1 - s.learningRate * s.weightDecay : 1
+            let stepSize = s.learningRate / correction1
+            let rootCorrection2 = correction2.squareRoot()
+            for i in 0..<parameter.tensor.count {
+                p[i] *= decay
+                m[i] = s.beta1 * m[i] + (1 - s.beta1) * g[i]
+                v[i] = s.beta2 * v[i] + (1 - s.beta2) * g[i] * g[i]
+                p[i] -= stepSize * m[i] / (v[i].squareRoot() / rootCorrection2 + s.epsilon)
+            }
+        }
+    }
+}
+
+/// Scales all gradients so their global L2 norm is at most `maximumNorm` (PyTorch's `clip_grad_norm_`).
+/// Returns the norm before clipping (non-finite when any gradient is).
+@discardableResult
+public func clipGradientNorm(_ parameters: [Tensor], maximumNorm: Float) -> Float {
+    var total = 0.0
+    for p in parameters {
+        guard let g = p.gradientStorage else { continue }
+        for i in 0..<g.count { total += Double(g.pointer[i]) * Double(g.pointer[i]) }
+    }
+    let norm = Float(total.squareRoot())
+    let scale = maximumNorm / (norm + 1e-6)
+    if scale < 1 {
+        for p in parameters {
+            guard let g = p.gradientStorage else { continue }
+            for i in 0..<g.count { g.pointer[i] *= scale }
+        }
+    }
+    return norm
+}
+
+/// The learning rate at `step`: linear warm-up over `warmupSteps`, then cosine decay to `minimum` at `decaySteps`
+/// (nanoGPT's `get_lr`). Constant `maximum` when `decaySteps == 0`.
+public func learningRate(step: Int, maximum: Float, minimum: Float, warmupSteps: Int, decaySteps: Int) -> Float {
+    guard decaySteps > 0 else { return maximum }
+    if step < warmupSteps { return maximum * Float(step + 1) / Float(warmupSteps) }
+    if step > decaySteps { return minimum }
+    let ratio = Float(step - warmupSteps) / Float(max(1, decaySteps - warmupSteps))
+    let coefficient = 0.5 * (1 + cos(Float.pi * ratio))
+    return minimum + coefficient * (maximum - minimum)
+}

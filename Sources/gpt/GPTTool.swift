@@ -1,0 +1,36 @@
+import ArgumentParser
+import Foundation
+import LanguageModels
+
+@main
+struct GPTTool: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gpt",
+        abstract: "Train a language model on any text and generate new text, on the CPU.",
+        subcommands: [TrainCommand.self, SampleCommand.self, InfoCommand.self],
+        defaultSubcommand: nil)
+}
+
+/// Runs `body`, turning a ``GPTError`` into one line on standard error and exit code 1 (no stack dump).
+func reportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as GPTError {
+        FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+        throw ExitCode.failure
+    }
+}
+
+/// Prints to standard error.
+func printError(_ text: String, terminator: String = "\n") {
+    FileHandle.standardError.write(Data((text + terminator).utf8))
+}
+
+/// Formats seconds as `1h02m`, `3m05s` or `12s`.
+func formatDuration(_ seconds: Double) -> String {
+    guard seconds.isFinite else { return "?" }
+    let total = Int(seconds.rounded())
+    if total >= 3600 { return "\(total / 3600)h" + String(format: "%02dm", (total % 3600) / 60) }
+    if total >= 60 { return "\(total / 60)m" + String(format: "%02ds", total % 60) }
+    return "\(total)s"
+}
