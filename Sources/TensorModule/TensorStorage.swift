@@ -16,6 +16,13 @@ public final class TensorStorage: @unchecked Sendable {
         pointer.initialize(repeating: 0, count: max(count, 1))
     }
 
+    /// Allocates `count` elements without setting them, for op outputs that every element is written to.
+    public init(uninitialized count: Int) {
+        self.count = count
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64)
+        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+    }
+
     /// Allocates a copy of `values`.
     public convenience init(_ values: [Float]) {
         self.init(zeros: values.count)

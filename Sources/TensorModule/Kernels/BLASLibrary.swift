@@ -10,7 +10,8 @@ import Glibc
 /// Nothing is linked at build time, so `swift build` needs only the toolchain. On Linux the candidates are tried in
 /// order: OpenBLAS, BLIS, MKL, reference BLAS. Before OpenBLAS loads, `OPENBLAS_CORETYPE` is set for this CPU
 /// when the user has not set it, because Debian's OpenBLAS 0.3.21 misdetects recent Xeons and runs 5x slower.
-/// `GPT_BLAS=none` disables BLAS; `GPT_BLAS=/path/lib.so` names a library.
+/// `GPT_BLAS=none` disables BLAS; `GPT_BLAS=/path/lib.so` names a library. The library is set to one thread:
+/// ``gemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)`` splits large products across cores itself.
 struct BLASLibrary: @unchecked Sendable {
     typealias SGEMM = @convention(c) (
         Int32, Int32, Int32, Int32, Int32, Int32, Float, UnsafePointer<Float>?, Int32,
@@ -45,7 +46,7 @@ struct BLASLibrary: @unchecked Sendable {
             }
             if let setThreads = dlsym(handle, "openblas_set_num_threads") {
                 typealias SetThreads = @convention(c) (Int32) -> Void
-                unsafeBitCast(setThreads, to: SetThreads.self)(Int32(kernelThreadCount))
+                unsafeBitCast(setThreads, to: SetThreads.self)(1)
             }
             return BLASLibrary(name: name, function: unsafeBitCast(symbol, to: SGEMM.self))
         }

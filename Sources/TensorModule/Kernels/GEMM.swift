@@ -33,6 +33,46 @@ public func gemm(
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
 ) {
     guard m > 0, n > 0 else { return }
+    guard let blas = activeBLAS, k > 0 else {
+        portableGEMM(
+            transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+            a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        return
+    }
+    // The BLAS runs single-threaded (its idle threads spin and steal the cores from ours); large products are
+    // split here into one block of rows (or columns) of C per core.
+    let splitRows = m >= n
+    let parts = min(kernelThreadCount, max(1, m * n * k / 262_144), splitRows ? m : n)
+    let aShared = SendablePointer(UnsafeMutablePointer(mutating: a))
+    let bShared = SendablePointer(UnsafeMutablePointer(mutating: b)), cShared = SendablePointer(c)
+    parallelFor(parts) { range in
+        for part in range {
+            let total = splitRows ? m : n
+            let start = total * part / parts, end = total * (part + 1) / parts
+            guard end > start else { continue }
+            if splitRows {
+                blas.sgemm(
+                    transposeA: transposeA, transposeB: transposeB, m: end - start, n: n, k: k, alpha: alpha,
+                    a: aShared.base + (transposeA ? start : start * lda), lda: lda, b: bShared.base, ldb: ldb,
+                    beta: beta, c: cShared.base + start * ldc, ldc: ldc)
+            } else {
+                blas.sgemm(
+                    transposeA: transposeA, transposeB: transposeB, m: m, n: end - start, k: k, alpha: alpha,
+                    a: aShared.base, lda: lda, b: bShared.base + (transposeB ? start * ldb : start), ldb: ldb,
+                    beta: beta, c: cShared.base + start, ldc: ldc)
+            }
+        }
+    }
+}
+
+/// ``gemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)`` on the calling thread only, for kernels
+/// that are already parallel over an outer loop (attention over batch x heads).
+public func serialGEMM(
+    transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+    a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+) {
+    guard m > 0, n > 0 else { return }
     if let blas = activeBLAS, k > 0 {
         blas.sgemm(
             transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
@@ -40,7 +80,7 @@ public func gemm(
     } else {
         portableGEMM(
             transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-            a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, parallel: false)
     }
 }
 

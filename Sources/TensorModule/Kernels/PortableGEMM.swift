@@ -2,11 +2,11 @@
 ///
 /// `op(A)` is packed into panels of `rowsPerPanel` rows and `op(B)` into panels of `columnsPerPanel` columns, both
 /// `depthBlock` deep, so the micro-kernel streams both operands contiguously whatever their transposition.
-/// Same contract as ``gemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``.
+/// `parallel: false` keeps it on the calling thread. Same contract as ``gemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``.
 public func portableGEMM(
     transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
     a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, parallel: Bool = true
 ) {
     guard m > 0, n > 0 else { return }
     scaleMatrix(c, rows: m, columns: n, stride: ldc, by: beta)
@@ -28,7 +28,7 @@ public func portableGEMM(
         let splitRows = rowPanels >= columnPanels || rowPanels >= 2 * kernelThreadCount
         let work = splitRows ? rowPanels : columnPanels
         let flopsPerUnit = (splitRows ? mr * n : nr * m) * depth
-        parallelFor(work, minimumChunk: max(1, 65_536 / max(1, flopsPerUnit))) { range in
+        parallelFor(work, minimumChunk: parallel ? max(1, 65_536 / max(1, flopsPerUnit)) : work) { range in
             let rowRange = splitRows ? range : 0..<rowPanels
             let columnRange = splitRows ? 0..<columnPanels : range
             let packedA = UnsafeMutablePointer<Float>.allocate(capacity: rowRange.count * mr * depth)

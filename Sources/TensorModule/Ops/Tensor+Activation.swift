@@ -5,7 +5,7 @@ extension Tensor {
 
     /// `max(0, x)`, elementwise.
     public func relu() -> Tensor {
-        let out = TensorStorage(zeros: count)
+        let out = TensorStorage(uninitialized: count)
         reluForward(out: out.pointer, input: storage.pointer, count: count)
         return Tensor(shape: shape, storage: out, parents: [self]) { dy in
             reluBackward(
@@ -18,7 +18,7 @@ extension Tensor {
 
     /// GELU in GPT-2's tanh form: `0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³)))`, elementwise.
     public func gelu() -> Tensor {
-        let out = TensorStorage(zeros: count)
+        let out = TensorStorage(uninitialized: count)
         geluForward(out: out.pointer, input: storage.pointer, count: count)
         return Tensor(shape: shape, storage: out, parents: [self]) { dy in
             geluBackward(
@@ -38,7 +38,7 @@ public func reluBackward(
     inputGradient: UnsafeMutablePointer<Float>, outputGradient: UnsafePointer<Float>,
     input: UnsafePointer<Float>, count: Int
 ) {
-    for i in 0..<count where input[i] > 0 { inputGradient[i] += outputGradient[i] }
+    for i in 0..<count { inputGradient[i] += input[i] > 0 ? outputGradient[i] : 0 }
 }
 
 private let geluScale: Float = 0.797_884_56  // √(2/π)

@@ -56,9 +56,14 @@ extension Tensor {
             preconditionFailure("cannot broadcast \(shape) with \(other.shape)")
         }
         let total = outShape.reduce(1, *)
+        // Fast path: `other` repeats along the leading dimensions (equal shapes, or a bias/position table that is
+        // a suffix of this shape); element i of the output reads other[i % other.count].
+        if !multiply, count == total, Array(shape.suffix(other.rank)) == other.shape {
+            return addRepeating(other, total: total)
+        }
         let ia = count == total ? nil : broadcastSourceIndices(of: shape, to: outShape)
         let ib = other.count == total ? nil : broadcastSourceIndices(of: other.shape, to: outShape)
-        let out = TensorStorage(zeros: total)
+        let out = TensorStorage(uninitialized: total)
         let a = storage.pointer, b = other.storage.pointer, y = out.pointer
         for i in 0..<total {
             let x1 = a[ia?[i] ?? i], x2 = b[ib?[i] ?? i]
@@ -72,6 +77,29 @@ extension Tensor {
             if other.requiresGrad {
                 let db = other.ensureGradient().pointer
                 for i in 0..<total { db[ib?[i] ?? i] += multiply ? dy.pointer[i] * a[ia?[i] ?? i] : dy.pointer[i] }
+            }
+        }
+    }
+
+    /// `self + other` where `other` tiles this tensor's trailing elements (`other.count` divides `count`).
+    private func addRepeating(_ other: Tensor, total: Int) -> Tensor {
+        let width = other.count, repeats = total / width
+        let out = TensorStorage(uninitialized: total)
+        for r in 0..<repeats {
+            let x = storage.pointer + r * width, y = out.pointer + r * width
+            for j in 0..<width { y[j] = x[j] + other.storage.pointer[j] }
+        }
+        return Tensor(shape: shape, storage: out, parents: [self, other]) { dy in
+            if self.requiresGrad {
+                let da = self.ensureGradient().pointer
+                for i in 0..<total { da[i] += dy.pointer[i] }
+            }
+            if other.requiresGrad {
+                let db = other.ensureGradient().pointer
+                for r in 0..<repeats {
+                    let g = dy.pointer + r * width
+                    for j in 0..<width { db[j] += g[j] }
+                }
             }
         }
     }

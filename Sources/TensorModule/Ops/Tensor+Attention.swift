@@ -13,10 +13,10 @@ extension Tensor {
     public func causalSelfAttention(heads: Int, dropout: Float = 0, generator: inout SeededGenerator) -> Tensor {
         let batch = shape[0], time = shape[1], channels = shape[2] / 3
         let headSize = channels / heads
-        let probabilities = TensorStorage(zeros: batch * heads * time * time)
+        let probabilities = TensorStorage(uninitialized: batch * heads * time * time)
         let dropped = dropout > 0 ? TensorStorage(zeros: batch * heads * time * time) : nil
         let seeds = (0..<(batch * heads)).map { _ in generator.next() }
-        let out = TensorStorage(zeros: batch * time * channels)
+        let out = TensorStorage(uninitialized: batch * time * channels)
         let sizes = AttentionSizes(batch: batch, time: time, channels: channels, heads: heads, headSize: headSize)
         attentionForward(
             out: out.pointer, probabilities: probabilities.pointer, droppedProbabilities: dropped?.pointer,
@@ -42,9 +42,13 @@ public struct AttentionSizes: Sendable {
     }
 }
 
-/// Forward of fused causal attention, parallel over `B x H`, touching only the lower triangle.
-/// `out`: `[B, T, C]`; `probabilities`, `droppedProbabilities`: `[B, H, T, T]` (saved for the backward);
-/// `qkv`: `[B, T, 3C]`; `seeds`: one dropout seed per `(b, h)`.
+/// Rows of queries handled together: each block multiplies only against the keys up to its last row, so the work
+/// above the diagonal is skipped block by block.
+let attentionRowBlock = 64
+
+/// Forward of fused causal attention, parallel over `B x H`; per head, blocked matrix products on the lower
+/// triangle. `out`: `[B, T, C]`; `probabilities`, `droppedProbabilities`: `[B, H, T, T]` (saved for the backward,
+/// zero above the diagonal); `qkv`: `[B, T, 3C]`; `seeds`: one dropout seed per `(b, h)`.
 public func attentionForward(
     out: UnsafeMutablePointer<Float>, probabilities: UnsafeMutablePointer<Float>,
     droppedProbabilities: UnsafeMutablePointer<Float>?, qkv: UnsafePointer<Float>, sizes: AttentionSizes,
@@ -55,48 +59,44 @@ public func attentionForward(
     let t = sizes.time, c = sizes.channels, d = sizes.headSize, scale = 1 / Float(d).squareRoot()
     let keep = 1 / (1 - dropout)
     parallelFor(sizes.batch * sizes.heads) { range in
-        var scores = [Float](repeating: 0, count: t)
         for bh in range {
             let b = bh / sizes.heads, h = bh % sizes.heads
             var generator = SeededGenerator(seed: seeds[bh])
-            let base = x.base + b * t * 3 * c + h * d
-            for i in 0..<t {
-                let q = base + i * 3 * c
-                var maximum = -Float.infinity
-                for j in 0...i {
-                    let k = base + j * 3 * c + c
-                    var dot: Float = 0
-                    for e in 0..<d { dot += q[e] * k[e] }
-                    scores[j] = dot * scale
-                    maximum = max(maximum, scores[j])
-                }
-                var total: Float = 0
-                for j in 0...i {
-                    scores[j] = _expf(scores[j] - maximum)
-                    total += scores[j]
-                }
-                let row = p.base + (bh * t + i) * t
-                let droppedRow = pd.map { $0.base + (bh * t + i) * t }
-                let y = o.base + (b * t + i) * c + h * d
-                for e in 0..<d { y[e] = 0 }
-                for j in 0...i {
-                    row[j] = scores[j] / total
-                    var weight = row[j]
-                    if let droppedRow {
-                        weight = generator.nextFloat() >= dropout ? weight * keep : 0
-                        droppedRow[j] = weight
+            let q = x.base + b * t * 3 * c + h * d, k = q + c, v = q + 2 * c
+            let weights = p.base + bh * t * t, dropped = pd.map { $0.base + bh * t * t }
+            let y = o.base + b * t * c + h * d
+            for first in stride(from: 0, to: t, by: attentionRowBlock) {
+                let last = min(t, first + attentionRowBlock)  // rows first..<last attend to keys 0..<last
+                serialGEMM(  // S = Q Kᵀ / √D   (rows, last)
+                    transposeA: false, transposeB: true, m: last - first, n: last, k: d, alpha: scale,
+                    a: q + first * 3 * c, lda: 3 * c, b: k, ldb: 3 * c, beta: 0, c: weights + first * t, ldc: t)
+                for i in first..<last {
+                    let row = weights + i * t
+                    let maximum = maximumElement(row, count: i + 1)
+                    var total: Float = 0
+                    for j in 0...i {
+                        row[j] = _expf(row[j] - maximum)
+                        total += row[j]
                     }
-                    let v = base + j * 3 * c + 2 * c
-                    for e in 0..<d { y[e] += weight * v[e] }
+                    let inverse = 1 / total
+                    for j in 0...i { row[j] *= inverse }
+                    for j in (i + 1)..<t { row[j] = 0 }
+                    if let dropped {
+                        let droppedRow = dropped + i * t
+                        for j in 0...i { droppedRow[j] = generator.nextFloat() >= dropout ? row[j] * keep : 0 }
+                    }
                 }
+                serialGEMM(  // Y = P V   (rows, D)
+                    transposeA: false, transposeB: false, m: last - first, n: d, k: last, alpha: 1,
+                    a: (dropped ?? weights) + first * t, lda: t, b: v, ldb: 3 * c, beta: 0, c: y + first * c, ldc: c)
             }
         }
     }
 }
 
 /// Backward of ``attentionForward(out:probabilities:droppedProbabilities:qkv:sizes:dropout:seeds:)``:
-/// `dV += Pdᵀ dO`, `dP = dO Vᵀ` (through the dropout mask), `dS = P ⊙ (dP - rowsum(dP ⊙ P))`,
-/// `dQ += dS K / √D`, `dK += dSᵀ Q / √D`, all on the lower triangle. `qkvGradient`: `[B, T, 3C]`.
+/// `dV += Pdᵀ dY`, `dPd = dY Vᵀ` (then through the dropout mask to `dP`), `dS = P ⊙ (dP - rowsum(dP ⊙ P))`,
+/// `dQ += dS K / √D`, `dK += dSᵀ Q / √D`, block by block on the lower triangle. `qkvGradient`: `[B, T, 3C]`.
 public func attentionBackward(
     qkvGradient: UnsafeMutablePointer<Float>, outputGradient: UnsafePointer<Float>,
     probabilities: UnsafePointer<Float>, droppedProbabilities: UnsafePointer<Float>?, qkv: UnsafePointer<Float>,
@@ -109,37 +109,38 @@ public func attentionBackward(
     let t = sizes.time, c = sizes.channels, d = sizes.headSize, scale = 1 / Float(d).squareRoot()
     let keep = 1 / (1 - dropout)
     parallelFor(sizes.batch * sizes.heads) { range in
-        var dScores = [Float](repeating: 0, count: t)
+        let scores = UnsafeMutablePointer<Float>.allocate(capacity: attentionRowBlock * t)
+        defer { scores.deallocate() }
         for bh in range {
             let b = bh / sizes.heads, h = bh % sizes.heads
-            let base = x.base + b * t * 3 * c + h * d, gradientBase = dx.base + b * t * 3 * c + h * d
-            for i in 0..<t {
-                let row = p.base + (bh * t + i) * t
-                let droppedRow = pd.map { $0.base + (bh * t + i) * t }
-                let g = dy.base + (b * t + i) * c + h * d
-                var weighted: Float = 0
-                for j in 0...i {
-                    let v = base + j * 3 * c + 2 * c, dv = gradientBase + j * 3 * c + 2 * c
-                    let used = droppedRow?[j] ?? row[j]
-                    var dot: Float = 0
-                    for e in 0..<d {
-                        dot += g[e] * v[e]
-                        dv[e] += used * g[e]
+            let q = x.base + b * t * 3 * c + h * d, k = q + c, v = q + 2 * c
+            let dq = dx.base + b * t * 3 * c + h * d, dk = dq + c, dv = dq + 2 * c
+            let g = dy.base + b * t * c + h * d
+            let weights = p.base + bh * t * t, dropped = pd.map { $0.base + bh * t * t }
+            for first in stride(from: 0, to: t, by: attentionRowBlock) {
+                let last = min(t, first + attentionRowBlock), rows = last - first
+                serialGEMM(  // dV[0..<last] += Pdᵀ dY
+                    transposeA: true, transposeB: false, m: last, n: d, k: rows, alpha: 1,
+                    a: (dropped ?? weights) + first * t, lda: t, b: g + first * c, ldb: c, beta: 1, c: dv, ldc: 3 * c)
+                serialGEMM(  // dPd = dY Vᵀ   (rows, last), stored with row stride t
+                    transposeA: false, transposeB: true, m: rows, n: last, k: d, alpha: 1,
+                    a: g + first * c, lda: c, b: v, ldb: 3 * c, beta: 0, c: scores, ldc: t)
+                for i in first..<last {
+                    let row = weights + i * t, dRow = scores + (i - first) * t
+                    if let dropped {
+                        let droppedRow = dropped + i * t
+                        for j in 0...i { dRow[j] = droppedRow[j] == 0 ? 0 : dRow[j] * keep }
                     }
-                    // Through dropout: d(weight)/d(p) is `keep` where kept, 0 where dropped.
-                    if let droppedRow { dot = droppedRow[j] == 0 ? 0 : dot * keep }
-                    dScores[j] = dot
-                    weighted += dot * row[j]
+                    let weighted = dotProduct(dRow, row, count: i + 1)
+                    for j in 0...i { dRow[j] = row[j] * (dRow[j] - weighted) }
+                    for j in (i + 1)..<last { dRow[j] = 0 }
                 }
-                let q = base + i * 3 * c, dq = gradientBase + i * 3 * c
-                for j in 0...i {
-                    let ds = row[j] * (dScores[j] - weighted) * scale
-                    let k = base + j * 3 * c + c, dk = gradientBase + j * 3 * c + c
-                    for e in 0..<d {
-                        dq[e] += ds * k[e]
-                        dk[e] += ds * q[e]
-                    }
-                }
+                serialGEMM(  // dQ[first..<last] += dS K / √D
+                    transposeA: false, transposeB: false, m: rows, n: d, k: last, alpha: scale,
+                    a: scores, lda: t, b: k, ldb: 3 * c, beta: 1, c: dq + first * 3 * c, ldc: 3 * c)
+                serialGEMM(  // dK[0..<last] += dSᵀ Q / √D
+                    transposeA: true, transposeB: false, m: last, n: d, k: rows, alpha: scale,
+                    a: scores, lda: t, b: q + first * 3 * c, ldb: 3 * c, beta: 1, c: dk, ldc: 3 * c)
             }
         }
     }

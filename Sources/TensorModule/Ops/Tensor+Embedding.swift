@@ -13,7 +13,7 @@ extension Tensor {
         precondition(rank == 2, "embedding table must be [V, C], got \(shape)")
         precondition(indices.count == indexShape.reduce(1, *), "embedding: \(indices.count) indices for \(indexShape)")
         let rows = shape[0], columns = shape[1]
-        let out = TensorStorage(zeros: indices.count * columns)
+        let out = TensorStorage(uninitialized: indices.count * columns)
         for (i, index) in indices.enumerated() {
             precondition(index >= 0 && index < rows, "embedding index \(index) outside 0..<\(rows)")
             (out.pointer + i * columns).update(from: storage.pointer + index * columns, count: columns)
@@ -34,8 +34,8 @@ extension Tensor {
     public func dropout(probability: Float, generator: inout SeededGenerator) -> Tensor {
         guard probability > 0 else { return self }
         let keepScale = 1 / (1 - probability)
-        let mask = TensorStorage(zeros: count)
-        let out = TensorStorage(zeros: count)
+        let mask = TensorStorage(uninitialized: count)
+        let out = TensorStorage(uninitialized: count)
         for i in 0..<count {
             let kept: Float = generator.nextFloat() >= probability ? keepScale : 0
             mask.pointer[i] = kept

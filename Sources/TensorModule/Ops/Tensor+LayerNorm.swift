@@ -8,7 +8,7 @@ extension Tensor {
     ///   - weight: `[C]`; bias: `[C]` or `nil`.
     public func layerNorm(weight: Tensor, bias: Tensor?, epsilon: Float = 1e-5) -> Tensor {
         let columns = shape.last!, rows = count / columns
-        let out = TensorStorage(zeros: count)
+        let out = TensorStorage(uninitialized: count)
         let mean = TensorStorage(zeros: rows), rstd = TensorStorage(zeros: rows)
         layerNormForward(
             out: out.pointer, mean: mean.pointer, rstd: rstd.pointer, input: storage.pointer,
@@ -27,26 +27,31 @@ extension Tensor {
 }
 
 /// Normalises each row of `input` (`[rows, columns]`), saving each row's `mean` and `rstd` (`[rows]`) for the
-/// backward.
+/// backward. Rows run in parallel.
 public func layerNormForward(
     out: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>,
     input: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
     rows: Int, columns: Int, epsilon: Float
 ) {
-    for r in 0..<rows {
-        let x = input + r * columns, y = out + r * columns
-        var sum: Float = 0
-        for j in 0..<columns { sum += x[j] }
-        let mu = sum / Float(columns)
-        var squares: Float = 0
-        for j in 0..<columns {
-            let d = x[j] - mu
-            squares += d * d
+    let o = SendablePointer(out), m = SendablePointer(mean), r = SendablePointer(rstd)
+    let x = SendablePointer(UnsafeMutablePointer(mutating: input))
+    let w = SendablePointer(UnsafeMutablePointer(mutating: weight))
+    let b = bias.map { SendablePointer(UnsafeMutablePointer(mutating: $0)) }
+    parallelFor(rows, minimumChunk: max(1, 8192 / columns)) { range in
+        for row in range {
+            let xr = x.base + row * columns, y = o.base + row * columns
+            let mu = sumOfElements(xr, count: columns) / Float(columns)
+            for j in 0..<columns { y[j] = xr[j] - mu }  // centred, reused below
+            let variance = dotProduct(y, y, count: columns) / Float(columns)
+            let s = 1 / (variance + epsilon).squareRoot()
+            if let b {
+                for j in 0..<columns { y[j] = y[j] * s * w.base[j] + b.base[j] }
+            } else {
+                for j in 0..<columns { y[j] = y[j] * s * w.base[j] }
+            }
+            m.base[row] = mu
+            r.base[row] = s
         }
-        let s = 1 / (squares / Float(columns) + epsilon).squareRoot()
-        for j in 0..<columns { y[j] = (x[j] - mu) * s * weight[j] + (bias?[j] ?? 0) }
-        mean[r] = mu
-        rstd[r] = s
     }
 }
 
@@ -57,25 +62,36 @@ public func layerNormBackward(
     biasGradient: UnsafeMutablePointer<Float>?, outputGradient: UnsafePointer<Float>, input: UnsafePointer<Float>,
     weight: UnsafePointer<Float>, mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>, rows: Int, columns: Int
 ) {
-    for r in 0..<rows {
-        let x = input + r * columns, dy = outputGradient + r * columns
-        let mu = mean[r], s = rstd[r]
-        var meanDNorm: Float = 0, meanDNormXHat: Float = 0
-        for j in 0..<columns {
-            let xHat = (x[j] - mu) * s
-            let dNorm = dy[j] * weight[j]
-            meanDNorm += dNorm
-            meanDNormXHat += dNorm * xHat
-            weightGradient?[j] += dy[j] * xHat
-            biasGradient?[j] += dy[j]
+    // Parameter gradients: a reduction over rows, vectorised along columns.
+    var xHat = [Float](repeating: 0, count: columns)
+    xHat.withUnsafeMutableBufferPointer { buffer in
+        let xh = buffer.baseAddress!
+        for r in 0..<rows where weightGradient != nil || biasGradient != nil {
+            let x = input + r * columns, dy = outputGradient + r * columns
+            let mu = mean[r], s = rstd[r]
+            for j in 0..<columns { xh[j] = (x[j] - mu) * s }
+            if let dw = weightGradient { for j in 0..<columns { dw[j] += dy[j] * xh[j] } }
+            if let db = biasGradient { for j in 0..<columns { db[j] += dy[j] } }
         }
-        meanDNorm /= Float(columns)
-        meanDNormXHat /= Float(columns)
-        if let dx = inputGradient.map({ $0 + r * columns }) {
+    }
+    guard let inputGradient else { return }
+    let dx = SendablePointer(inputGradient), dy = SendablePointer(UnsafeMutablePointer(mutating: outputGradient))
+    let x = SendablePointer(UnsafeMutablePointer(mutating: input)), w = SendablePointer(UnsafeMutablePointer(mutating: weight))
+    let m = SendablePointer(UnsafeMutablePointer(mutating: mean)), rs = SendablePointer(UnsafeMutablePointer(mutating: rstd))
+    parallelFor(rows, minimumChunk: max(1, 8192 / columns)) { range in
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * columns)
+        defer { scratch.deallocate() }
+        let xh = scratch, dNorm = scratch + columns
+        for r in range {
+            let xr = x.base + r * columns, g = dy.base + r * columns, d = dx.base + r * columns
+            let mu = m.base[r], s = rs.base[r]
             for j in 0..<columns {
-                let xHat = (x[j] - mu) * s
-                dx[j] += s * (dy[j] * weight[j] - meanDNorm - xHat * meanDNormXHat)
+                xh[j] = (xr[j] - mu) * s
+                dNorm[j] = g[j] * w.base[j]
             }
+            let meanDNorm = sumOfElements(dNorm, count: columns) / Float(columns)
+            let meanDNormXHat = dotProduct(dNorm, xh, count: columns) / Float(columns)
+            for j in 0..<columns { d[j] += s * (dNorm[j] - meanDNorm - xh[j] * meanDNormXHat) }
         }
     }
 }

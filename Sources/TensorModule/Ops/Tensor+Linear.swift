@@ -14,7 +14,7 @@ extension Tensor {
         let inputs = shape.last!, outputs = weight.shape[0]
         precondition(weight.shape == [outputs, inputs], "linear: weight \(weight.shape) does not fit input \(shape)")
         let rows = count / inputs
-        let out = TensorStorage(zeros: rows * outputs)
+        let out = TensorStorage(uninitialized: rows * outputs)
         if let bias {
             for r in 0..<rows { (out.pointer + r * outputs).update(from: bias.storage.pointer, count: outputs) }
         }
@@ -58,7 +58,7 @@ extension Tensor {
         let batch = count / (m * k)
         let sharedOther = other.rank == 2
         precondition(sharedOther || other.count / (k * n) == batch, "matmul: batch sizes of \(shape), \(other.shape)")
-        let out = TensorStorage(zeros: batch * m * n)
+        let out = TensorStorage(uninitialized: batch * m * n)
         let otherStride = sharedOther ? 0 : k * n
         for i in 0..<batch {
             gemm(

@@ -23,7 +23,7 @@ extension Tensor {
         precondition(order.sorted() == Array(0..<rank), "permuted: \(order) is not a permutation of \(rank) dims")
         let newShape = order.map { shape[$0] }
         let sourceIndex = permutationSourceIndices(shape: shape, order: order)
-        let out = TensorStorage(zeros: count)
+        let out = TensorStorage(uninitialized: count)
         for i in 0..<count { out.pointer[i] = storage.pointer[sourceIndex[i]] }
         return Tensor(shape: newShape, storage: out, parents: [self]) { dy in
             let dx = self.ensureGradient().pointer
@@ -47,7 +47,7 @@ extension Tensor {
         let size = shape[axis], width = range.count * inner
         var newShape = shape
         newShape[axis] = range.count
-        let out = TensorStorage(zeros: outer * width)
+        let out = TensorStorage(uninitialized: outer * width)
         for o in 0..<outer {
             (out.pointer + o * width).update(from: storage.pointer + (o * size + range.lowerBound) * inner, count: width)
         }
@@ -77,7 +77,7 @@ extension Tensor {
         let total = tensors.reduce(0) { $0 + $1.shape[axis] }
         var newShape = first.shape
         newShape[axis] = total
-        let out = TensorStorage(zeros: outer * total * inner)
+        let out = TensorStorage(uninitialized: outer * total * inner)
         var offset = 0
         var offsets: [Int] = []
         for tensor in tensors {

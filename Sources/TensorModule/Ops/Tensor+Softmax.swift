@@ -8,7 +8,7 @@ extension Tensor {
     /// probabilities that are positive and sum to one. `-inf` scores get probability zero.
     public func softmax() -> Tensor {
         let columns = shape.last!, rows = count / columns
-        let out = TensorStorage(zeros: count)
+        let out = TensorStorage(uninitialized: count)
         softmaxForward(out: out.pointer, input: storage.pointer, rows: rows, columns: columns)
         return Tensor(shape: shape, storage: out, parents: [self]) { dy in
             softmaxBackward(
@@ -24,7 +24,7 @@ extension Tensor {
     public func crossEntropy(targets: [Int]) -> Tensor {
         let classes = shape.last!, rows = count / classes
         precondition(targets.count == rows, "crossEntropy: \(targets.count) targets for \(rows) rows")
-        let probabilities = TensorStorage(zeros: count)
+        let probabilities = TensorStorage(uninitialized: count)
         let loss = targets.withUnsafeBufferPointer { t in
             crossEntropyForward(
                 probabilities: probabilities.pointer, logits: storage.pointer, targets: t.baseAddress!,
