@@ -52,16 +52,36 @@ public final class AdamW {
         let correction1 = 1 - pow(s.beta1, Float(step)), correction2 = 1 - pow(s.beta2, Float(step))
         for (index, parameter) in parameters.enumerated() {
             guard let gradient = parameter.tensor.gradientStorage else { continue }
-            let p = parameter.tensor.storage.pointer, g = gradient.pointer
-            let m = firstMoments[index].pointer, v = secondMoments[index].pointer
+            let p = SendablePointer(parameter.tensor.storage.pointer), g = SendablePointer(gradient.pointer)
+            let m = SendablePointer(firstMoments[index].pointer), v = SendablePointer(secondMoments[index].pointer)
             let decay = parameter.decays ? 1 - s.learningRate * s.weightDecay : 1
             let stepSize = s.learningRate / correction1
             let rootCorrection2 = correction2.squareRoot()
-            for i in 0..<parameter.tensor.count {
-                p[i] *= decay
-                m[i] = s.beta1 * m[i] + (1 - s.beta1) * g[i]
-                v[i] = s.beta2 * v[i] + (1 - s.beta2) * g[i] * g[i]
-                p[i] -= stepSize * m[i] / (v[i].squareRoot() / rootCorrection2 + s.epsilon)
+            let count = parameter.tensor.count
+            let (beta1, beta2, epsilon) = (s.beta1, s.beta2, s.epsilon)
+            parallelFor((count + 7) / 8, minimumChunk: 8192) { range in
+                // Eight lanes at a time; the tail of the last chunk goes element by element.
+                var i = range.lowerBound * 8
+                let end = min(count, range.upperBound * 8)
+                while i + 8 <= end {
+                    let pp = UnsafeMutableRawPointer(p.base + i), gp = UnsafeRawPointer(g.base + i)
+                    let mp = UnsafeMutableRawPointer(m.base + i), vp = UnsafeMutableRawPointer(v.base + i)
+                    let gradient = gp.loadUnaligned(as: SIMD8<Float>.self)
+                    let first = beta1 * mp.loadUnaligned(as: SIMD8<Float>.self) + (1 - beta1) * gradient
+                    let second = beta2 * vp.loadUnaligned(as: SIMD8<Float>.self) + (1 - beta2) * gradient * gradient
+                    let update = stepSize * first / (second.squareRoot() / rootCorrection2 + epsilon)
+                    pp.storeBytes(of: pp.loadUnaligned(as: SIMD8<Float>.self) * decay - update, as: SIMD8<Float>.self)
+                    mp.storeBytes(of: first, as: SIMD8<Float>.self)
+                    vp.storeBytes(of: second, as: SIMD8<Float>.self)
+                    i += 8
+                }
+                while i < end {
+                    p.base[i] *= decay
+                    m.base[i] = beta1 * m.base[i] + (1 - beta1) * g.base[i]
+                    v.base[i] = beta2 * v.base[i] + (1 - beta2) * g.base[i] * g.base[i]
+                    p.base[i] -= stepSize * m.base[i] / (v.base[i].squareRoot() / rootCorrection2 + epsilon)
+                    i += 1
+                }
             }
         }
     }
@@ -74,7 +94,7 @@ public func clipGradientNorm(_ parameters: [Tensor], maximumNorm: Float) -> Floa
     var total = 0.0
     for p in parameters {
         guard let g = p.gradientStorage else { continue }
-        for i in 0..<g.count { total += Double(g.pointer[i]) * Double(g.pointer[i]) }
+        total += Double(dotProduct(g.pointer, g.pointer, count: g.count))
     }
     let norm = Float(total.squareRoot())
     let scale = maximumNorm / (norm + 1e-6)

@@ -30,7 +30,20 @@ extension Tensor {
 
 /// `out[i] = max(0, input[i])`.
 public func reluForward(out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, count: Int) {
-    for i in 0..<count { out[i] = input[i] > 0 ? input[i] : 0 }
+    let o = SendablePointer(out), x = SendablePointer(UnsafeMutablePointer(mutating: input))
+    parallelFor(count, minimumChunk: 32_768) { range in
+        var i = range.lowerBound
+        let zero = SIMD8<Float>()
+        while i + 8 <= range.upperBound {
+            let v = UnsafeRawPointer(x.base + i).loadUnaligned(as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(o.base + i).storeBytes(of: v.replacing(with: zero, where: v .< zero), as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < range.upperBound {
+            o.base[i] = max(0, x.base[i])
+            i += 1
+        }
+    }
 }
 
 /// `inputGradient[i] += input[i] > 0 ? outputGradient[i] : 0`.
@@ -38,7 +51,24 @@ public func reluBackward(
     inputGradient: UnsafeMutablePointer<Float>, outputGradient: UnsafePointer<Float>,
     input: UnsafePointer<Float>, count: Int
 ) {
-    for i in 0..<count { inputGradient[i] += input[i] > 0 ? outputGradient[i] : 0 }
+    let dx = SendablePointer(inputGradient), x = SendablePointer(UnsafeMutablePointer(mutating: input))
+    let dy = SendablePointer(UnsafeMutablePointer(mutating: outputGradient))
+    parallelFor(count, minimumChunk: 32_768) { range in
+        var i = range.lowerBound
+        let zero = SIMD8<Float>()
+        while i + 8 <= range.upperBound {
+            let v = UnsafeRawPointer(x.base + i).loadUnaligned(as: SIMD8<Float>.self)
+            let g = UnsafeRawPointer(dy.base + i).loadUnaligned(as: SIMD8<Float>.self)
+            let target = UnsafeMutableRawPointer(dx.base + i)
+            let previous = target.loadUnaligned(as: SIMD8<Float>.self)
+            target.storeBytes(of: previous + g.replacing(with: zero, where: v .<= zero), as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < range.upperBound {
+            dx.base[i] += x.base[i] > 0 ? dy.base[i] : 0
+            i += 1
+        }
+    }
 }
 
 private let geluScale: Float = 0.797_884_56  // √(2/π)
