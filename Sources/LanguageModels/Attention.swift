@@ -83,9 +83,13 @@ public final class CausalSelfAttention: Module {
         dropout = configuration.dropout
     }
 
-    /// `[B, T, C] -> [B, T, C]`.
-    public func callAsFunction(_ x: Tensor, generator: inout SeededGenerator, training: Bool = false) -> Tensor {
+    /// `[B, T, C] -> [B, T, C]`. With a `cache` (batch 1, sampling), the keys and values of every position are also
+    /// stored in it for `layer`, so later tokens can attend to them without recomputing them.
+    public func callAsFunction(
+        _ x: Tensor, generator: inout SeededGenerator, training: Bool = false, cache: KVCache? = nil, layer: Int = 0
+    ) -> Tensor {
         let qkv = packedProjection(x)  // (B, T, 3C)
+        cache?.store(packedProjections: qkv, layer: layer)
         let y = qkv.causalSelfAttention(heads: headCount, dropout: training ? dropout : 0, generator: &generator)
         let out = outputProjection(y)  // (B, T, C)
         return training ? out.dropout(probability: dropout, generator: &generator) : out

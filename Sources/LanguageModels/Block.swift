@@ -44,9 +44,11 @@ public final class Block: Module {
         feedForward = FeedForward(configuration, generator: &generator)
     }
 
-    public func callAsFunction(_ x: Tensor, generator: inout SeededGenerator, training: Bool = false) -> Tensor {
+    public func callAsFunction(
+        _ x: Tensor, generator: inout SeededGenerator, training: Bool = false, cache: KVCache? = nil, layer: Int = 0
+    ) -> Tensor {
         var x = x
-        x = x + attention(norm1(x), generator: &generator, training: training)
+        x = x + attention(norm1(x), generator: &generator, training: training, cache: cache, layer: layer)
         x = x + feedForward(norm2(x), generator: &generator, training: training)
         return x
     }

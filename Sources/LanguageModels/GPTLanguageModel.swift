@@ -32,13 +32,24 @@ public final class GPTLanguageModel: LanguageModel {
     }
 
     public func forward(_ idx: [Int], batchSize: Int, targets: [Int]?, training: Bool) -> (logits: Tensor, loss: Tensor?) {
+        forward(idx, batchSize: batchSize, targets: targets, training: training, cache: nil)
+    }
+
+    /// The forward pass; with a `cache` (batch 1, no training), it also records every layer's keys and values.
+    func forward(
+        _ idx: [Int], batchSize: Int, targets: [Int]?, training: Bool, cache: KVCache?
+    ) -> (logits: Tensor, loss: Tensor?) {
         let time = idx.count / batchSize
         precondition(time <= configuration.blockSize, "context \(time) exceeds block size \(configuration.blockSize)")
         let tokens = tokenEmbeddingTable(idx, shape: [batchSize, time])  // (B, T, C)
         let positions = positionEmbeddingTable(Array(0..<time), shape: [time])  // (T, C)
         var x = tokens + positions  // (B, T, C)
         if training { x = x.dropout(probability: configuration.dropout, generator: &dropoutGenerator) }
-        for block in blocks { x = block(x, generator: &dropoutGenerator, training: training) }
+        cache?.reset()
+        for (layer, block) in blocks.enumerated() {
+            x = block(x, generator: &dropoutGenerator, training: training, cache: cache, layer: layer)
+        }
+        cache?.count = time
         x = finalNorm(x)
         let headWeight = lmHead?.weight ?? tokenEmbeddingTable.weight
         let logits = x.linear(weight: headWeight, bias: lmHeadBias)  // (B, T, V)

@@ -12,6 +12,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Comma-separated presets.") var presets = "tiny,baby"
     @Option var steps = 20
     @Option var warmup = 3
+    @Flag(help: "Also time KV-cached sampling of --sample-tokens tokens from an untrained model of each preset.")
+    var sample = false
+    @Option var sampleTokens = 200
 
     func run() throws {
         try reportingErrors {
@@ -35,6 +38,16 @@ struct BenchCommand: ParsableCommand {
                     + 6 * Double(c.layerCount * c.blockSize * c.blockSize * c.embeddingSize * preset.training.batchSize)
                 print(String(format: "swift config=%@ params=%d ms_per_step=%.1f tok_per_s=%.0f gflops=%.1f",
                              name, model.parameterCount, elapsed * 1000, tokens / elapsed, flops / elapsed / 1e9))
+                if sample {
+                    let generator = TextGenerator(model: model, tokenizer: .character(tokenizer))
+                    var options = SamplingOptions()
+                    options.maxNewTokens = sampleTokens
+                    let seconds = try clock.measure {
+                        try generator.generate(prompt: [0], options: options) { _ in true }
+                    }.seconds
+                    print(String(format: "swift config=%@ sample_tok_per_s=%.1f (kv cache, context %d)", name,
+                                 Double(sampleTokens) / seconds, configuration.blockSize))
+                }
             }
         }
     }

@@ -21,6 +21,15 @@ func reportingErrors(_ body: () throws -> Void) throws {
     }
 }
 
+/// Writes to standard output at once (unbuffered), for streamed text; flushes `print`'s buffer first.
+func emit(_ text: String) {
+    fflushStandardOutput()
+    FileHandle.standardOutput.write(Data(text.utf8))
+}
+
+/// Flushes what `print` has buffered, so unbuffered writes that follow appear after it.
+func fflushStandardOutput() { fflush(nil) }
+
 /// Prints to standard error.
 func printError(_ text: String, terminator: String = "\n") {
     FileHandle.standardError.write(Data((text + terminator).utf8))

@@ -4,25 +4,58 @@ import LanguageModels
 import TensorModule
 
 struct SampleCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "sample", abstract: "Generate text from a saved model.")
+    static let configuration = CommandConfiguration(
+        commandName: "sample", abstract: "Generate text from a saved model, printed as it is generated.")
 
     @Option(help: "A directory written by `gpt train`.") var checkpoint: String
-    @Option(help: "Text to continue (default: start from a newline, as the lecture).") var prompt: String?
+    @Option(help: "Text to continue (default: start from a newline, as the lecture).") var prompt = ""
     @Option var maxNewTokens = 500
+    @Option(help: "0 always picks the most likely token.") var temperature: Float = 1
+    @Option(help: "Sample only among the K most likely tokens.") var topK: Int?
+    @Option(help: "Sample only among the most likely tokens whose probabilities sum to P.") var topP: Float = 1
+    @Option(help: "Penalise tokens already in the context (1 = off).") var repetitionPenalty: Float = 1
+    @Option(help: "Stop before this text (repeatable).") var stop: [String] = []
+    @Option(help: "Independent samples to draw.") var samples = 1
+    @Option(help: "Print each token's log-probability and the N most likely alternatives.") var logprobs = 0
     @Option var seed: UInt64 = 1337
 
     func run() throws {
         try reportingErrors {
-            guard maxNewTokens > 0 else {
-                throw GPTError.invalidArgument(name: "--max-new-tokens", reason: "must be positive, got \(maxNewTokens)")
+            var options = SamplingOptions()
+            options.maxNewTokens = maxNewTokens
+            options.temperature = temperature
+            options.topK = topK
+            options.topP = topP
+            options.repetitionPenalty = repetitionPenalty
+            options.stop = stop
+            options.samples = samples
+            options.logprobs = logprobs
+            options.seed = seed
+            try options.validate()
+            let generator = try TextGenerator(checkpoint: URL(fileURLWithPath: checkpoint))
+            let tokens = try generator.promptTokens(prompt)
+            for sample in 0..<samples {
+                if samples > 1 { emit("--- sample \(sample + 1) ---\n") }
+                emit(prompt)
+                var choices: [TokenChoice] = []
+                try generator.generate(prompt: tokens, options: options, sample: sample) { piece in
+                    emit(piece.text)
+                    choices += piece.tokens
+                    return true
+                }
+                emit("\n")
+                if logprobs > 0 { printLogprobs(choices, tokenizer: generator.tokenizer) }
             }
-            let loaded = try Checkpoint.load(from: URL(fileURLWithPath: checkpoint))
-            let promptTokens = try prompt.map { try loaded.tokenizer.encode($0) } ?? []
-            let start = promptTokens.isEmpty ? [0] : promptTokens
-            var generator = SeededGenerator(seed: seed)
-            let tokens = loaded.model.generate(start, maxNewTokens: maxNewTokens, generator: &generator)
-            let shown = promptTokens.isEmpty ? Array(tokens.dropFirst()) : tokens
-            print(loaded.tokenizer.decode(shown))
+        }
+    }
+
+    func printLogprobs(_ choices: [TokenChoice], tokenizer: Tokenizer) {
+        emit("token      logprob  alternatives\n")
+        for choice in choices {
+            let shown = { (token: Int) in tokenizer.decode([token]).debugDescription }
+            let alternatives = choice.alternatives.map { "\(shown($0.token)) \(String(format: "%.3f", $0.logprob))" }
+            emit(shown(choice.token).padding(toLength: 10, withPad: " ", startingAt: 0)
+                + String(format: "%8.3f  ", choice.logprob) + alternatives.joined(separator: ", ") + "\n")
         }
     }
 }

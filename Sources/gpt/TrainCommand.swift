@@ -82,10 +82,17 @@ struct TrainCommand: ParsableCommand {
             try Checkpoint(model: model, tokenizer: tokenizer).save(to: directory)
             print(String(format: "trained in %.1f s; saved to %@", (clock.now - started).seconds, directory.path))
 
-            var sampler = SeededGenerator(seed: settings.seed)
-            let sample = model.generate([0], maxNewTokens: sampleLength, generator: &sampler)
             print("--- sample ---")
-            print(tokenizer.decode(Array(sample.dropFirst())))
+            var options = SamplingOptions()
+            (options.maxNewTokens, options.seed) = (sampleLength, settings.seed)
+            let textGenerator = TextGenerator(model: model, tokenizer: tokenizer)
+            if sampleLength > 0 {
+                try textGenerator.generate(prompt: [0], options: options) { piece in
+                    emit(piece.text)
+                    return true
+                }
+                emit("\n")
+            }
         }
     }
 }

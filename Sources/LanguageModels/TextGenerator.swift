@@ -1,0 +1,173 @@
+import Foundation
+import TensorModule
+
+/// Why generation ended (OpenAI's `finish_reason`).
+public enum FinishReason: String, Sendable, Codable { case stop, length }
+
+/// A piece of generated text, released once it can no longer turn out to be part of a stop sequence, with the
+/// tokens it completes.
+public struct GeneratedPiece: Sendable {
+    public var text: String
+    public var tokens: [TokenChoice]
+}
+
+/// Generates text from a loaded model: KV-cached for a GPT, streamed piece by piece, with stop sequences held back.
+///
+/// ```swift
+/// let generator = try TextGenerator(checkpoint: URL(fileURLWithPath: "runs/baby"))
+/// for try await piece in generator.stream(prompt: "ROMEO:", options: options) { print(piece, terminator: "") }
+/// ```
+/// One generation runs at a time per instance (the model's scratch state is not shared across threads).
+public final class TextGenerator: @unchecked Sendable {
+    public let model: any LanguageModel
+    public let tokenizer: Tokenizer
+    private let lock = NSLock()
+
+    public init(model: any LanguageModel, tokenizer: Tokenizer) {
+        self.model = model
+        self.tokenizer = tokenizer
+    }
+
+    /// Loads a checkpoint directory written by `gpt train`.
+    public convenience init(checkpoint: URL) throws {
+        let loaded = try Checkpoint.load(from: checkpoint)
+        self.init(model: loaded.model, tokenizer: loaded.tokenizer)
+    }
+
+    /// The prompt's tokens; an empty prompt starts from token 0 (a newline for tiny shakespeare), as the lecture.
+    public func promptTokens(_ prompt: String) throws -> [Int] {
+        let tokens = try tokenizer.encode(prompt)
+        return tokens.isEmpty ? [0] : tokens
+    }
+
+    /// Generates up to `options.maxNewTokens` tokens after `prompt` (one sample, seed `options.seed + sample`),
+    /// calling `onPiece` with text as soon as it is safe to show; `onPiece` returns `false` to stop early.
+    /// Returns why generation ended.
+    @discardableResult
+    public func generate(
+        prompt: [Int], options: SamplingOptions, sample: Int = 0, onPiece: (GeneratedPiece) -> Bool
+    ) throws -> FinishReason {
+        try options.validate()
+        lock.lock()
+        defer { lock.unlock() }
+        var generator = SeededGenerator(seed: options.seed &+ UInt64(sample))
+        var context = prompt
+        let cache = (model as? GPTLanguageModel).map { KVCache($0.configuration) }
+        var stream = StopSequenceFilter(stops: options.stop, tokenizer: tokenizer)
+        for _ in 0..<options.maxNewTokens {
+            let logits = nextLogits(context: context, cache: cache)
+            let choice = chooseToken(logits: logits, context: context, options: options, generator: &generator)
+            context.append(choice.token)
+            let (piece, stopped) = stream.push(choice)
+            if let piece, !onPiece(piece) { return .stop }
+            if stopped { return .stop }
+        }
+        if let rest = stream.flush() { _ = onPiece(rest) }
+        return .length
+    }
+
+    /// The next-token logits for `context`, cropped to the block size as the lecture does. With a cache, a token
+    /// that extends the cached context costs one row per layer; when the window slides (the context passed the
+    /// block size) every position moves, so the cropped context is prefilled again, which keeps the output equal
+    /// to the uncached model's.
+    func nextLogits(context: [Int], cache: KVCache?) -> [Float] {
+        let blockSize = model.configuration.blockSize
+        let window = Array(context.suffix(blockSize))
+        if let cache, let gpt = model as? GPTLanguageModel {
+            if cache.count > 0, cache.count == window.count - 1, context.count <= blockSize {
+                return gpt.decode(window[window.count - 1], cache: cache)
+            }
+            return gpt.prefill(window, cache: cache)
+        }
+        return withoutGradient {
+            let logits = model.forward(window).logits
+            let v = model.configuration.vocabSize
+            return Array(UnsafeBufferPointer(start: logits.storage.pointer + (logits.count - v), count: v))
+        }
+    }
+
+    /// The generated text after `prompt` as an `AsyncSequence` of pieces; cancelling the consuming task stops
+    /// generation at the next token.
+    public func stream(prompt: String, options: SamplingOptions) -> AsyncThrowingStream<String, Error> {
+        AsyncThrowingStream { continuation in
+            let cancelled = CancellationFlag()
+            continuation.onTermination = { _ in cancelled.set() }
+            let task = Task.detached { [self] in
+                do {
+                    let tokens = try promptTokens(prompt)
+                    try generate(prompt: tokens, options: options) { piece in
+                        if cancelled.isSet || Task.isCancelled { return false }
+                        continuation.yield(piece.text)
+                        return true
+                    }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            _ = task
+        }
+    }
+}
+
+/// A flag set from one thread and read from another.
+final class CancellationFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    var isSet: Bool { lock.withLock { value } }
+    func set() { lock.withLock { value = true } }
+}
+
+/// Turns chosen tokens into text pieces: decodes incrementally (an incomplete multi-byte character waits for its
+/// next token) and holds back any tail that could be the start of a stop sequence.
+struct StopSequenceFilter {
+    let stops: [String]
+    let tokenizer: Tokenizer
+    private var tokens: [Int] = []
+    private var releasedScalars = 0  // Unicode scalars already handed out (not Characters: "\r" + "\n" merge)
+    private var waiting: [TokenChoice] = []
+
+    init(stops: [String], tokenizer: Tokenizer) {
+        self.stops = stops
+        self.tokenizer = tokenizer
+    }
+
+    /// Adds a token; returns the text now safe to show (if any) and whether a stop sequence was reached.
+    mutating func push(_ choice: TokenChoice) -> (GeneratedPiece?, Bool) {
+        tokens.append(choice.token)
+        waiting.append(choice)
+        let text = tokenizer.decode(tokens)
+        var pending = suffix(of: text)
+        if pending.hasSuffix("\u{FFFD}") { return (nil, false) }  // an incomplete character: wait for more bytes
+        if let stop = stops.compactMap({ pending.range(of: $0) }).min(by: { $0.lowerBound < $1.lowerBound }) {
+            pending = String(pending[..<stop.lowerBound])
+            return (pending.isEmpty ? nil : take(pending), true)
+        }
+        var holdBack = 0
+        for stop in stops {
+            for length in stride(from: min(stop.count - 1, pending.count), to: 0, by: -1)
+            where pending.hasSuffix(String(stop.prefix(length))) {
+                holdBack = max(holdBack, length)
+                break
+            }
+        }
+        let safe = String(pending.dropLast(holdBack))  // Characters: a stop string is matched as text
+        return (safe.isEmpty ? nil : take(safe), false)
+    }
+
+    /// Whatever is still held back, at the end of generation.
+    mutating func flush() -> GeneratedPiece? {
+        let rest = suffix(of: tokenizer.decode(tokens))
+        return rest.isEmpty ? nil : take(rest)
+    }
+
+    private func suffix(of text: String) -> String {
+        String(String.UnicodeScalarView(text.unicodeScalars.dropFirst(releasedScalars)))
+    }
+
+    private mutating func take(_ text: String) -> GeneratedPiece {
+        releasedScalars += text.unicodeScalars.count
+        defer { waiting.removeAll() }
+        return GeneratedPiece(text: text, tokens: waiting)
+    }
+}

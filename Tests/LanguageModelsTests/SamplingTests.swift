@@ -1,0 +1,141 @@
+import Foundation
+import LanguageModels
+import NN
+import TensorModule
+import Testing
+import _TestSupport
+
+@Suite struct SamplingTests {
+    static func tinyGPT(seed: UInt64 = 21) -> GPTLanguageModel {
+        var generator = SeededGenerator(seed: seed)
+        var configuration = AttentionTests.tinyConfiguration()
+        configuration.activation = .gelu
+        return GPTLanguageModel(configuration, generator: &generator)
+    }
+
+    static let tokenizer = Tokenizer.character(CharacterTokenizer(training: "abcdefghijk"))
+
+    func generated(_ generator: TextGenerator, prompt: [Int], options: SamplingOptions) throws -> (String, FinishReason) {
+        var text = ""
+        let reason = try generator.generate(prompt: prompt, options: options) { piece in
+            text += piece.text
+            return true
+        }
+        return (text, reason)
+    }
+
+    @Test func cachedDecodeEqualsFullForward() {
+        let model = Self.tinyGPT()
+        let tokens = [3, 1, 4, 1, 5, 9, 2, 6]
+        let cache = KVCache(model.configuration)
+        var logits = model.prefill([tokens[0]], cache: cache)
+        for t in 1..<tokens.count {
+            let full = model.forward(Array(tokens[0..<t])).logits.values
+            #expect(compare(logits, Array(full.suffix(11)), absolute: 1e-5).passed, "position \(t - 1)")
+            logits = model.decode(tokens[t], cache: cache)
+        }
+    }
+
+    @Test func greedyWithCacheEqualsUncachedBeyondTwiceTheBlockSize() throws {
+        let model = Self.tinyGPT()
+        var options = SamplingOptions()
+        (options.temperature, options.maxNewTokens) = (0, 20)  // block size 8
+        let (text, reason) = try generated(TextGenerator(model: model, tokenizer: Self.tokenizer), prompt: [2, 7], options: options)
+        #expect(reason == .length)
+        // Uncached reference: the lecture's loop, cropping the context and taking the argmax.
+        var context = [2, 7]
+        for _ in 0..<20 {
+            let logits = model.forward(Array(context.suffix(8))).logits.values.suffix(11)
+            context.append(Array(logits).indices.max { logits[logits.startIndex + $0] < logits[logits.startIndex + $1] }!)
+        }
+        #expect(text == Self.tokenizer.decode(Array(context.dropFirst(2))))
+        #expect(text.count == 20)
+    }
+
+    @Test func topKOneIsGreedyAndSeedsRepeat() throws {
+        let generator = TextGenerator(model: Self.tinyGPT(), tokenizer: Self.tokenizer)
+        var greedy = SamplingOptions(), topOne = SamplingOptions(), sampled = SamplingOptions()
+        (greedy.temperature, greedy.maxNewTokens) = (0, 30)
+        (topOne.topK, topOne.maxNewTokens) = (1, 30)
+        sampled.maxNewTokens = 30
+        #expect(try generated(generator, prompt: [0], options: greedy).0 == generated(generator, prompt: [0], options: topOne).0)
+        let first = try generated(generator, prompt: [0], options: sampled).0
+        #expect(first == (try generated(generator, prompt: [0], options: sampled).0))
+        sampled.seed += 1
+        #expect(first != (try generated(generator, prompt: [0], options: sampled).0))
+    }
+
+    @Test func samplingFrequenciesMatchTheDistribution() {
+        // Chi-square goodness of fit for softmax([0, 1, 2, 0.5, -1]) over 20,000 draws.
+        let logits: [Float] = [0, 1, 2, 0.5, -1]
+        let weights = logits.map { exp(Double($0)) }, total = weights.reduce(0, +)
+        var counts = [Double](repeating: 0, count: 5)
+        var generator = SeededGenerator(seed: 3)
+        let draws = 20_000
+        for _ in 0..<draws {
+            counts[chooseToken(logits: logits, context: [], options: SamplingOptions(), generator: &generator).token] += 1
+        }
+        var chiSquare = 0.0
+        for (observed, weight) in zip(counts, weights) {
+            let expected = Double(draws) * weight / total
+            chiSquare += (observed - expected) * (observed - expected) / expected
+        }
+        #expect(chiSquare < 18.47, "chi-square \(chiSquare) over the 0.999 quantile for 4 degrees of freedom")
+    }
+
+    @Test func topKAndTopPRestrictTheCandidates() {
+        let logits: [Float] = [5, 4, 0, -1, -2]
+        var generator = SeededGenerator(seed: 4)
+        var options = SamplingOptions()
+        options.topK = 2
+        for _ in 0..<200 { #expect(chooseToken(logits: logits, context: [], options: options, generator: &generator).token < 2) }
+        options.topK = nil
+        options.topP = 0.5  // token 0 alone holds about 73%
+        for _ in 0..<200 { #expect(chooseToken(logits: logits, context: [], options: options, generator: &generator).token == 0) }
+    }
+
+    @Test func stopSequencesSpanningTokensNeverLeak() throws {
+        // A bigram that cycles a -> b -> c -> d -> a ...
+        var seed = SeededGenerator(seed: 1)
+        let model = BigramLanguageModel(vocabSize: 4, generator: &seed)
+        let table = model.tokenEmbeddingTable.weight.storage.pointer
+        for i in 0..<4 { for j in 0..<4 { table[i * 4 + j] = j == (i + 1) % 4 ? 60 : 0 } }
+        let generator = TextGenerator(model: model, tokenizer: .character(CharacterTokenizer(training: "abcd")))
+        var options = SamplingOptions()
+        (options.maxNewTokens, options.stop) = (20, ["cd"])
+        var pieces: [String] = []
+        let reason = try generator.generate(prompt: [0], options: options) { pieces.append($0.text); return true }
+        #expect(reason == .stop)
+        #expect(pieces.joined() == "b")
+        options.stop = ["zz"]
+        options.maxNewTokens = 6
+        #expect(try generated(generator, prompt: [0], options: options) == ("bcdabc", .length))
+    }
+
+    @Test func invalidOptionsAreTypedErrors() {
+        let bad: [(inout SamplingOptions) -> Void] = [
+            { $0.temperature = -1 }, { $0.topP = 0 }, { $0.topP = 1.5 }, { $0.maxNewTokens = 0 }, { $0.topK = 0 },
+            { $0.temperature = .nan },
+        ]
+        for change in bad {
+            var options = SamplingOptions()
+            change(&options)
+            #expect(throws: GPTError.self) { try options.validate() }
+        }
+    }
+
+    @Test func asyncStreamYieldsTheSameText() async throws {
+        let generator = TextGenerator(model: Self.tinyGPT(), tokenizer: Self.tokenizer)
+        var options = SamplingOptions()
+        options.maxNewTokens = 12
+        var streamed = ""
+        for try await piece in generator.stream(prompt: "abc", options: options) { streamed += piece }
+        #expect(streamed == (try generated(generator, prompt: try Self.tokenizer.encode("abc"), options: options).0))
+        var first = ""
+        for try await piece in generator.stream(prompt: "abc", options: options) {
+            first = piece
+            break  // ends the stream: generation stops at the next token
+        }
+        #expect(first.count == 1)
+    }
+}
