@@ -63,14 +63,19 @@ struct TrainCommand: ParsableCommand {
             print("training \(preset.name) (\(model.parameterCount) parameters) on \(path): "
                 + "\(dataset.trainTokens.count) train / \(dataset.validationTokens.count) val tokens, "
                 + "vocab \(tokenizer.vocabularySize), \(MatrixBackend.current)")
+            let directory = URL(fileURLWithPath: out ?? "runs/\(preset.name)")
+            let log = TrainingLog(directory: directory)
             let clock = ContinuousClock()
             let started = clock.now
             let progress = ProgressLine()
+            var logError: Error?
             try trainer.run { event in
+                log.record(event, learningRate: trainer.lastLearningRate)
                 switch event {
                 case .evaluation(let step, let train, let validation):
                     progress.clear()
                     print(String(format: "step %d: train loss %.4f, val loss %.4f", step, train, validation))
+                    do { try log.write() } catch { logError = error }
                 case .step(let step, let loss, let rate, let left):
                     progress.update(String(
                         format: "step %d/%d  loss %.4f  %.0f tok/s  ETA %@", step, settings.maxIterations, loss, rate,
@@ -78,7 +83,7 @@ struct TrainCommand: ParsableCommand {
                 }
             }
             progress.clear()
-            let directory = URL(fileURLWithPath: out ?? "runs/\(preset.name)")
+            if let logError { throw logError }
             try Checkpoint(model: model, tokenizer: tokenizer).save(to: directory)
             print(String(format: "trained in %.1f s; saved to %@", (clock.now - started).seconds, directory.path))
 
