@@ -27,8 +27,14 @@ public struct Checkpoint {
                               to: directory.appendingPathComponent(Self.weightsFile))
     }
 
-    /// Loads a checkpoint directory, checking that every file is present and fits the others.
+    /// Loads a checkpoint directory, checking that every file is present and fits the others. A run directory
+    /// whose training was stopped before the end (no final model yet) loads its last save, `latest/`.
     public static func load(from directory: URL) throws -> Checkpoint {
+        var directory = directory
+        if !FileManager.default.fileExists(atPath: directory.appendingPathComponent(configurationFile).path),
+           let latest = TrainingCheckpoint.locate(directory) {
+            directory = latest
+        }
         let path = directory.path
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {

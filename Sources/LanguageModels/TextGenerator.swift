@@ -110,12 +110,13 @@ public final class TextGenerator: @unchecked Sendable {
     }
 }
 
-/// A flag set from one thread and read from another.
-final class CancellationFlag: @unchecked Sendable {
+/// A flag set from one thread (or a signal handler's queue) and read from another.
+public final class CancellationFlag: @unchecked Sendable {
     private let lock = NSLock()
     private var value = false
-    var isSet: Bool { lock.withLock { value } }
-    func set() { lock.withLock { value = true } }
+    public init() {}
+    public var isSet: Bool { lock.withLock { value } }
+    public func set() { lock.withLock { value = true } }
 }
 
 /// Turns chosen tokens into text pieces: decodes incrementally (an incomplete multi-byte character waits for its

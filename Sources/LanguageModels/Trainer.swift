@@ -19,7 +19,13 @@ public final class Trainer {
     /// Draws the training and evaluation batches.
     public var generator: SeededGenerator
     /// Optimizer steps taken so far.
-    public private(set) var step = 0
+    public internal(set) var step = 0
+    /// The step of the last evaluation, so a resumed run does not evaluate (and draw batches) twice.
+    public internal(set) var evaluatedStep = -1
+    /// The lowest validation loss seen so far.
+    public internal(set) var bestValidationLoss = Float.infinity
+    /// Set (from a signal handler, say) to stop after the current step.
+    public let stopRequest = CancellationFlag()
     /// The learning rate of the last step taken.
     public private(set) var lastLearningRate: Float = 0
 
@@ -94,25 +100,37 @@ public final class Trainer {
         }
     }
 
-    /// Trains to `maxIterations`, reporting each step and evaluation.
-    public func run(report: (TrainingEvent) -> Void) throws {
+    /// Trains to `maxIterations`, reporting each step and evaluation, and calling `save` after each evaluation
+    /// (with whether the validation loss is the best so far) and when stopped early by ``stopRequest``.
+    /// Returns `false` when stopped early.
+    @discardableResult
+    public func run(report: (TrainingEvent) -> Void, save: (_ isBest: Bool) throws -> Void = { _ in }) throws -> Bool {
         let clock = ContinuousClock()
         let start = clock.now
         let firstStep = step
+        func evaluate(iterations: Int) throws {
+            let losses = estimateLoss(iterations: iterations)
+            evaluatedStep = step
+            let isBest = losses.validation < bestValidationLoss
+            if isBest { bestValidationLoss = losses.validation }
+            report(.evaluation(step: step, trainLoss: losses.train, validationLoss: losses.validation))
+            try save(isBest)
+        }
         while step < settings.maxIterations {
-            if step % settings.evalInterval == 0 {
-                let losses = estimateLoss(iterations: settings.evalIterations)
-                report(.evaluation(step: step, trainLoss: losses.train, validationLoss: losses.validation))
-            }
+            if step % settings.evalInterval == 0 && step != evaluatedStep { try evaluate(iterations: settings.evalIterations) }
             let loss = try trainStep()
             let elapsed = (clock.now - start).seconds
             let done = step - firstStep
             let tokensPerSecond = Double(done * settings.batchSize * settings.blockSize) / max(elapsed, 1e-9)
             let secondsLeft = elapsed / Double(done) * Double(settings.maxIterations - step)
             report(.step(step: step, loss: loss, tokensPerSecond: tokensPerSecond, secondsLeft: secondsLeft))
+            if stopRequest.isSet {
+                try save(false)
+                return false
+            }
         }
-        let losses = estimateLoss(iterations: settings.finalEvalIterations)
-        report(.evaluation(step: step, trainLoss: losses.train, validationLoss: losses.validation))
+        if step != evaluatedStep { try evaluate(iterations: settings.finalEvalIterations) }
+        return true
     }
 }
 

@@ -1,0 +1,87 @@
+import Foundation
+import LanguageModels
+import NN
+import TensorModule
+import Testing
+
+@Suite struct ResumeTests {
+    static let tokenizer = Tokenizer.character(CharacterTokenizer(training: "abcdefghijk"))
+
+    static func makeTrainer(seed: UInt64 = 5) throws -> Trainer {
+        var generator = SeededGenerator(seed: seed)
+        var configuration = AttentionTests.tinyConfiguration(dropout: 0.1)  // dropout: its generator must resume too
+        configuration.blockSize = 8
+        let model = GPTLanguageModel(configuration, generator: &generator)
+        var settings = TrainingSettings()
+        (settings.batchSize, settings.blockSize, settings.maxIterations) = (4, 8, 24)
+        (settings.evalInterval, settings.evalIterations, settings.finalEvalIterations) = (8, 2, 2)
+        (settings.warmupIterations, settings.decayIterations) = (4, 24)
+        let tokens = (0..<600).map { ($0 * 7 + $0 / 5) % 11 }
+        return try Trainer(model: model, dataset: TextDataset(tokens: tokens), settings: settings)
+    }
+
+    func losses(_ trainer: Trainer, stopAt: Int? = nil, save: @escaping (Trainer) throws -> Void = { _ in }) throws -> [Int: Float] {
+        var losses: [Int: Float] = [:]
+        try trainer.run(report: { event in
+            if case .step(let step, let loss, _, _) = event {
+                losses[step] = loss
+                if step == stopAt { trainer.stopRequest.set() }
+            }
+        }, save: { _ in try save(trainer) })
+        return losses
+    }
+
+    @Test func resumedRunRepeatsTheUninterruptedLossesBitForBit() throws {
+        let uninterrupted = try losses(try Self.makeTrainer())
+        #expect(uninterrupted.count == 24)
+
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gpt-resume-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let latest = directory.appendingPathComponent("latest")
+        let first = try losses(try Self.makeTrainer(), stopAt: 13) { trainer in
+            try TrainingCheckpoint.save(trainer, tokenizer: Self.tokenizer, state: trainer.state(data: nil, preset: "test"), to: latest)
+        }
+        #expect(first.count == 13)
+
+        // A save killed half-way leaves a staging directory behind; loading ignores it.
+        let staging = directory.appendingPathComponent(".latest.saving-crashed")
+        try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
+        try Data("{".utf8).write(to: staging.appendingPathComponent("trainer.json"))
+
+        let (checkpoint, state, optimizer) = try TrainingCheckpoint.load(directory)
+        #expect(state.step == 13)
+        let resumed = try Trainer(model: checkpoint.model, dataset: try Self.makeTrainer().dataset, settings: state.settings)
+        try resumed.restore(state, optimizerTensors: optimizer, source: directory.path)
+        let second = try losses(resumed)
+        #expect(second.count == 11)
+        for step in 14...24 { #expect(second[step] == uninterrupted[step], "step \(step)") }
+        for step in 1...13 { #expect(first[step] == uninterrupted[step], "step \(step)") }
+    }
+
+    @Test func aSaveInterruptedBetweenRenamesFallsBackToTheOldCopy() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gpt-resume-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let trainer = try Self.makeTrainer()
+        try trainer.trainStep()
+        try TrainingCheckpoint.save(trainer, tokenizer: Self.tokenizer, state: trainer.state(data: nil, preset: "test"),
+                                    to: directory.appendingPathComponent("latest"))
+        // Simulate a crash after `latest` was moved aside and before the new save took its place.
+        try FileManager.default.moveItem(at: directory.appendingPathComponent("latest"),
+                                         to: directory.appendingPathComponent("latest.old"))
+        #expect(try TrainingCheckpoint.load(directory).state.step == 1)
+    }
+
+    @Test func nonFiniteWeightsAreNeverSaved() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gpt-resume-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let trainer = try Self.makeTrainer()
+        trainer.model.parameters[0].storage.pointer[0] = .nan
+        #expect(throws: GPTError.self) {
+            try TrainingCheckpoint.save(trainer, tokenizer: Self.tokenizer, state: trainer.state(data: nil, preset: "t"),
+                                        to: directory.appendingPathComponent("latest"))
+        }
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("latest").path))
+        // And training stops with a message naming the step.
+        #expect(throws: GPTError.nonFiniteLoss(step: 1)) { try trainer.trainStep() }
+    }
+}
