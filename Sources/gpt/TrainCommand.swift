@@ -17,6 +17,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "bigram, tiny, baby or lecture.") var preset = "baby"
     @Option(help: "A UTF-8 text file (default: the bundled tiny shakespeare).") var data: String?
     @Option(help: "Where to save the run (default: runs/<preset>).") var out: String?
+    @Option(help: "char (Unicode scalars, the lecture) or word.") var tokenizer = "char"
     @Option(help: "Continue the run saved in this directory.") var resume: String?
     @Option(name: .customLong("max-iters"), help: "Optimizer steps.") var maxIterations: Int?
     @Option var batchSize: Int?
@@ -62,7 +63,7 @@ struct TrainCommand: ParsableCommand {
         if let seed { settings.seed = seed }
         try settings.validate()
         let text = try readCorpus(at: try data ?? bundledCorpusPath())
-        let tokenizer = Tokenizer.character(CharacterTokenizer(training: text))
+        let tokenizer = try Tokenizer.training(self.tokenizer, on: text)
         var configuration = preset.model(tokenizer.vocabularySize)
         configuration.blockSize = settings.blockSize
         if let layers { configuration.layerCount = layers }
@@ -86,7 +87,8 @@ struct TrainCommand: ParsableCommand {
     func resumedRun(_ directory: URL) throws -> Run {
         let shapeFlags: [(String, Any?)] = [("--batch-size", batchSize), ("--block-size", blockSize), ("--layers", layers),
             ("--heads", heads), ("--embedding-size", embeddingSize), ("--dropout", dropout), ("--activation", activation),
-            ("--learning-rate", learningRate), ("--seed", seed), ("--data", data)]
+            ("--learning-rate", learningRate), ("--seed", seed), ("--data", data),
+            ("--tokenizer", tokenizer == "char" ? nil : tokenizer)]
         if let flag = shapeFlags.first(where: { $0.1 != nil }) {
             throw GPTError.invalidArgument(name: flag.0, reason:
                 "a resumed run keeps the model, data and settings it was saved with; only --max-iters may change")
