@@ -17,7 +17,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "bigram, tiny, baby or lecture.") var preset = "baby"
     @Option(help: "A UTF-8 text file (default: the bundled tiny shakespeare).") var data: String?
     @Option(help: "Where to save the run (default: runs/<preset>).") var out: String?
-    @Option(help: "char (Unicode scalars, the lecture) or word.") var tokenizer = "char"
+    @Option(help: "char (Unicode scalars, the lecture), word, or bpe (byte-level BPE).") var tokenizer = "char"
+    @Option(help: "Vocabulary size of a bpe tokenizer trained on the corpus.") var vocabSize = 512
     @Option(help: "Continue the run saved in this directory.") var resume: String?
     @Option(name: .customLong("max-iters"), help: "Optimizer steps.") var maxIterations: Int?
     @Option var batchSize: Int?
@@ -63,7 +64,7 @@ struct TrainCommand: ParsableCommand {
         if let seed { settings.seed = seed }
         try settings.validate()
         let text = try readCorpus(at: try data ?? bundledCorpusPath())
-        let tokenizer = try Tokenizer.training(self.tokenizer, on: text)
+        let tokenizer = try Tokenizer.training(self.tokenizer, on: text, vocabularySize: vocabSize)
         var configuration = preset.model(tokenizer.vocabularySize)
         configuration.blockSize = settings.blockSize
         if let layers { configuration.layerCount = layers }

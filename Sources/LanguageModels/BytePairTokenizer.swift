@@ -1,0 +1,195 @@
+/// Byte-level byte-pair encoding, as GPT-2: text is cut with GPT-2's pre-split pattern (contractions, words with
+/// their leading space, numbers, punctuation runs, whitespace), each piece becomes its UTF-8 bytes, and learned
+/// merges join frequent adjacent pairs into new tokens, lowest rank first.
+///
+/// Every string encodes (unknown text falls back to single bytes) and `decode(encode(s)) == s` for every string.
+/// Decoding a token sequence that cuts a character's bytes in half yields U+FFFD for the incomplete character.
+public struct BytePairTokenizer: Codable, Equatable, Sendable {
+    /// The token of each byte value (for a trained tokenizer, token `b` is byte `b`).
+    public let byteTokens: [Int]
+    /// Merges by rank: `[left, right, result]`.
+    public let merges: [[Int]]
+    /// The bytes of each token id.
+    public let tokenBytes: [[UInt8]]
+    private let rankOfPair: [Int64: (rank: Int, result: Int)]
+
+    public var vocabularySize: Int { tokenBytes.count }
+
+    /// A tokenizer from its byte tokens and ranked merges; every id must be defined before it is used.
+    public init(byteTokens: [Int], merges: [[Int]], vocabularySize: Int) throws {
+        guard byteTokens.count == 256, Set(byteTokens).count == 256 else {
+            throw GPTError.invalidArgument(name: "tokenizer", reason: "a byte-level BPE needs 256 distinct byte tokens")
+        }
+        var bytes = [[UInt8]?](repeating: nil, count: vocabularySize)
+        for (byte, token) in byteTokens.enumerated() {
+            guard token >= 0 && token < vocabularySize else {
+                throw GPTError.invalidArgument(name: "tokenizer", reason: "byte token \(token) is outside the vocabulary")
+            }
+            bytes[token] = [UInt8(byte)]
+        }
+        var ranks: [Int64: (Int, Int)] = [:]
+        for (rank, merge) in merges.enumerated() {
+            guard merge.count == 3, merge.allSatisfy({ $0 >= 0 && $0 < vocabularySize }),
+                  let left = bytes[merge[0]], let right = bytes[merge[1]], bytes[merge[2]] == nil
+            else { throw GPTError.invalidArgument(name: "tokenizer", reason: "merge \(rank) \(merge) is invalid") }
+            bytes[merge[2]] = left + right
+            ranks[Self.key(merge[0], merge[1])] = (rank, merge[2])
+        }
+        self.byteTokens = byteTokens
+        self.merges = merges
+        tokenBytes = bytes.map { $0 ?? [] }
+        rankOfPair = ranks
+    }
+
+    /// Learns `vocabularySize - 256` merges from `text`: each round joins the most frequent adjacent pair
+    /// (ties broken by the smaller pair) inside the pre-split pieces.
+    public init(training text: String, vocabularySize: Int) throws {
+        guard vocabularySize >= 256 else {
+            throw GPTError.invalidArgument(name: "--vocab-size", reason: "a byte-level BPE needs at least 256 tokens, got \(vocabularySize)")
+        }
+        var counts: [String: Int] = [:]
+        for piece in Self.preSplit(text) { counts[piece, default: 0] += 1 }
+        var words = counts.map { (tokens: $0.key.utf8.map(Int.init), count: $0.value) }
+        var merges: [[Int]] = []
+        for next in 256..<vocabularySize {
+            var pairs: [Int64: Int] = [:]
+            for word in words where word.tokens.count > 1 {
+                for i in 0..<(word.tokens.count - 1) { pairs[Self.key(word.tokens[i], word.tokens[i + 1]), default: 0] += word.count }
+            }
+            guard let best = pairs.max(by: { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }) else { break }
+            let (left, right) = (Int(best.key >> 32), Int(best.key & 0xFFFF_FFFF))
+            merges.append([left, right, next])
+            for index in words.indices where words[index].tokens.count > 1 {
+                words[index].tokens = Self.merge(words[index].tokens, left, right, into: next)
+            }
+        }
+        try self.init(byteTokens: Array(0..<256), merges: merges, vocabularySize: 256 + merges.count)
+    }
+
+    public func encode(_ text: String) -> [Int] {
+        var cache: [String: [Int]] = [:]
+        var tokens: [Int] = []
+        for piece in Self.preSplit(text) {
+            if let known = cache[piece] {
+                tokens += known
+                continue
+            }
+            var ids = piece.utf8.map { byteTokens[Int($0)] }
+            while ids.count > 1 {
+                var best: (rank: Int, index: Int, result: Int)?
+                for i in 0..<(ids.count - 1) {
+                    if let found = rankOfPair[Self.key(ids[i], ids[i + 1])], best == nil || found.rank < best!.rank {
+                        best = (found.rank, i, found.result)
+                    }
+                }
+                guard let best else { break }
+                ids = Self.merge(ids, ids[best.index], ids[best.index + 1], into: best.result)
+            }
+            cache[piece] = ids
+            tokens += ids
+        }
+        return tokens
+    }
+
+    public func decode(_ tokens: [Int]) -> String {
+        var bytes: [UInt8] = []
+        for token in tokens where token >= 0 && token < tokenBytes.count { bytes += tokenBytes[token] }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    static func key(_ left: Int, _ right: Int) -> Int64 { Int64(left) << 32 | Int64(right) }
+
+    static func merge(_ tokens: [Int], _ left: Int, _ right: Int, into result: Int) -> [Int] {
+        var out: [Int] = []
+        out.reserveCapacity(tokens.count)
+        var i = 0
+        while i < tokens.count {
+            if i + 1 < tokens.count && tokens[i] == left && tokens[i + 1] == right {
+                out.append(result)
+                i += 2
+            } else {
+                out.append(tokens[i])
+                i += 1
+            }
+        }
+        return out
+    }
+
+    // MARK: - GPT-2's pre-split pattern
+
+    /// The text cut as GPT-2's pattern
+    /// `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+` cuts it. The pieces concatenate
+    /// back to the text.
+    public static func preSplit(_ text: String) -> [String] {
+        let s = Array(text.unicodeScalars)
+        let n = s.count
+        func isLetter(_ c: Unicode.Scalar) -> Bool {
+            switch c.properties.generalCategory {
+            case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter: true
+            default: false
+            }
+        }
+        func isNumber(_ c: Unicode.Scalar) -> Bool {
+            switch c.properties.generalCategory {
+            case .decimalNumber, .letterNumber, .otherNumber: true
+            default: false
+            }
+        }
+        func isSpace(_ c: Unicode.Scalar) -> Bool { c.properties.isWhitespace }
+        func isOther(_ c: Unicode.Scalar) -> Bool { !isSpace(c) && !isLetter(c) && !isNumber(c) }
+        var pieces: [String] = []
+        var i = 0
+        func take(_ end: Int) {
+            pieces.append(String(String.UnicodeScalarView(s[i..<end])))
+            i = end
+        }
+        while i < n {
+            if s[i] == "'", i + 1 < n {
+                let rest = String(String.UnicodeScalarView(s[(i + 1)..<min(n, i + 3)]))
+                if rest.hasPrefix("re") || rest.hasPrefix("ve") || rest.hasPrefix("ll") { take(i + 3); continue }
+                if ["s", "t", "m", "d"].contains(where: { rest.hasPrefix($0) }) { take(i + 2); continue }
+            }
+            let start = s[i] == " " && i + 1 < n ? i + 1 : i
+            var matched = false
+            for test in [isLetter, isNumber, isOther] where test(s[start]) {
+                var end = start + 1
+                while end < n && test(s[end]) { end += 1 }
+                take(end)
+                matched = true
+                break
+            }
+            if matched { continue }
+            // Whitespace: all of it at the end of the text; before a non-space, all but its last character (which
+            // may start the next piece); a single character alone.
+            var end = i
+            while end < n && isSpace(s[end]) { end += 1 }
+            take(end == n || end - i == 1 ? end : end - 1)
+        }
+        return pieces
+    }
+
+    // MARK: - Codable: `{"kind": "bpe", "byte_tokens": [...], "merges": [[l, r, result], ...]}`
+
+    enum CodingKeys: String, CodingKey { case kind, byteTokens = "byte_tokens", merges, vocabularySize = "vocab_size" }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let merges = try c.decode([[Int]].self, forKey: .merges)
+        do {
+            try self.init(byteTokens: try c.decode([Int].self, forKey: .byteTokens), merges: merges,
+                          vocabularySize: try c.decode(Int.self, forKey: .vocabularySize))
+        } catch let error as GPTError {
+            throw DecodingError.dataCorruptedError(forKey: .merges, in: c, debugDescription: error.description)
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode("bpe", forKey: .kind)
+        try c.encode(byteTokens, forKey: .byteTokens)
+        try c.encode(merges, forKey: .merges)
+        try c.encode(vocabularySize, forKey: .vocabularySize)
+    }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.byteTokens == rhs.byteTokens && lhs.merges == rhs.merges }
+}
