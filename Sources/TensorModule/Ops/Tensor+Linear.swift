@@ -24,24 +24,42 @@ extension Tensor {
             beta: bias == nil ? 0 : 1, c: out.pointer, ldc: outputs)
         let parents = [self, weight] + (bias.map { [$0] } ?? [])
         return Tensor(shape: Array(shape.dropLast()) + [outputs], storage: out, parents: parents) { dy in
-            if self.requiresGrad {  // dx[N, in] += dy[N, out] W[out, in]
-                gemm(
-                    transposeA: false, transposeB: false, m: rows, n: inputs, k: outputs, alpha: 1,
-                    a: dy.pointer, lda: outputs, b: weight.storage.pointer, ldb: inputs,
-                    beta: 1, c: self.ensureGradient().pointer, ldc: inputs)
-            }
-            if weight.requiresGrad {  // dW[out, in] += dyᵀ[out, N] x[N, in]
-                gemm(
-                    transposeA: true, transposeB: false, m: outputs, n: inputs, k: rows, alpha: 1,
-                    a: dy.pointer, lda: outputs, b: self.storage.pointer, ldb: inputs,
-                    beta: 1, c: weight.ensureGradient().pointer, ldc: inputs)
-            }
-            if let bias, bias.requiresGrad {  // db[out] += Σ_rows dy
-                let db = bias.ensureGradient().pointer
-                for r in 0..<rows {
-                    let row = dy.pointer + r * outputs
-                    for j in 0..<outputs { db[j] += row[j] }
+            // The input gradient and the parameter gradients are independent: one core computes each (rather
+            // than both cores splitting each product), which halves the packing and synchronisation.
+            let dx = self.requiresGrad ? SendablePointer(self.ensureGradient().pointer) : nil
+            let dW = weight.requiresGrad ? SendablePointer(weight.ensureGradient().pointer) : nil
+            let db = bias?.requiresGrad == true ? SendablePointer(bias!.ensureGradient().pointer) : nil
+            let g = SendablePointer(dy.pointer), x = SendablePointer(self.storage.pointer)
+            let w = SendablePointer(weight.storage.pointer)
+            let tasks = [dx != nil, dW != nil || db != nil]
+            let run: (Int) -> Void = { task in
+                if task == 0, let dx {  // dx[N, in] += dy[N, out] W[out, in]
+                    serialGEMM(
+                        transposeA: false, transposeB: false, m: rows, n: inputs, k: outputs, alpha: 1,
+                        a: g.base, lda: outputs, b: w.base, ldb: inputs, beta: 1, c: dx.base, ldc: inputs)
                 }
+                if task == 1 {
+                    if let dW {  // dW[out, in] += dyᵀ[out, N] x[N, in]
+                        serialGEMM(
+                            transposeA: true, transposeB: false, m: outputs, n: inputs, k: rows, alpha: 1,
+                            a: g.base, lda: outputs, b: x.base, ldb: inputs, beta: 1, c: dW.base, ldc: inputs)
+                    }
+                    if let db {  // db[out] += Σ_rows dy
+                        for r in 0..<rows {
+                            let row = g.base + r * outputs
+                            for j in 0..<outputs { db.base[j] += row[j] }
+                        }
+                    }
+                }
+            }
+            if tasks[0] && tasks[1] && kernelThreadCount > 1 {
+                parallelFor(2) { range in for task in range { run(task) } }
+            } else {
+                if tasks[0] {
+                    gemm(transposeA: false, transposeB: false, m: rows, n: inputs, k: outputs, alpha: 1,
+                         a: g.base, lda: outputs, b: w.base, ldb: inputs, beta: 1, c: dx!.base, ldc: inputs)
+                }
+                if tasks[1] { run(1) }
             }
         }
     }
