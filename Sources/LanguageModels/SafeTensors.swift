@@ -36,7 +36,11 @@ public enum SafeTensors {
         withUnsafeBytes(of: UInt64(json.count).littleEndian) { data.append(contentsOf: $0) }
         data.append(json)
         for tensor in sorted {
+            #if _endian(little)
+            data.append(UnsafeBufferPointer(start: tensor.values.baseAddress, count: tensor.values.count))
+            #else
             for value in tensor.values { withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
+            #endif
         }
         return data
     }

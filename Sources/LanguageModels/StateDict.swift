@@ -93,3 +93,67 @@ public enum StateDictLayout: String, Sendable, CaseIterable {
         return result
     }
 }
+
+extension StateDictLayout {
+    /// Throws naming the first configuration field that this layout's PyTorch class cannot represent.
+    public func checkCompatible(_ configuration: ModelConfiguration) throws {
+        func fail(_ field: String, _ reason: String) -> GPTError { .invalidConfiguration(field: field, reason: reason) }
+        guard configuration.modelType == .gpt else { throw fail("model_type", "only a GPT can be exported") }
+        switch self {
+        case .nanoGPT:
+            if configuration.activation != .gelu { throw fail("activation", "must be gelu: nanoGPT's MLP uses GELU") }
+            if !configuration.tiedEmbeddings { throw fail("tie_weights", "must be true: nanoGPT ties lm_head to wte") }
+            if configuration.lmHeadBias { throw fail("lm_head_bias", "must be false: nanoGPT's lm_head has no bias") }
+            if configuration.attentionBias != configuration.bias {
+                throw fail("attention_bias", "must equal bias: nanoGPT's one bias flag covers every layer")
+            }
+        case .lecture:
+            if configuration.activation != .relu { throw fail("activation", "must be relu: the lecture's FeedForward uses ReLU") }
+            if configuration.tiedEmbeddings { throw fail("tie_weights", "must be false: the lecture's lm_head is separate") }
+            if !configuration.bias { throw fail("bias", "must be true: the lecture's layers have biases") }
+        }
+    }
+
+    /// The model's weights under this layout's names (the inverse of ``nativeTensors(_:configuration:)``).
+    public func exportTensors(_ model: GPTLanguageModel) throws -> StateDict {
+        let configuration = model.configuration
+        try checkCompatible(configuration)
+        var native: StateDict = [:]
+        for (name, tensor) in model.namedParameters() { native[name] = (tensor.shape, tensor.values) }
+        switch self {
+        case .nanoGPT:
+            native["lm_head.weight"] = native["transformer.wte.weight"]  // tied: nanoGPT's state dict holds both keys
+            return native
+        case .lecture:
+            let c = configuration.embeddingSize, d = configuration.headSize
+            var result: StateDict = [:]
+            func move(_ from: String, _ to: String) { if let tensor = native[from] { result[to] = tensor } }
+            move("transformer.wte.weight", "token_embedding_table.weight")
+            move("transformer.wpe.weight", "position_embedding_table.weight")
+            for layer in 0..<configuration.layerCount {
+                let from = "transformer.h.\(layer)", to = "blocks.\(layer)"
+                for (new, old) in [("ln1", "ln_1"), ("ln2", "ln_2"), ("sa.proj", "attn.c_proj"), ("ffwd.net.0", "mlp.c_fc"),
+                                   ("ffwd.net.2", "mlp.c_proj")] {
+                    move("\(from).\(old).weight", "\(to).\(new).weight")
+                    move("\(from).\(old).bias", "\(to).\(new).bias")
+                }
+                let packed = native["\(from).attn.c_attn.weight"]!.values
+                let packedBias = native["\(from).attn.c_attn.bias"]?.values
+                for (part, kind) in ["query", "key", "value"].enumerated() {
+                    for head in 0..<configuration.headCount {
+                        let firstRow = part * c + head * d
+                        result["\(to).sa.heads.\(head).\(kind).weight"] = ([d, c], Array(packed[(firstRow * c)..<((firstRow + d) * c)]))
+                        if let packedBias {
+                            result["\(to).sa.heads.\(head).\(kind).bias"] = ([d], Array(packedBias[firstRow..<(firstRow + d)]))
+                        }
+                    }
+                }
+            }
+            move("transformer.ln_f.weight", "ln_f.weight")
+            move("transformer.ln_f.bias", "ln_f.bias")
+            move("lm_head.weight", "lm_head.weight")
+            move("lm_head.bias", "lm_head.bias")
+            return result
+        }
+    }
+}

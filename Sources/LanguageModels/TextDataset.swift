@@ -53,20 +53,26 @@ public func bundledCorpusPath() throws -> String {
 public struct TextDataset: Sendable {
     public enum Split: String, Sendable, CaseIterable { case train, validation }
 
-    public let trainTokens: [Int]
-    public let validationTokens: [Int]
+    public let trainTokens: TokenSequence
+    public let validationTokens: TokenSequence
     /// Where the text came from, for messages.
     public let source: String
 
     /// Splits `tokens` at `trainFraction` (the lecture: first 90% train, last 10% validation).
     public init(tokens: [Int], trainFraction: Double = 0.9, source: String = "corpus") {
         let cut = Int(Double(tokens.count) * trainFraction)
-        trainTokens = Array(tokens[..<cut])
-        validationTokens = Array(tokens[cut...])
+        self.init(train: TokenSequence(Array(tokens[..<cut])), validation: TokenSequence(Array(tokens[cut...])),
+                  source: source)
+    }
+
+    /// Uses given splits (e.g. memory-mapped `train.bin` and `val.bin`).
+    public init(train: TokenSequence, validation: TokenSequence, source: String) {
+        trainTokens = train
+        validationTokens = validation
         self.source = source
     }
 
-    public func tokens(_ split: Split) -> [Int] { split == .train ? trainTokens : validationTokens }
+    public func tokens(_ split: Split) -> TokenSequence { split == .train ? trainTokens : validationTokens }
 
     /// Throws unless both splits hold at least one window of `blockSize + 1` tokens.
     public func validate(blockSize: Int) throws {

@@ -71,30 +71,19 @@ public final class Trainer {
         return loss.item
     }
 
-    /// Mean loss over `iterations` random batches of each split, dropout off and no graph recorded.
-    ///
-    /// Batches are drawn one by one as the lecture draws them, but up to eight are stacked into one forward pass:
-    /// all have the same size, so the mean over the stack equals the mean of the batch means, and the larger
-    /// matrix products run faster.
-    public func estimateLoss(iterations: Int) -> (train: Float, validation: Float) {
+    /// Mean loss over random batches of each split (`iterations` of the training split, `validationIterations`
+    /// of the validation split, by default the same), dropout off and no graph recorded.
+    public func estimateLoss(iterations: Int, validationIterations: Int? = nil) -> (train: Float, validation: Float) {
         withoutGradient {
             var means: [Float] = []
-            for split in [TextDataset.Split.train, .validation] {
-                var total = 0.0, remaining = iterations
-                while remaining > 0 {
-                    let stacked = min(8, remaining)
-                    var x: [Int] = [], y: [Int] = []
-                    for _ in 0..<stacked {
-                        let batch = dataset.batch(split, batchSize: settings.batchSize, blockSize: settings.blockSize,
-                                                  generator: &generator)
-                        x += batch.x
-                        y += batch.y
-                    }
-                    let loss = model.forward(x, batchSize: settings.batchSize * stacked, targets: y).loss!.item
-                    total += Double(loss) * Double(stacked)
-                    remaining -= stacked
+            for (split, count) in [(TextDataset.Split.train, iterations), (.validation, validationIterations ?? iterations)] {
+                var total = 0.0
+                for _ in 0..<count {
+                    let (x, y) = dataset.batch(split, batchSize: settings.batchSize, blockSize: settings.blockSize,
+                                               generator: &generator)
+                    total += Double(model.forward(x, batchSize: settings.batchSize, targets: y).loss!.item)
                 }
-                means.append(Float(total / Double(iterations)))
+                means.append(Float(total / Double(count)))
             }
             return (means[0], means[1])
         }
@@ -108,8 +97,8 @@ public final class Trainer {
         let clock = ContinuousClock()
         let start = clock.now
         let firstStep = step
-        func evaluate(iterations: Int) throws {
-            let losses = estimateLoss(iterations: iterations)
+        func evaluate(iterations: Int, validationIterations: Int? = nil) throws {
+            let losses = estimateLoss(iterations: iterations, validationIterations: validationIterations)
             evaluatedStep = step
             let isBest = losses.validation < bestValidationLoss
             if isBest { bestValidationLoss = losses.validation }
@@ -129,7 +118,10 @@ public final class Trainer {
                 return false
             }
         }
-        if step != evaluatedStep { try evaluate(iterations: settings.finalEvalIterations) }
+        // The final validation loss averages more batches (the PyTorch reference's 200), the training loss the usual.
+        if step != evaluatedStep {
+            try evaluate(iterations: settings.evalIterations, validationIterations: settings.finalEvalIterations)
+        }
         return true
     }
 }

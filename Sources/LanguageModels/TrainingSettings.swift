@@ -11,7 +11,7 @@ public struct TrainingSettings: Codable, Equatable, Sendable {
     public var decayIterations = 2000
     public var evalInterval = 250
     public var evalIterations = 20
-    /// Batches of the final evaluation (the PyTorch reference averages 200).
+    /// Validation batches of the final evaluation (the PyTorch reference averages 200).
     public var finalEvalIterations = 200
     public var beta1: Float = 0.9
     public var beta2: Float = 0.99

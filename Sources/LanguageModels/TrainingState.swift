@@ -73,9 +73,10 @@ public enum TrainingCheckpoint {
         let parent = directory.deletingLastPathComponent(), name = directory.lastPathComponent
         let staging = parent.appendingPathComponent(".\(name).saving-\(UUID().uuidString)")
         let old = parent.appendingPathComponent("\(name).old")
-        guard trainer.model.parameters.allSatisfy({ parameter in
-            (0..<parameter.count).allSatisfy { parameter.storage.pointer[$0].isFinite }
-        }) else { throw GPTError.nonFiniteLoss(step: state.step) }
+        for parameter in trainer.model.parameters {
+            let values = parameter.storage.pointer
+            for i in 0..<parameter.count where !values[i].isFinite { throw GPTError.nonFiniteLoss(step: state.step) }
+        }
         do {
             try Checkpoint(model: trainer.model, tokenizer: tokenizer).save(to: staging)
             try SafeTensors.write(trainer.optimizerTensors(), metadata: ["step": "\(state.step)"],

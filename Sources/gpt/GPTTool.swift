@@ -7,7 +7,10 @@ struct GPTTool: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gpt",
         abstract: "Train a language model on any text and generate new text, on the CPU.",
-        subcommands: [TrainCommand.self, SampleCommand.self, InspectCommand.self, DemoCommand.self, InfoCommand.self, BenchCommand.self],
+        subcommands: [
+            TrainCommand.self, SampleCommand.self, EvalCommand.self, PrepareCommand.self, InspectCommand.self,
+            DemoCommand.self, ImportCommand.self, ExportCommand.self, InfoCommand.self, BenchCommand.self,
+        ],
         defaultSubcommand: nil)
 }
 

@@ -63,8 +63,7 @@ struct TrainCommand: ParsableCommand {
         if let evalIterations { settings.evalIterations = evalIterations }
         if let seed { settings.seed = seed }
         try settings.validate()
-        let text = try readCorpus(at: try data ?? bundledCorpusPath())
-        let tokenizer = try Tokenizer.training(self.tokenizer, on: text, vocabularySize: vocabSize)
+        let (dataset, tokenizer) = try loadData(data, tokenizerKind: self.tokenizer, vocabularySize: vocabSize)
         var configuration = preset.model(tokenizer.vocabularySize)
         configuration.blockSize = settings.blockSize
         if let layers { configuration.layerCount = layers }
@@ -79,7 +78,6 @@ struct TrainCommand: ParsableCommand {
         }
         var generator = SeededGenerator(seed: settings.seed)
         let model = try makeModel(configuration, generator: &generator)
-        let dataset = TextDataset(tokens: try tokenizer.encode(text), source: data ?? "tiny shakespeare")
         let directory = URL(fileURLWithPath: out ?? "runs/\(preset.name)")
         return Run(trainer: try Trainer(model: model, dataset: dataset, settings: settings), tokenizer: tokenizer,
                    dataPath: data, preset: preset.name, directory: directory, log: TrainingLog(directory: directory))
@@ -97,8 +95,13 @@ struct TrainCommand: ParsableCommand {
         let (checkpoint, state, optimizer) = try TrainingCheckpoint.load(directory)
         var settings = state.settings
         if let maxIterations { settings.maxIterations = maxIterations }
-        let text = try readCorpus(at: try state.data ?? bundledCorpusPath())
-        let dataset = TextDataset(tokens: try checkpoint.tokenizer.encode(text), source: state.data ?? "tiny shakespeare")
+        let dataset: TextDataset
+        if let path = state.data, PreparedData.isPrepared(path) {
+            dataset = try PreparedData.load(path).dataset
+        } else {
+            let text = try readCorpus(at: try state.data ?? bundledCorpusPath())
+            dataset = TextDataset(tokens: try checkpoint.tokenizer.encode(text), source: state.data ?? "tiny shakespeare")
+        }
         let trainer = try Trainer(model: checkpoint.model, dataset: dataset, settings: settings)
         try trainer.restore(state, optimizerTensors: optimizer, source: directory.path)
         let runDirectory = out.map { URL(fileURLWithPath: $0) } ?? directory
@@ -158,6 +161,15 @@ struct TrainCommand: ParsableCommand {
         }
         emit("\n")
     }
+}
+
+/// The dataset and tokenizer for `--data`: a prepared folder (memory-mapped, with its own tokenizer), or a text file
+/// (default: the bundled tiny shakespeare) tokenized by a new tokenizer of the given kind.
+func loadData(_ path: String?, tokenizerKind: String, vocabularySize: Int) throws -> (TextDataset, Tokenizer) {
+    if let path, PreparedData.isPrepared(path) { return try PreparedData.load(path) }
+    let text = try readCorpus(at: try path ?? bundledCorpusPath())
+    let tokenizer = try Tokenizer.training(tokenizerKind, on: text, vocabularySize: vocabularySize)
+    return (TextDataset(tokens: try tokenizer.encode(text), source: path ?? "tiny shakespeare"), tokenizer)
 }
 
 /// Turns the first Ctrl-C into a request to stop after the current step (and save); a second one ends at once.

@@ -1,0 +1,92 @@
+import ArgumentParser
+import Foundation
+import LanguageModels
+import TensorModule
+
+struct ImportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Turn a PyTorch state dict (safetensors; the lecture's or nanoGPT's names) into a checkpoint.")
+
+    @Option(help: "The weights, as safetensors.") var weights: String
+    @Option(help: "The model configuration: JSON with nanoGPT's keys (n_layer, n_head, n_embd, block_size, vocab_size, bias).")
+    var config: String
+    @Option(help: "The vocabulary: a tokenizer.json, or the meta.json of `gpt prepare`.") var vocab: String
+    @Option(help: "The checkpoint directory to write.") var out: String
+
+    func run() throws {
+        try reportingErrors {
+            let file = try SafeTensors.read(URL(fileURLWithPath: weights))
+            let layout = StateDictLayout.detect(file.tensors)
+            guard let configData = FileManager.default.contents(atPath: config) else { throw GPTError.fileNotFound(path: config) }
+            var configuration: ModelConfiguration
+            do { configuration = try JSONDecoder().decode(ModelConfiguration.self, from: configData) } catch {
+                throw GPTError.invalidCheckpoint(path: config, reason: "not a model configuration (\(error))")
+            }
+            configuration.modelType = .gpt
+            if layout == .lecture {  // the lecture's gpt.py: ReLU, untied head with a bias, no key/query/value bias
+                configuration.activation = .relu
+                configuration.tiedEmbeddings = false
+                configuration.bias = true
+                configuration.lmHeadBias = file.tensors["lm_head.bias"] != nil
+                configuration.attentionBias = file.tensors["blocks.0.sa.heads.0.key.bias"] != nil
+            } else {
+                configuration.attentionBias = file.tensors["transformer.h.0.attn.c_attn.bias"] != nil
+                configuration.bias = file.tensors["transformer.ln_f.bias"] != nil
+                configuration.tiedEmbeddings = file.tensors["lm_head.weight"].map {
+                    $0.values == file.tensors["transformer.wte.weight"]?.values } ?? true
+                configuration.lmHeadBias = file.tensors["lm_head.bias"] != nil
+            }
+            try configuration.validate()
+            let tokenizer = try readTokenizer(vocab)
+            var generator = SeededGenerator(seed: 0)
+            let model = GPTLanguageModel(configuration, generator: &generator)
+            try model.loadWeights(try layout.nativeTensors(file.tensors, configuration: configuration), source: weights)
+            guard tokenizer.vocabularySize == configuration.vocabSize else {
+                throw GPTError.invalidCheckpoint(path: vocab, reason:
+                    "the vocabulary has \(tokenizer.vocabularySize) tokens but vocab_size is \(configuration.vocabSize)")
+            }
+            try Checkpoint(model: model, tokenizer: tokenizer).save(to: URL(fileURLWithPath: out))
+            print("imported \(layout.rawValue) weights (\(model.parameterCount) parameters) into \(out)")
+        }
+    }
+
+    func readTokenizer(_ path: String) throws -> Tokenizer {
+        guard let data = FileManager.default.contents(atPath: path) else { throw GPTError.fileNotFound(path: path) }
+        if let meta = try? JSONDecoder().decode(PreparedData.Meta.self, from: data) { return meta.tokenizer }
+        do { return try JSONDecoder().decode(Tokenizer.self, from: data) } catch {
+            throw GPTError.invalidCheckpoint(path: path, reason: "neither a tokenizer.json nor a meta.json")
+        }
+    }
+}
+
+struct ExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write a checkpoint's weights under PyTorch names, for nanoGPT's GPT class or the lecture's gpt.py.")
+
+    @Option(help: "A directory written by `gpt train`.") var checkpoint: String
+    @Option(help: "nanogpt or lecture.") var format = "nanogpt"
+    @Option(help: "The safetensors file to write; its configuration goes beside it as <name>.json.") var out: String
+
+    func run() throws {
+        try reportingErrors {
+            guard let layout = StateDictLayout(rawValue: format) else {
+                throw GPTError.invalidArgument(name: "--format", reason: "use nanogpt or lecture, not \(format)")
+            }
+            let loaded = try Checkpoint.load(from: URL(fileURLWithPath: checkpoint))
+            guard let gpt = loaded.model as? GPTLanguageModel else {
+                throw GPTError.invalidArgument(name: "--checkpoint", reason: "only a GPT can be exported")
+            }
+            let tensors = try layout.exportTensors(gpt)
+            let url = URL(fileURLWithPath: out)
+            let named = tensors.keys.sorted().map { ($0, Tensor(shape: tensors[$0]!.shape, values: tensors[$0]!.values)) }
+            try SafeTensors.write(named.map { (name: $0.0, tensor: $0.1) }, metadata: ["format": "pt"], to: url)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            let configURL = url.deletingPathExtension().appendingPathExtension("json")
+            try writeAtomically(try encoder.encode(gpt.configuration), to: configURL)
+            print("wrote \(out) (\(named.count) tensors, \(layout.rawValue) names) and \(configURL.path)")
+        }
+    }
+}
