@@ -148,6 +148,10 @@ extension StateDictLayout {
                         }
                     }
                 }
+                // The lecture's Head registers its causal mask as a buffer, so load_state_dict expects it.
+                let t = configuration.blockSize
+                let tril = (0..<(t * t)).map { Float($0 % t <= $0 / t ? 1 : 0) }
+                for head in 0..<configuration.headCount { result["\(to).sa.heads.\(head).tril"] = ([t, t], tril) }
             }
             move("transformer.ln_f.weight", "ln_f.weight")
             move("transformer.ln_f.bias", "ln_f.bias")
