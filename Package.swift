@@ -9,10 +9,12 @@ let package = Package(
         .library(name: "TensorModule", targets: ["TensorModule"]),
         .library(name: "NN", targets: ["NN"]),
         .library(name: "LanguageModels", targets: ["LanguageModels"]),
+        .library(name: "GPTServer", targets: ["GPTServer"]),
         .executable(name: "gpt", targets: ["gpt"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
     ],
     targets: [
         // MARK: - Implementation targets
@@ -23,10 +25,14 @@ let package = Package(
             dependencies: ["NN", "TensorModule"],
             resources: [.copy("Resources/tinyshakespeare.txt")]
         ),
+        .target(
+            name: "GPTServer",
+            dependencies: ["LanguageModels", "TensorModule", .product(name: "Hummingbird", package: "hummingbird")]
+        ),
         .executableTarget(
             name: "gpt",
             dependencies: [
-                "LanguageModels", "NN", "TensorModule",
+                "GPTServer", "LanguageModels", "NN", "TensorModule",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -34,6 +40,13 @@ let package = Package(
         // MARK: - Test targets
         .testTarget(name: "TensorModuleTests", dependencies: ["TensorModule", "_TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TensorModule", "_TestSupport"]),
+        .testTarget(
+            name: "GPTServerTests",
+            dependencies: [
+                "GPTServer", "LanguageModels", "TensorModule",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
         .testTarget(
             name: "LanguageModelsTests",
             dependencies: ["LanguageModels", "NN", "TensorModule", "_TestSupport"],

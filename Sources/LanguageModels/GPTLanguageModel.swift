@@ -46,8 +46,14 @@ public final class GPTLanguageModel: LanguageModel {
         var x = tokens + positions  // (B, T, C)
         if training { x = x.dropout(probability: configuration.dropout, generator: &dropoutGenerator) }
         cache?.reset()
+        // Inference never touches the model's dropout generator, so several threads may sample from one model.
+        var unused = SeededGenerator(seed: 0)
         for (layer, block) in blocks.enumerated() {
-            x = block(x, generator: &dropoutGenerator, training: training, cache: cache, layer: layer)
+            if training {
+                x = block(x, generator: &dropoutGenerator, training: true, cache: cache, layer: layer)
+            } else {
+                x = block(x, generator: &unused, training: false, cache: cache, layer: layer)
+            }
         }
         cache?.count = time
         x = finalNorm(x)

@@ -8,7 +8,7 @@ struct GPTTool: AsyncParsableCommand {
         commandName: "gpt",
         abstract: "Train a language model on any text and generate new text, on the CPU.",
         subcommands: [
-            TrainCommand.self, SampleCommand.self, EvalCommand.self, PrepareCommand.self, InspectCommand.self,
+            TrainCommand.self, SampleCommand.self, ServeCommand.self, EvalCommand.self, PrepareCommand.self, InspectCommand.self,
             DemoCommand.self, ImportCommand.self, ExportCommand.self, InfoCommand.self, BenchCommand.self,
         ],
         defaultSubcommand: nil)

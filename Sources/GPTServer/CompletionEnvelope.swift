@@ -1,0 +1,51 @@
+import Foundation
+import LanguageModels
+
+/// The OpenAI completion JSON around generated text: whole responses and streamed chunks.
+struct CompletionEnvelope: Sendable {
+    let id: String, created: Int, model: String
+    let logprobs: Bool
+    let tokenizer: Tokenizer
+
+    /// OpenAI's `logprobs` object for some tokens: tokens, their log-probabilities and the top alternatives.
+    func logprobsObject(_ tokens: [TokenChoice]) -> Any {
+        guard logprobs else { return NSNull() }
+        let texts: [String] = tokens.map { tokenizer.decode([$0.token]) }
+        let values: [Double] = tokens.map { Double($0.logprob) }
+        let alternatives: [[String: Double]] = tokens.map { choice in
+            Dictionary(choice.alternatives.map { (tokenizer.decode([$0.token]), Double($0.logprob)) }, uniquingKeysWith: max)
+        }
+        return ["tokens": texts, "token_logprobs": values, "top_logprobs": alternatives] as [String: Any]
+    }
+
+    func chunk(_ event: CompletionEvent, warning: String?) -> String {
+        var choice: [String: Any]
+        switch event {
+        case .piece(let index, let text, let tokens):
+            choice = ["index": index, "text": text, "logprobs": logprobsObject(tokens), "finish_reason": NSNull()]
+        case .finished(let index, let reason):
+            choice = ["index": index, "text": "", "logprobs": NSNull(), "finish_reason": reason.rawValue]
+        }
+        var object: [String: Any] = ["id": id, "object": "text_completion", "created": created, "model": model,
+                                     "choices": [choice]]
+        if let warning { object["warning"] = warning }
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    func completion(_ choices: [(text: String, tokens: [TokenChoice], reason: FinishReason)], promptTokens: Int,
+                    warning: String?) -> [String: Any] {
+        let completionTokens = choices.reduce(0) { $0 + $1.tokens.count }
+        var object: [String: Any] = [
+            "id": id, "object": "text_completion", "created": created, "model": model,
+            "choices": choices.enumerated().map { index, choice in
+                ["index": index, "text": choice.text, "logprobs": logprobsObject(choice.tokens),
+                 "finish_reason": choice.reason.rawValue] as [String: Any]
+            },
+            "usage": ["prompt_tokens": promptTokens, "completion_tokens": completionTokens,
+                      "total_tokens": promptTokens + completionTokens],
+        ]
+        if let warning { object["warning"] = warning }
+        return object
+    }
+}

@@ -1,0 +1,153 @@
+import Foundation
+import Hummingbird
+import LanguageModels
+import TensorModule
+
+/// The HTTP API: OpenAI-style completions (`POST /v1/completions`, streamed as server-sent events when asked),
+/// `GET /v1/models`, `GET /health`, and the playground page at `/`.
+public struct GPTServer: Sendable {
+    public let service: CompletionService
+    public let apiKey: String?
+    /// The largest request body accepted (413 above it).
+    public let maximumBodySize: Int
+
+    public init(service: CompletionService, apiKey: String? = nil, maximumBodySize: Int = 1 << 20) {
+        self.service = service
+        self.apiKey = apiKey
+        self.maximumBodySize = maximumBodySize
+    }
+
+    /// The application, listening on `host:port` once run.
+    public func application(host: String = "127.0.0.1", port: Int = 8080) -> some ApplicationProtocol {
+        Application(router: router(), configuration: .init(address: .hostname(host, port: port), serverName: "swift-gpt"))
+    }
+
+    public func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("/") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+                     body: .init(byteBuffer: ByteBuffer(string: playgroundPage)))
+        }
+        router.get("/health") { _, _ in
+            let load = await service.slots.load
+            return json(["status": "ok", "running": load.running, "waiting": load.waiting])
+        }
+        router.get("/v1/models") { request, _ in
+            do {
+                try authorize(request)
+                return json(["object": "list", "data": [modelEntry()]])
+            } catch { return errorResponse(error) }
+        }
+        router.post("/v1/completions") { request, context in
+            do {
+                try authorize(request)
+                var request = request
+                let body = try await request.collectBody(upTo: maximumBodySize)
+                return try await complete(CompletionRequest(json: Data(buffer: body)))
+            } catch { return errorResponse(error) }
+        }
+        return router
+    }
+
+    func authorize(_ request: Request) throws {
+        guard let apiKey else { return }
+        guard request.headers[.authorization] == "Bearer \(apiKey)" else {
+            throw APIError(status: 401, message: "missing or wrong API key: send the header Authorization: Bearer <key>",
+                           type: "invalid_request_error", param: nil, code: "invalid_api_key")
+        }
+    }
+
+    func modelEntry() -> [String: Any] {
+        let configuration = (try? JSONSerialization.jsonObject(with: JSONEncoder().encode(service.model.configuration))) ?? [:]
+        return ["id": service.modelName, "object": "model", "created": service.created, "owned_by": "swift-gpt",
+                "config": configuration, "vocab_size": service.tokenizer.vocabularySize]
+    }
+
+    func complete(_ request: CompletionRequest) async throws -> Response {
+        if let model = request.model, model != service.modelName {
+            throw APIError(status: 404, message: "the model \(model) does not exist; this server serves \(service.modelName)",
+                           type: "invalid_request_error", param: "model", code: "model_not_found")
+        }
+        try request.options.validate()
+        let prompts = try request.prompts.map(service.promptTokens)
+        let id = "cmpl-\(UUID().uuidString.lowercased())"
+        let cropped = prompts.map(\.cropped).max() ?? 0
+        let warning = cropped > 0
+            ? "the prompt was cropped to its last \(service.model.configuration.blockSize) tokens (the block size): \(cropped) dropped"
+            : nil
+        let envelope = CompletionEnvelope(id: id, created: Int(Date().timeIntervalSince1970), model: service.modelName,
+                                          logprobs: request.logprobs != nil, tokenizer: service.tokenizer)
+        let cancelled = CancellationFlag()
+        if request.stream {
+            let (events, continuation) = AsyncStream<CompletionEvent>.makeStream()
+            let service = self.service
+            Task {
+                do {
+                    try await service.run(request, prompts: prompts.map(\.tokens), cancelled: cancelled) { continuation.yield($0) }
+                } catch {}
+                continuation.finish()
+            }
+            return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+                            body: ResponseBody { writer in
+                do {
+                    for await event in events {
+                        try await writer.write(ByteBuffer(string: "data: " + envelope.chunk(event, warning: warning) + "\n\n"))
+                    }
+                    try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
+                    try await writer.finish(nil)
+                } catch {
+                    cancelled.set()  // the client went away: free the slot at the next token
+                    throw error
+                }
+            })
+        }
+        let collector = ChoiceCollector(count: prompts.count * request.options.samples)
+        try await service.run(request, prompts: prompts.map(\.tokens), cancelled: cancelled) { collector.add($0) }
+        let promptTokens = prompts.reduce(0) { $0 + $1.tokens.count } * request.options.samples
+        return json(envelope.completion(collector.choices, promptTokens: promptTokens, warning: warning))
+    }
+}
+
+/// Gathers the events of a non-streamed completion.
+final class ChoiceCollector: @unchecked Sendable {
+    private let lock = NSLock()
+    private var storage: [(text: String, tokens: [TokenChoice], reason: FinishReason)]
+
+    init(count: Int) { storage = Array(repeating: ("", [], .length), count: count) }
+
+    func add(_ event: CompletionEvent) {
+        lock.withLock {
+            switch event {
+            case .piece(let index, let text, let tokens):
+                storage[index].text += text
+                storage[index].tokens += tokens
+            case .finished(let index, let reason): storage[index].reason = reason
+            }
+        }
+    }
+
+    var choices: [(text: String, tokens: [TokenChoice], reason: FinishReason)] { lock.withLock { storage } }
+}
+
+/// A JSON response.
+func json(_ object: Any, status: HTTPResponse.Status = .ok) -> Response {
+    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+    return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+}
+
+/// Any error as OpenAI's error JSON: API errors as they are, oversized bodies as 413, the rest as 400.
+func errorResponse(_ error: Error) -> Response {
+    let apiError: APIError
+    if let known = error as? APIError {
+        apiError = known
+    } else if let known = error as? GPTError {
+        apiError = .invalid(nil, known.description)
+    } else if let http = error as? HTTPResponseError, http.status == .contentTooLarge {
+        apiError = APIError(status: 413, message: "the request body is too large", type: "invalid_request_error",
+                            param: nil, code: "request_too_large")
+    } else {
+        apiError = .invalid(nil, "the request could not be read")
+    }
+    return Response(status: .init(code: apiError.status), headers: [.contentType: "application/json"],
+                    body: .init(byteBuffer: ByteBuffer(bytes: apiError.body)))
+}

@@ -1,0 +1,36 @@
+import ArgumentParser
+import Foundation
+import GPTServer
+import Hummingbird
+import LanguageModels
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve a model over an OpenAI-style HTTP API, with a playground page at /.")
+
+    @Option(help: "A directory written by `gpt train`.") var checkpoint: String
+    @Option var host = "127.0.0.1"
+    @Option var port = 8080
+    @Option(help: "Require `Authorization: Bearer KEY` on the API.") var apiKey: String?
+    @Option(help: "Generations that run at once.") var parallel = 2
+    @Option(help: "Requests that may wait for a free slot before the server answers 503.") var queue = 16
+
+    func run() async throws {
+        let url = URL(fileURLWithPath: checkpoint)
+        let loaded: Checkpoint
+        do { loaded = try Checkpoint.load(from: url) } catch let error as GPTError {
+            printError("error: \(error.description)")
+            throw ExitCode.failure
+        }
+        guard (1...64).contains(parallel), (0...10_000).contains(queue) else {
+            printError("error: --parallel must be 1...64 and --queue 0...10000")
+            throw ExitCode.failure
+        }
+        let service = CompletionService(checkpoint: loaded, modelName: url.standardizedFileURL.lastPathComponent,
+                                        parallel: parallel, queueLimit: queue)
+        let server = GPTServer(service: service, apiKey: apiKey)
+        print("serving \(service.modelName) on http://\(host):\(port)/ (API: /v1/completions, /v1/models; playground: /)")
+        try await server.application(host: host, port: port).runService()
+    }
+}
