@@ -96,6 +96,10 @@ $("go").onclick = async () => {
   $("go").disabled = false;
 };
 loadConfig();
+// ?prompt=...&autorun=1 fills the prompt and generates at once (used by the headless-browser check).
+const query = new URLSearchParams(location.search);
+if (query.get("prompt")) $("prompt").value = query.get("prompt");
+if (query.get("autorun")) $("go").click();
 </script>
 </body></html>
 """#
