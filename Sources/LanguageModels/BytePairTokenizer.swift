@@ -1,3 +1,5 @@
+import Foundation
+
 /// Byte-level byte-pair encoding, as GPT-2: text is cut with GPT-2's pre-split pattern (contractions, words with
 /// their leading space, numbers, punctuation runs, whitespace), each piece becomes its UTF-8 bytes, and learned
 /// merges join frequent adjacent pairs into new tokens, lowest rank first.
@@ -192,4 +194,46 @@ public struct BytePairTokenizer: Codable, Equatable, Sendable {
     }
 
     public static func == (lhs: Self, rhs: Self) -> Bool { lhs.byteTokens == rhs.byteTokens && lhs.merges == rhs.merges }
+}
+
+// MARK: - GPT-2's files
+
+extension BytePairTokenizer {
+    /// GPT-2's printable stand-in for each byte (`bytes_to_unicode` in its encoder.py): printable Latin-1 bytes
+    /// stand for themselves, the others map to code points from U+0100 up.
+    static let gpt2ByteCharacters: [Unicode.Scalar] = {
+        var printable = Array(33...126) + Array(161...172) + Array(174...255)
+        var scalars = printable.map { Unicode.Scalar(UInt32($0))! }
+        var next: UInt32 = 256
+        for byte in 0..<256 where !printable.contains(byte) {
+            printable.append(byte)
+            scalars.append(Unicode.Scalar(next)!)
+            next += 1
+        }
+        var result = [Unicode.Scalar](repeating: " ", count: 256)
+        for (byte, scalar) in zip(printable, scalars) { result[byte] = scalar }
+        return result
+    }()
+
+    /// Loads GPT-2's `vocab.json` (token text to id) and `merges.txt` (one `left right` pair per line, by rank).
+    public init(gpt2Vocabulary vocabularyData: Data, merges mergesText: String) throws {
+        func fail(_ reason: String) -> GPTError { .invalidArgument(name: "GPT-2 tokenizer files", reason: reason) }
+        guard let vocabulary = try? JSONDecoder().decode([String: Int].self, from: vocabularyData) else {
+            throw fail("vocab.json is not a JSON object of token ids")
+        }
+        let byteTokens = try Self.gpt2ByteCharacters.map { scalar -> Int in
+            guard let id = vocabulary[String(scalar)] else { throw fail("vocab.json lacks the byte token \(String(scalar))") }
+            return id
+        }
+        var merges: [[Int]] = []
+        for line in mergesText.split(separator: "\n") where !line.hasPrefix("#version") {
+            let parts = line.split(separator: " ")
+            guard parts.count == 2 else { throw fail("merges.txt line \(line.debugDescription) is not two tokens") }
+            guard let left = vocabulary[String(parts[0])], let right = vocabulary[String(parts[1])],
+                  let merged = vocabulary[String(parts[0] + parts[1])]
+            else { throw fail("merges.txt pair \(line.debugDescription) uses a token missing from vocab.json") }
+            merges.append([left, right, merged])
+        }
+        try self.init(byteTokens: byteTokens, merges: merges, vocabularySize: (vocabulary.values.max() ?? 0) + 1)
+    }
 }

@@ -134,6 +134,8 @@ struct TrainCommand: ParsableCommand {
                     formatDuration(left)))
             }
         }, save: { isBest in
+            // The log first: a kill between the two leaves a log ahead of the save (trimmed on resume), never behind.
+            try run.log.write()
             let state = trainer.state(data: run.dataPath, preset: run.preset)
             try TrainingCheckpoint.save(trainer, tokenizer: run.tokenizer, state: state,
                                         to: run.directory.appendingPathComponent("latest"))
@@ -141,7 +143,6 @@ struct TrainCommand: ParsableCommand {
                 try TrainingCheckpoint.save(trainer, tokenizer: run.tokenizer, state: state,
                                             to: run.directory.appendingPathComponent("best"))
             }
-            try run.log.write()
         })
         progress.clear()
         guard finished else {

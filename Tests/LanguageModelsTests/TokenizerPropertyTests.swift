@@ -64,3 +64,27 @@ import Testing
         #expect(bpe.decode([tokens[0]]) == "\u{FFFD}")
     }
 }
+
+@Suite struct GPT2FilesTests {
+    @Test func loadsVocabularyAndMergesInGPT2sFormat() throws {
+        // A miniature GPT-2 vocabulary: the 256 byte characters, then "Ġt" (" t"), "he", "Ġthe".
+        let characters = (0..<256).map { byte -> String in
+            // Recompute bytes_to_unicode independently: printable Latin-1 stands for itself.
+            let printable = (33...126).contains(byte) || (161...172).contains(byte) || (174...255).contains(byte)
+            if printable { return String(Unicode.Scalar(UInt8(byte))) }
+            let rank = (0..<byte).filter { !((33...126).contains($0) || (161...172).contains($0) || (174...255).contains($0)) }.count
+            return String(Unicode.Scalar(UInt32(256 + rank))!)
+        }
+        var vocabulary: [String: Int] = [:]
+        for (id, text) in characters.enumerated() { vocabulary[text] = id }
+        vocabulary["Ġt"] = 256
+        vocabulary["he"] = 257
+        vocabulary["Ġthe"] = 258
+        let merges = "#version: 0.2\nĠ t\nh e\nĠt he\n"
+        let tokenizer = try BytePairTokenizer(gpt2Vocabulary: try JSONEncoder().encode(vocabulary), merges: merges)
+        #expect(tokenizer.encode(" the") == [258])
+        #expect(tokenizer.encode("the the") == [characters.firstIndex(of: "t")!, 257, 258])
+        #expect(tokenizer.decode(tokenizer.encode("the théâtre\n")) == "the théâtre\n")
+        #expect(throws: GPTError.self) { try BytePairTokenizer(gpt2Vocabulary: Data("[]".utf8), merges: "") }
+    }
+}
