@@ -9,14 +9,27 @@ struct PrepareCommand: ParsableCommand {
         abstract: "Tokenize a text file into nanoGPT's format: train.bin, val.bin (uint16 ids) and meta.json.")
 
     @Option(help: "A UTF-8 text file (default: the bundled tiny shakespeare).") var data: String?
-    @Option(help: "char, word or bpe.") var tokenizer = "char"
+    @Option(help: "char, word, bpe (trained on the corpus) or gpt2 (GPT-2's files, see --gpt2-vocab).")
+    var tokenizer = "char"
     @Option(help: "Vocabulary size of a bpe tokenizer.") var vocabSize = 512
+    @Option(help: "GPT-2's vocab.json, for --tokenizer gpt2.") var gpt2Vocab: String?
+    @Option(help: "GPT-2's merges.txt, for --tokenizer gpt2.") var gpt2Merges: String?
     @Option(help: "The folder to write.") var out: String
 
     func run() throws {
         try reportingErrors {
             let text = try readCorpus(at: try data ?? bundledCorpusPath())
-            let trained = try Tokenizer.training(tokenizer, on: text, vocabularySize: vocabSize)
+            let trained: Tokenizer
+            if tokenizer == "gpt2" {
+                guard let gpt2Vocab, let gpt2Merges else {
+                    throw GPTError.invalidArgument(name: "--tokenizer gpt2", reason: "needs --gpt2-vocab and --gpt2-merges")
+                }
+                guard let vocabulary = FileManager.default.contents(atPath: gpt2Vocab) else { throw GPTError.fileNotFound(path: gpt2Vocab) }
+                let merges = try readCorpus(at: gpt2Merges)
+                trained = .bytePair(try BytePairTokenizer(gpt2Vocabulary: vocabulary, merges: merges))
+            } else {
+                trained = try Tokenizer.training(tokenizer, on: text, vocabularySize: vocabSize)
+            }
             let counts = try PreparedData.write(text: text, tokenizer: trained, to: URL(fileURLWithPath: out))
             print("wrote \(out): \(counts.train) train and \(counts.validation) val tokens, vocabulary \(trained.vocabularySize)")
             print("train on it with: gpt train --data \(out)")
