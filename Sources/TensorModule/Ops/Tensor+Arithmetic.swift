@@ -23,23 +23,30 @@ func broadcastSourceIndices(of shape: [Int], to outputShape: [Int]) -> [Int] {
         strides[d] = padded[d] == 1 ? 0 : step
         step *= padded[d]
     }
-    let total = outputShape.reduce(1, *)
-    var indices = [Int](repeating: 0, count: total)
+    return stridedOffsets(shape: outputShape, strides: strides)
+}
+
+/// For each flat (row-major) index of `shape`, the offset `Σ_d index_d * strides[d]`: how broadcasts and
+/// permutations find the source of every element.
+func stridedOffsets(shape: [Int], strides: [Int]) -> [Int] {
+    let rank = shape.count
+    let total = shape.reduce(1, *)
+    var offsets = [Int](repeating: 0, count: total)
     var counter = [Int](repeating: 0, count: rank)
-    var source = 0
+    var offset = 0
     for flat in 0..<total {
-        indices[flat] = source
+        offsets[flat] = offset
         var d = rank - 1
         while d >= 0 {
             counter[d] += 1
-            source += strides[d]
-            if counter[d] < outputShape[d] { break }
-            source -= strides[d] * counter[d]
+            offset += strides[d]
+            if counter[d] < shape[d] { break }
+            offset -= strides[d] * counter[d]
             counter[d] = 0
             d -= 1
         }
     }
-    return indices
+    return offsets
 }
 
 extension Tensor {

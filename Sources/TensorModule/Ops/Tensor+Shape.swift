@@ -106,23 +106,5 @@ func permutationSourceIndices(shape: [Int], order: [Int]) -> [Int] {
     let rank = shape.count
     var strides = Array(repeating: 1, count: rank)
     for d in stride(from: rank - 2, through: 0, by: -1) { strides[d] = strides[d + 1] * shape[d + 1] }
-    let newShape = order.map { shape[$0] }
-    let newStrides = order.map { strides[$0] }
-    let total = shape.reduce(1, *)
-    var result = [Int](repeating: 0, count: total)
-    var counter = [Int](repeating: 0, count: rank)
-    var source = 0
-    for flat in 0..<total {
-        result[flat] = source
-        var d = rank - 1
-        while d >= 0 {
-            counter[d] += 1
-            source += newStrides[d]
-            if counter[d] < newShape[d] { break }
-            source -= newStrides[d] * counter[d]
-            counter[d] = 0
-            d -= 1
-        }
-    }
-    return result
+    return stridedOffsets(shape: order.map { shape[$0] }, strides: order.map { strides[$0] })
 }
