@@ -120,7 +120,7 @@ import Testing
             _ = try? SafeTensors.decode(valid.prefix(length))
         }
         var generator = SeededGenerator(seed: 9)
-        for _ in 0..<500 {
+        for _ in 0..<3000 {
             var damaged = valid
             let index = generator.nextInt(below: damaged.count)
             damaged[index] ^= UInt8(1 + generator.nextInt(below: 255))
