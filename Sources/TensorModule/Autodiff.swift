@@ -26,9 +26,10 @@ extension Tensor {
         for node in order.reversed() {
             guard let function = node.backwardFunction, let gradient = node.gradientStorage else { continue }
             function(gradient)
+            // Every consumer of this node came earlier in the walk, so its gradient is spent: free it now rather
+            // than at the end, which keeps peak memory near one layer's gradients. Leaves keep theirs.
+            node.gradientStorage = nil
         }
-        // Free intermediate gradients; leaves keep theirs.
-        for node in order where !node.parents.isEmpty { node.gradientStorage = nil }
     }
 
     /// The tensors this one depends on, each after all of its parents (iterative depth-first search).
