@@ -92,20 +92,25 @@ extension Tensor {
     private func addRepeating(_ other: Tensor, total: Int) -> Tensor {
         let width = other.count, repeats = total / width
         let out = TensorStorage(uninitialized: total)
-        for r in 0..<repeats {
-            let x = storage.pointer + r * width, y = out.pointer + r * width
-            for j in 0..<width { y[j] = x[j] + other.storage.pointer[j] }
+        let x = SendablePointer(storage.pointer), y = SendablePointer(out.pointer), b = SendablePointer(other.storage.pointer)
+        parallelFor(repeats, minimumChunk: max(1, 32_768 / width)) { range in
+            for r in range {
+                for j in 0..<width { y.base[r * width + j] = x.base[r * width + j] + b.base[j] }
+            }
         }
         return Tensor(shape: shape, storage: out, parents: [self, other]) { dy in
+            let g = SendablePointer(dy.pointer)
             if self.requiresGrad {
-                let da = self.ensureGradient().pointer
-                for i in 0..<total { da[i] += dy.pointer[i] }
+                let da = SendablePointer(self.ensureGradient().pointer)
+                parallelFor(total, minimumChunk: 32_768) { range in
+                    for i in range { da.base[i] += g.base[i] }
+                }
             }
-            if other.requiresGrad {
+            if other.requiresGrad {  // a reduction over the repeats: serial, vectorised along the row
                 let db = other.ensureGradient().pointer
                 for r in 0..<repeats {
-                    let g = dy.pointer + r * width
-                    for j in 0..<width { db[j] += g[j] }
+                    let row = dy.pointer + r * width
+                    for j in 0..<width { db[j] += row[j] }
                 }
             }
         }

@@ -36,14 +36,28 @@ extension Tensor {
         let keepScale = 1 / (1 - probability)
         let mask = TensorStorage(uninitialized: count)
         let out = TensorStorage(uninitialized: count)
-        for i in 0..<count {
-            let kept: Float = generator.nextFloat() >= probability ? keepScale : 0
-            mask.pointer[i] = kept
-            out.pointer[i] = storage.pointer[i] * kept
+        // Fixed-size chunks, each with its own seed drawn in order: parallel, yet the same masks on any core count.
+        let chunk = 65_536, chunks = (count + chunk - 1) / chunk
+        let seeds = (0..<chunks).map { _ in generator.next() }
+        let m = SendablePointer(mask.pointer), o = SendablePointer(out.pointer), x = SendablePointer(storage.pointer)
+        let total = count
+        parallelFor(chunks) { range in
+            for c in range {
+                var local = SeededGenerator(seed: seeds[c])
+                for i in (c * chunk)..<min(total, (c + 1) * chunk) {
+                    let kept: Float = local.nextFloat() >= probability ? keepScale : 0
+                    m.base[i] = kept
+                    o.base[i] = x.base[i] * kept
+                }
+            }
         }
         return Tensor(shape: shape, storage: out, parents: [self]) { dy in
-            let dx = self.ensureGradient().pointer
-            for i in 0..<self.count { dx[i] += dy.pointer[i] * mask.pointer[i] }
+            // `mask` (not a pointer into it) is captured, so the closure keeps it alive.
+            let dx = SendablePointer(self.ensureGradient().pointer), g = SendablePointer(dy.pointer)
+            let kept = SendablePointer(mask.pointer)
+            parallelFor(total, minimumChunk: chunk) { range in
+                for i in range { dx.base[i] += g.base[i] * kept.base[i] }
+            }
         }
     }
 }
