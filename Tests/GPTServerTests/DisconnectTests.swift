@@ -16,7 +16,11 @@ import FoundationNetworking
 @Suite struct DisconnectTests {
     /// Sends a streaming request on a raw socket, reads the first bytes of the answer, and closes the connection.
     static func startStreamAndHangUp(port: Int) throws {
+        #if canImport(Glibc)
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #else
+        let descriptor = socket(AF_INET, SOCK_STREAM, 0)
+        #endif
         #expect(descriptor >= 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
