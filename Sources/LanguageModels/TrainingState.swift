@@ -28,6 +28,13 @@ public struct TrainingState: Codable, Equatable {
     }
 }
 
+extension TrainingState {
+    /// Reads `trainer.json` from a save directory (without loading its weights).
+    public static func read(from directory: URL) throws -> TrainingState {
+        try Checkpoint.decodeJSON(directory.appendingPathComponent(file))
+    }
+}
+
 extension Trainer {
     /// The state to save now.
     public func state(data: String?, preset: String) -> TrainingState {
@@ -113,7 +120,7 @@ public enum TrainingCheckpoint {
                 "no resumable save here (a run directory written by `gpt train` holds latest/trainer.json)")
         }
         let checkpoint = try Checkpoint.load(from: found)
-        let state: TrainingState = try Checkpoint.decodeJSON(found.appendingPathComponent(TrainingState.file))
+        let state = try TrainingState.read(from: found)
         let optimizer = try SafeTensors.read(found.appendingPathComponent(TrainingState.optimizerFile)).tensors
         return (checkpoint, state, optimizer)
     }

@@ -57,7 +57,7 @@ struct EvalCommand: ParsableCommand {
                 (tokens, characters, source) = (try loaded.tokenizer.encode(text), text.unicodeScalars.count, data)
             } else {
                 // The validation split of the training corpus, as `gpt train` made it.
-                let saved = TrainingCheckpoint.locate(directory).flatMap { try? TrainingCheckpoint.load($0).state.data } ?? nil
+                let saved = TrainingCheckpoint.locate(directory).flatMap { try? TrainingState.read(from: $0).data } ?? nil
                 if let saved, PreparedData.isPrepared(saved) {
                     let prepared = try PreparedData.load(saved)
                     tokens = Array(prepared.dataset.validationTokens)

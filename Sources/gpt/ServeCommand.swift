@@ -18,15 +18,14 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let url = URL(fileURLWithPath: checkpoint)
-        let loaded: Checkpoint
-        do { loaded = try Checkpoint.load(from: url) } catch let error as GPTError {
-            printError("error: \(error.description)")
-            throw ExitCode.failure
+        var loaded: Checkpoint?
+        try reportingErrors {
+            guard (1...64).contains(parallel), (0...10_000).contains(queue) else {
+                throw GPTError.invalidArgument(name: "--parallel/--queue", reason: "use 1...64 and 0...10000")
+            }
+            loaded = try Checkpoint.load(from: url)
         }
-        guard (1...64).contains(parallel), (0...10_000).contains(queue) else {
-            printError("error: --parallel must be 1...64 and --queue 0...10000")
-            throw ExitCode.failure
-        }
+        guard let loaded else { return }
         let service = CompletionService(checkpoint: loaded, modelName: url.standardizedFileURL.lastPathComponent,
                                         parallel: parallel, queueLimit: queue)
         let server = GPTServer(service: service, apiKey: apiKey)
