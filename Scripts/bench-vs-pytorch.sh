@@ -33,9 +33,10 @@ for line in open(sys.argv[1]):
     m = re.search(r"round=(\d+) (swift|torch) config=(\w+) .*ms_per_step=([\d.]+)", line)
     if m:
         rows.setdefault(m.group(3), {}).setdefault(m.group(2), {})[m.group(1)] = float(m.group(4))
-    m = re.search(r"round=(\d+) (swift|torch) config=(\w+) sample_tok_per_s=([\d.]+)", line)
+    m = re.search(r"round=(\d+) (swift|torch) config=(\w+) (?:precision=(\w+) )?sample_tok_per_s=([\d.]+)", line)
     if m:
-        samples.setdefault(m.group(3), {}).setdefault(m.group(2), {})[m.group(1)] = float(m.group(4))
+        side = m.group(2) + (" " + m.group(4) if m.group(4) else "")
+        samples.setdefault(m.group(3), {}).setdefault(side, {})[m.group(1)] = float(m.group(5))
 print(f"{'preset':8} {'swift ms/step':>14} {'torch ms/step':>14} {'median ratio':>13}")
 for preset, sides in rows.items():
     s, t = sides.get("swift", {}), sides.get("torch", {})
@@ -43,10 +44,11 @@ for preset, sides in rows.items():
     if ratios:
         print(f"{preset:8} {statistics.median(s.values()):14.1f} {statistics.median(t.values()):14.1f} {statistics.median(ratios):12.2f}x")
 for preset, sides in samples.items():
-    s, t = sides.get("swift", {}), sides.get("torch", {})
-    ratios = [s[r] / t[r] for r in s if r in t]
-    if ratios:
-        print(f"sampling {preset}: swift {statistics.median(s.values()):.1f} tok/s (KV cache), "
-              f"torch {statistics.median(t.values()):.1f} tok/s, median ratio {statistics.median(ratios):.1f}x")
+    t = sides.get("torch", {})
+    for side, s in sides.items():
+        ratios = [s[r] / t[r] for r in s if r in t]
+        if side != "torch" and ratios:
+            print(f"sampling {preset}: {side} {statistics.median(s.values()):.1f} tok/s (KV cache), "
+                  f"torch {statistics.median(t.values()):.1f} tok/s, median ratio {statistics.median(ratios):.1f}x")
 PY
 rm -f "$log"

@@ -15,12 +15,19 @@ public final class CompletionService: @unchecked Sendable {
     public let tokenizer: Tokenizer
     public let modelName: String
     public let created = Int(Date().timeIntervalSince1970)
+    /// The format of the weights every generation decodes with.
+    public let precision: DecodingPrecision
     let slots: GenerationSlots
+    private let halfWeights: BFloat16Weights?
 
-    public init(checkpoint: Checkpoint, modelName: String, parallel: Int = 2, queueLimit: Int = 16) {
+    public init(checkpoint: Checkpoint, modelName: String, parallel: Int = 2, queueLimit: Int = 16,
+                precision: DecodingPrecision = .float32) {
         model = checkpoint.model
         tokenizer = checkpoint.tokenizer
         self.modelName = modelName
+        self.precision = precision
+        let gpt = checkpoint.model as? GPTLanguageModel
+        halfWeights = precision == .bfloat16 ? gpt.map { BFloat16Weights($0) } : nil
         slots = GenerationSlots(parallel: max(1, parallel), queueLimit: max(0, queueLimit))
     }
 
@@ -42,11 +49,12 @@ public final class CompletionService: @unchecked Sendable {
         try await slots.acquire()
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
             generationQueue.async { [self] in
-                let generator = TextGenerator(model: model, tokenizer: tokenizer)
+                let generator = TextGenerator(model: model, tokenizer: tokenizer, halfWeights: halfWeights)
                 var index = 0
                 for prompt in prompts {
                     for sample in 0..<request.options.samples {
                         var options = request.options
+                        options.precision = precision
                         options.samples = 1
                         let reason = (try? generator.generate(prompt: prompt, options: options, sample: sample) { piece in
                             if cancelled.isSet { return false }

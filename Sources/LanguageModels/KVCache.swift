@@ -47,14 +47,17 @@ extension GPTLanguageModel {
 
     /// Appends one token at position `cache.count` and returns the next-token logits (`[V]`): the incremental
     /// forward, with one query attending to every cached key. Requires `cache.count < blockSize`.
-    public func decode(_ token: Int, cache: KVCache) -> [Float] {
+    ///
+    /// With `weights` (a bfloat16 copy of this model's matrices, ``BFloat16Weights``) the products stream half the
+    /// bytes; the logits then differ from the fp32 ones by bfloat16 rounding (about 3 significant digits).
+    public func decode(_ token: Int, cache: KVCache, weights: BFloat16Weights? = nil) -> [Float] {
         let c = configuration.embeddingSize, heads = configuration.headCount, d = configuration.headSize
         let position = cache.count
         precondition(position < configuration.blockSize, "the cache is full; prefill the cropped context instead")
         let x = TensorStorage(zeros: c), normed = TensorStorage(zeros: c), qkv = TensorStorage(zeros: 3 * c)
         let attended = TensorStorage(zeros: c), hidden = TensorStorage(zeros: 4 * c)
         let mean = TensorStorage(zeros: 1), rstd = TensorStorage(zeros: 1)
-        let scores = TensorStorage(zeros: position + 1)
+        let scores = TensorStorage(zeros: heads * (position + 1))
         let token = tokenEmbeddingTable.weight.storage.pointer + token * c
         let place = positionEmbeddingTable.weight.storage.pointer + position * c
         for i in 0..<c { x.pointer[i] = token[i] + place[i] }
@@ -64,43 +67,40 @@ extension GPTLanguageModel {
                              weight: layer.weight.storage.pointer, bias: layer.bias?.storage.pointer, rows: 1,
                              columns: c, epsilon: 1e-5)
         }
-        /// `out (= or +=) W input + b` for a `[out, in]` weight.
-        func project(_ linear: Linear, _ input: TensorStorage, into out: TensorStorage, accumulate: Bool) {
+        /// `out (= or +=) W input + b` for a `[out, in]` weight, reading `half` instead of the fp32 weight if given.
+        func project(_ linear: Linear, _ half: BFloat16Matrix?, _ input: TensorStorage, into out: TensorStorage,
+                     accumulate: Bool) {
             let outputs = linear.weight.shape[0], inputs = linear.weight.shape[1]
             if let bias = linear.bias {
                 for o in 0..<outputs { out.pointer[o] = (accumulate ? out.pointer[o] : 0) + bias.storage.pointer[o] }
             }
-            matrixVectorProduct(out: out.pointer, weight: linear.weight.storage.pointer, input: input.pointer,
-                                rows: outputs, columns: inputs, accumulate: accumulate || linear.bias != nil)
+            if let half {
+                matrixVectorProduct(out: out.pointer, weight: half, input: input.pointer,
+                                    accumulate: accumulate || linear.bias != nil)
+            } else {
+                matrixVectorProduct(out: out.pointer, weight: linear.weight.storage.pointer, input: input.pointer,
+                                    rows: outputs, columns: inputs, accumulate: accumulate || linear.bias != nil)
+            }
         }
 
         for (layer, block) in blocks.enumerated() {
+            let half = weights?.blocks[layer]
             norm(block.norm1, x)
-            project(block.attention.packedProjection, normed, into: qkv, accumulate: false)
+            project(block.attention.packedProjection, half?.packedProjection, normed, into: qkv, accumulate: false)
             let keys = cache.keys[layer].pointer, values = cache.values[layer].pointer
             (keys + position * c).update(from: qkv.pointer + c, count: c)
             (values + position * c).update(from: qkv.pointer + 2 * c, count: c)
-            let scale = 1 / Float(d).squareRoot()
-            for h in 0..<heads {
-                let q = qkv.pointer + h * d
-                for j in 0...position { scores.pointer[j] = dotProduct(q, keys + j * c + h * d, count: d) * scale }
-                softmaxForward(out: scores.pointer, input: scores.pointer, rows: 1, columns: position + 1)
-                let y = attended.pointer + h * d
-                y.update(repeating: 0, count: d)
-                for j in 0...position {
-                    let weight = scores.pointer[j], v = values + j * c + h * d
-                    for e in 0..<d { y[e] += weight * v[e] }
-                }
-            }
-            project(block.attention.outputProjection, attended, into: x, accumulate: true)
+            attendOneQuery(qkv.pointer, keys: keys, values: values, length: position + 1, heads: heads, headSize: d,
+                           width: c, scores: scores.pointer, out: attended.pointer)
+            project(block.attention.outputProjection, half?.outputProjection, attended, into: x, accumulate: true)
             norm(block.norm2, x)
-            project(block.feedForward.expand, normed, into: hidden, accumulate: false)
+            project(block.feedForward.expand, half?.expand, normed, into: hidden, accumulate: false)
             if block.feedForward.activation == .relu {
                 reluForward(out: hidden.pointer, input: hidden.pointer, count: 4 * c)
             } else {
                 geluForward(out: hidden.pointer, input: hidden.pointer, count: 4 * c)
             }
-            project(block.feedForward.project, hidden, into: x, accumulate: true)
+            project(block.feedForward.project, half?.project, hidden, into: x, accumulate: true)
         }
         cache.count = position + 1
         norm(finalNorm, x)
@@ -108,10 +108,53 @@ extension GPTLanguageModel {
         var logits = [Float](repeating: 0, count: v)
         logits.withUnsafeMutableBufferPointer { out in
             if let bias = lmHeadBias { out.baseAddress!.update(from: bias.storage.pointer, count: v) }
+            if let head = weights?.head {
+                matrixVectorProduct(out: out.baseAddress!, weight: head, input: normed.pointer,
+                                    accumulate: lmHeadBias != nil)
+                return
+            }
             let weight = (lmHead?.weight ?? tokenEmbeddingTable.weight).storage.pointer
             matrixVectorProduct(out: out.baseAddress!, weight: weight, input: normed.pointer, rows: v, columns: c,
                                 accumulate: lmHeadBias != nil)
         }
         return logits
+    }
+}
+
+/// Causal attention of one query row to `length` cached positions, head by head (heads split across cores).
+///
+/// Shapes: `query` `[C]` (head `h` owns channels `h*D..<(h+1)*D`), `keys`/`values` `[length, C]` with row stride
+/// `width`, `scores` scratch `[heads, length]`, `out` `[C]`.
+func attendOneQuery(
+    _ query: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, length: Int,
+    heads: Int, headSize d: Int, width c: Int, scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>
+) {
+    let q = SendablePointer(UnsafeMutablePointer(mutating: query)), o = SendablePointer(out)
+    let k = SendablePointer(UnsafeMutablePointer(mutating: keys)), s = SendablePointer(scores)
+    let v = SendablePointer(UnsafeMutablePointer(mutating: values))
+    let scale = 1 / Float(d).squareRoot()
+    parallelFor(heads, minimumChunk: max(1, 8192 / max(1, length * d))) { range in
+        for h in range {
+            let row = s.base + h * length, query = q.base + h * d
+            for j in 0..<length { row[j] = dotProduct(query, k.base + j * c + h * d, count: d) * scale }
+            softmaxForward(out: row, input: row, rows: 1, columns: length)
+            let y = o.base + h * d
+            y.update(repeating: 0, count: d)
+            let vectorized = d - d % 8
+            for j in 0..<length {
+                let weight = row[j], value = v.base + j * c + h * d
+                var e = 0
+                while e < vectorized {
+                    let sum = UnsafeRawPointer(y + e).loadUnaligned(as: SIMD8<Float>.self)
+                        + weight * UnsafeRawPointer(value + e).loadUnaligned(as: SIMD8<Float>.self)
+                    UnsafeMutableRawPointer(y + e).storeBytes(of: sum, as: SIMD8<Float>.self)
+                    e += 8
+                }
+                while e < d {
+                    y[e] += weight * value[e]
+                    e += 1
+                }
+            }
+        }
     }
 }

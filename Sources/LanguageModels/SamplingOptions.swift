@@ -24,6 +24,8 @@ public struct SamplingOptions: Sendable, Equatable {
     public var logprobs = 0
     /// Independent samples to draw (sample `i` uses seed `seed + i`).
     public var samples = 1
+    /// The format of the weights that KV-cached decoding reads (``DecodingPrecision``); `float32` is exact.
+    public var precision = DecodingPrecision.float32
 
     public init() {}
 

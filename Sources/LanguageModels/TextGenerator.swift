@@ -22,10 +22,14 @@ public final class TextGenerator: @unchecked Sendable {
     public let model: any LanguageModel
     public let tokenizer: Tokenizer
     private let lock = NSLock()
+    private var halfWeights: BFloat16Weights?
 
-    public init(model: any LanguageModel, tokenizer: Tokenizer) {
+    /// `halfWeights`: a bfloat16 copy of `model`'s matrices to share between generators; without it, the first
+    /// generation with `precision = .bfloat16` makes one (and keeps it: make a new generator after training more).
+    public init(model: any LanguageModel, tokenizer: Tokenizer, halfWeights: BFloat16Weights? = nil) {
         self.model = model
         self.tokenizer = tokenizer
+        self.halfWeights = halfWeights
     }
 
     /// Loads a checkpoint directory written by `gpt train`.
@@ -52,10 +56,13 @@ public final class TextGenerator: @unchecked Sendable {
         defer { lock.unlock() }
         var generator = SeededGenerator(seed: options.seed &+ UInt64(sample))
         var context = prompt
-        let cache = (model as? GPTLanguageModel).map { KVCache($0.configuration) }
+        let gpt = model as? GPTLanguageModel
+        let cache = gpt.map { KVCache($0.configuration) }
+        if let gpt, options.precision == .bfloat16, halfWeights == nil { halfWeights = BFloat16Weights(gpt) }
+        let weights = options.precision == .bfloat16 ? halfWeights : nil
         var stream = StopSequenceFilter(stops: options.stop, tokenizer: tokenizer)
         for _ in 0..<options.maxNewTokens {
-            let logits = nextLogits(context: context, cache: cache)
+            let logits = nextLogits(context: context, cache: cache, weights: weights)
             let choice = chooseToken(logits: logits, context: context, options: options, generator: &generator)
             context.append(choice.token)
             let (piece, stopped) = stream.push(choice)
@@ -70,12 +77,12 @@ public final class TextGenerator: @unchecked Sendable {
     /// that extends the cached context costs one row per layer; when the window slides (the context passed the
     /// block size) every position moves, so the cropped context is prefilled again, which keeps the output equal
     /// to the uncached model's.
-    func nextLogits(context: [Int], cache: KVCache?) -> [Float] {
+    func nextLogits(context: [Int], cache: KVCache?, weights: BFloat16Weights? = nil) -> [Float] {
         let blockSize = model.configuration.blockSize
         let window = Array(context.suffix(blockSize))
         if let cache, let gpt = model as? GPTLanguageModel {
             if cache.count > 0, cache.count == window.count - 1, context.count <= blockSize {
-                return gpt.decode(window[window.count - 1], cache: cache)
+                return gpt.decode(window[window.count - 1], cache: cache, weights: weights)
             }
             return gpt.prefill(window, cache: cache)
         }

@@ -3,11 +3,16 @@ import Foundation
 import LanguageModels
 import NN
 import TensorModule
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Time training steps of the GPT presets (as ../shared/bench/torch_reference.py does).")
+        abstract: "Time training steps (and KV-cached sampling) of the GPT presets, as ../shared/bench/torch_reference.py does.")
 
     @Option(help: "Comma-separated presets.") var presets = "tiny,baby"
     @Option var steps = 20
@@ -15,40 +20,81 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Also time KV-cached sampling of --sample-tokens tokens from an untrained model of each preset.")
     var sample = false
     @Option var sampleTokens = 200
+    @Option(help: "Weights formats to time sampling with (comma-separated: float32, bfloat16).")
+    var precision = "float32,bfloat16"
 
     func run() throws {
         try reportingErrors {
             let text = try readCorpus(at: try bundledCorpusPath())
             let tokenizer = CharacterTokenizer(training: text)
             let dataset = TextDataset(tokens: try tokenizer.encode(text))
-            print("backend: \(MatrixBackend.current), cores: \(kernelThreadCount)")
+            let precisions = try precision.split(separator: ",").map { name in
+                guard let value = DecodingPrecision(rawValue: String(name)) else {
+                    throw GPTError.invalidArgument(name: "--precision", reason: "use float32 or bfloat16, got \(name)")
+                }
+                return value
+            }
+            let ceiling = measureGEMMGigaflops(size: 1024, repetitions: 4)
+            print(String(format: "backend: %@, cores: %d, GEMM ceiling (1024^3, measured now): %.1f GFLOP/s",
+                         MatrixBackend.current.description, kernelThreadCount, ceiling))
             for name in presets.split(separator: ",").map(String.init) {
                 let preset = try TrainingPreset.named(name)
                 guard preset.name != "bigram" else { continue }
                 var generator = SeededGenerator(seed: 1337)
                 let configuration = preset.model(tokenizer.vocabularySize)
                 let model = try makeModel(configuration, generator: &generator)
-                let trainer = try Trainer(model: model, dataset: dataset, settings: preset.training)
-                for _ in 0..<warmup { try trainer.trainStep() }
-                let clock = ContinuousClock()
-                let elapsed = try clock.measure { for _ in 0..<steps { try trainer.trainStep() } }.seconds / Double(steps)
-                let tokens = Double(preset.training.batchSize * preset.training.blockSize)
-                let c = configuration
-                let flops = 6 * Double(model.parameterCount) * tokens
-                    + 6 * Double(c.layerCount * c.blockSize * c.blockSize * c.embeddingSize * preset.training.batchSize)
-                print(String(format: "swift config=%@ params=%d ms_per_step=%.1f tok_per_s=%.0f gflops=%.1f",
-                             name, model.parameterCount, elapsed * 1000, tokens / elapsed, flops / elapsed / 1e9))
-                if sample {
-                    let generator = TextGenerator(model: model, tokenizer: .character(tokenizer))
-                    var options = SamplingOptions()
-                    options.maxNewTokens = sampleTokens
-                    let seconds = try clock.measure {
-                        try generator.generate(prompt: [0], options: options) { _ in true }
-                    }.seconds
-                    print(String(format: "swift config=%@ sample_tok_per_s=%.1f (kv cache, context %d)", name,
-                                 Double(sampleTokens) / seconds, configuration.blockSize))
+                if steps > 0 {
+                    try timeTraining(name, preset: preset, model: model, dataset: dataset, ceiling: ceiling)
+                }
+                if sample, let gpt = model as? GPTLanguageModel {
+                    for precision in precisions { timeSampling(name, model: gpt, tokenizer: tokenizer, precision: precision) }
                 }
             }
         }
     }
+
+    func timeTraining(_ name: String, preset: TrainingPreset, model: any LanguageModel, dataset: TextDataset,
+                      ceiling: Double) throws {
+        let trainer = try Trainer(model: model, dataset: dataset, settings: preset.training)
+        for _ in 0..<warmup { try trainer.trainStep() }
+        let elapsed = try ContinuousClock().measure { for _ in 0..<steps { try trainer.trainStep() } }.seconds
+            / Double(steps)
+        let tokens = Double(preset.training.batchSize * preset.training.blockSize)
+        let c = model.configuration
+        let flops = 6 * Double(model.parameterCount) * tokens
+            + 6 * Double(c.layerCount * c.blockSize * c.blockSize * c.embeddingSize * preset.training.batchSize)
+        print(String(format: "swift config=%@ params=%d ms_per_step=%.1f tok_per_s=%.0f gflops=%.1f "
+                     + "ceiling_share=%.0f%% peak_rss_mb=%.0f", name, model.parameterCount, elapsed * 1000,
+                     tokens / elapsed, flops / elapsed / 1e9, 100 * flops / elapsed / 1e9 / ceiling, peakMegabytes()))
+    }
+
+    /// Times `sampleTokens` KV-cached tokens after a newline, as the reference does; the bfloat16 copy of the
+    /// weights is made before the clock starts (as loading a checkpoint is not timed on either side).
+    func timeSampling(_ name: String, model: GPTLanguageModel, tokenizer: CharacterTokenizer,
+                      precision: DecodingPrecision) {
+        let half = precision == .bfloat16 ? BFloat16Weights(model) : nil
+        let generator = TextGenerator(model: model, tokenizer: .character(tokenizer), halfWeights: half)
+        var options = SamplingOptions()
+        options.precision = precision
+        options.maxNewTokens = 8
+        _ = try? generator.generate(prompt: [0], options: options) { _ in true }
+        options.maxNewTokens = sampleTokens
+        let seconds = ContinuousClock().measure {
+            _ = try? generator.generate(prompt: [0], options: options) { _ in true }
+        }.seconds
+        print(String(format: "swift config=%@ precision=%@ sample_tok_per_s=%.1f (kv cache, context %d)", name,
+                     precision.rawValue, Double(sampleTokens) / seconds, model.configuration.blockSize))
+    }
+}
+
+/// The process's peak resident memory so far, in megabytes.
+func peakMegabytes() -> Double {
+    var usage = rusage()
+    #if canImport(Darwin)
+    getrusage(RUSAGE_SELF, &usage)
+    return Double(usage.ru_maxrss) / 1_048_576
+    #else
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    return Double(usage.ru_maxrss) / 1024
+    #endif
 }

@@ -18,6 +18,8 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "Independent samples to draw.") var samples = 1
     @Option(help: "Print each token's log-probability and the N most likely alternatives.") var logprobs = 0
     @Option var seed: UInt64 = 1337
+    @Option(help: "Weights read per token: float32 (exact) or bfloat16 (half the memory traffic; logits rounded).")
+    var precision = DecodingPrecision.float32
 
     func run() throws {
         try reportingErrors {
@@ -31,6 +33,7 @@ struct SampleCommand: ParsableCommand {
             options.samples = samples
             options.logprobs = logprobs
             options.seed = seed
+            options.precision = precision
             try options.validate()
             let generator = try TextGenerator(checkpoint: URL(fileURLWithPath: checkpoint))
             let tokens = try generator.promptTokens(prompt)
@@ -79,3 +82,5 @@ struct InfoCommand: ParsableCommand {
         }
     }
 }
+
+extension DecodingPrecision: ExpressibleByArgument {}

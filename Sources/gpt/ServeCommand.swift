@@ -15,6 +15,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Require `Authorization: Bearer KEY` on the API.") var apiKey: String?
     @Option(help: "Generations that run at once.") var parallel = 2
     @Option(help: "Requests that may wait for a free slot before the server answers 503.") var queue = 16
+    @Option(help: "Weights read per token: float32 (exact) or bfloat16 (half the memory traffic; logits rounded).")
+    var precision = DecodingPrecision.float32
 
     func run() async throws {
         let url = URL(fileURLWithPath: checkpoint)
@@ -27,7 +29,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         guard let loaded else { return }
         let service = CompletionService(checkpoint: loaded, modelName: url.standardizedFileURL.lastPathComponent,
-                                        parallel: parallel, queueLimit: queue)
+                                        parallel: parallel, queueLimit: queue, precision: precision)
         let server = GPTServer(service: service, apiKey: apiKey)
         print("serving \(service.modelName) on http://\(host):\(port)/ (API: /v1/completions, /v1/models; playground: /)")
         try await server.application(host: host, port: port).runService()

@@ -36,6 +36,29 @@ import _TestSupport
         }
     }
 
+    @Test func bfloat16DecodeStaysCloseToFloat32() throws {
+        let model = Self.tinyGPT()
+        let weights = BFloat16Weights(model)
+        let exact = KVCache(model.configuration), half = KVCache(model.configuration)
+        _ = model.prefill([3], cache: exact)
+        _ = model.prefill([3], cache: half)
+        for token in [1, 4, 1, 5, 9] {
+            let a = model.decode(token, cache: exact), b = model.decode(token, cache: half, weights: weights)
+            #expect(compare(b, a, absolute: 2e-2, relative: 2e-2).passed, "token \(token)")
+            #expect(a != b, "the bfloat16 weights were not used")
+        }
+        var options = SamplingOptions()
+        options.maxNewTokens = 12
+        options.precision = .bfloat16
+        let generator = TextGenerator(model: model, tokenizer: Self.tokenizer)
+        var count = 0
+        try generator.generate(prompt: [1], options: options) { piece in
+            count += piece.tokens.count
+            return true
+        }
+        #expect(count == 12)
+    }
+
     @Test func greedyWithCacheEqualsUncachedBeyondTwiceTheBlockSize() throws {
         let model = Self.tinyGPT()
         var options = SamplingOptions()

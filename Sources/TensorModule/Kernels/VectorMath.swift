@@ -57,19 +57,3 @@ public func maximumElement(_ a: UnsafePointer<Float>, count: Int) -> Float {
     }
     return result
 }
-
-/// `out[r] = (accumulate ? out[r] : 0) + Σ_c weight[r, c] * input[c]` for a row-major `[rows, columns]` weight:
-/// the matrix-vector product of one-token decoding, parallel over rows, no packing (it is bound by memory).
-public func matrixVectorProduct(
-    out: UnsafeMutablePointer<Float>, weight: UnsafePointer<Float>, input: UnsafePointer<Float>,
-    rows: Int, columns: Int, accumulate: Bool
-) {
-    let o = SendablePointer(out), w = SendablePointer(UnsafeMutablePointer(mutating: weight))
-    let x = SendablePointer(UnsafeMutablePointer(mutating: input))
-    parallelFor(rows, minimumChunk: max(1, 65_536 / max(1, columns))) { range in
-        for r in range {
-            let value = dotProduct(w.base + r * columns, x.base, count: columns)
-            o.base[r] = accumulate ? o.base[r] + value : value
-        }
-    }
-}

@@ -1,0 +1,115 @@
+// Matrix-vector products for one-token decoding. They are bound by how fast the weights stream from memory, so
+// they skip packing, read one row at a time with four independent accumulators (several concurrent row streams
+// measured slower here), and come in two storage formats: fp32, and bfloat16 (half the bytes, widened in registers).
+
+/// `out[r] = (accumulate ? out[r] : 0) + Σ_c weight[r, c] * input[c]` for a row-major `[rows, columns]` fp32
+/// weight, parallel over rows.
+public func matrixVectorProduct(
+    out: UnsafeMutablePointer<Float>, weight: UnsafePointer<Float>, input: UnsafePointer<Float>,
+    rows: Int, columns: Int, accumulate: Bool
+) {
+    let o = SendablePointer(out), w = SendablePointer(UnsafeMutablePointer(mutating: weight))
+    let x = SendablePointer(UnsafeMutablePointer(mutating: input))
+    parallelFor(rows, minimumChunk: max(1, 8192 / max(1, columns))) { range in
+        for r in range {
+            let row = UnsafeRawPointer(w.base + r * columns), input = UnsafeRawPointer(x.base)
+            var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+            var c = 0
+            while c + 32 <= columns {
+                a0 += row.loadUnaligned(fromByteOffset: c * 4, as: SIMD8<Float>.self)
+                    * input.loadUnaligned(fromByteOffset: c * 4, as: SIMD8<Float>.self)
+                a1 += row.loadUnaligned(fromByteOffset: c * 4 + 32, as: SIMD8<Float>.self)
+                    * input.loadUnaligned(fromByteOffset: c * 4 + 32, as: SIMD8<Float>.self)
+                a2 += row.loadUnaligned(fromByteOffset: c * 4 + 64, as: SIMD8<Float>.self)
+                    * input.loadUnaligned(fromByteOffset: c * 4 + 64, as: SIMD8<Float>.self)
+                a3 += row.loadUnaligned(fromByteOffset: c * 4 + 96, as: SIMD8<Float>.self)
+                    * input.loadUnaligned(fromByteOffset: c * 4 + 96, as: SIMD8<Float>.self)
+                c += 32
+            }
+            let total = ((a0 + a1) + (a2 + a3)).sum()
+                + dotProduct(w.base + r * columns + c, x.base + c, count: columns - c)
+            o.base[r] = accumulate ? o.base[r] + total : total
+        }
+    }
+}
+
+/// Weights rounded to bfloat16 (the top 16 bits of an fp32, rounded to nearest even): 8 bits of mantissa, the
+/// full fp32 range. Shapes: the same `[rows, columns]` as the fp32 weight they copy.
+public struct BFloat16Matrix: @unchecked Sendable {
+    public let rows: Int, columns: Int
+    let storage: UnsafeMutablePointer<UInt16>
+    private let owner: Owner
+
+    /// Rounds a row-major `[rows, columns]` fp32 matrix.
+    public init(_ source: UnsafePointer<Float>, rows: Int, columns: Int) {
+        self.rows = rows
+        self.columns = columns
+        storage = .allocate(capacity: max(1, rows * columns))
+        owner = Owner(storage)
+        for i in 0..<rows * columns { storage[i] = bfloat16Bits(source[i]) }
+    }
+
+    /// The fp32 value of element `index` (row-major).
+    public subscript(index: Int) -> Float { Float(bitPattern: UInt32(storage[index]) << 16) }
+
+    private final class Owner {
+        let pointer: UnsafeMutablePointer<UInt16>
+        init(_ pointer: UnsafeMutablePointer<UInt16>) { self.pointer = pointer }
+        deinit { pointer.deallocate() }
+    }
+}
+
+/// The bfloat16 bit pattern nearest to `value` (ties to even; NaN stays NaN).
+@inline(__always)
+public func bfloat16Bits(_ value: Float) -> UInt16 {
+    let bits = value.bitPattern
+    if value.isNaN { return UInt16(bits >> 16) | 0x40 }
+    return UInt16((bits &+ 0x7FFF &+ ((bits >> 16) & 1)) >> 16)
+}
+
+/// `out[r] = (accumulate ? out[r] : 0) + Σ_c weight[r, c] * input[c]` with bfloat16 weights, parallel over rows.
+///
+/// Two neighbouring bfloat16 weights share one 32-bit word: shifting the word left by 16 gives the even one as an
+/// fp32, masking off its low half gives the odd one. So the input is first split, per 16 columns, into its 8 even
+/// and 8 odd entries, and the inner loop needs one shift and one mask per 16 weights instead of unpacking them.
+public func matrixVectorProduct(
+    out: UnsafeMutablePointer<Float>, weight: BFloat16Matrix, input: UnsafePointer<Float>, accumulate: Bool
+) {
+    let columns = weight.columns, rows = weight.rows, paired = columns - columns % 16
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, paired)) { split in
+        for block in stride(from: 0, to: paired, by: 16) {
+            for k in 0..<8 {
+                split[block + k] = input[block + 2 * k]
+                split[block + 8 + k] = input[block + 2 * k + 1]
+            }
+        }
+        let o = SendablePointer(out), x = SendablePointer(UnsafeMutablePointer(mutating: input))
+        let s = SendablePointer(split.baseAddress!), w = UncheckedSendableBox(weight.storage)
+        parallelFor(rows, minimumChunk: max(1, 8192 / max(1, columns))) { range in
+            let mask = SIMD8<UInt32>(repeating: 0xFFFF_0000), even = UnsafeRawPointer(s.base)
+            for r in range {
+                let row = UnsafeRawPointer(w.value + r * columns)
+                var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+                var c = 0
+                @inline(__always) func add(_ words: SIMD8<UInt32>, _ c: Int, _ low: inout SIMD8<Float>, _ high: inout SIMD8<Float>) {
+                    low += unsafeBitCast(words &<< 16, to: SIMD8<Float>.self)
+                        * even.loadUnaligned(fromByteOffset: c * 4, as: SIMD8<Float>.self)
+                    high += unsafeBitCast(words & mask, to: SIMD8<Float>.self)
+                        * even.loadUnaligned(fromByteOffset: c * 4 + 32, as: SIMD8<Float>.self)
+                }
+                while c + 32 <= paired {
+                    add(row.loadUnaligned(fromByteOffset: c * 2, as: SIMD8<UInt32>.self), c, &a0, &a1)
+                    add(row.loadUnaligned(fromByteOffset: c * 2 + 32, as: SIMD8<UInt32>.self), c + 16, &a2, &a3)
+                    c += 32
+                }
+                if c < paired {
+                    add(row.loadUnaligned(fromByteOffset: c * 2, as: SIMD8<UInt32>.self), c, &a0, &a1)
+                    c += 16
+                }
+                var total = ((a0 + a1) + (a2 + a3)).sum()
+                for tail in c..<columns { total += Float(bitPattern: UInt32(w.value[r * columns + tail]) << 16) * x.base[tail] }
+                o.base[r] = accumulate ? o.base[r] + total : total
+            }
+        }
+    }
+}

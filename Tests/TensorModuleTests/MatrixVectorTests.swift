@@ -1,0 +1,90 @@
+import Dispatch
+import Foundation
+import Testing
+import TensorModule
+import _TestSupport
+
+/// The decoding kernels (fp32 and bfloat16 matrix-vector products) against a naive double-precision loop, the
+/// bfloat16 rounding against PyTorch's, and the worker pool under concurrent and nested use.
+@Suite struct MatrixVectorTests {
+    static let shapes: [(rows: Int, columns: Int)] = [(1, 1), (5, 7), (9, 16), (13, 33), (70, 384), (3, 1541), (2, 48)]
+
+    /// `Σ_c weight(r, c) * x[c]` in Double, plus `start[r]` when accumulating.
+    func naive(rows: Int, columns: Int, weight: (Int) -> Float, x: [Float], start: [Float]?) -> [Float] {
+        (0..<rows).map { r in
+            var total = Double(start?[r] ?? 0)
+            for c in 0..<columns { total += Double(weight(r * columns + c)) * Double(x[c]) }
+            return Float(total)
+        }
+    }
+
+    @Test(arguments: [false, true]) func float32MatchesNaive(accumulate: Bool) {
+        for (rows, columns) in Self.shapes {
+            let w = randomTensor([rows * columns], seed: UInt64(rows * 31 + columns), requiresGrad: false)
+            let x = randomTensor([columns], seed: 7, requiresGrad: false).values
+            var out = randomTensor([rows], seed: 9, requiresGrad: false).values
+            let expected = naive(rows: rows, columns: columns, weight: { w.values[$0] }, x: x,
+                                 start: accumulate ? out : nil)
+            out.withUnsafeMutableBufferPointer { o in
+                matrixVectorProduct(out: o.baseAddress!, weight: w.storage.pointer, input: x, rows: rows,
+                                    columns: columns, accumulate: accumulate)
+            }
+            let result = compare(out, expected, absolute: 1e-4, relative: 1e-4)
+            #expect(result.passed, "fp32 \(rows)x\(columns): \(result)")
+        }
+    }
+
+    @Test(arguments: [false, true]) func bfloat16MatchesNaiveOnRoundedWeights(accumulate: Bool) {
+        for (rows, columns) in Self.shapes {
+            let w = randomTensor([rows * columns], seed: UInt64(rows * 17 + columns), requiresGrad: false)
+            let half = BFloat16Matrix(w.storage.pointer, rows: rows, columns: columns)
+            let x = randomTensor([columns], seed: 5, requiresGrad: false).values
+            var out = randomTensor([rows], seed: 3, requiresGrad: false).values
+            let expected = naive(rows: rows, columns: columns, weight: { half[$0] }, x: x,
+                                 start: accumulate ? out : nil)
+            out.withUnsafeMutableBufferPointer { o in
+                matrixVectorProduct(out: o.baseAddress!, weight: half, input: x, accumulate: accumulate)
+            }
+            let result = compare(out, expected, absolute: 1e-4, relative: 1e-4)
+            #expect(result.passed, "bf16 \(rows)x\(columns): \(result)")
+            // The rounded weights stay within bfloat16's half-ulp (2^-9 relative) of the originals.
+            for i in 0..<rows * columns {
+                #expect(abs(half[i] - w.values[i]) <= abs(w.values[i]) / 256)
+            }
+        }
+    }
+
+    /// Bit patterns from `torch.tensor([v]).to(torch.bfloat16)` (round to nearest, ties to even).
+    @Test func bfloat16RoundingMatchesPyTorch() {
+        let cases: [(UInt32, UInt16)] = [
+            (0x3F80_0000, 0x3F80), (0x3F80_8000, 0x3F80), (0x3F81_8000, 0x3F82), (0x3F80_8008, 0x3F81),
+            (0xC000_0000, 0xC000), (0x7F7F_FFFF, 0x7F80), (0x0001_16C2, 0x0001),
+        ]
+        for (input, expected) in cases {
+            #expect(bfloat16Bits(Float(bitPattern: input)) == expected, "0x\(String(input, radix: 16))")
+        }
+        #expect(Float(bitPattern: UInt32(bfloat16Bits(.nan)) << 16).isNaN)
+    }
+
+    @Test func parallelForCoversEveryIndexFromConcurrentAndNestedCallers() {
+        let callers = 4, count = 10_000
+        let totals = UnsafeMutableBufferPointer<Int>.allocate(capacity: callers)
+        defer { totals.deallocate() }
+        let t = SendablePointer(totals.baseAddress!)
+        DispatchQueue.concurrentPerform(iterations: callers) { caller in
+            var sums = [Int](repeating: 0, count: count)
+            for _ in 0..<50 {
+                sums.withUnsafeMutableBufferPointer { buffer in
+                    let s = SendablePointer(buffer.baseAddress!)
+                    parallelFor(count / 100) { outer in
+                        for block in outer {
+                            parallelFor(100) { inner in for i in inner { s.base[block * 100 + i] += 1 } }
+                        }
+                    }
+                }
+            }
+            t.base[caller] = sums.allSatisfy { $0 == 50 } ? 1 : 0
+        }
+        #expect(Array(totals) == [Int](repeating: 1, count: callers))
+    }
+}
