@@ -1,7 +1,8 @@
 /// A fixed-size, heap-allocated buffer of `Float` that a ``Tensor`` reads and writes through raw pointers.
 ///
 /// Hot loops must never go through Swift `Array` subscripts (copy-on-write checks cost 15-20x), so every kernel
-/// receives `storage.pointer` and a count. The buffer is 64-byte aligned for SIMD loads and freed on `deinit`.
+/// receives `storage.pointer` and a count. The buffer is 64-byte aligned for SIMD loads; on `deinit` a large one
+/// goes back to ``BufferCache`` for the next tensor of the same size.
 public final class TensorStorage: @unchecked Sendable {
     /// The first element; valid for `count` elements.
     public let pointer: UnsafeMutablePointer<Float>
@@ -11,7 +12,7 @@ public final class TensorStorage: @unchecked Sendable {
     /// Allocates `count` elements, set to zero.
     public init(zeros count: Int) {
         self.count = count
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64)
+        let raw = BufferCache.shared.allocate(byteCount: max(count, 1) * 4)
         pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
         pointer.initialize(repeating: 0, count: max(count, 1))
     }
@@ -19,7 +20,7 @@ public final class TensorStorage: @unchecked Sendable {
     /// Allocates `count` elements without setting them, for op outputs that every element is written to.
     public init(uninitialized count: Int) {
         self.count = count
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64)
+        let raw = BufferCache.shared.allocate(byteCount: max(count, 1) * 4)
         pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
     }
 
@@ -31,7 +32,7 @@ public final class TensorStorage: @unchecked Sendable {
         }
     }
 
-    deinit { pointer.deallocate() }
+    deinit { BufferCache.shared.release(UnsafeMutableRawPointer(pointer), byteCount: max(count, 1) * 4) }
 
     /// The elements as a buffer pointer.
     public var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: pointer, count: count) }

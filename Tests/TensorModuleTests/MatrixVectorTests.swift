@@ -88,3 +88,28 @@ import _TestSupport
         #expect(Array(totals) == [Int](repeating: 1, count: callers))
     }
 }
+
+@Suite struct BufferCacheTests {
+    @Test func reusesExactSizesWithinTheLimitAndTrims() {
+        let size = BufferCache.minimumBytes, cache = BufferCache(limitBytes: 2 * size)
+        let a = cache.allocate(byteCount: size), b = cache.allocate(byteCount: size)
+        let c = cache.allocate(byteCount: 2 * size)
+        #expect(Int(bitPattern: a) % 64 == 0)
+        cache.release(a, byteCount: size)
+        cache.release(b, byteCount: size)
+        cache.release(c, byteCount: 2 * size)  // over the limit: freed, not kept
+        #expect(cache.heldBytes == 2 * size)
+        let again = cache.allocate(byteCount: size)
+        #expect(again == b || again == a)
+        #expect(cache.heldBytes == size)
+        let other = cache.allocate(byteCount: size + 64)  // no idle buffer of this size
+        #expect(other != a && other != b)
+        cache.release(other, byteCount: size + 64)
+        cache.release(again, byteCount: size)
+        cache.trim()
+        #expect(cache.heldBytes == 0)
+        let small = cache.allocate(byteCount: 64)
+        cache.release(small, byteCount: 64)
+        #expect(cache.heldBytes == 0)
+    }
+}
