@@ -31,19 +31,21 @@ public func portableGEMM(
         parallelFor(work, minimumChunk: parallel ? max(1, 65_536 / max(1, flopsPerUnit)) : work) { range in
             let rowRange = splitRows ? range : 0..<rowPanels
             let columnRange = splitRows ? 0..<columnPanels : range
-            let packedA = UnsafeMutablePointer<Float>.allocate(capacity: rowRange.count * mr * depth)
+            let spread = PortableGEMMTile.spread
+            let packedA = UnsafeMutablePointer<Float>.allocate(capacity: rowRange.count * mr * depth * spread)
             defer { packedA.deallocate() }
             let rowStart = rowRange.lowerBound * mr
             let rowCount = min(m, rowRange.upperBound * mr) - rowStart
             packPanels(
                 packedA, source: aIn.base + (transposeA ? rowStart : rowStart * lda), stride: lda,
                 outerIsSlow: !transposeA, outer: rowCount, depth: depth, start: p0, width: mr)
+            spreadInPlace(packedA, count: rowRange.count * mr * depth, times: spread)
             for rp in rowRange {
                 for cp in columnRange {
                     PortableGEMMTile.multiply(
                         c: cOut.base, ldc: ldc, row: rp * mr, column: cp * nr, rows: min(mr, m - rp * mr),
                         columns: min(nr, n - cp * nr), depth: depth, alpha: alpha,
-                        a: packedA + (rp - rowRange.lowerBound) * mr * depth,
+                        a: packedA + (rp - rowRange.lowerBound) * mr * depth * spread,
                         b: packedBShared.base + cp * nr * depth)
                 }
             }
@@ -83,6 +85,18 @@ func packPanels(
     }
 }
 
+/// Repeats each of the first `count` elements `times` times, in place (from the end backwards), so that the
+/// micro-kernel reads a ready-made broadcast vector instead of shuffling a scalar into every lane.
+@inline(__always)
+func spreadInPlace(_ values: UnsafeMutablePointer<Float>, count: Int, times: Int) {
+    var i = count - 1
+    while i >= 0 {
+        let value = values[i]
+        for copy in 0..<times { values[i * times + copy] = value }
+        i -= 1
+    }
+}
+
 /// `C[i, j] *= beta` for an `[rows, columns]` block with row stride `stride` (zeroes when `beta == 0`).
 func scaleMatrix(_ c: UnsafeMutablePointer<Float>, rows: Int, columns: Int, stride: Int, by beta: Float) {
     guard beta != 1 else { return }
@@ -96,10 +110,17 @@ func scaleMatrix(_ c: UnsafeMutablePointer<Float>, rows: Int, columns: Int, stri
     }
 }
 
-/// The 4 x 16 register tile of the portable product.
+/// The 6 x 8 register tile of the portable product.
+///
+/// Sized for the 16 vector registers of baseline x86-64 (SSE, which is what Swift compiles to without
+/// machine-specific flags): 12 four-wide accumulators, two vectors of `B` and one of `A`. `A` arrives with each
+/// element already repeated four times (``spread``), so the loop has no shuffles. The earlier 4 x 16 tile needed
+/// 16 accumulators alone and spilled on every step.
 enum PortableGEMMTile {
-    static let rows = 4
-    static let columns = 16
+    static let rows = 6
+    static let columns = 8
+    /// How many times each packed element of `A` is repeated.
+    static let spread = 4
 
     /// `C[row..<row+rows, column..<column+columns] += alpha * Apanel * Bpanel` over `depth`.
     @inline(__always)
@@ -107,34 +128,45 @@ enum PortableGEMMTile {
         c: UnsafeMutablePointer<Float>, ldc: Int, row: Int, column: Int, rows: Int, columns: Int, depth: Int,
         alpha: Float, a: UnsafePointer<Float>, b: UnsafePointer<Float>
     ) {
-        var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
-        var c20 = SIMD8<Float>(), c21 = SIMD8<Float>(), c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
-        let bVectors = UnsafeRawPointer(b)
-        for p in 0..<depth {
-            let b0 = bVectors.loadUnaligned(fromByteOffset: p * 64, as: SIMD8<Float>.self)
-            let b1 = bVectors.loadUnaligned(fromByteOffset: p * 64 + 32, as: SIMD8<Float>.self)
-            let ap = a + p * 4
-            let a0 = SIMD8<Float>(repeating: ap[0]), a1 = SIMD8<Float>(repeating: ap[1])
-            let a2 = SIMD8<Float>(repeating: ap[2]), a3 = SIMD8<Float>(repeating: ap[3])
-            c00 += a0 * b0; c01 += a0 * b1
-            c10 += a1 * b0; c11 += a1 * b1
-            c20 += a2 * b0; c21 += a2 * b1
-            c30 += a3 * b0; c31 += a3 * b1
+        var c0 = SIMD4<Float>(), c1 = SIMD4<Float>(), c2 = SIMD4<Float>(), c3 = SIMD4<Float>()
+        var c4 = SIMD4<Float>(), c5 = SIMD4<Float>(), c6 = SIMD4<Float>(), c7 = SIMD4<Float>()
+        var c8 = SIMD4<Float>(), c9 = SIMD4<Float>(), c10 = SIMD4<Float>(), c11 = SIMD4<Float>()
+        let bVectors = UnsafeRawPointer(b), aVectors = UnsafeRawPointer(a)
+        @inline(__always) func step(_ p: Int) {
+            let low = bVectors.loadUnaligned(fromByteOffset: p * 32, as: SIMD4<Float>.self)
+            let high = bVectors.loadUnaligned(fromByteOffset: p * 32 + 16, as: SIMD4<Float>.self)
+            let base = p * 96
+            var av = aVectors.loadUnaligned(fromByteOffset: base, as: SIMD4<Float>.self)
+            c0 += av * low; c1 += av * high
+            av = aVectors.loadUnaligned(fromByteOffset: base + 16, as: SIMD4<Float>.self)
+            c2 += av * low; c3 += av * high
+            av = aVectors.loadUnaligned(fromByteOffset: base + 32, as: SIMD4<Float>.self)
+            c4 += av * low; c5 += av * high
+            av = aVectors.loadUnaligned(fromByteOffset: base + 48, as: SIMD4<Float>.self)
+            c6 += av * low; c7 += av * high
+            av = aVectors.loadUnaligned(fromByteOffset: base + 64, as: SIMD4<Float>.self)
+            c8 += av * low; c9 += av * high
+            av = aVectors.loadUnaligned(fromByteOffset: base + 80, as: SIMD4<Float>.self)
+            c10 += av * low; c11 += av * high
         }
-        let accumulators = [(c00, c01), (c10, c11), (c20, c21), (c30, c31)]
-        for i in 0..<rows {
+        for p in 0..<depth { step(p) }
+        @inline(__always) func store(_ i: Int, _ low: SIMD4<Float>, _ high: SIMD4<Float>) {
+            guard i < rows else { return }
             let out = c + (row + i) * ldc + column
-            let (low, high) = accumulators[i]
-            if columns == 16 {
+            if columns == 8 {
                 let raw = UnsafeMutableRawPointer(out)
-                raw.storeBytes(
-                    of: raw.loadUnaligned(as: SIMD8<Float>.self) + alpha * low, as: SIMD8<Float>.self)
-                raw.storeBytes(
-                    of: raw.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self) + alpha * high,
-                    toByteOffset: 32, as: SIMD8<Float>.self)
+                raw.storeBytes(of: raw.loadUnaligned(as: SIMD4<Float>.self) + alpha * low, as: SIMD4<Float>.self)
+                raw.storeBytes(of: raw.loadUnaligned(fromByteOffset: 16, as: SIMD4<Float>.self) + alpha * high,
+                               toByteOffset: 16, as: SIMD4<Float>.self)
             } else {
-                for j in 0..<columns { out[j] += alpha * (j < 8 ? low[j] : high[j - 8]) }
+                for j in 0..<columns { out[j] += alpha * (j < 4 ? low[j] : high[j - 4]) }
             }
         }
+        store(0, c0, c1)
+        store(1, c2, c3)
+        store(2, c4, c5)
+        store(3, c6, c7)
+        store(4, c8, c9)
+        store(5, c10, c11)
     }
 }
