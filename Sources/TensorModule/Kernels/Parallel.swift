@@ -1,9 +1,13 @@
 import Dispatch
+import Foundation
 
-/// Number of worker threads kernels split work across (the active processor count).
-public let kernelThreadCount: Int = max(1, _activeProcessorCount())
-
-private func _activeProcessorCount() -> Int { _sysconfProcessors() }
+/// Number of threads kernels split work across: the active processor count, or `GPT_THREADS` when set.
+public let kernelThreadCount: Int = {
+    if let text = ProcessInfo.processInfo.environment["GPT_THREADS"], let threads = Int(text), threads > 0 {
+        return threads
+    }
+    return max(1, _sysconfProcessors())
+}()
 
 /// Wraps a value that is shared with worker threads, each of which touches a disjoint part of it.
 public struct UncheckedSendableBox<Value>: @unchecked Sendable {
