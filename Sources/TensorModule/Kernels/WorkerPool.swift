@@ -78,6 +78,9 @@ final class WorkerPool: @unchecked Sendable {
     }
 }
 
+/// `GPT_POOL=0` sends every parallel kernel to Dispatch instead (for comparison, or where spinning is unwelcome).
+let usePool = ProcessInfo.processInfo.environment["GPT_POOL"] != "0"
+
 /// Runs `body` over `0..<count` split into contiguous chunks, one per core, and waits for all of them.
 ///
 /// Work smaller than `minimumChunk` items per thread runs inline on the caller's thread, since even an awake worker
@@ -90,7 +93,7 @@ public func parallelFor(_ count: Int, minimumChunk: Int = 1, _ body: (Range<Int>
         return
     }
     @Sendable func range(_ chunk: Int) -> Range<Int> { count * chunk / chunks..<count * (chunk + 1) / chunks }
-    if #available(macOS 15, *), WorkerPool.shared.run({ chunk in if chunk < chunks { body(range(chunk)) } }) {
+    if #available(macOS 15, *), usePool, WorkerPool.shared.run({ chunk in if chunk < chunks { body(range(chunk)) } }) {
         return
     }
     withoutActuallyEscaping(body) { escapable in
