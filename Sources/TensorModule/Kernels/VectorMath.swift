@@ -2,7 +2,7 @@
 // `for` loop over a row never vectorises. Each helper states its contract on `count` elements.
 
 /// `Σ a[i] * b[i]`.
-@inline(__always)
+@inlinable @inline(__always)
 public func dotProduct(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
     var accumulator = SIMD8<Float>()
     var i = 0
@@ -21,7 +21,7 @@ public func dotProduct(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, cou
 }
 
 /// `Σ a[i]`.
-@inline(__always)
+@inlinable @inline(__always)
 public func sumOfElements(_ a: UnsafePointer<Float>, count: Int) -> Float {
     var accumulator = SIMD8<Float>()
     var i = 0
@@ -39,7 +39,7 @@ public func sumOfElements(_ a: UnsafePointer<Float>, count: Int) -> Float {
 }
 
 /// `max a[i]` (`-inf` for an empty row).
-@inline(__always)
+@inlinable @inline(__always)
 public func maximumElement(_ a: UnsafePointer<Float>, count: Int) -> Float {
     var result = -Float.infinity
     var accumulator = SIMD8<Float>(repeating: -.infinity)
