@@ -25,17 +25,21 @@ public struct BFloat16Weights: Sendable {
     /// The output head `[V, C]` (the token embedding table when the weights are tied).
     public let head: BFloat16Matrix
 
-    /// Rounds every matrix of `model` to bfloat16.
+    /// Rounds every matrix of `model` to bfloat16, into one contiguous allocation in the order decoding reads them.
     public init(_ model: GPTLanguageModel) {
-        func half(_ linear: Linear) -> BFloat16Matrix { half(linear.weight) }
-        func half(_ weight: Tensor) -> BFloat16Matrix {
-            BFloat16Matrix(weight.storage.pointer, rows: weight.shape[0], columns: weight.shape[1])
+        func source(_ weight: Tensor) -> (UnsafePointer<Float>, rows: Int, columns: Int) {
+            (UnsafePointer(weight.storage.pointer), weight.shape[0], weight.shape[1])
         }
-        blocks = model.blocks.map { block in
-            Block(packedProjection: half(block.attention.packedProjection),
-                  outputProjection: half(block.attention.outputProjection),
-                  expand: half(block.feedForward.expand), project: half(block.feedForward.project))
+        let perBlock = model.blocks.flatMap { block in
+            [block.attention.packedProjection.weight, block.attention.outputProjection.weight,
+             block.feedForward.expand.weight, block.feedForward.project.weight].map(source)
         }
-        head = half(model.lmHead?.weight ?? model.tokenEmbeddingTable.weight)
+        let head = source(model.lmHead?.weight ?? model.tokenEmbeddingTable.weight)
+        let matrices = BFloat16Matrix.contiguous(perBlock + [head])
+        blocks = model.blocks.indices.map { layer in
+            Block(packedProjection: matrices[4 * layer], outputProjection: matrices[4 * layer + 1],
+                  expand: matrices[4 * layer + 2], project: matrices[4 * layer + 3])
+        }
+        self.head = matrices[matrices.count - 1]
     }
 }

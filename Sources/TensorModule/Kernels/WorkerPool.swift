@@ -1,6 +1,11 @@
 import Dispatch
 import Foundation
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Persistent worker threads that stay awake between kernels.
 ///
@@ -22,14 +27,17 @@ final class WorkerPool: @unchecked Sendable {
     let spinDuration: Duration = .microseconds(300)
 
     private let generation = Atomic<Int>(0)
-    private let pending = Atomic<Int>(0)
+    /// Chunks claimed in the current job, one bit per chunk index (the caller's chunk 0 is never in it).
+    private let claims = Atomic<Int>(0)
+    /// Worker chunks of the current job not yet finished.
+    private let remaining = Atomic<Int>(0)
     private let busy = Atomic<Bool>(false)
     private let sleeping = NSCondition()
-    // Written by the caller before it publishes a new generation; read by workers after they observe it.
+    // Written by the caller before it publishes a new job; read only by whoever claims one of its chunks.
     private var job: ((Int) -> Void)?
 
     init(workers: Int) {
-        workerCount = max(0, workers)
+        workerCount = min(max(0, workers), Int.bitWidth - 2)
         for index in 0..<workerCount {
             let thread = Thread { [unowned self] in self.work(index: index + 1) }
             thread.name = "swift-gpt worker \(index + 1)"
@@ -38,25 +46,48 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 
-    /// Runs `body(i)` for every `i` in `0...workerCount`: index 0 on the calling thread, the others on the
-    /// workers, and returns when all have finished. Returns `false` without running anything if the pool is busy.
+    /// Runs `body(i)` for every `i` in `0...workerCount`, index 0 on the calling thread, and returns when all have
+    /// finished. Returns `false` without running anything if the pool is busy.
+    ///
+    /// Each other index is claimed by its worker or, if that worker has not started it by the time the caller is
+    /// done with index 0 (it is asleep, or the cores are shared with another busy process), by the caller: nobody
+    /// ever waits for a thread that is not running.
     func run(_ body: (Int) -> Void) -> Bool {
         guard workerCount > 0, busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
         else { return false }
         withoutActuallyEscaping(body) { escapable in
             job = escapable
-            pending.store(workerCount, ordering: .relaxed)
+            remaining.store(workerCount, ordering: .relaxed)
+            claims.store(0, ordering: .releasing)
             generation.add(1, ordering: .releasing)
             sleeping.lock()
             sleeping.broadcast()
             sleeping.unlock()
             escapable(0)
-            while pending.load(ordering: .acquiring) > 0 {}
+            for index in 1...workerCount where claim(index) {
+                escapable(index)
+                remaining.subtract(1, ordering: .releasing)
+            }
+            var polls = 0
+            while remaining.load(ordering: .acquiring) > 0 {
+                polls += 1
+                if polls > 2048 { sched_yield() }  // a claimed chunk whose worker lost its core
+            }
             job = nil
         }
         busy.store(false, ordering: .releasing)
         return true
     }
+
+    /// Marks chunk `index` of the current job as taken; `true` for the one thread that gets it.
+    private func claim(_ index: Int) -> Bool {
+        claims.bitwiseOr(1 << index, ordering: .acquiringAndReleasing).oldValue & (1 << index) == 0
+    }
+
+    /// Calls the current job; not inlined, so that this thread's reference to the closure is gone before the
+    /// caller can learn that the chunk is done (the caller's `withoutActuallyEscaping` checks for that).
+    @inline(never)
+    private func runJob(_ index: Int) { job?(index) }
 
     private func work(index: Int) {
         var seen = 0
@@ -65,15 +96,19 @@ final class WorkerPool: @unchecked Sendable {
             var idleSince = clock.now, polls = 0
             while generation.load(ordering: .acquiring) == seen {
                 polls += 1
-                guard polls & 255 == 0, clock.now - idleSince > spinDuration else { continue }
+                guard polls & 255 == 0 else { continue }
+                sched_yield()  // free when nothing else wants the core; lets the caller run when something does
+                guard clock.now - idleSince > spinDuration else { continue }
                 sleeping.lock()
                 while generation.load(ordering: .acquiring) == seen { sleeping.wait() }
                 sleeping.unlock()
                 idleSince = clock.now
             }
             seen = generation.load(ordering: .acquiring)
-            job?(index)
-            pending.subtract(1, ordering: .releasing)
+            if claim(index) {
+                runJob(index)
+                remaining.subtract(1, ordering: .releasing)
+            }
         }
     }
 }
