@@ -67,20 +67,24 @@ extension GPTLanguageModel {
                              weight: layer.weight.storage.pointer, bias: layer.bias?.storage.pointer, rows: 1,
                              columns: c, epsilon: 1e-5)
         }
-        /// `out (= or +=) W input + b` for a `[out, in]` weight, reading `half` instead of the fp32 weight if given.
+        /// `out (= or +=) W input` for a `[out, in]` weight, reading `half` instead of the fp32 weight if given.
+        func multiply(_ weight: Tensor, _ half: BFloat16Matrix?, _ input: UnsafePointer<Float>,
+                      into out: UnsafeMutablePointer<Float>, accumulate: Bool) {
+            if let half {
+                matrixVectorProduct(out: out, weight: half, input: input, accumulate: accumulate)
+            } else {
+                matrixVectorProduct(out: out, weight: weight.storage.pointer, input: input, rows: weight.shape[0],
+                                    columns: weight.shape[1], accumulate: accumulate)
+            }
+        }
+        /// `out (= or +=) W input + b` for a linear layer.
         func project(_ linear: Linear, _ half: BFloat16Matrix?, _ input: TensorStorage, into out: TensorStorage,
                      accumulate: Bool) {
-            let outputs = linear.weight.shape[0], inputs = linear.weight.shape[1]
             if let bias = linear.bias {
-                for o in 0..<outputs { out.pointer[o] = (accumulate ? out.pointer[o] : 0) + bias.storage.pointer[o] }
+                for o in 0..<bias.count { out.pointer[o] = (accumulate ? out.pointer[o] : 0) + bias.storage.pointer[o] }
             }
-            if let half {
-                matrixVectorProduct(out: out.pointer, weight: half, input: input.pointer,
-                                    accumulate: accumulate || linear.bias != nil)
-            } else {
-                matrixVectorProduct(out: out.pointer, weight: linear.weight.storage.pointer, input: input.pointer,
-                                    rows: outputs, columns: inputs, accumulate: accumulate || linear.bias != nil)
-            }
+            multiply(linear.weight, half, input.pointer, into: out.pointer,
+                     accumulate: accumulate || linear.bias != nil)
         }
 
         for (layer, block) in blocks.enumerated() {
@@ -108,14 +112,8 @@ extension GPTLanguageModel {
         var logits = [Float](repeating: 0, count: v)
         logits.withUnsafeMutableBufferPointer { out in
             if let bias = lmHeadBias { out.baseAddress!.update(from: bias.storage.pointer, count: v) }
-            if let head = weights?.head {
-                matrixVectorProduct(out: out.baseAddress!, weight: head, input: normed.pointer,
-                                    accumulate: lmHeadBias != nil)
-                return
-            }
-            let weight = (lmHead?.weight ?? tokenEmbeddingTable.weight).storage.pointer
-            matrixVectorProduct(out: out.baseAddress!, weight: weight, input: normed.pointer, rows: v, columns: c,
-                                accumulate: lmHeadBias != nil)
+            multiply(lmHead?.weight ?? tokenEmbeddingTable.weight, weights?.head, normed.pointer,
+                     into: out.baseAddress!, accumulate: lmHeadBias != nil)
         }
         return logits
     }

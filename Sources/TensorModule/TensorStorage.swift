@@ -10,10 +10,8 @@ public final class TensorStorage: @unchecked Sendable {
     public let count: Int
 
     /// Allocates `count` elements, set to zero.
-    public init(zeros count: Int) {
-        self.count = count
-        let raw = BufferCache.shared.allocate(byteCount: max(count, 1) * 4)
-        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+    public convenience init(zeros count: Int) {
+        self.init(uninitialized: count)
         pointer.initialize(repeating: 0, count: max(count, 1))
     }
 

@@ -12,7 +12,8 @@ import Darwin
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Time training steps (and KV-cached sampling) of the GPT presets, as ../shared/bench/torch_reference.py does.")
+        abstract: "Time training steps (and KV-cached sampling) of the GPT presets, as "
+            + "../shared/bench/torch_reference.py does.")
 
     @Option(help: "Comma-separated presets.") var presets = "tiny,baby"
     @Option var steps = 20
@@ -47,7 +48,9 @@ struct BenchCommand: ParsableCommand {
                     try timeTraining(name, preset: preset, model: model, dataset: dataset, ceiling: ceiling)
                 }
                 if sample, let gpt = model as? GPTLanguageModel {
-                    for precision in precisions { timeSampling(name, model: gpt, tokenizer: tokenizer, precision: precision) }
+                    for precision in precisions {
+                        timeSampling(name, model: gpt, tokenizer: tokenizer, precision: precision)
+                    }
                 }
             }
         }

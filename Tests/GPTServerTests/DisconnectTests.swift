@@ -40,15 +40,9 @@ import FoundationNetworking
     }
 
     @Test func hangingUpFreesTheSlot() async throws {
-        var generator = SeededGenerator(seed: 4)
-        var configuration = ModelConfiguration(modelType: .gpt, vocabSize: 11, blockSize: 64)
-        (configuration.layerCount, configuration.headCount, configuration.embeddingSize) = (4, 4, 64)
-        let model = GPTLanguageModel(configuration, generator: &generator)
-        let tokenizer = Tokenizer.character(CharacterTokenizer(training: "abcdefghij "))
         // One slot and no queue: while the slot is taken, any other request is refused with 503.
-        let service = CompletionService(checkpoint: Checkpoint(model: model, tokenizer: tokenizer), modelName: "m",
-                                        parallel: 1, queueLimit: 0)
-        let app = Application(router: GPTServer(service: service).router())
+        let server = ServerTests.makeServer(parallel: 1, queue: 0, blockSize: 64, layers: 4, width: 64, seed: 4)
+        let app = Application(router: server.router())
         try await app.test(.live) { client in
             let port = client.port!
             try Self.startStreamAndHangUp(port: port)

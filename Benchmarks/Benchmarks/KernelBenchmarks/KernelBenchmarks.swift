@@ -1,18 +1,20 @@
 // The hot kernels of a training step and of decoding, at the shapes of each preset, so that a regression in one
-// kernel shows on its own. Run from ../Benchmarks: `swift package benchmark` (add `--filter baby` for one preset).
+// kernel shows on its own. Run from this package: `swift package benchmark` (`--filter ".*baby.*"` for one preset).
 import Benchmark
+import LanguageModels
 import NN
 import TensorModule
 
-/// The shapes a preset's training step multiplies: B*T tokens, width C, vocabulary V (tiny shakespeare's 65).
+/// The shapes a preset's training step multiplies, from the presets themselves: B*T tokens, width C, and the
+/// vocabulary of tiny shakespeare (65).
 struct PresetShape {
     let name: String, batch: Int, time: Int, width: Int, heads: Int
     var tokens: Int { batch * time }
-    static let all = [
-        PresetShape(name: "tiny", batch: 16, time: 32, width: 64, heads: 4),
-        PresetShape(name: "baby", batch: 12, time: 64, width: 128, heads: 4),
-        PresetShape(name: "lecture", batch: 64, time: 256, width: 384, heads: 6),
-    ]
+    static let all = TrainingPreset.all.filter { $0.name != "bigram" }.map { preset in
+        let model = preset.model(65)
+        return PresetShape(name: preset.name, batch: preset.training.batchSize, time: preset.training.blockSize,
+                           width: model.embeddingSize, heads: model.headCount)
+    }
 }
 
 func random(_ shape: [Int], seed: UInt64, requiresGrad: Bool = false) -> Tensor {

@@ -109,14 +109,15 @@ public func matrixVectorProduct(
             }
         }
         let o = SendablePointer(out), x = SendablePointer(UnsafeMutablePointer(mutating: input))
-        let s = SendablePointer(split.baseAddress!), w = UncheckedSendableBox(weight.storage)
+        let s = SendablePointer(split.baseAddress!)
         parallelFor(rows, minimumChunk: max(1, 8192 / max(1, columns))) { range in
             let mask = SIMD8<UInt32>(repeating: 0xFFFF_0000), even = UnsafeRawPointer(s.base)
             for r in range {
-                let row = UnsafeRawPointer(w.value + r * columns)
+                let row = UnsafeRawPointer(weight.storage + r * columns)
                 var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
                 var c = 0
-                @inline(__always) func add(_ words: SIMD8<UInt32>, _ c: Int, _ low: inout SIMD8<Float>, _ high: inout SIMD8<Float>) {
+                @inline(__always)
+                func add(_ words: SIMD8<UInt32>, _ c: Int, _ low: inout SIMD8<Float>, _ high: inout SIMD8<Float>) {
                     low += unsafeBitCast(words &<< 16, to: SIMD8<Float>.self)
                         * even.loadUnaligned(fromByteOffset: c * 4, as: SIMD8<Float>.self)
                     high += unsafeBitCast(words & mask, to: SIMD8<Float>.self)
@@ -132,7 +133,7 @@ public func matrixVectorProduct(
                     c += 16
                 }
                 var total = ((a0 + a1) + (a2 + a3)).sum()
-                for tail in c..<columns { total += Float(bitPattern: UInt32(w.value[r * columns + tail]) << 16) * x.base[tail] }
+                for tail in c..<columns { total += weight[r * columns + tail] * x.base[tail] }
                 o.base[r] = accumulate ? o.base[r] + total : total
             }
         }

@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 import Synchronization
 #if canImport(Glibc)
@@ -111,29 +110,5 @@ final class WorkerPool: @unchecked Sendable {
                 remaining.subtract(1, ordering: .releasing)
             }
         }
-    }
-}
-
-/// `GPT_POOL=0` sends every parallel kernel to Dispatch instead (for comparison, or where spinning is unwelcome).
-let usePool = ProcessInfo.processInfo.environment["GPT_POOL"] != "0"
-
-/// Runs `body` over `0..<count` split into contiguous chunks, one per core, and waits for all of them.
-///
-/// Work smaller than `minimumChunk` items per thread runs inline on the caller's thread, since even an awake worker
-/// costs more than it saves on tiny tensors.
-public func parallelFor(_ count: Int, minimumChunk: Int = 1, _ body: (Range<Int>) -> Void) {
-    guard count > 0 else { return }
-    let chunks = min(kernelThreadCount, max(1, count / max(1, minimumChunk)))
-    if chunks <= 1 {
-        body(0..<count)
-        return
-    }
-    @Sendable func range(_ chunk: Int) -> Range<Int> { count * chunk / chunks..<count * (chunk + 1) / chunks }
-    if #available(macOS 15, *), usePool, WorkerPool.shared.run({ chunk in if chunk < chunks { body(range(chunk)) } }) {
-        return
-    }
-    withoutActuallyEscaping(body) { escapable in
-        let box = UncheckedSendableBox(escapable)
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in box.value(range(chunk)) }
     }
 }
