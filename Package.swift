@@ -18,7 +18,8 @@ let package = Package(
     ],
     targets: [
         // MARK: - Implementation targets
-        .target(name: "TensorModule"),
+        .target(name: "CKernels"),
+        .target(name: "TensorModule", dependencies: ["CKernels"]),
         .target(name: "NN", dependencies: ["TensorModule"]),
         .target(
             name: "LanguageModels",

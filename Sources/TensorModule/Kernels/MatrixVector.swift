@@ -1,3 +1,4 @@
+import CKernels
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -6,13 +7,22 @@ import Glibc
 // measured slower here), and come in two storage formats: fp32, and bfloat16 (half the bytes, widened in registers).
 
 /// `out[r] = (accumulate ? out[r] : 0) + Σ_c weight[r, c] * input[c]` for a row-major `[rows, columns]` fp32
-/// weight, parallel over rows.
+/// weight, parallel over rows. `instructions` picks the kernel: the C one for AVX2 or AVX-512 where the CPU has
+/// them, else the Swift one (the default is the widest available; tests pass each level to check them all).
 public func matrixVectorProduct(
     out: UnsafeMutablePointer<Float>, weight: UnsafePointer<Float>, input: UnsafePointer<Float>,
-    rows: Int, columns: Int, accumulate: Bool
+    rows: Int, columns: Int, accumulate: Bool, instructions: VectorInstructions = .widest
 ) {
     let o = SendablePointer(out), w = SendablePointer(UnsafeMutablePointer(mutating: weight))
     let x = SendablePointer(UnsafeMutablePointer(mutating: input))
+    if instructions != .portable {
+        let level = Int32(instructions.rawValue)
+        parallelFor(rows, minimumChunk: max(1, 8192 / max(1, columns))) { range in
+            gpt_matvec_f32(level, o.base, w.base, x.base, range.lowerBound, range.upperBound, columns,
+                           accumulate ? 1 : 0)
+        }
+        return
+    }
     parallelFor(rows, minimumChunk: max(1, 8192 / max(1, columns))) { range in
         for r in range {
             let row = UnsafeRawPointer(w.base + r * columns), input = UnsafeRawPointer(x.base)
@@ -98,9 +108,19 @@ public func bfloat16Bits(_ value: Float) -> UInt16 {
 /// fp32, masking off its low half gives the odd one. So the input is first split, per 16 columns, into its 8 even
 /// and 8 odd entries, and the inner loop needs one shift and one mask per 16 weights instead of unpacking them.
 public func matrixVectorProduct(
-    out: UnsafeMutablePointer<Float>, weight: BFloat16Matrix, input: UnsafePointer<Float>, accumulate: Bool
+    out: UnsafeMutablePointer<Float>, weight: BFloat16Matrix, input: UnsafePointer<Float>, accumulate: Bool,
+    instructions: VectorInstructions = .widest
 ) {
     let columns = weight.columns, rows = weight.rows, paired = columns - columns % 16
+    if instructions != .portable {
+        let level = Int32(instructions.rawValue), o = SendablePointer(out)
+        let x = SendablePointer(UnsafeMutablePointer(mutating: input))
+        parallelFor(rows, minimumChunk: max(1, 8192 / max(1, columns))) { range in
+            gpt_matvec_bf16(level, o.base, weight.storage, x.base, range.lowerBound, range.upperBound, columns,
+                            accumulate ? 1 : 0)
+        }
+        return
+    }
     withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, paired)) { split in
         for block in stride(from: 0, to: paired, by: 16) {
             for k in 0..<8 {

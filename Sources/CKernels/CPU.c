@@ -1,0 +1,37 @@
+// Which vector instruction sets this CPU and operating system support (see CKernels.h).
+#include "CKernels.h"
+#include "Internal.h"
+
+#ifdef GPT_X86
+#include <cpuid.h>
+
+static int detect_level(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    int fma = (c >> 12) & 1, osxsave = (c >> 27) & 1, avx = (c >> 28) & 1;
+    if (!fma || !osxsave || !avx) return 0;
+    unsigned xcr0_low, xcr0_high;
+    __asm__ volatile("xgetbv" : "=a"(xcr0_low), "=d"(xcr0_high) : "c"(0));
+    if ((xcr0_low & 0x6) != 0x6) return 0;  // the OS saves XMM and YMM state
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    int avx2 = (b >> 5) & 1, avx512f = (b >> 16) & 1, avx512bw = (b >> 30) & 1;
+    if (!avx2) return 0;
+    int zmm_state = (xcr0_low & 0xE0) == 0xE0;  // opmask, upper ZMM halves, ZMM16-31
+    return (avx512f && avx512bw && zmm_state) ? 3 : 2;
+}
+
+int gpt_simd_level(void) {
+    static int level = -1;
+    int seen = __atomic_load_n(&level, __ATOMIC_RELAXED);
+    if (seen < 0) {
+        seen = detect_level();
+        __atomic_store_n(&level, seen, __ATOMIC_RELAXED);
+    }
+    return seen;
+}
+
+#else
+
+int gpt_simd_level(void) { return 0; }
+
+#endif

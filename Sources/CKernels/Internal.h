@@ -1,0 +1,26 @@
+// Helpers shared by the kernel files (not part of the module's interface).
+#ifndef SWIFT_GPT_CKERNELS_INTERNAL_H
+#define SWIFT_GPT_CKERNELS_INTERNAL_H
+#include <stdint.h>
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#define GPT_X86 1
+#include <immintrin.h>
+#define GPT_AVX2 __attribute__((target("avx2,fma")))
+#define GPT_AVX512 __attribute__((target("avx512f,avx512bw,avx2,fma")))
+
+GPT_AVX2 static inline float gpt_reduce_add_256(__m256 v) {
+    __m128 sum = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    sum = _mm_add_ps(sum, _mm_movehl_ps(sum, sum));
+    sum = _mm_add_ss(sum, _mm_movehdup_ps(sum));
+    return _mm_cvtss_f32(sum);
+}
+#endif
+
+/// The fp32 value of a bfloat16 bit pattern.
+static inline float gpt_bf16_to_f32(uint16_t bits) {
+    union { uint32_t u; float f; } value = { (uint32_t)bits << 16 };
+    return value.f;
+}
+
+#endif

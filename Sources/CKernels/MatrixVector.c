@@ -1,0 +1,104 @@
+// Matrix-vector products for one-token decoding (see CKernels.h). Each instruction set's kernel reads one row at a
+// time with four independent accumulators: decoding streams every weight once per token, so the loads set the pace.
+#include "CKernels.h"
+#include "Internal.h"
+
+static float plain_f32_weight(const float *row, ptrdiff_t c) { return row[c]; }
+static float plain_bf16_weight(const uint16_t *row, ptrdiff_t c) { return gpt_bf16_to_f32(row[c]); }
+
+/// Defines `name(out, weight, input, row_begin, row_end, columns, accumulate)` for weights of `type`, with `WIDTH`
+/// lanes per vector: `load(row + c)` widens WIDTH weights to fp32, `scalar(row, c)` reads one for the tail.
+#define GPT_DEFINE_MATVEC(name, attributes, type, vector, WIDTH, zero, fmadd, load_input, load, reduce, scalar) \
+    attributes static void name(float *out, const type *weight, const float *input, ptrdiff_t row_begin,          \
+                                ptrdiff_t row_end, ptrdiff_t columns, int accumulate) {                         \
+        ptrdiff_t body = columns - columns % (4 * WIDTH);                                                        \
+        for (ptrdiff_t r = row_begin; r < row_end; r++) {                                                        \
+            const type *row = weight + r * columns;                                                              \
+            vector a0 = zero(), a1 = zero(), a2 = zero(), a3 = zero();                                           \
+            ptrdiff_t c = 0;                                                                                     \
+            for (; c < body; c += 4 * WIDTH) {                                                                   \
+                a0 = fmadd(load(row + c), load_input(input + c), a0);                                            \
+                a1 = fmadd(load(row + c + WIDTH), load_input(input + c + WIDTH), a1);                            \
+                a2 = fmadd(load(row + c + 2 * WIDTH), load_input(input + c + 2 * WIDTH), a2);                    \
+                a3 = fmadd(load(row + c + 3 * WIDTH), load_input(input + c + 3 * WIDTH), a3);                    \
+            }                                                                                                    \
+            for (; c + WIDTH <= columns; c += WIDTH) a0 = fmadd(load(row + c), load_input(input + c), a0);       \
+            float total = 0;                                                                                     \
+            for (ptrdiff_t tail = c; tail < columns; tail++) total += scalar(row, tail) * input[tail];           \
+            total += reduce(a0 + a1 + (a2 + a3));                                                                \
+            out[r] = accumulate ? out[r] + total : total;                                                        \
+        }                                                                                                        \
+    }
+
+static void plain_f32(float *out, const float *weight, const float *input,
+                      ptrdiff_t row_begin, ptrdiff_t row_end, ptrdiff_t columns, int accumulate) {
+    for (ptrdiff_t r = row_begin; r < row_end; r++) {
+        float total = 0;
+        for (ptrdiff_t c = 0; c < columns; c++) total += weight[r * columns + c] * input[c];
+        out[r] = accumulate ? out[r] + total : total;
+    }
+}
+
+static void plain_bf16(float *out, const uint16_t *weight, const float *input,
+                       ptrdiff_t row_begin, ptrdiff_t row_end, ptrdiff_t columns, int accumulate) {
+    for (ptrdiff_t r = row_begin; r < row_end; r++) {
+        float total = 0;
+        for (ptrdiff_t c = 0; c < columns; c++) total += gpt_bf16_to_f32(weight[r * columns + c]) * input[c];
+        out[r] = accumulate ? out[r] + total : total;
+    }
+}
+
+#ifdef GPT_X86
+
+GPT_AVX512 static inline __m512 widen16(const uint16_t *p) {
+    __m512i words = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(words, 16));
+}
+
+GPT_AVX2 static inline __m256 widen8(const uint16_t *p) {
+    __m256i words = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(words, 16));
+}
+
+GPT_DEFINE_MATVEC(matvec_f32_avx512, GPT_AVX512, float, __m512, 16, _mm512_setzero_ps, _mm512_fmadd_ps,
+                  _mm512_loadu_ps, _mm512_loadu_ps, _mm512_reduce_add_ps, plain_f32_weight)
+GPT_DEFINE_MATVEC(matvec_f32_avx2, GPT_AVX2, float, __m256, 8, _mm256_setzero_ps, _mm256_fmadd_ps,
+                  _mm256_loadu_ps, _mm256_loadu_ps, gpt_reduce_add_256, plain_f32_weight)
+GPT_DEFINE_MATVEC(matvec_bf16_avx512, GPT_AVX512, uint16_t, __m512, 16, _mm512_setzero_ps, _mm512_fmadd_ps,
+                  _mm512_loadu_ps, widen16, _mm512_reduce_add_ps, plain_bf16_weight)
+GPT_DEFINE_MATVEC(matvec_bf16_avx2, GPT_AVX2, uint16_t, __m256, 8, _mm256_setzero_ps, _mm256_fmadd_ps,
+                  _mm256_loadu_ps, widen8, gpt_reduce_add_256, plain_bf16_weight)
+
+#endif
+
+void gpt_matvec_f32(int level, float *out, const float *weight, const float *input,
+                    ptrdiff_t row_begin, ptrdiff_t row_end, ptrdiff_t columns, int accumulate) {
+    if (level > gpt_simd_level()) level = gpt_simd_level();
+#ifdef GPT_X86
+    if (level >= 3) {
+        matvec_f32_avx512(out, weight, input, row_begin, row_end, columns, accumulate);
+        return;
+    }
+    if (level >= 2) {
+        matvec_f32_avx2(out, weight, input, row_begin, row_end, columns, accumulate);
+        return;
+    }
+#endif
+    plain_f32(out, weight, input, row_begin, row_end, columns, accumulate);
+}
+
+void gpt_matvec_bf16(int level, float *out, const uint16_t *weight, const float *input,
+                     ptrdiff_t row_begin, ptrdiff_t row_end, ptrdiff_t columns, int accumulate) {
+    if (level > gpt_simd_level()) level = gpt_simd_level();
+#ifdef GPT_X86
+    if (level >= 3) {
+        matvec_bf16_avx512(out, weight, input, row_begin, row_end, columns, accumulate);
+        return;
+    }
+    if (level >= 2) {
+        matvec_bf16_avx2(out, weight, input, row_begin, row_end, columns, accumulate);
+        return;
+    }
+#endif
+    plain_bf16(out, weight, input, row_begin, row_end, columns, accumulate);
+}

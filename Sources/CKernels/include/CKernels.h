@@ -1,0 +1,31 @@
+#ifndef SWIFT_GPT_CKERNELS_H
+#define SWIFT_GPT_CKERNELS_H
+// Vector kernels compiled for wider instruction sets than Swift's baseline (x86-64 SSE2), chosen at run time.
+// Each function is built for its own target with a function attribute, so the package needs no compiler flags; the
+// caller asks `gpt_simd_level()` first and falls back to the portable Swift kernel when it returns 0.
+
+#include <stddef.h>
+#include <stdint.h>
+
+/// 0: no kernel here applies (not x86-64, or no AVX2+FMA); 2: AVX2 and FMA; 3: AVX-512 F/BW as well.
+/// The operating system's support for the wider registers (XSAVE state) is checked, not only the CPU's flags.
+int gpt_simd_level(void);
+
+/// out[r] = (accumulate ? out[r] : 0) + sum_c weight[r * columns + c] * input[c], for r in [row_begin, row_end).
+/// weight: fp32 [rows, columns] row-major; input: [columns]; out: [rows]. `level` picks the instruction set (2 or
+/// 3), capped at gpt_simd_level(); callers pass 0 only where gpt_simd_level() is 0 (plain C loop).
+void gpt_matvec_f32(int level, float *out, const float *weight, const float *input,
+                    ptrdiff_t row_begin, ptrdiff_t row_end, ptrdiff_t columns, int accumulate);
+
+/// As gpt_matvec_f32, with bfloat16 weights (the top 16 bits of an fp32), widened in registers.
+void gpt_matvec_bf16(int level, float *out, const uint16_t *weight, const float *input,
+                     ptrdiff_t row_begin, ptrdiff_t row_end, ptrdiff_t columns, int accumulate);
+
+/// Causal attention of one query to `length` cached positions, for heads [head_begin, head_end).
+/// query, out: [heads * head_size]; keys, values: [length, width] (head h owns columns h*head_size..); scores:
+/// scratch [heads, length]. out[h] = softmax(scale * K_h q_h) V_h.
+void gpt_attend_one_query(int level, float *out, float *scores, const float *query, const float *keys,
+                          const float *values, ptrdiff_t length, ptrdiff_t head_begin, ptrdiff_t head_end,
+                          ptrdiff_t head_size, ptrdiff_t width, float scale);
+
+#endif

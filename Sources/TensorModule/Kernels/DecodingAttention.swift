@@ -1,0 +1,50 @@
+import CKernels
+
+/// Causal attention of one query row to `length` cached positions, head by head (heads split across cores):
+/// `out_h = softmax(q_h K_hᵀ / √D) V_h`.
+///
+/// Shapes: `query` `[C]` (head `h` owns channels `h*D..<(h+1)*D`), `keys`/`values` `[length, C]` with row stride
+/// `width`, `scores` scratch `[heads, length]`, `out` `[C]`. With AVX2 or AVX-512 the C kernel runs (it keeps a
+/// head's query and output in registers); `.portable` runs the Swift loop below.
+public func attendOneQuery(
+    _ query: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, length: Int,
+    heads: Int, headSize d: Int, width c: Int, scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>,
+    instructions: VectorInstructions = .widest
+) {
+    let q = SendablePointer(UnsafeMutablePointer(mutating: query)), o = SendablePointer(out)
+    let k = SendablePointer(UnsafeMutablePointer(mutating: keys)), s = SendablePointer(scores)
+    let v = SendablePointer(UnsafeMutablePointer(mutating: values))
+    let scale = 1 / Float(d).squareRoot()
+    if instructions != .portable {
+        let level = Int32(instructions.rawValue)
+        parallelFor(heads, minimumChunk: max(1, 8192 / max(1, length * d))) { range in
+            gpt_attend_one_query(level, o.base, s.base, q.base, k.base, v.base, length, range.lowerBound,
+                                 range.upperBound, d, c, scale)
+        }
+        return
+    }
+    parallelFor(heads, minimumChunk: max(1, 8192 / max(1, length * d))) { range in
+        for h in range {
+            let row = s.base + h * length, query = q.base + h * d
+            for j in 0..<length { row[j] = dotProduct(query, k.base + j * c + h * d, count: d) * scale }
+            softmaxForward(out: row, input: row, rows: 1, columns: length)
+            let y = o.base + h * d
+            y.update(repeating: 0, count: d)
+            let vectorized = d - d % 8
+            for j in 0..<length {
+                let weight = row[j], value = v.base + j * c + h * d
+                var e = 0
+                while e < vectorized {
+                    let sum = UnsafeRawPointer(y + e).loadUnaligned(as: SIMD8<Float>.self)
+                        + weight * UnsafeRawPointer(value + e).loadUnaligned(as: SIMD8<Float>.self)
+                    UnsafeMutableRawPointer(y + e).storeBytes(of: sum, as: SIMD8<Float>.self)
+                    e += 8
+                }
+                while e < d {
+                    y[e] += weight * value[e]
+                    e += 1
+                }
+            }
+        }
+    }
+}

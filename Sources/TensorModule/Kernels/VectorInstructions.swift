@@ -1,0 +1,38 @@
+import CKernels
+import Foundation
+
+/// The vector instruction set a kernel is compiled for.
+///
+/// Swift code for x86-64 is compiled for SSE2, the baseline every such CPU has, and the package passes no compiler
+/// flags. The hottest kernels therefore also exist in C (the `CKernels` target), each built for AVX2+FMA or AVX-512
+/// through a function attribute, and are chosen at run time by what the CPU and the operating system support.
+/// `GPT_SIMD=portable|avx2|avx512` caps the choice (to compare kernels, or to rule one out).
+public enum VectorInstructions: Int, Sendable, Comparable, CaseIterable, CustomStringConvertible {
+    /// The Swift kernels: SIMD types compiled for the baseline (SSE2 on x86-64, NEON on arm64).
+    case portable = 0
+    /// 256-bit AVX2 with fused multiply-add.
+    case avx2 = 2
+    /// 512-bit AVX-512 (F and BW).
+    case avx512 = 3
+
+    /// The widest set this CPU and OS support, capped by `GPT_SIMD`.
+    public static let widest: VectorInstructions = {
+        let detected = VectorInstructions(rawValue: Int(gpt_simd_level())) ?? .portable
+        guard let cap = ProcessInfo.processInfo.environment["GPT_SIMD"]?.lowercased() else { return detected }
+        let limit: VectorInstructions = cap == "avx512" ? .avx512 : cap == "avx2" ? .avx2 : .portable
+        return min(detected, limit)
+    }()
+
+    /// Every set this machine can run, narrowest first (what tests check against each other).
+    public static var available: [VectorInstructions] { allCases.filter { $0 <= widest } }
+
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
+
+    public var description: String {
+        switch self {
+        case .portable: "portable Swift SIMD"
+        case .avx2: "AVX2+FMA"
+        case .avx512: "AVX-512"
+        }
+    }
+}
