@@ -112,5 +112,19 @@ import _TestSupport
         let first = (0..<5).map { _ in a.next() }
         #expect(first == (0..<5).map { _ in b.next() })
         #expect(first != (0..<5).map { _ in c.next() })
+        // SplitMix64 seeding + xoshiro256**, from an independent Python implementation of the two algorithms.
+        #expect(Array(first.prefix(3)) == [0x1578_0B2E_0C2E_C716, 0x6104_D986_6D11_3A7E, 0xAE17_5332_39E4_99A1])
+    }
+
+    @Test func seededGeneratorStateRoundTripsAndRejectsABadOne() throws {
+        var generator = SeededGenerator(seed: 7)
+        _ = generator.next()
+        let data = try JSONEncoder().encode(generator)
+        var restored = try JSONDecoder().decode(SeededGenerator.self, from: data)
+        #expect(restored == generator && restored.next() == generator.next())
+        #expect(String(decoding: data, as: UTF8.self).hasPrefix("{\"state\":["))
+        #expect(throws: DecodingError.self) {
+            try JSONDecoder().decode(SeededGenerator.self, from: Data(#"{"state":[1,2,3]}"#.utf8))
+        }
     }
 }

@@ -28,4 +28,8 @@ void gpt_attend_one_query(int level, float *out, float *scores, const float *que
                           const float *values, ptrdiff_t length, ptrdiff_t head_begin, ptrdiff_t head_end,
                           ptrdiff_t head_size, ptrdiff_t width, float scale);
 
+/// out[j] = exp(input[j] - shift) for j in [0, count), returning their sum (the softmax's denominator). out may be
+/// input. Vector paths use a degree-6 polynomial (within 2 ulp of expf); exp of anything below -87.3 is 0.
+float gpt_exp_shifted(int level, float *out, const float *input, ptrdiff_t count, float shift);
+
 #endif

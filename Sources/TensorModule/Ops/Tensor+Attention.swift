@@ -73,12 +73,7 @@ public func attentionForward(
                 for i in first..<last {
                     let row = weights + i * t
                     let maximum = maximumElement(row, count: i + 1)
-                    var total: Float = 0
-                    for j in 0...i {
-                        row[j] = _expf(row[j] - maximum)
-                        total += row[j]
-                    }
-                    let inverse = 1 / total
+                    let inverse = 1 / exponentials(out: row, input: row, count: i + 1, shift: maximum)
                     for j in 0...i { row[j] *= inverse }
                     for j in (i + 1)..<t { row[j] = 0 }
                     if let dropped {

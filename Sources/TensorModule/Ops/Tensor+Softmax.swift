@@ -50,12 +50,7 @@ public func softmaxForward(out: UnsafeMutablePointer<Float>, input: UnsafePointe
             y.update(repeating: 0, count: columns)
             continue
         }
-        var total: Float = 0
-        for j in 0..<columns {
-            y[j] = _expf(x[j] - maximum)
-            total += y[j]
-        }
-        let inverse = 1 / total
+        let inverse = 1 / exponentials(out: y, input: x, count: columns, shift: maximum)
         for j in 0..<columns { y[j] *= inverse }
     }
 }
@@ -91,12 +86,8 @@ public func crossEntropyForward(
                     let row = x.base + r * classes
                     var maximum = -Float.infinity
                     for j in 0..<classes { maximum = max(maximum, row[j]) }
-                    var sum: Float = 0
                     let out = p.base + r * classes
-                    for j in 0..<classes {
-                        out[j] = _expf(row[j] - maximum)
-                        sum += out[j]
-                    }
+                    let sum = exponentials(out: out, input: row, count: classes, shift: maximum)
                     let inverse = 1 / sum
                     for j in 0..<classes { out[j] *= inverse }
                     total += Double(_logf(sum) + maximum - row[targets[r]])
