@@ -73,12 +73,13 @@ struct InfoCommand: ParsableCommand {
         let backend = MatrixBackend.current
         print("matrix backend: \(backend)")
         print("cores: \(kernelThreadCount)")
+        print("vector instructions: \(VectorInstructions.widest) (decoding, softmax and the portable kernel)")
         if let coreType = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] { print("OPENBLAS_CORETYPE: \(coreType)") }
         print(String(format: "GEMM %dx%dx%d: %.1f GFLOP/s (%@)", size, size, size, measureGEMMGigaflops(size: size),
                      backend.description))
         if backend != .portable {
-            print(String(format: "GEMM %dx%dx%d: %.1f GFLOP/s (portable Swift SIMD kernel)", size, size, size,
-                         measureGEMMGigaflops(size: size, portable: true)))
+            print(String(format: "GEMM %dx%dx%d: %.1f GFLOP/s (%@)", size, size, size,
+                         measureGEMMGigaflops(size: size, portable: true), MatrixBackend.portable.description))
         }
     }
 }

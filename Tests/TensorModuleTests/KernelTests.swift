@@ -5,7 +5,10 @@ import _TestSupport
 
 /// The fast matrix kernels against the naive triple loop, on odd shapes and every transposition.
 @Suite struct KernelTests {
-    static let shapes: [(Int, Int, Int)] = [(1, 1, 1), (7, 1, 65), (1, 129, 7), (65, 7, 129), (129, 65, 7), (33, 300, 17)]
+    /// Odd shapes, partial tiles of every kernel (6 x 8, 6 x 16, 12 x 32), and a depth past one 256-deep block.
+    static let shapes: [(Int, Int, Int)] = [
+        (1, 1, 1), (7, 1, 65), (1, 129, 7), (65, 7, 129), (129, 65, 7), (33, 300, 17), (25, 70, 300),
+    ]
 
     func run(
         _ kernel: (Bool, Bool, Int, Int, Int, Float, UnsafePointer<Float>, Int, UnsafePointer<Float>, Int, Float,
@@ -30,9 +33,10 @@ import _TestSupport
         }
     }
 
-    @Test func portableMatchesNaive() {
+    @Test(arguments: VectorInstructions.available)
+    func portableMatchesNaive(instructions: VectorInstructions) {
         run({ portableGEMM(transposeA: $0, transposeB: $1, m: $2, n: $3, k: $4, alpha: $5, a: $6, lda: $7,
-            b: $8, ldb: $9, beta: $10, c: $11, ldc: $12) }, name: "portable")
+            b: $8, ldb: $9, beta: $10, c: $11, ldc: $12, instructions: instructions) }, name: "portable \(instructions)")
     }
 
     @Test func activeBackendMatchesNaive() {

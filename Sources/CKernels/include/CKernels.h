@@ -32,4 +32,19 @@ void gpt_attend_one_query(int level, float *out, float *scores, const float *que
 /// input. Vector paths use a degree-6 polynomial (within 2 ulp of expf); exp of anything below -87.3 is 0.
 float gpt_exp_shifted(int level, float *out, const float *input, ptrdiff_t count, float shift);
 
+/// The register tile of gpt_gemm_tile at `level` (3: 12 x 32, 2: 6 x 16); 0 where no C kernel applies.
+int gpt_gemm_tile_rows(int level);
+int gpt_gemm_tile_columns(int level);
+
+/// C[0..<rows, 0..<columns] += alpha * A_panel B_panel, over `depth`, with C's row stride `ldc`.
+/// a: one packed panel of A, [depth][tile rows]; b: one packed panel of B, [depth][tile columns], both zero-padded
+/// past `rows` / `columns` (at most the tile's). `level` must be 2 or 3 and at most gpt_simd_level().
+void gpt_gemm_tile(int level, float *c, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t columns, ptrdiff_t depth,
+                   float alpha, const float *a, const float *b);
+
+/// Atomically adds 1 to `*counter` and returns its previous value: how threads claim the next piece of shared work.
+static inline ptrdiff_t gpt_claim_next(ptrdiff_t *counter) {
+    return __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
+}
+
 #endif

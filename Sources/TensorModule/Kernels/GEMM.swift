@@ -1,3 +1,5 @@
+import CKernels
+
 /// Which implementation runs matrix products.
 public enum MatrixBackend: Sendable, Equatable, CustomStringConvertible {
     /// A platform BLAS: Accelerate, or a shared library found at run time (its file name).
@@ -8,7 +10,7 @@ public enum MatrixBackend: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .blas(let name): "BLAS (\(name))"
-        case .portable: "portable Swift SIMD kernel"
+        case .portable: "portable kernel (\(VectorInstructions.widest))"
         }
     }
 
@@ -40,15 +42,20 @@ public func gemm(
         return
     }
     // The BLAS runs single-threaded (its idle threads spin and steal the cores from ours); large products are
-    // split here into one block of rows (or columns) of C per core.
-    let splitRows = m >= n
-    let parts = min(kernelThreadCount, max(1, m * n * k / 262_144), splitRows ? m : n)
+    // split here into blocks of rows (or columns) of C. Threads claim blocks one at a time from a shared counter,
+    // so a thread that the hypervisor slows down does less of the work instead of holding the others up. Blocks
+    // stay at least `minimumSide` wide, so the operand that every block re-packs costs little next to the product.
+    let splitRows = m >= n, side = splitRows ? m : n, minimumSide = 256
+    let threads = min(kernelThreadCount, max(1, m * n * k / 262_144), side)
+    let parts = threads <= 1 ? 1 : max(threads, min(4 * threads, side / minimumSide))
     let aShared = SendablePointer(UnsafeMutablePointer(mutating: a))
     let bShared = SendablePointer(UnsafeMutablePointer(mutating: b)), cShared = SendablePointer(c)
-    parallelFor(parts) { range in
-        for part in range {
-            let total = splitRows ? m : n
-            let start = total * part / parts, end = total * (part + 1) / parts
+    let counter = SendablePointer(UnsafeMutablePointer<Int>.allocate(capacity: 1))
+    counter.base.initialize(to: 0)
+    defer { counter.base.deallocate() }
+    parallelFor(threads) { _ in
+        while case let part = gpt_claim_next(counter.base), part < parts {
+            let start = side * part / parts, end = side * (part + 1) / parts
             guard end > start else { continue }
             if splitRows {
                 blas.sgemm(

@@ -1,17 +1,25 @@
+import CKernels
+
 /// The portable matrix product: packed panels, a register-blocked SIMD micro-kernel, threads over row blocks.
 ///
 /// `op(A)` is packed into panels of `rowsPerPanel` rows and `op(B)` into panels of `columnsPerPanel` columns, both
 /// `depthBlock` deep, so the micro-kernel streams both operands contiguously whatever their transposition.
 /// `parallel: false` keeps it on the calling thread. Same contract as ``gemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``.
+/// With AVX2 or AVX-512 (`instructions`, the widest available by default) the tile is the C kernel's, 6 x 16 or
+/// 12 x 32; otherwise the Swift 6 x 8 tile below.
 public func portableGEMM(
     transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
     a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, parallel: Bool = true
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, parallel: Bool = true,
+    instructions: VectorInstructions = .widest
 ) {
     guard m > 0, n > 0 else { return }
     scaleMatrix(c, rows: m, columns: n, stride: ldc, by: beta)
     guard k > 0, alpha != 0 else { return }
-    let mr = PortableGEMMTile.rows, nr = PortableGEMMTile.columns
+    let level = Int32(min(instructions, .widest).rawValue), vectorTile = gpt_gemm_tile_rows(level) > 0
+    let mr = vectorTile ? Int(gpt_gemm_tile_rows(level)) : PortableGEMMTile.rows
+    let nr = vectorTile ? Int(gpt_gemm_tile_columns(level)) : PortableGEMMTile.columns
+    let spread = vectorTile ? 1 : PortableGEMMTile.spread
     let depthBlock = 256
     let columnPanels = (n + nr - 1) / nr
     let rowPanels = (m + mr - 1) / mr
@@ -31,7 +39,6 @@ public func portableGEMM(
         parallelFor(work, minimumChunk: parallel ? max(1, 65_536 / max(1, flopsPerUnit)) : work) { range in
             let rowRange = splitRows ? range : 0..<rowPanels
             let columnRange = splitRows ? 0..<columnPanels : range
-            let spread = PortableGEMMTile.spread
             let packedA = UnsafeMutablePointer<Float>.allocate(capacity: rowRange.count * mr * depth * spread)
             defer { packedA.deallocate() }
             let rowStart = rowRange.lowerBound * mr
@@ -42,6 +49,13 @@ public func portableGEMM(
             spreadInPlace(packedA, count: rowRange.count * mr * depth, times: spread)
             for rp in rowRange {
                 for cp in columnRange {
+                    guard !vectorTile else {
+                        gpt_gemm_tile(
+                            level, cOut.base + rp * mr * ldc + cp * nr, ldc, min(mr, m - rp * mr), min(nr, n - cp * nr),
+                            depth, alpha, packedA + (rp - rowRange.lowerBound) * mr * depth,
+                            packedBShared.base + cp * nr * depth)
+                        continue
+                    }
                     PortableGEMMTile.multiply(
                         c: cOut.base, ldc: ldc, row: rp * mr, column: cp * nr, rows: min(mr, m - rp * mr),
                         columns: min(nr, n - cp * nr), depth: depth, alpha: alpha,
@@ -89,6 +103,7 @@ func packPanels(
 /// micro-kernel reads a ready-made broadcast vector instead of shuffling a scalar into every lane.
 @inline(__always)
 func spreadInPlace(_ values: UnsafeMutablePointer<Float>, count: Int, times: Int) {
+    guard times > 1 else { return }
     var i = count - 1
     while i >= 0 {
         let value = values[i]

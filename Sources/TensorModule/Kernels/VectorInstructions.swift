@@ -30,7 +30,7 @@ public enum VectorInstructions: Int, Sendable, Comparable, CaseIterable, CustomS
 
     public var description: String {
         switch self {
-        case .portable: "portable Swift SIMD"
+        case .portable: "Swift SIMD, baseline"
         case .avx2: "AVX2+FMA"
         case .avx512: "AVX-512"
         }
