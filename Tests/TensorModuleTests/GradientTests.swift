@@ -16,6 +16,32 @@ import _TestSupport
         expectAllPass(checkGradients([x, w, b]) { $0[0].linear(weight: $0[1], bias: $0[2]) }, "linear")
     }
 
+    /// A batch large enough that the weight gradient is split along the tokens (and the bias gradient across
+    /// cores): loss = Σ y ⊙ r, so dy = r, against the gradients written out in Double.
+    @Test func linearOnALargeBatchMatchesFormulas() {
+        let (rows, inputs, outputs) = (2100, 6, 5)
+        let x = randomTensor([rows, inputs], seed: 21), w = randomTensor([outputs, inputs], seed: 22)
+        let b = randomTensor([outputs], seed: 23), r = randomTensor([rows, outputs], seed: 24, requiresGrad: false)
+        (x.linear(weight: w, bias: b) * r).sum().backward()
+        let (xv, wv, rv) = (x.values, w.values, r.values)
+        var dW = [Double](repeating: 0, count: outputs * inputs), db = [Double](repeating: 0, count: outputs)
+        var dx = [Double](repeating: 0, count: rows * inputs)
+        for n in 0..<rows {
+            for o in 0..<outputs {
+                let g = Double(rv[n * outputs + o])
+                db[o] += g
+                for i in 0..<inputs {
+                    dW[o * inputs + i] += g * Double(xv[n * inputs + i])
+                    dx[n * inputs + i] += g * Double(wv[o * inputs + i])
+                }
+            }
+        }
+        for (name, actual, expected) in [("dW", w.gradient!, dW), ("db", b.gradient!, db), ("dx", x.gradient!, dx)] {
+            let result = compare(actual, expected.map { Float($0) }, absolute: 1e-3, relative: 1e-4)
+            #expect(result.passed, "\(name): \(result)")
+        }
+    }
+
     @Test func batchedMatmul() {
         let a = randomTensor([2, 3, 4], seed: 4), b = randomTensor([2, 4, 5], seed: 5)
         expectAllPass(checkGradients([a, b]) { $0[0].matmul($0[1]) }, "matmul")

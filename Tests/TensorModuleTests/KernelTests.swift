@@ -45,6 +45,27 @@ import _TestSupport
             b: $8, ldb: $9, beta: $10, c: $11, ldc: $12) }, name: "\(MatrixBackend.current)")
     }
 
+    /// Products much deeper than wide (weight gradients) are split along the depth and summed: every transposition,
+    /// with beta 0 and 1, against the naive loop.
+    @Test func deepProductsMatchNaive() {
+        let (m, n, k) = (20, 30, 4100)
+        for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+            for beta: Float in [0, 1] {
+                let a = randomTensor([m * k], seed: 3, requiresGrad: false)
+                let b = randomTensor([k * n], seed: 4, requiresGrad: false)
+                let start = randomTensor([m * n], seed: 5, requiresGrad: false)
+                let expected = start.detached(), actual = start.detached()
+                let lda = ta ? m : k, ldb = tb ? k : n
+                naiveGEMM(transposeA: ta, transposeB: tb, m: m, n: n, k: k, alpha: 0.5, a: a.storage.pointer,
+                          lda: lda, b: b.storage.pointer, ldb: ldb, beta: beta, c: expected.storage.pointer, ldc: n)
+                gemm(transposeA: ta, transposeB: tb, m: m, n: n, k: k, alpha: 0.5, a: a.storage.pointer, lda: lda,
+                     b: b.storage.pointer, ldb: ldb, beta: beta, c: actual.storage.pointer, ldc: n)
+                let result = compare(actual.values, expected.values, absolute: 1e-3, relative: 1e-4)
+                #expect(result.passed, "ta=\(ta) tb=\(tb) beta=\(beta): \(result)")
+            }
+        }
+    }
+
     @Test func betaZeroIgnoresGarbageInOutput() {
         let a = randomTensor([3 * 4], seed: 1, requiresGrad: false), b = randomTensor([4 * 5], seed: 2, requiresGrad: false)
         let c = Tensor.filled([15], with: .nan)

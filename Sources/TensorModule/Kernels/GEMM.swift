@@ -47,6 +47,12 @@ public func gemm(
     // stay at least `minimumSide` wide, so the operand that every block re-packs costs little next to the product.
     let splitRows = m >= n, side = splitRows ? m : n, minimumSide = 256
     let threads = min(kernelThreadCount, max(1, m * n * k / 262_144), side)
+    if threads > 1, k >= 2048, k >= 8 * max(m, n) {
+        splitDepthGEMM(
+            blas, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+            b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, threads: threads)
+        return
+    }
     let parts = threads <= 1 ? 1 : max(threads, min(4 * threads, side / minimumSide))
     let aShared = SendablePointer(UnsafeMutablePointer(mutating: a))
     let bShared = SendablePointer(UnsafeMutablePointer(mutating: b)), cShared = SendablePointer(c)
@@ -70,6 +76,46 @@ public func gemm(
             }
         }
     }
+}
+
+/// A product much deeper than it is wide (a weight gradient `dW = dYᵀ X` sums over every token of the batch):
+/// split along `k` into `depthParts` slices, each multiplied into a buffer of its own by whichever thread claims
+/// it, then `C = beta C + Σ slices` in slice order. Splitting rows instead would have every thread re-pack the
+/// whole deep operand and leave one thread waiting on the other. The slice count is fixed, so the result does not
+/// depend on the number of threads or on which thread took which slice.
+private func splitDepthGEMM(
+    _ blas: BLASLibrary, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+    a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int
+) {
+    let depthParts = 8, slices = TensorStorage(uninitialized: depthParts * m * n)
+    let out = SendablePointer(slices.pointer), cShared = SendablePointer(c)
+    let aShared = SendablePointer(UnsafeMutablePointer(mutating: a))
+    let bShared = SendablePointer(UnsafeMutablePointer(mutating: b))
+    let counter = SendablePointer(UnsafeMutablePointer<Int>.allocate(capacity: 1))
+    counter.base.initialize(to: 0)
+    defer { counter.base.deallocate() }
+    parallelFor(threads) { _ in
+        while case let part = gpt_claim_next(counter.base), part < depthParts {
+            let start = k * part / depthParts, end = k * (part + 1) / depthParts
+            blas.sgemm(
+                transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: end - start, alpha: alpha,
+                a: aShared.base + (transposeA ? start * lda : start), lda: lda,
+                b: bShared.base + (transposeB ? start : start * ldb), ldb: ldb,
+                beta: 0, c: out.base + part * m * n, ldc: n)
+        }
+    }
+    parallelFor(m, minimumChunk: max(1, 16_384 / n)) { rows in
+        for i in rows {
+            let row = cShared.base + i * ldc
+            for j in 0..<n { row[j] = beta == 0 ? 0 : beta * row[j] }
+            for part in 0..<depthParts {
+                let slice = out.base + part * m * n + i * n
+                for j in 0..<n { row[j] += slice[j] }
+            }
+        }
+    }
+    withExtendedLifetime(slices) {}
 }
 
 /// ``gemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)`` on the calling thread only, for kernels

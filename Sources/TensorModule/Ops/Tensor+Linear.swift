@@ -44,22 +44,24 @@ extension Tensor {
                             transposeA: true, transposeB: false, m: outputs, n: inputs, k: rows, alpha: 1,
                             a: g.base, lda: outputs, b: x.base, ldb: inputs, beta: 1, c: dW.base, ldc: inputs)
                     }
-                    if let db {  // db[out] += Σ_rows dy
-                        for r in 0..<rows {
-                            let row = g.base + r * outputs
-                            for j in 0..<outputs { db.base[j] += row[j] }
-                        }
-                    }
+                    if let db { sumRowsSerially(into: db.base, g.base, rows: rows, columns: outputs) }
                 }
             }
-            if tasks[0] && tasks[1] && kernelThreadCount > 1 {
+            // Unless the batch is large enough that `gemm` splits the weight gradient along its depth (the tokens)
+            // without re-packing, and then keeps every core busy on each product in turn.
+            let deep = rows >= 2048 && rows >= 8 * max(inputs, outputs)
+            if tasks[0] && tasks[1] && kernelThreadCount > 1 && !deep {
                 parallelFor(2) { range in for task in range { run(task) } }
             } else {
                 if tasks[0] {
                     gemm(transposeA: false, transposeB: false, m: rows, n: inputs, k: outputs, alpha: 1,
                          a: g.base, lda: outputs, b: w.base, ldb: inputs, beta: 1, c: dx!.base, ldc: inputs)
                 }
-                if tasks[1] { run(1) }
+                if let dW {
+                    gemm(transposeA: true, transposeB: false, m: outputs, n: inputs, k: rows, alpha: 1,
+                         a: g.base, lda: outputs, b: x.base, ldb: inputs, beta: 1, c: dW.base, ldc: inputs)
+                }
+                if let db { sumRows(into: db.base, g.base, rows: rows, columns: outputs) }
             }
         }
     }
@@ -99,6 +101,25 @@ extension Tensor {
                         beta: 1, c: other.ensureGradient().pointer + i * otherStride, ldc: n)
                 }
             }
+        }
+    }
+}
+
+/// `out[j] += Σ_r input[r, j]` for an `[rows, columns]` matrix, on the calling thread.
+func sumRowsSerially(into out: UnsafeMutablePointer<Float>, _ input: UnsafePointer<Float>, rows: Int, columns: Int) {
+    for r in 0..<rows {
+        let row = input + r * columns
+        for j in 0..<columns { out[j] += row[j] }
+    }
+}
+
+/// `out[j] += Σ_r input[r, j]`, split across cores by columns.
+func sumRows(into out: UnsafeMutablePointer<Float>, _ input: UnsafePointer<Float>, rows: Int, columns: Int) {
+    let o = SendablePointer(out), x = SendablePointer(UnsafeMutablePointer(mutating: input))
+    parallelFor(columns, minimumChunk: max(16, 65_536 / max(1, rows))) { range in
+        for r in 0..<rows {
+            let row = x.base + r * columns
+            for j in range { o.base[j] += row[j] }
         }
     }
 }
