@@ -26,6 +26,7 @@ for round in $(seq "$rounds"); do
   done
 done
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(date -u +%Y-%m-%d)"
+.build/release/gpt info | grep -E '^(matrix backend|vector instructions)' || true
 python3 - "$log" <<'PY'
 import re, statistics, sys
 rows, samples = {}, {}

@@ -92,5 +92,5 @@ void gpt_gemm_tile(int level, float *c, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t
     }
 #endif
     // No vector tile here (gpt_gemm_tile_rows(level) is 0): the caller uses its Swift tile instead.
-    (void)c; (void)ldc; (void)rows; (void)columns; (void)depth; (void)alpha; (void)a; (void)b;
+    (void)level; (void)c; (void)ldc; (void)rows; (void)columns; (void)depth; (void)alpha; (void)a; (void)b;
 }

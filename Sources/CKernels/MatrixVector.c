@@ -3,8 +3,6 @@
 #include "CKernels.h"
 #include "Internal.h"
 
-static float plain_f32_weight(const float *row, ptrdiff_t c) { return row[c]; }
-static float plain_bf16_weight(const uint16_t *row, ptrdiff_t c) { return gpt_bf16_to_f32(row[c]); }
 
 /// Defines `name(out, weight, input, row_begin, row_end, columns, accumulate)` for weights of `type`, with `WIDTH`
 /// lanes per vector: `load(row + c)` widens WIDTH weights to fp32, `scalar(row, c)` reads one for the tail.
@@ -49,6 +47,9 @@ static void plain_bf16(float *out, const uint16_t *weight, const float *input,
 }
 
 #ifdef GPT_X86
+
+static float plain_f32_weight(const float *row, ptrdiff_t c) { return row[c]; }
+static float plain_bf16_weight(const uint16_t *row, ptrdiff_t c) { return gpt_bf16_to_f32(row[c]); }
 
 GPT_AVX512 static inline __m512 widen16(const uint16_t *p) {
     __m512i words = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p));
