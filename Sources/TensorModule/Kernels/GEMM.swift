@@ -47,7 +47,8 @@ public func gemm(
     // stay at least `minimumSide` wide, so the operand that every block re-packs costs little next to the product.
     let splitRows = m >= n, side = splitRows ? m : n, minimumSide = 256
     let threads = min(kernelThreadCount, max(1, m * n * k / 262_144), side)
-    if threads > 1, k >= 2048, k >= 8 * max(m, n) {
+    // (Slices of at most 2M elements each, so that the 8 of them stay within 64 MB.)
+    if threads > 1, k >= 2048, k >= 8 * max(m, n), m * n <= 2 << 20 {
         splitDepthGEMM(
             blas, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
             b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, threads: threads)

@@ -49,7 +49,7 @@ extension Tensor {
             }
             // Unless the batch is large enough that `gemm` splits the weight gradient along its depth (the tokens)
             // without re-packing, and then keeps every core busy on each product in turn.
-            let deep = rows >= 2048 && rows >= 8 * max(inputs, outputs)
+            let deep = rows >= 2048 && rows >= 8 * max(inputs, outputs) && inputs * outputs <= 2 << 20
             if tasks[0] && tasks[1] && kernelThreadCount > 1 && !deep {
                 parallelFor(2) { range in for task in range { run(task) } }
             } else {
