@@ -1,6 +1,11 @@
-// Which vector instruction sets this CPU and operating system support (see CKernels.h).
+// Which vector instruction sets this CPU and operating system support, and a per-thread context (see CKernels.h).
 #include "CKernels.h"
 #include "Internal.h"
+
+static _Thread_local void *thread_context = 0;
+
+void *gpt_thread_context(void) { return thread_context; }
+void gpt_set_thread_context(void *context) { thread_context = context; }
 
 #ifdef GPT_X86
 #include <cpuid.h>

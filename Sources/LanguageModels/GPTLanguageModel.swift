@@ -36,24 +36,36 @@ public final class GPTLanguageModel: LanguageModel {
     }
 
     /// The forward pass; with a `cache` (batch 1, no training), it also records every layer's keys and values.
+    /// Training draws dropout masks from ``dropoutGenerator``.
     func forward(
         _ idx: [Int], batchSize: Int, targets: [Int]?, training: Bool, cache: KVCache?
+    ) -> (logits: Tensor, loss: Tensor?) {
+        if training { return forward(idx, batchSize: batchSize, targets: targets, dropout: &dropoutGenerator) }
+        // Inference never touches the model's dropout generator, so several threads may sample from one model.
+        var unused = SeededGenerator(seed: 0)
+        return forward(idx, batchSize: batchSize, targets: targets, training: false, cache: cache, generator: &unused)
+    }
+
+    /// A training forward pass whose dropout masks come from `dropout` (one generator per part of a batch that
+    /// threads train on side by side).
+    func forward(_ idx: [Int], batchSize: Int, targets: [Int]?, dropout: inout SeededGenerator)
+        -> (logits: Tensor, loss: Tensor?) {
+        forward(idx, batchSize: batchSize, targets: targets, training: true, cache: nil, generator: &dropout)
+    }
+
+    private func forward(
+        _ idx: [Int], batchSize: Int, targets: [Int]?, training: Bool, cache: KVCache?,
+        generator: inout SeededGenerator
     ) -> (logits: Tensor, loss: Tensor?) {
         let time = idx.count / batchSize
         precondition(time <= configuration.blockSize, "context \(time) exceeds block size \(configuration.blockSize)")
         let tokens = tokenEmbeddingTable(idx, shape: [batchSize, time])  // (B, T, C)
         let positions = positionEmbeddingTable(Array(0..<time), shape: [time])  // (T, C)
         var x = tokens + positions  // (B, T, C)
-        if training { x = x.dropout(probability: configuration.dropout, generator: &dropoutGenerator) }
+        if training { x = x.dropout(probability: configuration.dropout, generator: &generator) }
         cache?.reset()
-        // Inference never touches the model's dropout generator, so several threads may sample from one model.
-        var unused = SeededGenerator(seed: 0)
         for (layer, block) in blocks.enumerated() {
-            if training {
-                x = block(x, generator: &dropoutGenerator, training: true, cache: cache, layer: layer)
-            } else {
-                x = block(x, generator: &unused, training: false, cache: cache, layer: layer)
-            }
+            x = block(x, generator: &generator, training: training, cache: cache, layer: layer)
         }
         cache?.count = time
         x = finalNorm(x)

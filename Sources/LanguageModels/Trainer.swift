@@ -28,6 +28,9 @@ public final class Trainer {
     public let stopRequest = CancellationFlag()
     /// The learning rate of the last step taken.
     public private(set) var lastLearningRate: Float = 0
+    /// Parts of each batch trained side by side, one per thread (1: the whole batch, kernels split across
+    /// cores). See ``defaultShardCount(model:settings:)``.
+    public var dataParallelShards: Int
 
     public init(model: any LanguageModel, dataset: TextDataset, settings: TrainingSettings) throws {
         try settings.validate()
@@ -45,6 +48,7 @@ public final class Trainer {
                             weightDecay: settings.weightDecay),
             decayAll: settings.decayAllParameters)
         generator = SeededGenerator(seed: settings.seed)
+        dataParallelShards = Self.defaultShardCount(model: model, settings: settings)
     }
 
     /// The learning rate of the current step.
@@ -60,15 +64,21 @@ public final class Trainer {
         let (x, y) = dataset.batch(.train, batchSize: settings.batchSize, blockSize: settings.blockSize,
                                    generator: &generator)
         model.clearGradients()
-        let loss = model.forward(x, batchSize: settings.batchSize, targets: y, training: true).loss!
-        loss.backward()
+        let loss: Float
+        if dataParallelShards > 1, let gpt = model as? GPTLanguageModel {
+            loss = shardedForwardBackward(gpt, inputs: x, targets: y)
+        } else {
+            let output = model.forward(x, batchSize: settings.batchSize, targets: y, training: true).loss!
+            output.backward()
+            loss = output.item
+        }
         let norm = clipGradientNorm(model.parameters, maximumNorm: settings.gradientClip > 0 ? settings.gradientClip : .infinity)
-        guard loss.item.isFinite, norm.isFinite else { throw GPTError.nonFiniteLoss(step: step + 1) }
+        guard loss.isFinite, norm.isFinite else { throw GPTError.nonFiniteLoss(step: step + 1) }
         lastLearningRate = currentLearningRate
         optimizer.settings.learningRate = lastLearningRate
         optimizer.update()
         step += 1
-        return loss.item
+        return loss
     }
 
     /// Mean loss over random batches of each split (`iterations` of the training split, `validationIterations`

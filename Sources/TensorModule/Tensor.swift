@@ -99,6 +99,7 @@ public final class Tensor {
 
     /// The gradient buffer, allocated (as zeros) on first use.
     func ensureGradient() -> TensorStorage {
+        if backwardFunction == nil, let shard = GradientShard.current { return shard.storage(for: self) }
         if let existing = gradientStorage { return existing }
         let created = TensorStorage(zeros: count)
         gradientStorage = created

@@ -42,6 +42,11 @@ int gpt_gemm_tile_columns(int level);
 void gpt_gemm_tile(int level, float *c, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t columns, ptrdiff_t depth,
                    float alpha, const float *a, const float *b);
 
+/// This thread's context pointer (a Swift `GradientShard` while one collects on this thread), or NULL.
+void *gpt_thread_context(void);
+/// Sets this thread's context pointer; pass NULL to clear it.
+void gpt_set_thread_context(void *context);
+
 /// Atomically adds 1 to `*counter` and returns its previous value: how threads claim the next piece of shared work.
 static inline ptrdiff_t gpt_claim_next(ptrdiff_t *counter) {
     return __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);

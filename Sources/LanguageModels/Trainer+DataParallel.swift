@@ -1,0 +1,53 @@
+import Foundation
+import TensorModule
+
+// Data parallelism inside one step, for models too small to keep several cores busy within each kernel.
+//
+// At 64-128 wide a step is about a hundred short kernels; splitting each across cores costs a hand-off per kernel
+// and leaves cores idle between them. Instead, each thread takes whole rows of the batch and runs forward and
+// backward on them alone (kernels inline, gradients collected in a `GradientShard`), and the parts' gradients are
+// combined, weighted by their share of the rows, before clipping and the optimizer step. The result is the same
+// mean loss and gradient as the whole batch's, summed in another order.
+
+extension Trainer {
+    /// The shard count a new trainer uses: one per core (at most one per batch row) for GPT models up to 256 wide,
+    /// else 1. `GPT_DATA_PARALLEL=0` turns it off, `GPT_DATA_PARALLEL=N` asks for `N` parts.
+    public static func defaultShardCount(model: any LanguageModel, settings: TrainingSettings) -> Int {
+        let requested = ProcessInfo.processInfo.environment["GPT_DATA_PARALLEL"].flatMap { Int($0) }
+        guard model is GPTLanguageModel, requested != 0 else { return 1 }
+        if let requested { return max(1, min(requested, settings.batchSize)) }
+        guard model.configuration.embeddingSize <= 256 else { return 1 }
+        return max(1, min(kernelThreadCount, settings.batchSize))
+    }
+
+    /// Forward and backward over `dataParallelShards` parts of the batch side by side; leaves the combined
+    /// gradients in the parameters and returns the batch's mean loss.
+    func shardedForwardBackward(_ model: GPTLanguageModel, inputs: [Int], targets: [Int]) -> Float {
+        let rows = settings.batchSize, time = settings.blockSize
+        let shards = min(dataParallelShards, rows)
+        let bounds = (0...shards).map { rows * $0 / shards }
+        // One dropout stream per part, drawn in order from the model's: reproducible and resumable.
+        let seeds = (0..<shards).map { _ in model.dropoutGenerator.next() }
+        let collectors = (0..<shards).map { _ in GradientShard() }
+        let losses = UnsafeMutableBufferPointer<Float>.allocate(capacity: shards)
+        defer { losses.deallocate() }
+        let lossesOut = SendablePointer(losses.baseAddress!), box = UncheckedSendableBox(model)
+        parallelFor(shards) { range in
+            for shard in range {
+                let rowRange = bounds[shard]..<bounds[shard + 1]
+                let part = Array(inputs[(rowRange.lowerBound * time)..<(rowRange.upperBound * time)])
+                let partTargets = Array(targets[(rowRange.lowerBound * time)..<(rowRange.upperBound * time)])
+                var dropout = SeededGenerator(seed: seeds[shard])
+                lossesOut.base[shard] = collectors[shard].collect {
+                    let loss = box.value.forward(part, batchSize: rowRange.count, targets: partTargets,
+                                                 dropout: &dropout).loss!
+                    loss.backward()
+                    return loss.item
+                }
+            }
+        }
+        let weights = (0..<shards).map { Float(bounds[$0 + 1] - bounds[$0]) / Float(rows) }
+        GradientShard.accumulate(collectors, weights: weights, into: model.parameters)
+        return zip(weights, losses).reduce(0) { $0 + $1.0 * $1.1 }
+    }
+}

@@ -1,0 +1,67 @@
+import CKernels
+
+/// Gradients of leaf tensors (parameters) collected apart from the tensors, for data parallelism inside a step.
+///
+/// Several threads can run forward and backward on different parts of a batch through the same parameters if each
+/// collects into its own shard: inside ``collect(_:)``, every gradient that backward would accumulate into a leaf
+/// goes into this shard's buffer for that leaf instead, and parallel kernels run on the calling thread (the
+/// parallelism is the shards). Gradients of intermediate tensors belong to each thread's own graph as usual.
+///
+/// ```swift
+/// let shards = [GradientShard(), GradientShard()]
+/// parallelFor(2) { range in for s in range { shards[s].collect { loss(part: s).backward() } } }
+/// // shards[s].gradient(of: weight): that part's gradient
+/// ```
+public final class GradientShard: @unchecked Sendable {
+    // Touched only by the thread inside `collect`, then read after it returns.
+    private var buffers: [ObjectIdentifier: TensorStorage] = [:]
+
+    public init() {}
+
+    /// Runs `body` on this thread with leaf gradients collected here and parallel kernels run inline.
+    public func collect<Result>(_ body: () throws -> Result) rethrows -> Result {
+        let previous = gpt_thread_context()
+        gpt_set_thread_context(Unmanaged.passUnretained(self).toOpaque())
+        defer { gpt_set_thread_context(previous) }
+        return try withExtendedLifetime(self) { try body() }
+    }
+
+    /// The gradient collected for `tensor`, or `nil` if nothing reached it.
+    public func gradient(of tensor: Tensor) -> TensorStorage? { buffers[ObjectIdentifier(tensor)] }
+
+    /// Adds `Σ_s weights[s] * shards[s].gradient(of: leaf)` to each leaf's own gradient (creating it if any shard
+    /// has one; a leaf no shard reached keeps none, as after a plain backward), in shard order, leaves split
+    /// across cores.
+    public static func accumulate(_ shards: [GradientShard], weights: [Float], into leaves: [Tensor]) {
+        precondition(shards.count == weights.count, "one weight per shard")
+        let box = UncheckedSendableBox((shards, leaves))
+        parallelFor(leaves.count) { range in
+            let (shards, leaves) = box.value
+            for leaf in leaves[range] {
+                let parts = shards.indices.compactMap { i in shards[i].gradient(of: leaf).map { (weights[i], $0) } }
+                guard !parts.isEmpty else { continue }
+                let total = leaf.ensureGradient().pointer
+                for (weight, gradient) in parts {
+                    let source = gradient.pointer
+                    for j in 0..<leaf.count { total[j] += weight * source[j] }
+                }
+            }
+        }
+    }
+
+    /// The buffer that stands for `leaf`'s gradient in this shard (zeros at first).
+    func storage(for leaf: Tensor) -> TensorStorage {
+        if let existing = buffers[ObjectIdentifier(leaf)] { return existing }
+        let created = TensorStorage(zeros: leaf.count)
+        buffers[ObjectIdentifier(leaf)] = created
+        return created
+    }
+
+    /// The shard collecting on this thread, if any.
+    static var current: GradientShard? {
+        gpt_thread_context().map { Unmanaged<GradientShard>.fromOpaque($0).takeUnretainedValue() }
+    }
+
+    /// Whether this thread is collecting a shard (its kernels then run inline).
+    static var isCollecting: Bool { gpt_thread_context() != nil }
+}
