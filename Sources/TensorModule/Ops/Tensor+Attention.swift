@@ -14,18 +14,17 @@ extension Tensor {
         let batch = shape[0], time = shape[1], channels = shape[2] / 3
         let headSize = channels / heads
         let probabilities = TensorStorage(uninitialized: batch * heads * time * time)
-        let dropped = dropout > 0 ? TensorStorage(zeros: batch * heads * time * time) : nil
         let seeds = (0..<(batch * heads)).map { _ in generator.next() }
         let out = TensorStorage(uninitialized: batch * time * channels)
         let sizes = AttentionSizes(batch: batch, time: time, channels: channels, heads: heads, headSize: headSize)
         attentionForward(
-            out: out.pointer, probabilities: probabilities.pointer, droppedProbabilities: dropped?.pointer,
-            qkv: storage.pointer, sizes: sizes, dropout: dropout, seeds: seeds)
+            out: out.pointer, probabilities: probabilities.pointer, qkv: storage.pointer, sizes: sizes,
+            dropout: dropout, seeds: seeds)
         return Tensor(shape: [batch, time, channels], storage: out, parents: [self]) { dy in
             attentionBackward(
                 qkvGradient: self.ensureGradient().pointer, outputGradient: dy.pointer,
-                probabilities: probabilities.pointer, droppedProbabilities: dropped?.pointer,
-                qkv: self.storage.pointer, sizes: sizes, dropout: dropout)
+                probabilities: probabilities.pointer, qkv: self.storage.pointer, sizes: sizes, dropout: dropout,
+                seeds: seeds)
         }
     }
 }
@@ -46,24 +45,41 @@ public struct AttentionSizes: Sendable {
 /// above the diagonal is skipped block by block.
 let attentionRowBlock = 64
 
+/// Rows `first..<last` of one head's dropped-out probabilities, `Pd = mask ⊙ P / (1 - dropout)`, into `block`
+/// (`[last - first, t]`, zero from column `i + 1` to `last` in row `i`). The mask comes from `generator`, one draw
+/// per weight in row order, so the forward and the backward, each starting from the head's seed, get the same
+/// mask: it is regenerated rather than stored (a `[B, H, T, T]` tensor less).
+@inline(__always)
+func dropProbabilities(
+    _ block: UnsafeMutablePointer<Float>, probabilities: UnsafePointer<Float>, rows: Range<Int>, time t: Int,
+    dropout: Float, generator: inout SeededGenerator
+) {
+    let keep = 1 / (1 - dropout)
+    for i in rows {
+        let row = probabilities + i * t, out = block + (i - rows.lowerBound) * t
+        for j in 0...i { out[j] = generator.nextFloat() >= dropout ? row[j] * keep : 0 }
+        for j in (i + 1)..<rows.upperBound { out[j] = 0 }
+    }
+}
+
 /// Forward of fused causal attention, parallel over `B x H`; per head, blocked matrix products on the lower
-/// triangle. `out`: `[B, T, C]`; `probabilities`, `droppedProbabilities`: `[B, H, T, T]` (saved for the backward,
-/// zero above the diagonal); `qkv`: `[B, T, 3C]`; `seeds`: one dropout seed per `(b, h)`.
+/// triangle. `out`: `[B, T, C]`; `probabilities`: `[B, H, T, T]` (saved for the backward, zero above the
+/// diagonal); `qkv`: `[B, T, 3C]`; `seeds`: one dropout seed per `(b, h)` (the backward regenerates the masks).
 public func attentionForward(
     out: UnsafeMutablePointer<Float>, probabilities: UnsafeMutablePointer<Float>,
-    droppedProbabilities: UnsafeMutablePointer<Float>?, qkv: UnsafePointer<Float>, sizes: AttentionSizes,
-    dropout: Float, seeds: [UInt64]
+    qkv: UnsafePointer<Float>, sizes: AttentionSizes, dropout: Float, seeds: [UInt64]
 ) {
     let o = SendablePointer(out), p = SendablePointer(probabilities)
-    let pd = droppedProbabilities.map { SendablePointer($0) }, x = SendablePointer(UnsafeMutablePointer(mutating: qkv))
+    let x = SendablePointer(UnsafeMutablePointer(mutating: qkv))
     let t = sizes.time, c = sizes.channels, d = sizes.headSize, scale = 1 / Float(d).squareRoot()
-    let keep = 1 / (1 - dropout)
     parallelFor(sizes.batch * sizes.heads) { range in
+        let dropped = dropout > 0 ? UnsafeMutablePointer<Float>.allocate(capacity: attentionRowBlock * t) : nil
+        defer { dropped?.deallocate() }
         for bh in range {
             let b = bh / sizes.heads, h = bh % sizes.heads
             var generator = SeededGenerator(seed: seeds[bh])
             let q = x.base + b * t * 3 * c + h * d, k = q + c, v = q + 2 * c
-            let weights = p.base + bh * t * t, dropped = pd.map { $0.base + bh * t * t }
+            let weights = p.base + bh * t * t
             let y = o.base + b * t * c + h * d
             for first in stride(from: 0, to: t, by: attentionRowBlock) {
                 let last = min(t, first + attentionRowBlock)  // rows first..<last attend to keys 0..<last
@@ -76,54 +92,62 @@ public func attentionForward(
                     let inverse = 1 / exponentials(out: row, input: row, count: i + 1, shift: maximum)
                     for j in 0...i { row[j] *= inverse }
                     for j in (i + 1)..<t { row[j] = 0 }
-                    if let dropped {
-                        let droppedRow = dropped + i * t
-                        for j in 0...i { droppedRow[j] = generator.nextFloat() >= dropout ? row[j] * keep : 0 }
-                    }
                 }
-                serialGEMM(  // Y = P V   (rows, D)
+                if let dropped {
+                    dropProbabilities(dropped, probabilities: weights, rows: first..<last, time: t, dropout: dropout,
+                                      generator: &generator)
+                }
+                serialGEMM(  // Y = Pd V   (rows, D)
                     transposeA: false, transposeB: false, m: last - first, n: d, k: last, alpha: 1,
-                    a: (dropped ?? weights) + first * t, lda: t, b: v, ldb: 3 * c, beta: 0, c: y + first * c, ldc: c)
+                    a: dropped ?? weights + first * t, lda: t, b: v, ldb: 3 * c, beta: 0, c: y + first * c, ldc: c)
             }
         }
     }
 }
 
-/// Backward of ``attentionForward(out:probabilities:droppedProbabilities:qkv:sizes:dropout:seeds:)``:
+/// Backward of ``attentionForward(out:probabilities:qkv:sizes:dropout:seeds:)``:
 /// `dV += Pdᵀ dY`, `dPd = dY Vᵀ` (then through the dropout mask to `dP`), `dS = P ⊙ (dP - rowsum(dP ⊙ P))`,
 /// `dQ += dS K / √D`, `dK += dSᵀ Q / √D`, block by block on the lower triangle. `qkvGradient`: `[B, T, 3C]`.
 public func attentionBackward(
     qkvGradient: UnsafeMutablePointer<Float>, outputGradient: UnsafePointer<Float>,
-    probabilities: UnsafePointer<Float>, droppedProbabilities: UnsafePointer<Float>?, qkv: UnsafePointer<Float>,
-    sizes: AttentionSizes, dropout: Float
+    probabilities: UnsafePointer<Float>, qkv: UnsafePointer<Float>, sizes: AttentionSizes, dropout: Float,
+    seeds: [UInt64]
 ) {
     let dx = SendablePointer(qkvGradient), dy = SendablePointer(UnsafeMutablePointer(mutating: outputGradient))
     let p = SendablePointer(UnsafeMutablePointer(mutating: probabilities))
-    let pd = droppedProbabilities.map { SendablePointer(UnsafeMutablePointer(mutating: $0)) }
     let x = SendablePointer(UnsafeMutablePointer(mutating: qkv))
     let t = sizes.time, c = sizes.channels, d = sizes.headSize, scale = 1 / Float(d).squareRoot()
     let keep = 1 / (1 - dropout)
     parallelFor(sizes.batch * sizes.heads) { range in
         let scores = UnsafeMutablePointer<Float>.allocate(capacity: attentionRowBlock * t)
-        defer { scores.deallocate() }
+        let dropped = dropout > 0 ? UnsafeMutablePointer<Float>.allocate(capacity: attentionRowBlock * t) : nil
+        defer {
+            scores.deallocate()
+            dropped?.deallocate()
+        }
         for bh in range {
             let b = bh / sizes.heads, h = bh % sizes.heads
+            var generator = SeededGenerator(seed: seeds[bh])
             let q = x.base + b * t * 3 * c + h * d, k = q + c, v = q + 2 * c
             let dq = dx.base + b * t * 3 * c + h * d, dk = dq + c, dv = dq + 2 * c
             let g = dy.base + b * t * c + h * d
-            let weights = p.base + bh * t * t, dropped = pd.map { $0.base + bh * t * t }
+            let weights = p.base + bh * t * t
             for first in stride(from: 0, to: t, by: attentionRowBlock) {
                 let last = min(t, first + attentionRowBlock), rows = last - first
+                if let dropped {  // the forward's mask for these rows, from the same seed in the same order
+                    dropProbabilities(dropped, probabilities: weights, rows: first..<last, time: t, dropout: dropout,
+                                      generator: &generator)
+                }
                 serialGEMM(  // dV[0..<last] += Pdᵀ dY
                     transposeA: true, transposeB: false, m: last, n: d, k: rows, alpha: 1,
-                    a: (dropped ?? weights) + first * t, lda: t, b: g + first * c, ldb: c, beta: 1, c: dv, ldc: 3 * c)
+                    a: dropped ?? weights + first * t, lda: t, b: g + first * c, ldb: c, beta: 1, c: dv, ldc: 3 * c)
                 serialGEMM(  // dPd = dY Vᵀ   (rows, last), stored with row stride t
                     transposeA: false, transposeB: true, m: rows, n: last, k: d, alpha: 1,
                     a: g + first * c, lda: c, b: v, ldb: 3 * c, beta: 0, c: scores, ldc: t)
                 for i in first..<last {
                     let row = weights + i * t, dRow = scores + (i - first) * t
                     if let dropped {
-                        let droppedRow = dropped + i * t
+                        let droppedRow = dropped + (i - first) * t
                         for j in 0...i { dRow[j] = droppedRow[j] == 0 ? 0 : dRow[j] * keep }
                     }
                     let weighted = dotProduct(dRow, row, count: i + 1)
