@@ -16,8 +16,8 @@ static float plain_exp_shifted(float *out, const float *input, ptrdiff_t count, 
 
 /// exp(x) = 2^n * exp(r) with n = round(x / ln 2) and r = x - n ln 2 in [-ln2/2, ln2/2] (ln 2 split in two
 /// constants so that r keeps its low bits), exp(r) from Cephes' polynomial; below -87.3 the result is 0.
-#define GPT_DEFINE_EXP(name, attributes, vector, ivector, set1, mul, add, fmadd, maxv, roundv, cvt, addi, slli, cast,   \
-                       zero_below)                                                                                \
+#define GPT_DEFINE_EXP(name, attributes, vector, ivector, set1, mul, add, fmadd, maxv, roundv, cvt, addi, slli,  \
+                       cast, zero_below)                                                                          \
     attributes static inline vector name(vector x) {                                                                \
         vector clamped = maxv(x, set1(-87.3f));                                                                     \
         vector n = roundv(mul(clamped, set1(1.44269504088896341f)));                                               \

@@ -13,17 +13,17 @@ extension Tensor {
     public func causalSelfAttention(heads: Int, dropout: Float = 0, generator: inout SeededGenerator) -> Tensor {
         let batch = shape[0], time = shape[1], channels = shape[2] / 3
         let headSize = channels / heads
-        let probabilities = TensorStorage(uninitialized: batch * heads * time * time)
+        let logSumExp = TensorStorage(uninitialized: batch * heads * time)
         let seeds = (0..<(batch * heads)).map { _ in generator.next() }
         let out = TensorStorage(uninitialized: batch * time * channels)
         let sizes = AttentionSizes(batch: batch, time: time, channels: channels, heads: heads, headSize: headSize)
         attentionForward(
-            out: out.pointer, probabilities: probabilities.pointer, qkv: storage.pointer, sizes: sizes,
+            out: out.pointer, logSumExp: logSumExp.pointer, qkv: storage.pointer, sizes: sizes,
             dropout: dropout, seeds: seeds)
         return Tensor(shape: [batch, time, channels], storage: out, parents: [self]) { dy in
             attentionBackward(
                 qkvGradient: self.ensureGradient().pointer, outputGradient: dy.pointer,
-                probabilities: probabilities.pointer, qkv: self.storage.pointer, sizes: sizes, dropout: dropout,
+                logSumExp: logSumExp.pointer, qkv: self.storage.pointer, sizes: sizes, dropout: dropout,
                 seeds: seeds)
         }
     }
@@ -45,84 +45,111 @@ public struct AttentionSizes: Sendable {
 /// above the diagonal is skipped block by block.
 let attentionRowBlock = 64
 
-/// Rows `first..<last` of one head's dropped-out probabilities, `Pd = mask ⊙ P / (1 - dropout)`, into `block`
-/// (`[last - first, t]`, zero from column `i + 1` to `last` in row `i`). The mask comes from `generator`, one draw
+/// One head's attention probabilities for query rows `rows` (keys `0..<rows.upperBound`) into `block`
+/// (`[rows.count, t]`, row `i` zero from column `i + 1` on): `S = Q Kᵀ / √D`, then per row either the softmax,
+/// saving `log Σ exp` in `logSumExp[i]` (the forward), or `exp(S - logSumExp[i])` from the saved value (the
+/// backward, which so recomputes `P` instead of keeping a `[B, H, T, T]` tensor, as flash attention does).
+/// `q`, `k`: the head's columns of `[T, 3C]` rows.
+@inline(__always)
+func attentionProbabilities(
+    _ block: UnsafeMutablePointer<Float>, q: UnsafePointer<Float>, k: UnsafePointer<Float>, rows: Range<Int>,
+    time t: Int, rowStride: Int, headSize d: Int, logSumExp: UnsafeMutablePointer<Float>, recompute: Bool
+) {
+    let first = rows.lowerBound, last = rows.upperBound
+    serialGEMM(  // S = Q Kᵀ / √D   (rows, last)
+        transposeA: false, transposeB: true, m: rows.count, n: last, k: d, alpha: 1 / Float(d).squareRoot(),
+        a: q + first * rowStride, lda: rowStride, b: k, ldb: rowStride, beta: 0, c: block, ldc: t)
+    for i in rows {
+        let row = block + (i - first) * t
+        if recompute {
+            exponentials(out: row, input: row, count: i + 1, shift: logSumExp[i])
+        } else {
+            let maximum = maximumElement(row, count: i + 1)
+            let total = exponentials(out: row, input: row, count: i + 1, shift: maximum)
+            let inverse = 1 / total
+            for j in 0...i { row[j] *= inverse }
+            logSumExp[i] = maximum + _logf(total)
+        }
+        for j in (i + 1)..<last { row[j] = 0 }
+    }
+}
+
+/// The dropped-out probabilities `Pd = mask ⊙ P / (1 - dropout)` of a block of rows (both `[rows.count, t]`,
+/// row `i` used up to column `i`, zero from there to `rows.upperBound`). The mask comes from `generator`, one draw
 /// per weight in row order, so the forward and the backward, each starting from the head's seed, get the same
-/// mask: it is regenerated rather than stored (a `[B, H, T, T]` tensor less).
+/// mask: it is regenerated rather than stored.
 @inline(__always)
 func dropProbabilities(
-    _ block: UnsafeMutablePointer<Float>, probabilities: UnsafePointer<Float>, rows: Range<Int>, time t: Int,
+    _ out: UnsafeMutablePointer<Float>, probabilities: UnsafePointer<Float>, rows: Range<Int>, time t: Int,
     dropout: Float, generator: inout SeededGenerator
 ) {
     let keep = 1 / (1 - dropout)
     for i in rows {
-        let row = probabilities + i * t, out = block + (i - rows.lowerBound) * t
-        for j in 0...i { out[j] = generator.nextFloat() >= dropout ? row[j] * keep : 0 }
-        for j in (i + 1)..<rows.upperBound { out[j] = 0 }
+        let row = probabilities + (i - rows.lowerBound) * t, dropped = out + (i - rows.lowerBound) * t
+        for j in 0...i { dropped[j] = generator.nextFloat() >= dropout ? row[j] * keep : 0 }
+        for j in (i + 1)..<rows.upperBound { dropped[j] = 0 }
     }
 }
 
 /// Forward of fused causal attention, parallel over `B x H`; per head, blocked matrix products on the lower
-/// triangle. `out`: `[B, T, C]`; `probabilities`: `[B, H, T, T]` (saved for the backward, zero above the
-/// diagonal); `qkv`: `[B, T, 3C]`; `seeds`: one dropout seed per `(b, h)` (the backward regenerates the masks).
+/// triangle. `out`: `[B, T, C]`; `logSumExp`: `[B, H, T]`, each row's softmax normaliser (all the backward needs to
+/// recompute the probabilities); `qkv`: `[B, T, 3C]`; `seeds`: one dropout seed per `(b, h)` (the backward
+/// regenerates the masks).
 public func attentionForward(
-    out: UnsafeMutablePointer<Float>, probabilities: UnsafeMutablePointer<Float>,
+    out: UnsafeMutablePointer<Float>, logSumExp: UnsafeMutablePointer<Float>,
     qkv: UnsafePointer<Float>, sizes: AttentionSizes, dropout: Float, seeds: [UInt64]
 ) {
-    let o = SendablePointer(out), p = SendablePointer(probabilities)
+    let o = SendablePointer(out), l = SendablePointer(logSumExp)
     let x = SendablePointer(UnsafeMutablePointer(mutating: qkv))
-    let t = sizes.time, c = sizes.channels, d = sizes.headSize, scale = 1 / Float(d).squareRoot()
+    let t = sizes.time, c = sizes.channels, d = sizes.headSize
     parallelFor(sizes.batch * sizes.heads) { range in
+        let weights = UnsafeMutablePointer<Float>.allocate(capacity: attentionRowBlock * t)
         let dropped = dropout > 0 ? UnsafeMutablePointer<Float>.allocate(capacity: attentionRowBlock * t) : nil
-        defer { dropped?.deallocate() }
+        defer {
+            weights.deallocate()
+            dropped?.deallocate()
+        }
         for bh in range {
             let b = bh / sizes.heads, h = bh % sizes.heads
             var generator = SeededGenerator(seed: seeds[bh])
             let q = x.base + b * t * 3 * c + h * d, k = q + c, v = q + 2 * c
-            let weights = p.base + bh * t * t
             let y = o.base + b * t * c + h * d
             for first in stride(from: 0, to: t, by: attentionRowBlock) {
                 let last = min(t, first + attentionRowBlock)  // rows first..<last attend to keys 0..<last
-                serialGEMM(  // S = Q Kᵀ / √D   (rows, last)
-                    transposeA: false, transposeB: true, m: last - first, n: last, k: d, alpha: scale,
-                    a: q + first * 3 * c, lda: 3 * c, b: k, ldb: 3 * c, beta: 0, c: weights + first * t, ldc: t)
-                for i in first..<last {
-                    let row = weights + i * t
-                    let maximum = maximumElement(row, count: i + 1)
-                    let inverse = 1 / exponentials(out: row, input: row, count: i + 1, shift: maximum)
-                    for j in 0...i { row[j] *= inverse }
-                    for j in (i + 1)..<t { row[j] = 0 }
-                }
+                attentionProbabilities(weights, q: q, k: k, rows: first..<last, time: t, rowStride: 3 * c,
+                                       headSize: d, logSumExp: l.base + bh * t, recompute: false)
                 if let dropped {
                     dropProbabilities(dropped, probabilities: weights, rows: first..<last, time: t, dropout: dropout,
                                       generator: &generator)
                 }
                 serialGEMM(  // Y = Pd V   (rows, D)
                     transposeA: false, transposeB: false, m: last - first, n: d, k: last, alpha: 1,
-                    a: dropped ?? weights + first * t, lda: t, b: v, ldb: 3 * c, beta: 0, c: y + first * c, ldc: c)
+                    a: dropped ?? weights, lda: t, b: v, ldb: 3 * c, beta: 0, c: y + first * c, ldc: c)
             }
         }
     }
 }
 
-/// Backward of ``attentionForward(out:probabilities:qkv:sizes:dropout:seeds:)``:
-/// `dV += Pdᵀ dY`, `dPd = dY Vᵀ` (then through the dropout mask to `dP`), `dS = P ⊙ (dP - rowsum(dP ⊙ P))`,
-/// `dQ += dS K / √D`, `dK += dSᵀ Q / √D`, block by block on the lower triangle. `qkvGradient`: `[B, T, 3C]`.
+/// Backward of ``attentionForward(out:logSumExp:qkv:sizes:dropout:seeds:)``, recomputing each block's `P` from
+/// `logSumExp` and its dropout mask from the seed: `dV += Pdᵀ dY`, `dPd = dY Vᵀ` (then through the dropout mask to
+/// `dP`), `dS = P ⊙ (dP - rowsum(dP ⊙ P))`, `dQ += dS K / √D`, `dK += dSᵀ Q / √D`, block by block on the lower triangle. `qkvGradient`: `[B, T, 3C]`.
 public func attentionBackward(
     qkvGradient: UnsafeMutablePointer<Float>, outputGradient: UnsafePointer<Float>,
-    probabilities: UnsafePointer<Float>, qkv: UnsafePointer<Float>, sizes: AttentionSizes, dropout: Float,
+    logSumExp: UnsafePointer<Float>, qkv: UnsafePointer<Float>, sizes: AttentionSizes, dropout: Float,
     seeds: [UInt64]
 ) {
     let dx = SendablePointer(qkvGradient), dy = SendablePointer(UnsafeMutablePointer(mutating: outputGradient))
-    let p = SendablePointer(UnsafeMutablePointer(mutating: probabilities))
+    let l = SendablePointer(UnsafeMutablePointer(mutating: logSumExp))
     let x = SendablePointer(UnsafeMutablePointer(mutating: qkv))
     let t = sizes.time, c = sizes.channels, d = sizes.headSize, scale = 1 / Float(d).squareRoot()
     let keep = 1 / (1 - dropout)
     parallelFor(sizes.batch * sizes.heads) { range in
         let scores = UnsafeMutablePointer<Float>.allocate(capacity: attentionRowBlock * t)
+        let weights = UnsafeMutablePointer<Float>.allocate(capacity: attentionRowBlock * t)
         let dropped = dropout > 0 ? UnsafeMutablePointer<Float>.allocate(capacity: attentionRowBlock * t) : nil
         defer {
             scores.deallocate()
+            weights.deallocate()
             dropped?.deallocate()
         }
         for bh in range {
@@ -131,21 +158,22 @@ public func attentionBackward(
             let q = x.base + b * t * 3 * c + h * d, k = q + c, v = q + 2 * c
             let dq = dx.base + b * t * 3 * c + h * d, dk = dq + c, dv = dq + 2 * c
             let g = dy.base + b * t * c + h * d
-            let weights = p.base + bh * t * t
             for first in stride(from: 0, to: t, by: attentionRowBlock) {
                 let last = min(t, first + attentionRowBlock), rows = last - first
+                attentionProbabilities(weights, q: q, k: k, rows: first..<last, time: t, rowStride: 3 * c,
+                                       headSize: d, logSumExp: l.base + bh * t, recompute: true)
                 if let dropped {  // the forward's mask for these rows, from the same seed in the same order
                     dropProbabilities(dropped, probabilities: weights, rows: first..<last, time: t, dropout: dropout,
                                       generator: &generator)
                 }
                 serialGEMM(  // dV[0..<last] += Pdᵀ dY
                     transposeA: true, transposeB: false, m: last, n: d, k: rows, alpha: 1,
-                    a: dropped ?? weights + first * t, lda: t, b: g + first * c, ldb: c, beta: 1, c: dv, ldc: 3 * c)
+                    a: dropped ?? weights, lda: t, b: g + first * c, ldb: c, beta: 1, c: dv, ldc: 3 * c)
                 serialGEMM(  // dPd = dY Vᵀ   (rows, last), stored with row stride t
                     transposeA: false, transposeB: true, m: rows, n: last, k: d, alpha: 1,
                     a: g + first * c, lda: c, b: v, ldb: 3 * c, beta: 0, c: scores, ldc: t)
                 for i in first..<last {
-                    let row = weights + i * t, dRow = scores + (i - first) * t
+                    let row = weights + (i - first) * t, dRow = scores + (i - first) * t
                     if let dropped {
                         let droppedRow = dropped + (i - first) * t
                         for j in 0...i { dRow[j] = droppedRow[j] == 0 ? 0 : dRow[j] * keep }
