@@ -59,29 +59,12 @@ public final class AdamW {
             let rootCorrection2 = correction2.squareRoot()
             let count = parameter.tensor.count
             let (beta1, beta2, epsilon) = (s.beta1, s.beta2, s.epsilon)
-            parallelFor((count + 7) / 8, minimumChunk: 8192) { range in
-                // Eight lanes at a time; the tail of the last chunk goes element by element.
-                var i = range.lowerBound * 8
-                let end = min(count, range.upperBound * 8)
-                while i + 8 <= end {
-                    let pp = UnsafeMutableRawPointer(p.base + i), gp = UnsafeRawPointer(g.base + i)
-                    let mp = UnsafeMutableRawPointer(m.base + i), vp = UnsafeMutableRawPointer(v.base + i)
-                    let gradient = gp.loadUnaligned(as: SIMD8<Float>.self)
-                    let first = beta1 * mp.loadUnaligned(as: SIMD8<Float>.self) + (1 - beta1) * gradient
-                    let second = beta2 * vp.loadUnaligned(as: SIMD8<Float>.self) + (1 - beta2) * gradient * gradient
-                    let update = stepSize * first / (second.squareRoot() / rootCorrection2 + epsilon)
-                    pp.storeBytes(of: pp.loadUnaligned(as: SIMD8<Float>.self) * decay - update, as: SIMD8<Float>.self)
-                    mp.storeBytes(of: first, as: SIMD8<Float>.self)
-                    vp.storeBytes(of: second, as: SIMD8<Float>.self)
-                    i += 8
-                }
-                while i < end {
-                    p.base[i] *= decay
-                    m.base[i] = beta1 * m.base[i] + (1 - beta1) * g.base[i]
-                    v.base[i] = beta2 * v.base[i] + (1 - beta2) * g.base[i] * g.base[i]
-                    p.base[i] -= stepSize * m.base[i] / (v.base[i].squareRoot() / rootCorrection2 + epsilon)
-                    i += 1
-                }
+            parallelFor((count + 15) / 16, minimumChunk: 4096) { range in
+                let start = range.lowerBound * 16, end = min(count, range.upperBound * 16)
+                adamWUpdate(
+                    parameter: p.base + start, gradient: g.base + start, firstMoment: m.base + start,
+                    secondMoment: v.base + start, count: end - start, beta1: beta1, beta2: beta2,
+                    stepSize: stepSize, rootCorrection2: rootCorrection2, epsilon: epsilon, decay: decay)
             }
         }
     }

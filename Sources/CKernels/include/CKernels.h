@@ -42,6 +42,12 @@ int gpt_gemm_tile_columns(int level);
 void gpt_gemm_tile(int level, float *c, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t columns, ptrdiff_t depth,
                    float alpha, const float *a, const float *b);
 
+/// One AdamW update of `count` elements: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+/// p = p * decay - step_size * m / (sqrt(v) / root_correction2 + epsilon). Same operations and order as the
+/// Swift loop in AdamW.swift, 16 or 8 lanes at a time.
+void gpt_adamw(int level, float *p, const float *g, float *m, float *v, ptrdiff_t count, float beta1, float beta2,
+               float step_size, float root_correction2, float epsilon, float decay);
+
 /// This thread's context pointer (a Swift `GradientShard` while one collects on this thread), or NULL.
 void *gpt_thread_context(void);
 /// Sets this thread's context pointer; pass NULL to clear it.

@@ -1,9 +1,11 @@
 import Foundation
 import Testing
 import TensorModule
+import _TestSupport
 
-/// The vectorized exponentials behind every softmax, against Double `exp`, on each instruction set this machine has.
-@Suite struct ExponentialTests {
+/// The vectorized exponentials behind every softmax and the AdamW kernel, against Double formulas, on each
+/// instruction set this machine has.
+@Suite struct VectorKernelTests {
     @Test(arguments: VectorInstructions.available)
     func matchesDoubleExpAndSumsTheRow(instructions: VectorInstructions) {
         // Counts that reach the 16- and 8-wide bodies and every tail length; inputs from -100 (below the cut-off)
@@ -37,5 +39,30 @@ import TensorModule
                          instructions: instructions)
         }
         for (value, reference) in zip(row, expected) { #expect(abs(value - reference) <= reference * 3e-7) }
+    }
+
+    /// The AdamW kernel against the update written out in Double, for a count with a tail on every width.
+    @Test(arguments: VectorInstructions.available)
+    func adamWMatchesTheFormula(instructions: VectorInstructions) {
+        let count = 37
+        var p = randomTensor([count], seed: 1, requiresGrad: false).values
+        let g = randomTensor([count], seed: 2, requiresGrad: false).values
+        var m = randomTensor([count], seed: 3, std: 0.1, requiresGrad: false).values
+        var v = randomTensor([count], seed: 4, std: 0.1, requiresGrad: false).values.map { $0 * $0 }
+        let (beta1, beta2, stepSize, root, epsilon, decay) = (0.9, 0.99, 0.01, 0.3, 1e-8, 0.999)
+        let expected = (0..<count).map { i -> (Double, Double, Double) in
+            let first = beta1 * Double(m[i]) + (1 - beta1) * Double(g[i])
+            let second = beta2 * Double(v[i]) + (1 - beta2) * Double(g[i]) * Double(g[i])
+            let parameter = Double(p[i]) * decay - stepSize * first / (second.squareRoot() / root + epsilon)
+            return (parameter, first, second)
+        }
+        adamWUpdate(parameter: &p, gradient: g, firstMoment: &m, secondMoment: &v, count: count, beta1: 0.9,
+                    beta2: 0.99, stepSize: 0.01, rootCorrection2: 0.3, epsilon: 1e-8, decay: 0.999,
+                    instructions: instructions)
+        for i in 0..<count {
+            #expect(abs(Double(p[i]) - expected[i].0) <= 1e-5 * max(1, abs(expected[i].0)), "\(instructions) p[\(i)]")
+            #expect(abs(Double(m[i]) - expected[i].1) <= 1e-6, "\(instructions) m[\(i)]")
+            #expect(abs(Double(v[i]) - expected[i].2) <= 1e-6, "\(instructions) v[\(i)]")
+        }
     }
 }
