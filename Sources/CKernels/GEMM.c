@@ -15,67 +15,43 @@ static void add_partial_tile(float *c, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t 
         for (ptrdiff_t j = 0; j < columns; j++) c[i * ldc + j] += alpha * tile[i * tile_columns + j];
 }
 
-/// 12 x 32: 24 accumulators, two vectors of B and one broadcast of A (27 of the 32 ZMM registers).
-GPT_AVX512 static void tile_avx512(float *c, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t columns, ptrdiff_t depth,
-                                   float alpha, const float *a, const float *b) {
-    __m512 acc[12][2];
-    for (int i = 0; i < 12; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-    for (ptrdiff_t p = 0; p < depth; p++) {
-        __m512 b0 = _mm512_loadu_ps(b + p * 32), b1 = _mm512_loadu_ps(b + p * 32 + 16);
-        const float *ap = a + p * 12;
-        for (int i = 0; i < 12; i++) {
-            __m512 av = _mm512_set1_ps(ap[i]);
-            acc[i][0] = _mm512_fmadd_ps(av, b0, acc[i][0]);
-            acc[i][1] = _mm512_fmadd_ps(av, b1, acc[i][1]);
-        }
+/// Defines `name`, a ROWS x (2 WIDTH) tile: 2 ROWS accumulators, two vectors of B and one broadcast of A per step
+/// (AVX-512: 12 x 32, 27 of the 32 ZMM registers; AVX2: 6 x 16, 15 of the 16 YMM registers).
+#define GPT_DEFINE_TILE(name, attributes, vector, ROWS, WIDTH, zero, set1, load, store, fmadd)                     \
+    attributes static void name(float *c, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t columns, ptrdiff_t depth,     \
+                                float alpha, const float *a, const float *b) {                                   \
+        vector acc[ROWS][2];                                                                                     \
+        for (int i = 0; i < ROWS; i++) acc[i][0] = acc[i][1] = zero();                                           \
+        for (ptrdiff_t p = 0; p < depth; p++) {                                                                  \
+            vector b0 = load(b + p * 2 * WIDTH), b1 = load(b + p * 2 * WIDTH + WIDTH);                           \
+            const float *ap = a + p * ROWS;                                                                      \
+            for (int i = 0; i < ROWS; i++) {                                                                     \
+                vector av = set1(ap[i]);                                                                         \
+                acc[i][0] = fmadd(av, b0, acc[i][0]);                                                            \
+                acc[i][1] = fmadd(av, b1, acc[i][1]);                                                            \
+            }                                                                                                    \
+        }                                                                                                        \
+        vector scale = set1(alpha);                                                                              \
+        if (rows == ROWS && columns == 2 * WIDTH) {                                                              \
+            for (int i = 0; i < ROWS; i++) {                                                                     \
+                float *row = c + i * ldc;                                                                        \
+                store(row, fmadd(acc[i][0], scale, load(row)));                                                  \
+                store(row + WIDTH, fmadd(acc[i][1], scale, load(row + WIDTH)));                                  \
+            }                                                                                                    \
+            return;                                                                                              \
+        }                                                                                                        \
+        float tile[ROWS * 2 * WIDTH];                                                                            \
+        for (int i = 0; i < ROWS; i++) {                                                                         \
+            store(tile + i * 2 * WIDTH, acc[i][0]);                                                              \
+            store(tile + i * 2 * WIDTH + WIDTH, acc[i][1]);                                                      \
+        }                                                                                                        \
+        add_partial_tile(c, ldc, rows, columns, alpha, tile, 2 * WIDTH);                                         \
     }
-    __m512 scale = _mm512_set1_ps(alpha);
-    if (rows == 12 && columns == 32) {
-        for (int i = 0; i < 12; i++) {
-            float *row = c + i * ldc;
-            _mm512_storeu_ps(row, _mm512_fmadd_ps(acc[i][0], scale, _mm512_loadu_ps(row)));
-            _mm512_storeu_ps(row + 16, _mm512_fmadd_ps(acc[i][1], scale, _mm512_loadu_ps(row + 16)));
-        }
-        return;
-    }
-    float tile[12 * 32];
-    for (int i = 0; i < 12; i++) {
-        _mm512_storeu_ps(tile + i * 32, acc[i][0]);
-        _mm512_storeu_ps(tile + i * 32 + 16, acc[i][1]);
-    }
-    add_partial_tile(c, ldc, rows, columns, alpha, tile, 32);
-}
 
-/// 6 x 16: 12 accumulators, two vectors of B and one broadcast of A (15 of the 16 YMM registers).
-GPT_AVX2 static void tile_avx2(float *c, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t columns, ptrdiff_t depth,
-                               float alpha, const float *a, const float *b) {
-    __m256 acc[6][2];
-    for (int i = 0; i < 6; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
-    for (ptrdiff_t p = 0; p < depth; p++) {
-        __m256 b0 = _mm256_loadu_ps(b + p * 16), b1 = _mm256_loadu_ps(b + p * 16 + 8);
-        const float *ap = a + p * 6;
-        for (int i = 0; i < 6; i++) {
-            __m256 av = _mm256_broadcast_ss(ap + i);
-            acc[i][0] = _mm256_fmadd_ps(av, b0, acc[i][0]);
-            acc[i][1] = _mm256_fmadd_ps(av, b1, acc[i][1]);
-        }
-    }
-    __m256 scale = _mm256_set1_ps(alpha);
-    if (rows == 6 && columns == 16) {
-        for (int i = 0; i < 6; i++) {
-            float *row = c + i * ldc;
-            _mm256_storeu_ps(row, _mm256_fmadd_ps(acc[i][0], scale, _mm256_loadu_ps(row)));
-            _mm256_storeu_ps(row + 8, _mm256_fmadd_ps(acc[i][1], scale, _mm256_loadu_ps(row + 8)));
-        }
-        return;
-    }
-    float tile[6 * 16];
-    for (int i = 0; i < 6; i++) {
-        _mm256_storeu_ps(tile + i * 16, acc[i][0]);
-        _mm256_storeu_ps(tile + i * 16 + 8, acc[i][1]);
-    }
-    add_partial_tile(c, ldc, rows, columns, alpha, tile, 16);
-}
+GPT_DEFINE_TILE(tile_avx512, GPT_AVX512, __m512, 12, 16, _mm512_setzero_ps, _mm512_set1_ps, _mm512_loadu_ps,
+                _mm512_storeu_ps, _mm512_fmadd_ps)
+GPT_DEFINE_TILE(tile_avx2, GPT_AVX2, __m256, 6, 8, _mm256_setzero_ps, _mm256_set1_ps, _mm256_loadu_ps,
+                _mm256_storeu_ps, _mm256_fmadd_ps)
 
 #endif
 

@@ -7,8 +7,9 @@ import CKernels
 /// With AVX2 or AVX-512 the C kernel runs; `.portable` the Swift loop below. All pointers: `[count]`.
 public func adamWUpdate(
     parameter p: UnsafeMutablePointer<Float>, gradient g: UnsafePointer<Float>,
-    firstMoment m: UnsafeMutablePointer<Float>, secondMoment v: UnsafeMutablePointer<Float>, count: Int, beta1: Float, beta2: Float, stepSize: Float,
-    rootCorrection2: Float, epsilon: Float, decay: Float, instructions: VectorInstructions = .widest
+    firstMoment m: UnsafeMutablePointer<Float>, secondMoment v: UnsafeMutablePointer<Float>, count: Int,
+    beta1: Float, beta2: Float, stepSize: Float, rootCorrection2: Float, epsilon: Float, decay: Float,
+    instructions: VectorInstructions = .widest
 ) {
     if instructions != .portable {
         gpt_adamw(Int32(instructions.rawValue), p, g, m, v, count, beta1, beta2, stepSize, rootCorrection2, epsilon,

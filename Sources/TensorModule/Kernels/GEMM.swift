@@ -1,5 +1,3 @@
-import CKernels
-
 /// Which implementation runs matrix products.
 public enum MatrixBackend: Sendable, Equatable, CustomStringConvertible {
     /// A platform BLAS: Accelerate, or a shared library found at run time (its file name).
@@ -57,24 +55,19 @@ public func gemm(
     let parts = threads <= 1 ? 1 : max(threads, min(4 * threads, side / minimumSide))
     let aShared = SendablePointer(UnsafeMutablePointer(mutating: a))
     let bShared = SendablePointer(UnsafeMutablePointer(mutating: b)), cShared = SendablePointer(c)
-    let counter = SendablePointer(UnsafeMutablePointer<Int>.allocate(capacity: 1))
-    counter.base.initialize(to: 0)
-    defer { counter.base.deallocate() }
-    parallelFor(threads) { _ in
-        while case let part = gpt_claim_next(counter.base), part < parts {
-            let start = side * part / parts, end = side * (part + 1) / parts
-            guard end > start else { continue }
-            if splitRows {
-                blas.sgemm(
-                    transposeA: transposeA, transposeB: transposeB, m: end - start, n: n, k: k, alpha: alpha,
-                    a: aShared.base + (transposeA ? start : start * lda), lda: lda, b: bShared.base, ldb: ldb,
-                    beta: beta, c: cShared.base + start * ldc, ldc: ldc)
-            } else {
-                blas.sgemm(
-                    transposeA: transposeA, transposeB: transposeB, m: m, n: end - start, k: k, alpha: alpha,
-                    a: aShared.base, lda: lda, b: bShared.base + (transposeB ? start * ldb : start), ldb: ldb,
-                    beta: beta, c: cShared.base + start, ldc: ldc)
-            }
+    parallelForClaiming(parts, threads: threads) { part in
+        let start = side * part / parts, end = side * (part + 1) / parts
+        guard end > start else { return }
+        if splitRows {
+            blas.sgemm(
+                transposeA: transposeA, transposeB: transposeB, m: end - start, n: n, k: k, alpha: alpha,
+                a: aShared.base + (transposeA ? start : start * lda), lda: lda, b: bShared.base, ldb: ldb,
+                beta: beta, c: cShared.base + start * ldc, ldc: ldc)
+        } else {
+            blas.sgemm(
+                transposeA: transposeA, transposeB: transposeB, m: m, n: end - start, k: k, alpha: alpha,
+                a: aShared.base, lda: lda, b: bShared.base + (transposeB ? start * ldb : start), ldb: ldb,
+                beta: beta, c: cShared.base + start, ldc: ldc)
         }
     }
 }
@@ -93,23 +86,18 @@ private func splitDepthGEMM(
     let out = SendablePointer(slices.pointer), cShared = SendablePointer(c)
     let aShared = SendablePointer(UnsafeMutablePointer(mutating: a))
     let bShared = SendablePointer(UnsafeMutablePointer(mutating: b))
-    let counter = SendablePointer(UnsafeMutablePointer<Int>.allocate(capacity: 1))
-    counter.base.initialize(to: 0)
-    defer { counter.base.deallocate() }
-    parallelFor(threads) { _ in
-        while case let part = gpt_claim_next(counter.base), part < depthParts {
-            let start = k * part / depthParts, end = k * (part + 1) / depthParts
-            blas.sgemm(
-                transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: end - start, alpha: alpha,
-                a: aShared.base + (transposeA ? start * lda : start), lda: lda,
-                b: bShared.base + (transposeB ? start : start * ldb), ldb: ldb,
-                beta: 0, c: out.base + part * m * n, ldc: n)
-        }
+    parallelForClaiming(depthParts, threads: threads) { part in
+        let start = k * part / depthParts, end = k * (part + 1) / depthParts
+        blas.sgemm(
+            transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: end - start, alpha: alpha,
+            a: aShared.base + (transposeA ? start * lda : start), lda: lda,
+            b: bShared.base + (transposeB ? start : start * ldb), ldb: ldb,
+            beta: 0, c: out.base + part * m * n, ldc: n)
     }
     parallelFor(m, minimumChunk: max(1, 16_384 / n)) { rows in
         for i in rows {
             let row = cShared.base + i * ldc
-            for j in 0..<n { row[j] = beta == 0 ? 0 : beta * row[j] }
+            scaleMatrix(row, rows: 1, columns: n, stride: ldc, by: beta)
             for part in 0..<depthParts {
                 let slice = out.base + part * m * n + i * n
                 for j in 0..<n { row[j] += slice[j] }

@@ -1,3 +1,4 @@
+import CKernels
 import Dispatch
 import Foundation
 
@@ -31,6 +32,21 @@ public func parallelFor(_ count: Int, minimumChunk: Int = 1, _ body: (Range<Int>
     withoutActuallyEscaping(body) { escapable in
         let box = UncheckedSendableBox(escapable)
         DispatchQueue.concurrentPerform(iterations: chunks) { chunk in box.value(range(chunk)) }
+    }
+}
+
+/// Runs `body(part)` for every `part` in `0..<parts` on `threads` threads that claim parts one at a time from a
+/// shared counter, so a thread the hypervisor slows down does fewer parts instead of holding the others up.
+func parallelForClaiming(_ parts: Int, threads: Int, _ body: (Int) -> Void) {
+    guard threads > 1, parts > 1 else {
+        for part in 0..<parts { body(part) }
+        return
+    }
+    let counter = SendablePointer(UnsafeMutablePointer<Int>.allocate(capacity: 1))
+    counter.base.initialize(to: 0)
+    defer { counter.base.deallocate() }
+    parallelFor(min(threads, parts)) { _ in
+        while case let part = gpt_claim_next(counter.base), part < parts { body(part) }
     }
 }
 
