@@ -17,6 +17,14 @@ GPT_AVX2 static inline float gpt_reduce_add_256(__m256 v) {
 }
 #endif
 
+/// Fully unrolls the loop that follows (its bounds are constants): the package's C is built at -O2, which leaves
+/// nested loops over register tiles rolled, with the accumulators in memory.
+#if defined(__clang__)
+#define GPT_UNROLL _Pragma("unroll")
+#else
+#define GPT_UNROLL _Pragma("GCC unroll 32")
+#endif
+
 /// The fp32 value of a bfloat16 bit pattern.
 static inline float gpt_bf16_to_f32(uint16_t bits) {
     union { uint32_t u; float f; } value = { (uint32_t)bits << 16 };

@@ -57,6 +57,14 @@ public final class GradientShard: @unchecked Sendable {
         return created
     }
 
+    /// As ``storage(for:)``, for a caller that overwrites a new buffer entirely (`fresh`: left uninitialised).
+    func storageForWriting(for leaf: Tensor) -> (storage: TensorStorage, fresh: Bool) {
+        if let existing = buffers[ObjectIdentifier(leaf)] { return (existing, false) }
+        let created = TensorStorage(uninitialized: leaf.count)
+        buffers[ObjectIdentifier(leaf)] = created
+        return (created, true)
+    }
+
     /// The shard collecting on this thread, if any.
     static var current: GradientShard? {
         gpt_thread_context().map { Unmanaged<GradientShard>.fromOpaque($0).takeUnretainedValue() }

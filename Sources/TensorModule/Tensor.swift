@@ -106,6 +106,17 @@ public final class Tensor {
         return created
     }
 
+    /// The gradient buffer for a backward that writes every element: the existing gradient, to add to (`fresh`
+    /// false), or a new uninitialised one (`fresh` true) that the caller must overwrite entirely rather than add to.
+    /// Saves zeroing (and then reading) a buffer that is about to be overwritten.
+    func gradientForWriting() -> (storage: TensorStorage, fresh: Bool) {
+        if backwardFunction == nil, let shard = GradientShard.current { return shard.storageForWriting(for: self) }
+        if let existing = gradientStorage { return (existing, false) }
+        let created = TensorStorage(uninitialized: count)
+        gradientStorage = created
+        return (created, true)
+    }
+
     /// A new leaf tensor with a copy of this tensor's values and no history.
     public func detached() -> Tensor {
         let copy = TensorStorage(zeros: count)

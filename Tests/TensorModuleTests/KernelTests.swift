@@ -5,9 +5,12 @@ import _TestSupport
 
 /// The fast matrix kernels against the naive triple loop, on odd shapes and every transposition.
 @Suite struct KernelTests {
-    /// Odd shapes, partial tiles of every kernel (6 x 8, 6 x 16, 12 x 32), and a depth past one 256-deep block.
+    /// Odd shapes, partial tiles of every kernel (6 x 8, 6 x 16, 12 x 32, and the C kernel's leftover rows), a depth
+    /// past one 256-deep block, more than 1,024 columns (the C kernel's column block), and whole 8 x 8 blocks of a
+    /// transposed B.
     static let shapes: [(Int, Int, Int)] = [
         (1, 1, 1), (7, 1, 65), (1, 129, 7), (65, 7, 129), (129, 65, 7), (33, 300, 17), (25, 70, 300),
+        (13, 1100, 9), (20, 48, 40),
     ]
 
     func run(

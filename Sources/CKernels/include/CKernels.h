@@ -32,15 +32,16 @@ void gpt_attend_one_query(int level, float *out, float *scores, const float *que
 /// input. Vector paths use a degree-6 polynomial (within 2 ulp of expf); exp of anything below -87.3 is 0.
 float gpt_exp_shifted(int level, float *out, const float *input, ptrdiff_t count, float shift);
 
-/// The register tile of gpt_gemm_tile at `level` (3: 12 x 32, 2: 6 x 16); 0 where no C kernel applies.
+/// The register tile of gpt_sgemm at `level` (3: 12 x 32, 2: 6 x 16); 0 where no C kernel applies.
 int gpt_gemm_tile_rows(int level);
 int gpt_gemm_tile_columns(int level);
 
-/// C[0..<rows, 0..<columns] += alpha * A_panel B_panel, over `depth`, with C's row stride `ldc`.
-/// a: one packed panel of A, [depth][tile rows]; b: one packed panel of B, [depth][tile columns], both zero-padded
-/// past `rows` / `columns` (at most the tile's). `level` must be 2 or 3 and at most gpt_simd_level().
-void gpt_gemm_tile(int level, float *c, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t columns, ptrdiff_t depth,
-                   float alpha, const float *a, const float *b);
+/// Row-major C = alpha op(A) op(B) + beta C on the calling thread, C [m, n]; A is [m, k] ([k, m] when transpose_a),
+/// B is [k, n] ([n, k] when transpose_b); C is not read when beta is 0. B is packed into a buffer of the thread's
+/// own; A is read in place. Returns 0 (and does nothing) when `level` is below 2, a size is not positive, or the
+/// buffer cannot be allocated: the caller then uses its Swift kernel.
+int gpt_sgemm(int level, int transpose_a, int transpose_b, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha,
+              const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb, float beta, float *c, ptrdiff_t ldc);
 
 /// One AdamW update of `count` elements: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
 /// p = p * decay - step_size * m / (sqrt(v) / root_correction2 + epsilon). Same operations and order as the

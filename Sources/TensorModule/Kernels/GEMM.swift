@@ -1,8 +1,12 @@
+import CKernels
+import Foundation
+
 /// Which implementation runs matrix products.
 public enum MatrixBackend: Sendable, Equatable, CustomStringConvertible {
     /// A platform BLAS: Accelerate, or a shared library found at run time (its file name).
     case blas(String)
-    /// The portable SIMD Swift kernel of ``portableGEMM(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``.
+    /// No BLAS: the C kernel of `gpt_sgemm` (AVX2 or AVX-512), else the portable Swift kernel of
+    /// ``portableGEMM(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:parallel:instructions:)``.
     case portable
 
     public var description: String {
@@ -19,6 +23,48 @@ public enum MatrixBackend: Sendable, Equatable, CustomStringConvertible {
 /// The BLAS chosen once per process (Swift globals are initialised lazily and thread-safely).
 let activeBLAS: BLASLibrary? = BLASLibrary.load()
 
+/// Products of at most this many multiply-adds (`m * n * k`) run on the C kernel of `gpt_sgemm` when the CPU has
+/// AVX2 or AVX-512, even where a BLAS is loaded: at the training presets' small shapes it matches or beats the BLAS,
+/// which packs both operands on every call, while the BLAS stays ahead on the large products of `lecture`.
+/// `GPT_GEMM=blas` sends every product to the BLAS instead (to compare).
+let smallProductLimit: Int = ProcessInfo.processInfo.environment["GPT_GEMM"] == "blas" ? 0 : 1 << 27
+
+/// Which kernel multiplies on one thread: a BLAS, or the C kernel at an instruction level (2 or 3).
+enum SerialMatrixKernel {
+    case blas(BLASLibrary)
+    case vector(Int32)
+
+    /// The kernel for an `m x n x k` product: nil where only the Swift tile of ``portableGEMM`` applies.
+    static func choose(m: Int, n: Int, k: Int, instructions: VectorInstructions = .widest) -> SerialMatrixKernel? {
+        let level = instructions >= .avx2 ? Int32(instructions.rawValue) : nil
+        if let blas = activeBLAS, level == nil || m * n * k > smallProductLimit { return .blas(blas) }
+        return level.map { .vector($0) }
+    }
+
+    /// `C = alpha op(A) op(B) + beta C` on the calling thread (`k > 0`).
+    @inline(__always)
+    func multiply(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        switch self {
+        case .blas(let blas):
+            blas.sgemm(
+                transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        case .vector(let level):
+            let done = gpt_sgemm(
+                level, transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+            if done == 0 {  // (only when its packing buffer could not be allocated)
+                PortableGEMMTile.gemm(
+                    transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                    a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, parallel: false)
+            }
+        }
+    }
+}
+
 /// General matrix product, row-major: `C = alpha * op(A) * op(B) + beta * C`.
 ///
 /// - Parameters:
@@ -33,22 +79,35 @@ public func gemm(
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
 ) {
     guard m > 0, n > 0 else { return }
-    guard let blas = activeBLAS, k > 0 else {
-        portableGEMM(
+    guard k > 0, let kernel = SerialMatrixKernel.choose(m: m, n: n, k: k) else {
+        PortableGEMMTile.gemm(
             transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-            a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, parallel: true)
         return
     }
-    // The BLAS runs single-threaded (its idle threads spin and steal the cores from ours); large products are
-    // split here into blocks of rows (or columns) of C. Threads claim blocks one at a time from a shared counter,
-    // so a thread that the hypervisor slows down does less of the work instead of holding the others up. Blocks
-    // stay at least `minimumSide` wide, so the operand that every block re-packs costs little next to the product.
+    splitGEMM(
+        kernel, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+        a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+}
+
+/// Runs a product on `kernel`, split across the kernel threads.
+///
+/// Each kernel runs single-threaded (a BLAS's idle threads spin and steal the cores from ours); large products are
+/// split here into blocks of rows (or columns) of C. Threads claim blocks one at a time from a shared counter, so a
+/// thread that the hypervisor slows down does less of the work instead of holding the others up. Blocks stay at
+/// least `minimumSide` wide, so the operand that every block re-packs costs little next to the product. A thread
+/// that collects a ``GradientShard`` multiplies alone (the shards are the parallelism then).
+func splitGEMM(
+    _ kernel: SerialMatrixKernel, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+    a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threadLimit: Int = kernelThreadCount
+) {
     let splitRows = m >= n, side = splitRows ? m : n, minimumSide = 256
-    let threads = min(kernelThreadCount, max(1, m * n * k / 262_144), side)
+    let threads = GradientShard.isCollecting ? 1 : min(threadLimit, max(1, m * n * k / 262_144), side)
     // (Slices of at most 2M elements each, so that the 8 of them stay within 64 MB.)
     if threads > 1, k >= 2048, k >= 8 * max(m, n), m * n <= 2 << 20 {
         splitDepthGEMM(
-            blas, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+            kernel, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
             b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, threads: threads)
         return
     }
@@ -59,12 +118,12 @@ public func gemm(
         let start = side * part / parts, end = side * (part + 1) / parts
         guard end > start else { return }
         if splitRows {
-            blas.sgemm(
+            kernel.multiply(
                 transposeA: transposeA, transposeB: transposeB, m: end - start, n: n, k: k, alpha: alpha,
                 a: aShared.base + (transposeA ? start : start * lda), lda: lda, b: bShared.base, ldb: ldb,
                 beta: beta, c: cShared.base + start * ldc, ldc: ldc)
         } else {
-            blas.sgemm(
+            kernel.multiply(
                 transposeA: transposeA, transposeB: transposeB, m: m, n: end - start, k: k, alpha: alpha,
                 a: aShared.base, lda: lda, b: bShared.base + (transposeB ? start * ldb : start), ldb: ldb,
                 beta: beta, c: cShared.base + start, ldc: ldc)
@@ -78,7 +137,7 @@ public func gemm(
 /// whole deep operand and leave one thread waiting on the other. The slice count is fixed, so the result does not
 /// depend on the number of threads or on which thread took which slice.
 private func splitDepthGEMM(
-    _ blas: BLASLibrary, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+    _ kernel: SerialMatrixKernel, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
     a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int
 ) {
@@ -88,7 +147,7 @@ private func splitDepthGEMM(
     let bShared = SendablePointer(UnsafeMutablePointer(mutating: b))
     parallelForClaiming(depthParts, threads: threads) { part in
         let start = k * part / depthParts, end = k * (part + 1) / depthParts
-        blas.sgemm(
+        kernel.multiply(
             transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: end - start, alpha: alpha,
             a: aShared.base + (transposeA ? start * lda : start), lda: lda,
             b: bShared.base + (transposeB ? start : start * ldb), ldb: ldb,
@@ -115,12 +174,12 @@ public func serialGEMM(
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
 ) {
     guard m > 0, n > 0 else { return }
-    if let blas = activeBLAS, k > 0 {
-        blas.sgemm(
+    if k > 0, let kernel = SerialMatrixKernel.choose(m: m, n: n, k: k) {
+        kernel.multiply(
             transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
             a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     } else {
-        portableGEMM(
+        PortableGEMMTile.gemm(
             transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
             a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, parallel: false)
     }

@@ -1,12 +1,12 @@
 import CKernels
 
-/// The portable matrix product: packed panels, a register-blocked SIMD micro-kernel, threads over row blocks.
+/// The matrix product without a BLAS.
 ///
-/// `op(A)` is packed into panels of `rowsPerPanel` rows and `op(B)` into panels of `columnsPerPanel` columns, both
-/// `depthBlock` deep, so the micro-kernel streams both operands contiguously whatever their transposition.
-/// `parallel: false` keeps it on the calling thread. Same contract as ``gemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``.
-/// With AVX2 or AVX-512 (`instructions`, the widest available by default) the tile is the C kernel's, 6 x 16 or
-/// 12 x 32; otherwise the Swift 6 x 8 tile below.
+/// With AVX2 or AVX-512 (`instructions`, the widest available by default) this is the C kernel of `gpt_sgemm`:
+/// B packed into panels one depth block at a time, A read in place, a 6 x 16 or 12 x 32 register tile; threads take
+/// blocks of rows as in ``gemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``. Otherwise (the
+/// baseline, or another architecture) it is the Swift kernel of ``PortableGEMMTile``. `parallel: false` keeps it on
+/// the calling thread. Same contract as ``gemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``.
 public func portableGEMM(
     transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
     a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
@@ -14,57 +14,69 @@ public func portableGEMM(
     instructions: VectorInstructions = .widest
 ) {
     guard m > 0, n > 0 else { return }
-    scaleMatrix(c, rows: m, columns: n, stride: ldc, by: beta)
-    guard k > 0, alpha != 0 else { return }
-    let level = Int32(min(instructions, .widest).rawValue), vectorTile = gpt_gemm_tile_rows(level) > 0
-    let mr = vectorTile ? Int(gpt_gemm_tile_rows(level)) : PortableGEMMTile.rows
-    let nr = vectorTile ? Int(gpt_gemm_tile_columns(level)) : PortableGEMMTile.columns
-    let spread = vectorTile ? 1 : PortableGEMMTile.spread
-    let depthBlock = 256
-    let columnPanels = (n + nr - 1) / nr
-    let rowPanels = (m + mr - 1) / mr
-    let packedB = UnsafeMutablePointer<Float>.allocate(capacity: columnPanels * nr * depthBlock)
-    defer { packedB.deallocate() }
-    let cOut = SendablePointer(c), packedBShared = SendablePointer(packedB)
-    let aIn = SendablePointer(UnsafeMutablePointer(mutating: a))
-    var p0 = 0
-    while p0 < k {
-        let depth = min(depthBlock, k - p0)
-        packPanels(
-            packedB, source: b, stride: ldb, outerIsSlow: transposeB, outer: n, depth: depth, start: p0, width: nr)
-        // Split the larger panel dimension across threads.
-        let splitRows = rowPanels >= columnPanels || rowPanels >= 2 * kernelThreadCount
-        let work = splitRows ? rowPanels : columnPanels
-        let flopsPerUnit = (splitRows ? mr * n : nr * m) * depth
-        parallelFor(work, minimumChunk: parallel ? max(1, 65_536 / max(1, flopsPerUnit)) : work) { range in
-            let rowRange = splitRows ? range : 0..<rowPanels
-            let columnRange = splitRows ? 0..<columnPanels : range
-            let packedA = UnsafeMutablePointer<Float>.allocate(capacity: rowRange.count * mr * depth * spread)
-            defer { packedA.deallocate() }
-            let rowStart = rowRange.lowerBound * mr
-            let rowCount = min(m, rowRange.upperBound * mr) - rowStart
+    let level = min(instructions, .widest)
+    guard level >= .avx2, k > 0 else {
+        PortableGEMMTile.gemm(
+            transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+            a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, parallel: parallel)
+        return
+    }
+    splitGEMM(
+        .vector(Int32(level.rawValue)), transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+        alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc,
+        threadLimit: parallel ? kernelThreadCount : 1)
+}
+
+extension PortableGEMMTile {
+    /// The product on the Swift tile: `op(A)` packed into panels of ``rows`` rows and `op(B)` into panels of
+    /// ``columns`` columns, both `depthBlock` deep, so the tile streams both operands contiguously whatever their
+    /// transposition; threads take row (or column) panels.
+    static func gemm(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, parallel: Bool
+    ) {
+        guard m > 0, n > 0 else { return }
+        scaleMatrix(c, rows: m, columns: n, stride: ldc, by: beta)
+        guard k > 0, alpha != 0 else { return }
+        let (mr, nr, depthBlock) = (rows, columns, 256)
+        let columnPanels = (n + nr - 1) / nr, rowPanels = (m + mr - 1) / mr
+        let packedB = UnsafeMutablePointer<Float>.allocate(capacity: columnPanels * nr * depthBlock)
+        defer { packedB.deallocate() }
+        let cOut = SendablePointer(c), packedBShared = SendablePointer(packedB)
+        let aIn = SendablePointer(UnsafeMutablePointer(mutating: a))
+        var p0 = 0
+        while p0 < k {
+            let depth = min(depthBlock, k - p0)
             packPanels(
-                packedA, source: aIn.base + (transposeA ? rowStart : rowStart * lda), stride: lda,
-                outerIsSlow: !transposeA, outer: rowCount, depth: depth, start: p0, width: mr)
-            spreadInPlace(packedA, count: rowRange.count * mr * depth, times: spread)
-            for rp in rowRange {
-                for cp in columnRange {
-                    guard !vectorTile else {
-                        gpt_gemm_tile(
-                            level, cOut.base + rp * mr * ldc + cp * nr, ldc, min(mr, m - rp * mr), min(nr, n - cp * nr),
-                            depth, alpha, packedA + (rp - rowRange.lowerBound) * mr * depth,
-                            packedBShared.base + cp * nr * depth)
-                        continue
+                packedB, source: b, stride: ldb, outerIsSlow: transposeB, outer: n, depth: depth, start: p0, width: nr)
+            // Split the larger panel dimension across threads.
+            let splitRows = rowPanels >= columnPanels || rowPanels >= 2 * kernelThreadCount
+            let work = splitRows ? rowPanels : columnPanels
+            let flopsPerUnit = (splitRows ? mr * n : nr * m) * depth
+            parallelFor(work, minimumChunk: parallel ? max(1, 65_536 / max(1, flopsPerUnit)) : work) { range in
+                let rowRange = splitRows ? range : 0..<rowPanels
+                let columnRange = splitRows ? 0..<columnPanels : range
+                let packedA = UnsafeMutablePointer<Float>.allocate(capacity: rowRange.count * mr * depth * spread)
+                defer { packedA.deallocate() }
+                let rowStart = rowRange.lowerBound * mr
+                let rowCount = min(m, rowRange.upperBound * mr) - rowStart
+                packPanels(
+                    packedA, source: aIn.base + (transposeA ? rowStart : rowStart * lda), stride: lda,
+                    outerIsSlow: !transposeA, outer: rowCount, depth: depth, start: p0, width: mr)
+                spreadInPlace(packedA, count: rowRange.count * mr * depth, times: spread)
+                for rp in rowRange {
+                    for cp in columnRange {
+                        multiply(
+                            c: cOut.base, ldc: ldc, row: rp * mr, column: cp * nr, rows: min(mr, m - rp * mr),
+                            columns: min(nr, n - cp * nr), depth: depth, alpha: alpha,
+                            a: packedA + (rp - rowRange.lowerBound) * mr * depth * spread,
+                            b: packedBShared.base + cp * nr * depth)
                     }
-                    PortableGEMMTile.multiply(
-                        c: cOut.base, ldc: ldc, row: rp * mr, column: cp * nr, rows: min(mr, m - rp * mr),
-                        columns: min(nr, n - cp * nr), depth: depth, alpha: alpha,
-                        a: packedA + (rp - rowRange.lowerBound) * mr * depth * spread,
-                        b: packedBShared.base + cp * nr * depth)
                 }
             }
+            p0 += depth
         }
-        p0 += depth
     }
 }
 

@@ -8,9 +8,10 @@ extension Tensor {
         let out = TensorStorage(uninitialized: count)
         reluForward(out: out.pointer, input: storage.pointer, count: count)
         return Tensor(shape: shape, storage: out, parents: [self]) { dy in
+            let (gradient, fresh) = self.gradientForWriting()
             reluBackward(
-                inputGradient: self.ensureGradient().pointer, outputGradient: dy.pointer,
-                input: self.storage.pointer, count: self.count)
+                inputGradient: gradient.pointer, outputGradient: dy.pointer, input: self.storage.pointer,
+                count: self.count, accumulate: !fresh)
         }
     }
 
@@ -46,10 +47,10 @@ public func reluForward(out: UnsafeMutablePointer<Float>, input: UnsafePointer<F
     }
 }
 
-/// `inputGradient[i] += input[i] > 0 ? outputGradient[i] : 0`.
+/// `inputGradient[i] += input[i] > 0 ? outputGradient[i] : 0` (`=` instead when `accumulate` is false).
 public func reluBackward(
     inputGradient: UnsafeMutablePointer<Float>, outputGradient: UnsafePointer<Float>,
-    input: UnsafePointer<Float>, count: Int
+    input: UnsafePointer<Float>, count: Int, accumulate: Bool = true
 ) {
     let dx = SendablePointer(inputGradient), x = SendablePointer(UnsafeMutablePointer(mutating: input))
     let dy = SendablePointer(UnsafeMutablePointer(mutating: outputGradient))
@@ -60,12 +61,12 @@ public func reluBackward(
             let v = UnsafeRawPointer(x.base + i).loadUnaligned(as: SIMD8<Float>.self)
             let g = UnsafeRawPointer(dy.base + i).loadUnaligned(as: SIMD8<Float>.self)
             let target = UnsafeMutableRawPointer(dx.base + i)
-            let previous = target.loadUnaligned(as: SIMD8<Float>.self)
+            let previous = accumulate ? target.loadUnaligned(as: SIMD8<Float>.self) : zero
             target.storeBytes(of: previous + g.replacing(with: zero, where: v .<= zero), as: SIMD8<Float>.self)
             i += 8
         }
         while i < range.upperBound {
-            dx.base[i] += x.base[i] > 0 ? dy.base[i] : 0
+            dx.base[i] = (accumulate ? dx.base[i] : 0) + (x.base[i] > 0 ? dy.base[i] : 0)
             i += 1
         }
     }

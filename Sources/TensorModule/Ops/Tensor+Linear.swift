@@ -26,9 +26,14 @@ extension Tensor {
         return Tensor(shape: Array(shape.dropLast()) + [outputs], storage: out, parents: parents) { dy in
             // The input gradient and the parameter gradients are independent: one core computes each (rather
             // than both cores splitting each product), which halves the packing and synchronisation.
-            let dx = self.requiresGrad ? SendablePointer(self.ensureGradient().pointer) : nil
-            let dW = weight.requiresGrad ? SendablePointer(weight.ensureGradient().pointer) : nil
-            let db = bias?.requiresGrad == true ? SendablePointer(bias!.ensureGradient().pointer) : nil
+            // A gradient met here first is written (beta 0) instead of zeroed and then added to.
+            let dxSlot = self.requiresGrad ? self.gradientForWriting() : nil
+            let dWSlot = weight.requiresGrad ? weight.gradientForWriting() : nil
+            let dbSlot = bias?.requiresGrad == true ? bias!.gradientForWriting() : nil
+            let dx = dxSlot.map { SendablePointer($0.storage.pointer) }, dxBeta: Float = dxSlot?.fresh == true ? 0 : 1
+            let dW = dWSlot.map { SendablePointer($0.storage.pointer) }, dWBeta: Float = dWSlot?.fresh == true ? 0 : 1
+            let db = dbSlot.map { SendablePointer($0.storage.pointer) }
+            if let dbSlot, dbSlot.fresh { dbSlot.storage.pointer.update(repeating: 0, count: outputs) }
             let g = SendablePointer(dy.pointer), x = SendablePointer(self.storage.pointer)
             let w = SendablePointer(weight.storage.pointer)
             let tasks = [dx != nil, dW != nil || db != nil]
@@ -36,13 +41,13 @@ extension Tensor {
                 if task == 0, let dx {  // dx[N, in] += dy[N, out] W[out, in]
                     serialGEMM(
                         transposeA: false, transposeB: false, m: rows, n: inputs, k: outputs, alpha: 1,
-                        a: g.base, lda: outputs, b: w.base, ldb: inputs, beta: 1, c: dx.base, ldc: inputs)
+                        a: g.base, lda: outputs, b: w.base, ldb: inputs, beta: dxBeta, c: dx.base, ldc: inputs)
                 }
                 if task == 1 {
                     if let dW {  // dW[out, in] += dyᵀ[out, N] x[N, in]
                         serialGEMM(
                             transposeA: true, transposeB: false, m: outputs, n: inputs, k: rows, alpha: 1,
-                            a: g.base, lda: outputs, b: x.base, ldb: inputs, beta: 1, c: dW.base, ldc: inputs)
+                            a: g.base, lda: outputs, b: x.base, ldb: inputs, beta: dWBeta, c: dW.base, ldc: inputs)
                     }
                     if let db { sumRowsSerially(into: db.base, g.base, rows: rows, columns: outputs) }
                 }
@@ -55,11 +60,11 @@ extension Tensor {
             } else {
                 if tasks[0] {
                     gemm(transposeA: false, transposeB: false, m: rows, n: inputs, k: outputs, alpha: 1,
-                         a: g.base, lda: outputs, b: w.base, ldb: inputs, beta: 1, c: dx!.base, ldc: inputs)
+                         a: g.base, lda: outputs, b: w.base, ldb: inputs, beta: dxBeta, c: dx!.base, ldc: inputs)
                 }
                 if let dW {
                     gemm(transposeA: true, transposeB: false, m: outputs, n: inputs, k: rows, alpha: 1,
-                         a: g.base, lda: outputs, b: x.base, ldb: inputs, beta: 1, c: dW.base, ldc: inputs)
+                         a: g.base, lda: outputs, b: x.base, ldb: inputs, beta: dWBeta, c: dW.base, ldc: inputs)
                 }
                 if let db { sumRows(into: db.base, g.base, rows: rows, columns: outputs) }
             }
