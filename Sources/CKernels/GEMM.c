@@ -1,6 +1,7 @@
-// The matrix product on AVX2/AVX-512 registers (see CKernels.h). Only B is packed, one depth block at a time, into
-// panels of the tile's width; A is read where it lies, one broadcast per element, whichever its transposition. For
-// the small products of the training presets this saves the packing of A that a BLAS does on every call.
+// The matrix product on AVX2/AVX-512 registers (see CKernels.h). A is read where it lies, one broadcast per element,
+// whichever its transposition; so is B when it is stored [k, n] (its rows hold the tile's columns). A transposed B is
+// packed, one depth block at a time, into panels of the tile's width. For the small products of the training presets
+// this saves the packing of both operands that a BLAS does on every call.
 #include "CKernels.h"
 #include "Internal.h"
 #include <stdlib.h>
@@ -41,7 +42,7 @@ static void store_partial_tile(float *c, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_
 /// WIDTH columns (attention's 16-wide heads, the vocabulary's last few columns) without multiplying the padding.
 #define GPT_DEFINE_KERNEL(name, attributes, vector, ROWS, VECTORS, WIDTH, A_AT, zero, set1, load, store, fmadd, mul) \
     attributes static void name(float *c, ptrdiff_t ldc, ptrdiff_t columns, ptrdiff_t depth, float alpha,         \
-                                float beta, const float *a, ptrdiff_t lda, const float *b) {                     \
+                                float beta, const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb) {                     \
         vector acc[ROWS][VECTORS];                                                                               \
         GPT_UNROLL for (int i = 0; i < ROWS; i++) {                                                                   \
             GPT_UNROLL for (int v = 0; v < VECTORS; v++) acc[i][v] = zero();                                          \
@@ -51,7 +52,7 @@ static void store_partial_tile(float *c, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_
         for (ptrdiff_t p = 0; p < depth; p++) {                                                                  \
             A_AT##_PREFETCH(a, lda, ROWS, p)                                                                     \
             vector bv[VECTORS];                                                                                  \
-            GPT_UNROLL for (int v = 0; v < VECTORS; v++) bv[v] = load(b + p * 2 * WIDTH + v * WIDTH);                 \
+            GPT_UNROLL for (int v = 0; v < VECTORS; v++) bv[v] = load(b + p * ldb + v * WIDTH);                 \
             GPT_UNROLL for (int i = 0; i < ROWS; i++) {                                                               \
                 vector av = set1(A_AT(a, lda, i, p));                                                            \
                 GPT_UNROLL for (int v = 0; v < VECTORS; v++) acc[i][v] = fmadd(av, bv[v], acc[i][v]);                 \
@@ -97,7 +98,7 @@ GPT_KERNELS(avx512, GPT_AVX512, __m512, 12, 4, 16, GPT_AVX512_OPS)
 GPT_KERNELS(avx2, GPT_AVX2, __m256, 6, 2, 8, GPT_AVX2_OPS)
 
 typedef void (*kernel_fn)(float *, ptrdiff_t, ptrdiff_t, ptrdiff_t, float, float, const float *, ptrdiff_t,
-                          const float *);
+                          const float *, ptrdiff_t);
 
 /// The kernels of one level and layout of A, most rows first, with their row counts.
 typedef struct { kernel_fn kernels[3]; ptrdiff_t rows[3]; } kernel_family;
@@ -187,6 +188,8 @@ int gpt_sgemm(int level, int transpose_a, int transpose_b, ptrdiff_t m, ptrdiff_
 #ifdef GPT_X86
     if (level < 2 || m <= 0 || n <= 0 || k <= 0) return 0;
     ptrdiff_t width = gpt_gemm_tile_columns(level);
+    // B untransposed is read in place, panel by panel, but for a last panel narrower than the kernel's loads.
+    int in_place = !transpose_b;
     ptrdiff_t column_block = n < kColumnBlock ? n : kColumnBlock;
     size_t needed = (size_t)(kDepthBlock * ((column_block + width - 1) / width) * width);
     if (needed > pack_capacity) {
@@ -200,18 +203,27 @@ int gpt_sgemm(int level, int transpose_a, int transpose_b, ptrdiff_t m, ptrdiff_
         for (ptrdiff_t p0 = 0; p0 < k; p0 += kDepthBlock) {
             ptrdiff_t depth = k - p0 < kDepthBlock ? k - p0 : kDepthBlock;
             float block_beta = p0 == 0 ? beta : 1;
-            pack_b(pack_buffer, b, ldb, transpose_b, p0, depth, j0, columns, width);
+            if (!in_place) pack_b(pack_buffer, b, ldb, transpose_b, p0, depth, j0, columns, width);
             const float *a_block = transpose_a ? a + p0 * lda : a + p0;
             // One panel of B stays in L1 while the tiles of its column sweep down A (which stays in L2).
             for (ptrdiff_t j = 0; j < columns; j += width) {
                 ptrdiff_t i = 0, tile_columns = columns - j < width ? columns - j : width;
+                const float *panel = pack_buffer + j * depth;
+                ptrdiff_t panel_stride = width;
+                if (in_place && (tile_columns == width || 2 * tile_columns == width)) {
+                    panel = b + p0 * ldb + j0 + j;
+                    panel_stride = ldb;
+                } else if (in_place) {
+                    pack_b(pack_buffer, b, ldb, 0, p0, depth, j0 + j, tile_columns, width);
+                    panel = pack_buffer;
+                }
                 const kernel_family *family = &families[level >= 3][transpose_a != 0][2 * tile_columns <= width];
                 for (int size = 0; size < 3; size++) {
                     ptrdiff_t rows = family->rows[size];
                     for (; i + rows <= m; i += rows) {
                         const float *a_rows = transpose_a ? a_block + i : a_block + i * lda;
                         family->kernels[size](c + i * ldc + j0 + j, ldc, tile_columns, depth, alpha, block_beta,
-                                              a_rows, lda, pack_buffer + j * depth);
+                                              a_rows, lda, panel, panel_stride);
                     }
                 }
             }
