@@ -50,6 +50,18 @@ int gpt_sgemm(int level, int transpose_a, int transpose_b, ptrdiff_t m, ptrdiff_
 void gpt_adamw(int level, float *p, const float *g, float *m, float *v, ptrdiff_t count, float beta1, float beta2,
                float step_size, float root_correction2, float epsilon, float decay);
 
+/// Layer normalisation of `rows` rows of `columns`: out = (x - mean) * rstd * weight (+ bias, when not NULL), saving
+/// each row's mean and rstd = 1 / sqrt(biased variance + epsilon). level 0 is a plain C loop.
+void gpt_layer_norm_forward(int level, float *out, float *mean, float *rstd, const float *input, const float *weight,
+                            const float *bias, ptrdiff_t rows, ptrdiff_t columns, float epsilon);
+
+/// Its backward over `rows` rows: dx (+)= rstd (dn - mean(dn) - xh mean(dn xh)) with xh the normalised input and
+/// dn = dy weight (dx written, not added to, when `accumulate` is 0; skipped when NULL); dw += sum over rows of
+/// dy xh and db += sum of dy, when not NULL.
+void gpt_layer_norm_backward(int level, float *dx, int accumulate, float *dw, float *db, const float *dy,
+                             const float *input, const float *weight, const float *mean, const float *rstd,
+                             ptrdiff_t rows, ptrdiff_t columns);
+
 /// This thread's context pointer (a Swift `GradientShard` while one collects on this thread), or NULL.
 void *gpt_thread_context(void);
 /// Sets this thread's context pointer; pass NULL to clear it.
