@@ -45,16 +45,7 @@ GPT_DEFINE_ADAMW(adamw_avx2, GPT_AVX2, __m256, 8, _mm256_set1_ps, _mm256_loadu_p
 
 void gpt_adamw(int level, float *p, const float *g, float *m, float *v, ptrdiff_t count, float beta1, float beta2,
                float step_size, float root_correction2, float epsilon, float decay) {
-    if (level > gpt_simd_level()) level = gpt_simd_level();
-#ifdef GPT_X86
-    if (level >= 3) {
-        adamw_avx512(p, g, m, v, count, beta1, beta2, step_size, root_correction2, epsilon, decay);
-        return;
-    }
-    if (level >= 2) {
-        adamw_avx2(p, g, m, v, count, beta1, beta2, step_size, root_correction2, epsilon, decay);
-        return;
-    }
-#endif
-    plain_adamw(p, g, m, v, 0, count, beta1, beta2, step_size, root_correction2, epsilon, decay);
+    GPT_DISPATCH(level, adamw_avx512(p, g, m, v, count, beta1, beta2, step_size, root_correction2, epsilon, decay),
+                 adamw_avx2(p, g, m, v, count, beta1, beta2, step_size, root_correction2, epsilon, decay),
+                 plain_adamw(p, g, m, v, 0, count, beta1, beta2, step_size, root_correction2, epsilon, decay));
 }

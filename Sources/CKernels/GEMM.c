@@ -117,6 +117,7 @@ static const kernel_family families[2][2][2] = {
 
 #endif
 
+#ifdef GPT_X86
 /// Depth and column blocking: a packed block of B is at most kDepthBlock x kColumnBlock floats (1 MB), within L2.
 enum { kDepthBlock = 256, kColumnBlock = 1024 };
 
@@ -124,7 +125,6 @@ enum { kDepthBlock = 256, kColumnBlock = 1024 };
 static _Thread_local float *pack_buffer;
 static _Thread_local size_t pack_capacity;
 
-#ifdef GPT_X86
 /// Transposes the 8 x 8 block at `in` (row stride `in_stride`) into `out` (row stride `out_stride`).
 GPT_AVX2 static inline void transpose8x8(float *out, ptrdiff_t out_stride, const float *in, ptrdiff_t in_stride) {
     __m256 r[8], t[8];

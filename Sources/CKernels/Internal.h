@@ -25,6 +25,18 @@ GPT_AVX2 static inline float gpt_reduce_add_256(__m256 v) {
 #define GPT_UNROLL _Pragma("GCC unroll 32")
 #endif
 
+/// Runs `wide` (an AVX-512 call) at level 3, `narrow` (AVX2) at level 2 and `plain` otherwise, with `level` capped
+/// at what this machine supports; only `plain` exists off x86-64.
+#ifdef GPT_X86
+#define GPT_DISPATCH(level, wide, narrow, plain)                                                                 \
+    do {                                                                                                         \
+        int capped_ = (level) > gpt_simd_level() ? gpt_simd_level() : (level);                                   \
+        if (capped_ >= 3) { wide; } else if (capped_ >= 2) { narrow; } else { plain; }                          \
+    } while (0)
+#else
+#define GPT_DISPATCH(level, wide, narrow, plain) do { (void)(level); plain; } while (0)
+#endif
+
 /// The fp32 value of a bfloat16 bit pattern.
 static inline float gpt_bf16_to_f32(uint16_t bits) {
     union { uint32_t u; float f; } value = { (uint32_t)bits << 16 };

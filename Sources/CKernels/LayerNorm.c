@@ -106,33 +106,15 @@ GPT_DEFINE_LAYER_NORM(avx2, GPT_AVX2, __m256, 8, _mm256_set1_ps, _mm256_loadu_ps
 
 void gpt_layer_norm_forward(int level, float *out, float *mean, float *rstd, const float *input, const float *weight,
                             const float *bias, ptrdiff_t rows, ptrdiff_t columns, float epsilon) {
-    if (level > gpt_simd_level()) level = gpt_simd_level();
-#ifdef GPT_X86
-    if (level >= 3) {
-        avx512_forward(out, mean, rstd, input, weight, bias, rows, columns, epsilon);
-        return;
-    }
-    if (level >= 2) {
-        avx2_forward(out, mean, rstd, input, weight, bias, rows, columns, epsilon);
-        return;
-    }
-#endif
-    plain_forward(out, mean, rstd, input, weight, bias, rows, columns, epsilon);
+    GPT_DISPATCH(level, avx512_forward(out, mean, rstd, input, weight, bias, rows, columns, epsilon),
+                 avx2_forward(out, mean, rstd, input, weight, bias, rows, columns, epsilon),
+                 plain_forward(out, mean, rstd, input, weight, bias, rows, columns, epsilon));
 }
 
 void gpt_layer_norm_backward(int level, float *dx, int accumulate, float *dw, float *db, const float *dy,
                              const float *input, const float *weight, const float *mean, const float *rstd,
                              ptrdiff_t rows, ptrdiff_t columns) {
-    if (level > gpt_simd_level()) level = gpt_simd_level();
-#ifdef GPT_X86
-    if (level >= 3) {
-        avx512_backward(dx, accumulate, dw, db, dy, input, weight, mean, rstd, rows, columns);
-        return;
-    }
-    if (level >= 2) {
-        avx2_backward(dx, accumulate, dw, db, dy, input, weight, mean, rstd, rows, columns);
-        return;
-    }
-#endif
-    plain_backward(dx, accumulate, dw, db, dy, input, weight, mean, rstd, rows, columns);
+    GPT_DISPATCH(level, avx512_backward(dx, accumulate, dw, db, dy, input, weight, mean, rstd, rows, columns),
+                 avx2_backward(dx, accumulate, dw, db, dy, input, weight, mean, rstd, rows, columns),
+                 plain_backward(dx, accumulate, dw, db, dy, input, weight, mean, rstd, rows, columns));
 }
