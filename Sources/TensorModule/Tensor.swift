@@ -117,6 +117,24 @@ public final class Tensor {
         return (created, true)
     }
 
+    /// Adds `gradient`, the whole of this tensor's gradient from one consumer, to this tensor's gradient.
+    ///
+    /// With `adopting`, an intermediate tensor that has no gradient yet takes the buffer itself instead of a copy:
+    /// the consumer's own gradient, which ``backward()`` lets go of right after the consumer's backward (a residual
+    /// connection passes its gradient straight through this way).
+    func receiveGradient(_ gradient: TensorStorage, adopting: Bool) {
+        if adopting, backwardFunction != nil, gradientStorage == nil, gradient.count == count {
+            gradientStorage = gradient
+            return
+        }
+        let (target, fresh) = gradientForWriting()
+        if fresh {
+            target.pointer.update(from: gradient.pointer, count: count)
+        } else {
+            addInPlace(target.pointer, gradient.pointer, count: count)
+        }
+    }
+
     /// A new leaf tensor with a copy of this tensor's values and no history.
     public func detached() -> Tensor {
         let copy = TensorStorage(zeros: count)

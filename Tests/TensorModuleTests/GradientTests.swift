@@ -56,6 +56,17 @@ import _TestSupport
         expectAllPass(checkGradients([a]) { $0[0].scaled(by: 0.3).mean() }, "scale+mean")
     }
 
+    /// Gradients written instead of added (a gradient met first), and a residual sum handing its gradient buffer
+    /// to an intermediate tensor: chains where one tensor feeds several consumers, and `y + y`.
+    @Test func sharedTensorsAndResidualSums() {
+        let x = randomTensor([3, 4], seed: 31), w = randomTensor([4, 4], seed: 32), v = randomTensor([4], seed: 33)
+        expectAllPass(checkGradients([x, w, v]) { t in
+            let y = t[0].linear(weight: t[1])  // an intermediate: adopts the residual's gradient below
+            let h = y + y.relu().linear(weight: t[1], bias: t[2])
+            return (h + h).layerNorm(weight: t[2], bias: nil) * h
+        }, "residual")
+    }
+
     @Test func activations() {
         // Keep inputs away from ReLU's kink, where finite differences are undefined.
         let x = Tensor(shape: [2, 5], values: [-2, -1.1, -0.5, 0.4, 1.3, 2.2, -0.3, 0.7, -1.7, 0.9], requiresGrad: true)

@@ -78,3 +78,11 @@ public func exponentials(
     }
     return total
 }
+
+/// `target[i] += source[i]` for `count` elements, split across cores when large.
+func addInPlace(_ target: UnsafeMutablePointer<Float>, _ source: UnsafePointer<Float>, count: Int) {
+    let t = SendablePointer(target), s = SendablePointer(UnsafeMutablePointer(mutating: source))
+    parallelFor(count, minimumChunk: 32_768) { range in
+        for i in range { t.base[i] += s.base[i] }
+    }
+}

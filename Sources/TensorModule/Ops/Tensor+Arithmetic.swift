@@ -93,20 +93,23 @@ extension Tensor {
         let width = other.count, repeats = total / width
         let out = TensorStorage(uninitialized: total)
         let x = SendablePointer(storage.pointer), y = SendablePointer(out.pointer), b = SendablePointer(other.storage.pointer)
-        parallelFor(repeats, minimumChunk: max(1, 32_768 / width)) { range in
-            for r in range {
-                for j in 0..<width { y.base[r * width + j] = x.base[r * width + j] + b.base[j] }
+        if repeats == 1 {  // equal shapes (a residual connection): split the elements
+            parallelFor(total, minimumChunk: 32_768) { range in
+                for i in range { y.base[i] = x.base[i] + b.base[i] }
+            }
+        } else {
+            parallelFor(repeats, minimumChunk: max(1, 32_768 / width)) { range in
+                for r in range {
+                    for j in 0..<width { y.base[r * width + j] = x.base[r * width + j] + b.base[j] }
+                }
             }
         }
         return Tensor(shape: shape, storage: out, parents: [self, other]) { dy in
-            let g = SendablePointer(dy.pointer)
-            if self.requiresGrad {
-                let da = SendablePointer(self.ensureGradient().pointer)
-                parallelFor(total, minimumChunk: 32_768) { range in
-                    for i in range { da.base[i] += g.base[i] }
-                }
-            }
-            if other.requiresGrad {  // a reduction over the repeats: serial, vectorised along the row
+            // The sum's gradient passes through unchanged: `self` takes the buffer itself when it can.
+            if self.requiresGrad { self.receiveGradient(dy, adopting: true) }
+            if other.requiresGrad && repeats == 1 {
+                other.receiveGradient(dy, adopting: !self.requiresGrad)
+            } else if other.requiresGrad {  // a reduction over the repeats: serial, vectorised along the row
                 let db = other.ensureGradient().pointer
                 for r in 0..<repeats {
                     let row = dy.pointer + r * width
