@@ -32,8 +32,10 @@ extension Trainer {
         let losses = UnsafeMutableBufferPointer<Float>.allocate(capacity: shards)
         defer { losses.deallocate() }
         let lossesOut = SendablePointer(losses.baseAddress!), box = UncheckedSendableBox(model)
-        parallelFor(shards) { range in
-            for shard in range {
+        // Threads claim parts one at a time: with more parts than cores, a core that the machine slows down
+        // takes fewer of them instead of holding the step up.
+        parallelForClaiming(shards, threads: kernelThreadCount) { shard in
+            do {
                 let rowRange = bounds[shard]..<bounds[shard + 1]
                 let part = Array(inputs[(rowRange.lowerBound * time)..<(rowRange.upperBound * time)])
                 let partTargets = Array(targets[(rowRange.lowerBound * time)..<(rowRange.upperBound * time)])

@@ -50,22 +50,19 @@ public final class AdamW {
         step += 1
         let s = settings
         let correction1 = 1 - pow(s.beta1, Float(step)), correction2 = 1 - pow(s.beta2, Float(step))
-        for (index, parameter) in parameters.enumerated() {
-            guard let gradient = parameter.tensor.gradientStorage else { continue }
-            let p = SendablePointer(parameter.tensor.storage.pointer), g = SendablePointer(gradient.pointer)
-            let m = SendablePointer(firstMoments[index].pointer), v = SendablePointer(secondMoments[index].pointer)
-            let decay = parameter.decays ? 1 - s.learningRate * s.weightDecay : 1
-            let stepSize = s.learningRate / correction1
-            let rootCorrection2 = correction2.squareRoot()
-            let count = parameter.tensor.count
-            let (beta1, beta2, epsilon) = (s.beta1, s.beta2, s.epsilon)
-            parallelFor((count + 15) / 16, minimumChunk: 4096) { range in
-                let start = range.lowerBound * 16, end = min(count, range.upperBound * 16)
-                adamWUpdate(
-                    parameter: p.base + start, gradient: g.base + start, firstMoment: m.base + start,
-                    secondMoment: v.base + start, count: end - start, beta1: beta1, beta2: beta2,
-                    stepSize: stepSize, rootCorrection2: rootCorrection2, epsilon: epsilon, decay: decay)
-            }
+        let active = parameters.indices.filter { parameters[$0].tensor.gradientStorage != nil }
+        let stepSize = s.learningRate / correction1, rootCorrection2 = correction2.squareRoot()
+        // All parameters' elements in pieces, shared by the cores (most tensors are too small to split alone).
+        parallelForPieces(counts: active.map { parameters[$0].tensor.count }, pieceSize: 16_384) { _, item, range in
+            let index = active[item], parameter = parameters[index]
+            let offset = range.lowerBound
+            adamWUpdate(
+                parameter: parameter.tensor.storage.pointer + offset,
+                gradient: parameter.tensor.gradientStorage!.pointer + offset,
+                firstMoment: firstMoments[index].pointer + offset, secondMoment: secondMoments[index].pointer + offset,
+                count: range.count, beta1: s.beta1, beta2: s.beta2, stepSize: stepSize,
+                rootCorrection2: rootCorrection2, epsilon: s.epsilon,
+                decay: parameter.decays ? 1 - s.learningRate * s.weightDecay : 1)
         }
     }
 }
@@ -74,17 +71,21 @@ public final class AdamW {
 /// Returns the norm before clipping (non-finite when any gradient is).
 @discardableResult
 public func clipGradientNorm(_ parameters: [Tensor], maximumNorm: Float) -> Float {
-    var total = 0.0
-    for p in parameters {
-        guard let g = p.gradientStorage else { continue }
-        total += Double(dotProduct(g.pointer, g.pointer, count: g.count))
+    let gradients = parameters.compactMap(\.gradientStorage), counts = gradients.map(\.count)
+    let pieceSize = 16_384
+    let pieceCount = counts.reduce(0) { $0 + ($1 + pieceSize - 1) / pieceSize }
+    let squares = UnsafeMutableBufferPointer<Double>.allocate(capacity: pieceCount)
+    defer { squares.deallocate() }
+    parallelForPieces(counts: counts, pieceSize: pieceSize) { piece, item, range in
+        let start = gradients[item].pointer + range.lowerBound
+        squares[piece] = Double(dotProduct(start, start, count: range.count))
     }
-    let norm = Float(total.squareRoot())
+    let norm = Float(squares.reduce(0, +).squareRoot())
     let scale = maximumNorm / (norm + 1e-6)
     if scale < 1 {
-        for p in parameters {
-            guard let g = p.gradientStorage else { continue }
-            for i in 0..<g.count { g.pointer[i] *= scale }
+        parallelForPieces(counts: counts, pieceSize: pieceSize) { _, item, range in
+            let g = gradients[item].pointer
+            for i in range { g[i] *= scale }
         }
     }
     return norm

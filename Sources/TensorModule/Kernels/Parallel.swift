@@ -37,7 +37,7 @@ public func parallelFor(_ count: Int, minimumChunk: Int = 1, _ body: (Range<Int>
 
 /// Runs `body(part)` for every `part` in `0..<parts` on `threads` threads that claim parts one at a time from a
 /// shared counter, so a thread the hypervisor slows down does fewer parts instead of holding the others up.
-func parallelForClaiming(_ parts: Int, threads: Int, _ body: (Int) -> Void) {
+public func parallelForClaiming(_ parts: Int, threads: Int, _ body: (Int) -> Void) {
     guard threads > 1, parts > 1 else {
         for part in 0..<parts { body(part) }
         return
@@ -54,4 +54,21 @@ func parallelForClaiming(_ parts: Int, threads: Int, _ body: (Int) -> Void) {
 public struct UncheckedSendableBox<Value>: @unchecked Sendable {
     public let value: Value
     public init(_ value: Value) { self.value = value }
+}
+
+/// Runs `body(piece, item, range)` over every item of `counts` cut into pieces of at most `pieceSize` elements,
+/// numbered in order; the kernel threads claim pieces one at a time (one thread when there is little work). For
+/// passes over many tensors of mixed sizes (an optimizer step, a gradient norm): the pieces do not depend on the
+/// thread count, so sums kept per piece and added in piece order give the same result on any machine.
+public func parallelForPieces(counts: [Int], pieceSize: Int, _ body: (Int, Int, Range<Int>) -> Void) {
+    var pieces: [(item: Int, range: Range<Int>)] = []
+    for (item, count) in counts.enumerated() {
+        for start in stride(from: 0, to: count, by: pieceSize) {
+            pieces.append((item, start..<min(count, start + pieceSize)))
+        }
+    }
+    let total = counts.reduce(0, +)
+    parallelForClaiming(pieces.count, threads: total >= 2 * pieceSize ? kernelThreadCount : 1) { piece in
+        body(piece, pieces[piece].item, pieces[piece].range)
+    }
 }
