@@ -12,17 +12,27 @@ int gpt_gemm_tile_columns(int level) { return level >= 3 ? 32 : level >= 2 ? 16 
 
 #ifdef GPT_X86
 
-/// Element (i, p) of A stored row-major [m, k] (`A_ROWS`) or as its transpose [k, m] (`A_COLUMNS`).
-#define A_ROWS(a, lda, i, p) (a)[(i) * (lda) + (p)]
-#define A_COLUMNS(a, lda, i, p) (a)[(p) * (lda) + (i)]
+/// How a kernel walks A, stored row-major [m, k] (`A_ROWS`) or as its transpose [k, m] (`A_COLUMNS`): `_SETUP`
+/// declares the pointers at step 0, `_AT(i)` is element (i, p) at the current step p, `_NEXT` moves to step p + 1.
+/// Rows keep four pointers, to rows 0, 3, 6 and 9, so that each of the twelve loads is one addressing mode
+/// (pointer + 0, 1 or 2 row strides) instead of a chain of additions. (The empty `asm` hides how the four relate,
+/// or the compiler derives them from one another again.)
+#define A_ROWS_SETUP(a, lda)                                                                                      \
+    const float *a0 = (a), *a3 = (a) + 3 * (lda), *a6 = (a) + 6 * (lda), *a9 = (a) + 9 * (lda);                  \
+    __asm__("" : "+r"(a3), "+r"(a6), "+r"(a9));
+#define A_ROWS_AT(lda, i) ((i) < 3 ? a0 : (i) < 6 ? a3 : (i) < 9 ? a6 : a9)[((i) % 3) * (lda)]
+#define A_ROWS_NEXT(lda) (a0++, a3++, a6++, a9++)
+#define A_COLUMNS_SETUP(a, lda) const float *a0 = (a);
+#define A_COLUMNS_AT(lda, i) a0[i]
+#define A_COLUMNS_NEXT(lda) (a0 += (lda))
 /// Software prefetch of A ahead of step p: A's rows are read in place and are often cold (a layer's activations),
 /// and a dozen row streams are more than the hardware prefetcher follows. Rows: the line 32 elements ahead in each
 /// row, every 16 steps; columns: the row 16 steps ahead (its first and last element, in case it spans two lines).
-#define A_ROWS_PREFETCH(a, lda, ROWS, p)                                                                         \
-    if (((p) & 15) == 0)                                                                                         \
+#define A_ROWS_PREFETCH(a, lda, ROWS, p)                                                                          \
+    if (((p) & 15) == 0)                                                                                          \
         for (int r = 0; r < ROWS; r++) _mm_prefetch((const char *)((a) + r * (lda) + (p) + 32), _MM_HINT_T0);
-#define A_COLUMNS_PREFETCH(a, lda, ROWS, p)                                                                      \
-    _mm_prefetch((const char *)((a) + ((p) + 16) * (lda)), _MM_HINT_T0);                                         \
+#define A_COLUMNS_PREFETCH(a, lda, ROWS, p)                                                                       \
+    _mm_prefetch((const char *)((a) + ((p) + 16) * (lda)), _MM_HINT_T0);                                          \
     _mm_prefetch((const char *)((a) + ((p) + 16) * (lda) + ROWS - 1), _MM_HINT_T0);
 
 /// C = alpha * tile + beta * C for the valid `rows x columns` corner of C (C not read when beta is 0).
@@ -40,38 +50,40 @@ static void store_partial_tile(float *c, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_
 /// `A_AT`. ROWS x VECTORS accumulators stay in registers; each step loads VECTORS vectors of B and broadcasts one
 /// element of A per row (AVX-512 12 x 32: 27 of 32 registers). The one-vector kernels take panels of at most
 /// WIDTH columns (attention's 16-wide heads, the vocabulary's last few columns) without multiplying the padding.
-#define GPT_DEFINE_KERNEL(name, attributes, vector, ROWS, VECTORS, WIDTH, A_AT, zero, set1, load, store, fmadd, mul) \
-    attributes static void name(float *c, ptrdiff_t ldc, ptrdiff_t columns, ptrdiff_t depth, float alpha,         \
-                                float beta, const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb) {                     \
-        vector acc[ROWS][VECTORS];                                                                               \
-        GPT_UNROLL for (int i = 0; i < ROWS; i++) {                                                                   \
-            GPT_UNROLL for (int v = 0; v < VECTORS; v++) acc[i][v] = zero();                                          \
-            _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);                                              \
-            _mm_prefetch((const char *)(c + i * ldc + columns - 1), _MM_HINT_T0);                                \
-        }                                                                                                        \
-        for (ptrdiff_t p = 0; p < depth; p++) {                                                                  \
-            A_AT##_PREFETCH(a, lda, ROWS, p)                                                                     \
-            vector bv[VECTORS];                                                                                  \
-            GPT_UNROLL for (int v = 0; v < VECTORS; v++) bv[v] = load(b + p * ldb + v * WIDTH);                 \
-            GPT_UNROLL for (int i = 0; i < ROWS; i++) {                                                               \
-                vector av = set1(A_AT(a, lda, i, p));                                                            \
-                GPT_UNROLL for (int v = 0; v < VECTORS; v++) acc[i][v] = fmadd(av, bv[v], acc[i][v]);                 \
-            }                                                                                                    \
-        }                                                                                                        \
-        vector scale = set1(alpha), keep = set1(beta);                                                           \
-        if (columns == VECTORS * WIDTH) {                                                                        \
-            GPT_UNROLL for (int i = 0; i < ROWS; i++) {                                                               \
-                GPT_UNROLL for (int v = 0; v < VECTORS; v++) {                                                        \
-                    float *out = c + i * ldc + v * WIDTH;                                                        \
+#define GPT_DEFINE_KERNEL(name, attributes, vector, ROWS, VECTORS, WIDTH, A_LAYOUT, zero, set1, load, store, fmadd, \
+                          mul)                                                                                    \
+    attributes static void name(float *c, ptrdiff_t ldc, ptrdiff_t columns, ptrdiff_t depth, float alpha,          \
+                                float beta, const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb) {       \
+        vector acc[ROWS][VECTORS];                                                                                \
+        GPT_UNROLL for (int i = 0; i < ROWS; i++) {                                                               \
+            GPT_UNROLL for (int v = 0; v < VECTORS; v++) acc[i][v] = zero();                                      \
+            _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);                                               \
+            _mm_prefetch((const char *)(c + i * ldc + columns - 1), _MM_HINT_T0);                                 \
+        }                                                                                                         \
+        A_LAYOUT##_SETUP(a, lda)                                                                                  \
+        for (ptrdiff_t p = 0; p < depth; p++, A_LAYOUT##_NEXT(lda)) {                                             \
+            A_LAYOUT##_PREFETCH(a, lda, ROWS, p)                                                                  \
+            vector bv[VECTORS];                                                                                   \
+            GPT_UNROLL for (int v = 0; v < VECTORS; v++) bv[v] = load(b + p * ldb + v * WIDTH);                   \
+            GPT_UNROLL for (int i = 0; i < ROWS; i++) {                                                           \
+                vector av = set1(A_LAYOUT##_AT(lda, i));                                                          \
+                GPT_UNROLL for (int v = 0; v < VECTORS; v++) acc[i][v] = fmadd(av, bv[v], acc[i][v]);             \
+            }                                                                                                     \
+        }                                                                                                         \
+        vector scale = set1(alpha), keep = set1(beta);                                                            \
+        if (columns == VECTORS * WIDTH) {                                                                         \
+            GPT_UNROLL for (int i = 0; i < ROWS; i++) {                                                           \
+                GPT_UNROLL for (int v = 0; v < VECTORS; v++) {                                                    \
+                    float *out = c + i * ldc + v * WIDTH;                                                         \
                     store(out, beta == 0 ? mul(acc[i][v], scale) : fmadd(acc[i][v], scale, mul(load(out), keep))); \
-                }                                                                                                \
-            }                                                                                                    \
-            return;                                                                                              \
-        }                                                                                                        \
-        float tile[ROWS * VECTORS * WIDTH];                                                                      \
-        GPT_UNROLL for (int i = 0; i < ROWS; i++)                                                                     \
-            GPT_UNROLL for (int v = 0; v < VECTORS; v++) store(tile + (i * VECTORS + v) * WIDTH, acc[i][v]);          \
-        store_partial_tile(c, ldc, ROWS, columns, alpha, beta, tile, VECTORS * WIDTH);                           \
+                }                                                                                                 \
+            }                                                                                                     \
+            return;                                                                                               \
+        }                                                                                                         \
+        float tile[ROWS * VECTORS * WIDTH];                                                                       \
+        GPT_UNROLL for (int i = 0; i < ROWS; i++)                                                                 \
+            GPT_UNROLL for (int v = 0; v < VECTORS; v++) store(tile + (i * VECTORS + v) * WIDTH, acc[i][v]);      \
+        store_partial_tile(c, ldc, ROWS, columns, alpha, beta, tile, VECTORS * WIDTH);                            \
     }
 
 #define GPT_AVX512_OPS _mm512_setzero_ps, _mm512_set1_ps, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_fmadd_ps, \
