@@ -62,6 +62,17 @@ void gpt_layer_norm_backward(int level, float *dx, int accumulate, float *dw, fl
                              const float *input, const float *weight, const float *mean, const float *rstd,
                              ptrdiff_t rows, ptrdiff_t columns);
 
+/// The softmax rows [first, last) of a block of causal attention scores, in place: row i sits at
+/// block + (i - first) * stride, uses columns 0...i and is zeroed from i + 1 to `last`. With `recompute` 0 it becomes
+/// the softmax and log_sum_exp[i] = max + log(sum of exp) is saved; with 1 it becomes exp(row - log_sum_exp[i]).
+void gpt_causal_softmax_rows(int level, float *block, ptrdiff_t stride, ptrdiff_t first, ptrdiff_t last,
+                             float *log_sum_exp, int recompute);
+
+/// The softmax's backward for the same rows: gradient[j] = p[j] (gradient[j] - Σ_k gradient[k] p[k]) over
+/// columns 0...i (dP to dS in place), zeroed from i + 1 to `last`. `probabilities` has the same layout.
+void gpt_causal_softmax_backward_rows(int level, float *gradient, const float *probabilities, ptrdiff_t stride,
+                                      ptrdiff_t first, ptrdiff_t last);
+
 /// This thread's context pointer (a Swift `GradientShard` while one collects on this thread), or NULL.
 void *gpt_thread_context(void);
 /// Sets this thread's context pointer; pass NULL to clear it.

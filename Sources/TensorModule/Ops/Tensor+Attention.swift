@@ -1,3 +1,5 @@
+import CKernels
+
 // Fused causal self-attention. B batch, T time, C channels, H heads, D = C / H channels per head.
 
 extension Tensor {
@@ -59,19 +61,8 @@ func attentionProbabilities(
     serialGEMM(  // S = Q Kᵀ / √D   (rows, last)
         transposeA: false, transposeB: true, m: rows.count, n: last, k: d, alpha: 1 / Float(d).squareRoot(),
         a: q + first * rowStride, lda: rowStride, b: k, ldb: rowStride, beta: 0, c: block, ldc: t)
-    for i in rows {
-        let row = block + (i - first) * t
-        if recompute {
-            exponentials(out: row, input: row, count: i + 1, shift: logSumExp[i])
-        } else {
-            let maximum = maximumElement(row, count: i + 1)
-            let total = exponentials(out: row, input: row, count: i + 1, shift: maximum)
-            let inverse = 1 / total
-            for j in 0...i { row[j] *= inverse }
-            logSumExp[i] = maximum + _logf(total)
-        }
-        for j in (i + 1)..<last { row[j] = 0 }
-    }
+    gpt_causal_softmax_rows(
+        Int32(VectorInstructions.widest.rawValue), block, t, first, last, logSumExp, recompute ? 1 : 0)
 }
 
 /// The dropped-out probabilities `Pd = mask ⊙ P / (1 - dropout)` of a block of rows (both `[rows.count, t]`,
@@ -132,7 +123,8 @@ public func attentionForward(
 
 /// Backward of ``attentionForward(out:logSumExp:qkv:sizes:dropout:seeds:)``, recomputing each block's `P` from
 /// `logSumExp` and its dropout mask from the seed: `dV += Pdᵀ dY`, `dPd = dY Vᵀ` (then through the dropout mask to
-/// `dP`), `dS = P ⊙ (dP - rowsum(dP ⊙ P))`, `dQ += dS K / √D`, `dK += dSᵀ Q / √D`, block by block on the lower triangle. `qkvGradient`: `[B, T, 3C]`.
+/// `dP`), `dS = P ⊙ (dP - rowsum(dP ⊙ P))`, `dQ += dS K / √D`, `dK += dSᵀ Q / √D`, block by block on the lower
+/// triangle. `qkvGradient`: `[B, T, 3C]`.
 public func attentionBackward(
     qkvGradient: UnsafeMutablePointer<Float>, outputGradient: UnsafePointer<Float>,
     logSumExp: UnsafePointer<Float>, qkv: UnsafePointer<Float>, sizes: AttentionSizes, dropout: Float,
@@ -142,7 +134,7 @@ public func attentionBackward(
     let l = SendablePointer(UnsafeMutablePointer(mutating: logSumExp))
     let x = SendablePointer(UnsafeMutablePointer(mutating: qkv))
     let t = sizes.time, c = sizes.channels, d = sizes.headSize, scale = 1 / Float(d).squareRoot()
-    let keep = 1 / (1 - dropout)
+    let keep = 1 / (1 - dropout), level = Int32(VectorInstructions.widest.rawValue)
     parallelFor(sizes.batch * sizes.heads) { range in
         let scores = UnsafeMutablePointer<Float>.allocate(capacity: attentionRowBlock * t)
         let weights = UnsafeMutablePointer<Float>.allocate(capacity: attentionRowBlock * t)
@@ -172,16 +164,13 @@ public func attentionBackward(
                 serialGEMM(  // dPd = dY Vᵀ   (rows, last), stored with row stride t
                     transposeA: false, transposeB: true, m: rows, n: last, k: d, alpha: 1,
                     a: g + first * c, lda: c, b: v, ldb: 3 * c, beta: 0, c: scores, ldc: t)
-                for i in first..<last {
-                    let row = weights + (i - first) * t, dRow = scores + (i - first) * t
-                    if let dropped {
-                        let droppedRow = dropped + (i - first) * t
+                if let dropped {  // dP = dPd through the mask
+                    for i in first..<last {
+                        let dRow = scores + (i - first) * t, droppedRow = dropped + (i - first) * t
                         for j in 0...i { dRow[j] = droppedRow[j] == 0 ? 0 : dRow[j] * keep }
                     }
-                    let weighted = dotProduct(dRow, row, count: i + 1)
-                    for j in 0...i { dRow[j] = row[j] * (dRow[j] - weighted) }
-                    for j in (i + 1)..<last { dRow[j] = 0 }
                 }
+                gpt_causal_softmax_backward_rows(level, scores, weights, t, first, last)  // dS, in place
                 serialGEMM(  // dQ[first..<last] += dS K / √D
                     transposeA: false, transposeB: false, m: rows, n: d, k: last, alpha: scale,
                     a: scores, lda: t, b: k, ldb: 3 * c, beta: 1, c: dq + first * 3 * c, ldc: 3 * c)
