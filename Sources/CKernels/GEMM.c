@@ -35,13 +35,16 @@ int gpt_gemm_tile_columns(int level) { return level >= 3 ? 32 : level >= 2 ? 16 
     _mm_prefetch((const char *)((a) + ((p) + 16) * (lda)), _MM_HINT_T0);                                          \
     _mm_prefetch((const char *)((a) + ((p) + 16) * (lda) + ROWS - 1), _MM_HINT_T0);
 
-/// C = alpha * tile + beta * C for the valid `rows x columns` corner of C (C not read when beta is 0).
+/// The epilogue of a tile: C = alpha * tile + beta * C (C not read when beta is 0), + bias[j] when `bias` is not
+/// NULL, then max(0, .) when `relu`, for the valid `rows x columns` corner of C.
 static void store_partial_tile(float *c, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t columns, float alpha, float beta,
-                               const float *tile, ptrdiff_t tile_columns) {
+                               const float *bias, int relu, const float *tile, ptrdiff_t tile_columns) {
     for (ptrdiff_t i = 0; i < rows; i++)
         for (ptrdiff_t j = 0; j < columns; j++) {
             float value = alpha * tile[i * tile_columns + j];
-            c[i * ldc + j] = beta == 0 ? value : value + beta * c[i * ldc + j];
+            if (beta != 0) value += beta * c[i * ldc + j];
+            if (bias) value += bias[j];
+            c[i * ldc + j] = relu && !(value > 0) ? 0 : value;
         }
 }
 
@@ -51,9 +54,10 @@ static void store_partial_tile(float *c, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_
 /// element of A per row (AVX-512 12 x 32: 27 of 32 registers). The one-vector kernels take panels of at most
 /// WIDTH columns (attention's 16-wide heads, the vocabulary's last few columns) without multiplying the padding.
 #define GPT_DEFINE_KERNEL(name, attributes, vector, ROWS, VECTORS, WIDTH, A_LAYOUT, zero, set1, load, store, fmadd, \
-                          mul)                                                                                    \
+                          mul, add, max)                                                                          \
     attributes static void name(float *c, ptrdiff_t ldc, ptrdiff_t columns, ptrdiff_t depth, float alpha,          \
-                                float beta, const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb) {       \
+                                float beta, const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb,         \
+                                const float *bias, int relu) {                                                    \
         vector acc[ROWS][VECTORS];                                                                                \
         GPT_UNROLL for (int i = 0; i < ROWS; i++) {                                                               \
             GPT_UNROLL for (int v = 0; v < VECTORS; v++) acc[i][v] = zero();                                      \
@@ -75,7 +79,9 @@ static void store_partial_tile(float *c, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_
             GPT_UNROLL for (int i = 0; i < ROWS; i++) {                                                           \
                 GPT_UNROLL for (int v = 0; v < VECTORS; v++) {                                                    \
                     float *out = c + i * ldc + v * WIDTH;                                                         \
-                    store(out, beta == 0 ? mul(acc[i][v], scale) : fmadd(acc[i][v], scale, mul(load(out), keep))); \
+                    vector value = beta == 0 ? mul(acc[i][v], scale) : fmadd(acc[i][v], scale, mul(load(out), keep)); \
+                    if (bias) value = add(value, load(bias + v * WIDTH));                                         \
+                    store(out, relu ? max(value, zero()) : value);                                                \
                 }                                                                                                 \
             }                                                                                                     \
             return;                                                                                               \
@@ -83,13 +89,13 @@ static void store_partial_tile(float *c, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_
         float tile[ROWS * VECTORS * WIDTH];                                                                       \
         GPT_UNROLL for (int i = 0; i < ROWS; i++)                                                                 \
             GPT_UNROLL for (int v = 0; v < VECTORS; v++) store(tile + (i * VECTORS + v) * WIDTH, acc[i][v]);      \
-        store_partial_tile(c, ldc, ROWS, columns, alpha, beta, tile, VECTORS * WIDTH);                            \
+        store_partial_tile(c, ldc, ROWS, columns, alpha, beta, bias, relu, tile, VECTORS * WIDTH);                \
     }
 
 #define GPT_AVX512_OPS _mm512_setzero_ps, _mm512_set1_ps, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_fmadd_ps, \
-    _mm512_mul_ps
+    _mm512_mul_ps, _mm512_add_ps, _mm512_max_ps
 #define GPT_AVX2_OPS _mm256_setzero_ps, _mm256_set1_ps, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_fmadd_ps, \
-    _mm256_mul_ps
+    _mm256_mul_ps, _mm256_add_ps, _mm256_max_ps
 // (GPT_KERNEL expands the *_OPS lists before GPT_DEFINE_KERNEL takes its arguments apart.)
 #define GPT_KERNEL(...) GPT_DEFINE_KERNEL(__VA_ARGS__)
 // Full tiles, then the leftover rows 4 (AVX-512) or 2 (AVX2) and 1 at a time; two vectors wide, or one.
@@ -110,7 +116,7 @@ GPT_KERNELS(avx512, GPT_AVX512, __m512, 12, 4, 16, GPT_AVX512_OPS)
 GPT_KERNELS(avx2, GPT_AVX2, __m256, 6, 2, 8, GPT_AVX2_OPS)
 
 typedef void (*kernel_fn)(float *, ptrdiff_t, ptrdiff_t, ptrdiff_t, float, float, const float *, ptrdiff_t,
-                          const float *, ptrdiff_t);
+                          const float *, ptrdiff_t, const float *, int);
 
 /// The kernels of one level and layout of A, most rows first, with their row counts.
 typedef struct { kernel_fn kernels[3]; ptrdiff_t rows[3]; } kernel_family;
@@ -196,7 +202,8 @@ GPT_AVX2 static void pack_b(float *packed, const float *b, ptrdiff_t ldb, int tr
 #endif
 
 int gpt_sgemm(int level, int transpose_a, int transpose_b, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha,
-              const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb, float beta, float *c, ptrdiff_t ldc) {
+              const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb, float beta, float *c, ptrdiff_t ldc,
+              const float *bias, int relu) {
 #ifdef GPT_X86
     if (level < 2 || m <= 0 || n <= 0 || k <= 0) return 0;
     ptrdiff_t width = gpt_gemm_tile_columns(level);
@@ -215,6 +222,9 @@ int gpt_sgemm(int level, int transpose_a, int transpose_b, ptrdiff_t m, ptrdiff_
         for (ptrdiff_t p0 = 0; p0 < k; p0 += kDepthBlock) {
             ptrdiff_t depth = k - p0 < kDepthBlock ? k - p0 : kDepthBlock;
             float block_beta = p0 == 0 ? beta : 1;
+            // The bias joins in the first depth block, the ReLU waits for the last.
+            const float *block_bias = p0 == 0 ? bias : NULL;
+            int block_relu = relu && p0 + depth == k;
             if (!in_place) pack_b(pack_buffer, b, ldb, transpose_b, p0, depth, j0, columns, width);
             const float *a_block = transpose_a ? a + p0 * lda : a + p0;
             // One panel of B stays in L1 while the tiles of its column sweep down A (which stays in L2).
@@ -235,7 +245,8 @@ int gpt_sgemm(int level, int transpose_a, int transpose_b, ptrdiff_t m, ptrdiff_
                     for (; i + rows <= m; i += rows) {
                         const float *a_rows = transpose_a ? a_block + i : a_block + i * lda;
                         family->kernels[size](c + i * ldc + j0 + j, ldc, tile_columns, depth, alpha, block_beta,
-                                              a_rows, lda, panel, panel_stride);
+                                              a_rows, lda, panel, panel_stride,
+                                              block_bias ? block_bias + j0 + j : NULL, block_relu);
                     }
                 }
             }
@@ -244,7 +255,7 @@ int gpt_sgemm(int level, int transpose_a, int transpose_b, ptrdiff_t m, ptrdiff_
     return 1;
 #else
     (void)level; (void)transpose_a; (void)transpose_b; (void)m; (void)n; (void)k; (void)alpha; (void)a; (void)lda;
-    (void)b; (void)ldb; (void)beta; (void)c; (void)ldc;
+    (void)b; (void)ldb; (void)beta; (void)c; (void)ldc; (void)bias; (void)relu;
     return 0;
 #endif
 }

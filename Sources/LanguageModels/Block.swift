@@ -20,8 +20,8 @@ public final class FeedForward: Module {
     }
 
     public func callAsFunction(_ x: Tensor, generator: inout SeededGenerator, training: Bool = false) -> Tensor {
-        let hidden = expand(x)  // (B, T, 4C)
-        let activated = activation == .relu ? hidden.relu() : hidden.gelu()
+        // (B, T, 4C); the ReLU fused into the product
+        let activated = activation == .relu ? expand(x, relu: true) : expand(x).gelu()
         let out = project(activated)  // (B, T, C)
         return training ? out.dropout(probability: dropout, generator: &generator) : out
     }

@@ -49,7 +49,10 @@ public final class Linear: Module {
         }
     }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor { x.linear(weight: weight, bias: bias) }
+    /// `x Wᵀ + b`, or `max(0, x Wᵀ + b)` in one pass with `relu`.
+    public func callAsFunction(_ x: Tensor, relu: Bool = false) -> Tensor {
+        x.linear(weight: weight, bias: bias, relu: relu)
+    }
 
     public func namedParameters() -> [(name: String, tensor: Tensor)] {
         [("weight", weight)] + (bias.map { [("bias", $0)] } ?? [])

@@ -14,6 +14,7 @@ import _TestSupport
     @Test func linearWithBias() {
         let x = randomTensor([2, 3, 5], seed: 1), w = randomTensor([4, 5], seed: 2), b = randomTensor([4], seed: 3)
         expectAllPass(checkGradients([x, w, b]) { $0[0].linear(weight: $0[1], bias: $0[2]) }, "linear")
+        expectAllPass(checkGradients([x, w, b]) { $0[0].linear(weight: $0[1], bias: $0[2], relu: true) }, "+relu")
     }
 
     /// A batch large enough that the weight gradient is split along the tokens (and the bias gradient across

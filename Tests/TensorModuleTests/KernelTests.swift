@@ -42,6 +42,41 @@ import _TestSupport
             b: $8, ldb: $9, beta: $10, c: $11, ldc: $12, instructions: instructions) }, name: "portable \(instructions)")
     }
 
+    /// The bias and ReLU epilogue (a linear layer's) on every kernel level and the active backend: the naive
+    /// product, plus the bias, then max(0, .), on the shapes above with beta 0 and 0.5.
+    @Test(arguments: VectorInstructions.available)
+    func epilogueMatchesNaive(instructions: VectorInstructions) {
+        for (m, n, k) in Self.shapes {
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                for beta: Float in [0, 0.5] {
+                    let a = randomTensor([m * k], seed: UInt64(m + 3 * k), requiresGrad: false)
+                    let b = randomTensor([k * n], seed: UInt64(n + 5 * k), requiresGrad: false)
+                    let bias = randomTensor([n], seed: 12, requiresGrad: false)
+                    let start = randomTensor([m * n], seed: 11, requiresGrad: false)
+                    let expected = start.detached(), viaPortable = start.detached(), viaGEMM = start.detached()
+                    let lda = ta ? m : k, ldb = tb ? k : n
+                    naiveGEMM(
+                        transposeA: ta, transposeB: tb, m: m, n: n, k: k, alpha: 0.5, a: a.storage.pointer,
+                        lda: lda, b: b.storage.pointer, ldb: ldb, beta: beta, c: expected.storage.pointer, ldc: n)
+                    let reference = expected.values.enumerated().map { max(0, $1 + bias.values[$0 % n]) }
+                    portableGEMM(
+                        transposeA: ta, transposeB: tb, m: m, n: n, k: k, alpha: 0.5, a: a.storage.pointer,
+                        lda: lda, b: b.storage.pointer, ldb: ldb, beta: beta, c: viaPortable.storage.pointer, ldc: n,
+                        bias: bias.storage.pointer, relu: true, instructions: instructions)
+                    gemm(
+                        transposeA: ta, transposeB: tb, m: m, n: n, k: k, alpha: 0.5, a: a.storage.pointer,
+                        lda: lda, b: b.storage.pointer, ldb: ldb, beta: beta, c: viaGEMM.storage.pointer, ldc: n,
+                        bias: bias.storage.pointer, relu: true)
+                    let label = "\(instructions) m=\(m) n=\(n) k=\(k) ta=\(ta) tb=\(tb) beta=\(beta)"
+                    for (name, actual) in [("portable", viaPortable), ("gemm", viaGEMM)] {
+                        let result = compare(actual.values, reference, absolute: 1e-4, relative: 1e-4)
+                        #expect(result.passed, "\(name) \(label): \(result)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test func activeBackendMatchesNaive() {
         // With a BLAS installed this checks it; without one it checks the dispatch to the portable kernel.
         run({ gemm(transposeA: $0, transposeB: $1, m: $2, n: $3, k: $4, alpha: $5, a: $6, lda: $7,

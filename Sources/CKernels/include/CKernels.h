@@ -36,13 +36,14 @@ float gpt_exp_shifted(int level, float *out, const float *input, ptrdiff_t count
 int gpt_gemm_tile_rows(int level);
 int gpt_gemm_tile_columns(int level);
 
-/// Row-major C = alpha op(A) op(B) + beta C on the calling thread, C [m, n]; A is [m, k] ([k, m] when transpose_a),
-/// B is [k, n] ([n, k] when transpose_b); C is not read when beta is 0. A transposed B (and a narrow last panel) is
-/// packed into a buffer of the thread's own; everything else is read in place. Returns 0 (and does nothing) when
-/// `level` is below 2, a size is not positive, or the buffer cannot be allocated: the caller then uses its Swift
-/// kernel.
+/// Row-major C = alpha op(A) op(B) + beta C (+ bias) (then max(0, .) when `relu`) on the calling thread, C [m, n];
+/// A is [m, k] ([k, m] when transpose_a), B is [k, n] ([n, k] when transpose_b), bias is [n] or NULL; C is not read
+/// when beta is 0. A transposed B (and a narrow last panel) is packed into a buffer of the thread's own; everything
+/// else is read in place. Returns 0 (and does nothing) when `level` is below 2, a size is not positive, or the
+/// buffer cannot be allocated: the caller then uses its Swift kernel.
 int gpt_sgemm(int level, int transpose_a, int transpose_b, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha,
-              const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb, float beta, float *c, ptrdiff_t ldc);
+              const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb, float beta, float *c, ptrdiff_t ldc,
+              const float *bias, int relu);
 
 /// One AdamW update of `count` elements: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
 /// p = p * decay - step_size * m / (sqrt(v) / root_correction2 + epsilon). Same operations and order as the

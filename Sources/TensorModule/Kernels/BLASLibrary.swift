@@ -11,7 +11,8 @@ import Glibc
 /// order: OpenBLAS, BLIS, MKL, reference BLAS. Before OpenBLAS loads, `OPENBLAS_CORETYPE` is set for this CPU
 /// when the user has not set it, because Debian's OpenBLAS 0.3.21 misdetects recent Xeons and runs 5x slower.
 /// `GPT_BLAS=none` disables BLAS; `GPT_BLAS=/path/lib.so` names a library. The library is set to one thread:
-/// ``gemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)`` splits large products across cores itself.
+/// ``gemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:bias:relu:)`` splits large products across
+/// cores itself.
 struct BLASLibrary: @unchecked Sendable {
     typealias SGEMM = @convention(c) (
         Int32, Int32, Int32, Int32, Int32, Int32, Float, UnsafePointer<Float>?, Int32,

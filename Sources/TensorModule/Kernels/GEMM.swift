@@ -6,7 +6,7 @@ public enum MatrixBackend: Sendable, Equatable, CustomStringConvertible {
     /// A platform BLAS: Accelerate, or a shared library found at run time (its file name).
     case blas(String)
     /// No BLAS: the C kernel of `gpt_sgemm` (AVX2 or AVX-512), else the portable Swift kernel of
-    /// ``portableGEMM(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:parallel:instructions:)``.
+    /// ``portableGEMM(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:bias:relu:parallel:instructions:)``.
     case portable
 
     public var description: String {
@@ -41,27 +41,57 @@ enum SerialMatrixKernel {
         return level.map { .vector($0) }
     }
 
-    /// `C = alpha op(A) op(B) + beta C` on the calling thread (`k > 0`).
+    /// `C = alpha op(A) op(B) + beta C (+ bias)`, then `max(0, C)` when `relu`, on the calling thread (`k > 0`).
     @inline(__always)
     func multiply(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>? = nil, relu: Bool = false
     ) {
-        switch self {
-        case .blas(let blas):
-            blas.sgemm(
-                transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-                a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
-        case .vector(let level):
-            let done = gpt_sgemm(
-                level, transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-            if done == 0 {  // (only when its packing buffer could not be allocated)
+        if case .vector(let level) = self, gpt_sgemm(
+            level, transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias,
+            relu ? 1 : 0) != 0
+        {
+            return
+        }
+        // The BLAS (or, should the C kernel's buffer be unavailable, the Swift tile), with the bias and the ReLU
+        // as passes of their own.
+        withEpilogue(m: m, n: n, beta: beta, c: c, ldc: ldc, bias: bias, relu: relu) { beta in
+            if case .blas(let blas) = self {
+                blas.sgemm(
+                    transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                    a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            } else {
                 PortableGEMMTile.gemm(
                     transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
                     a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, parallel: false)
             }
         }
+    }
+}
+
+/// Runs `product(beta)`, a product into the `[m, n]` block `c`, with `C += bias` folded in first (C = beta C + bias,
+/// then the product with beta 1) and `max(0, C)` after, for kernels without an epilogue of their own.
+@inline(__always)
+func withEpilogue(
+    m: Int, n: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>?, relu: Bool,
+    _ product: (Float) -> Void
+) {
+    if let bias {
+        for i in 0..<m {
+            let row = c + i * ldc
+            if beta == 0 {
+                row.update(from: bias, count: n)
+            } else {
+                for j in 0..<n { row[j] = beta * row[j] + bias[j] }
+            }
+        }
+    }
+    product(bias == nil ? beta : 1)
+    guard relu else { return }
+    for i in 0..<m {
+        let row = c + i * ldc
+        for j in 0..<n where !(row[j] > 0) { row[j] = 0 }
     }
 }
 
@@ -73,21 +103,25 @@ enum SerialMatrixKernel {
 ///   - m: rows of `C`; n: columns of `C`; k: the shared dimension.
 ///   - lda, ldb, ldc: row strides (elements) of `A`, `B`, `C` as stored.
 ///   - c: `[m, n]` output, read when `beta != 0`.
+///   - bias: `[n]`, added to every row of `C` (a linear layer's bias), or `nil`.
+///   - relu: `C = max(0, C)` at the end (a linear layer followed by a ReLU).
 public func gemm(
     transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
     a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>? = nil, relu: Bool = false
 ) {
     guard m > 0, n > 0 else { return }
     guard k > 0, let kernel = SerialMatrixKernel.choose(m: m, n: n, k: k) else {
-        PortableGEMMTile.gemm(
-            transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-            a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, parallel: true)
+        withEpilogue(m: m, n: n, beta: beta, c: c, ldc: ldc, bias: bias, relu: relu) { beta in
+            PortableGEMMTile.gemm(
+                transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, parallel: true)
+        }
         return
     }
     splitGEMM(
         kernel, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-        a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, bias: bias, relu: relu)
 }
 
 /// Runs a product on `kernel`, split across the kernel threads.
@@ -100,12 +134,13 @@ public func gemm(
 func splitGEMM(
     _ kernel: SerialMatrixKernel, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
     a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threadLimit: Int = kernelThreadCount
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>? = nil, relu: Bool = false,
+    threadLimit: Int = kernelThreadCount
 ) {
     let splitRows = m >= n, side = splitRows ? m : n, minimumSide = 256
     let threads = GradientShard.isCollecting ? 1 : min(threadLimit, max(1, m * n * k / 262_144), side)
     // (Slices of at most 2M elements each, so that the 8 of them stay within 64 MB.)
-    if threads > 1, k >= 2048, k >= 8 * max(m, n), m * n <= 2 << 20 {
+    if threads > 1, k >= 2048, k >= 8 * max(m, n), m * n <= 2 << 20, bias == nil, !relu {
         splitDepthGEMM(
             kernel, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
             b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, threads: threads)
@@ -114,6 +149,7 @@ func splitGEMM(
     let parts = threads <= 1 ? 1 : max(threads, min(4 * threads, side / minimumSide))
     let aShared = SendablePointer(UnsafeMutablePointer(mutating: a))
     let bShared = SendablePointer(UnsafeMutablePointer(mutating: b)), cShared = SendablePointer(c)
+    let biasShared = bias.map { SendablePointer(UnsafeMutablePointer(mutating: $0)) }
     parallelForClaiming(parts, threads: threads) { part in
         let start = side * part / parts, end = side * (part + 1) / parts
         guard end > start else { return }
@@ -121,12 +157,12 @@ func splitGEMM(
             kernel.multiply(
                 transposeA: transposeA, transposeB: transposeB, m: end - start, n: n, k: k, alpha: alpha,
                 a: aShared.base + (transposeA ? start : start * lda), lda: lda, b: bShared.base, ldb: ldb,
-                beta: beta, c: cShared.base + start * ldc, ldc: ldc)
+                beta: beta, c: cShared.base + start * ldc, ldc: ldc, bias: biasShared?.base, relu: relu)
         } else {
             kernel.multiply(
                 transposeA: transposeA, transposeB: transposeB, m: m, n: end - start, k: k, alpha: alpha,
                 a: aShared.base, lda: lda, b: bShared.base + (transposeB ? start * ldb : start), ldb: ldb,
-                beta: beta, c: cShared.base + start, ldc: ldc)
+                beta: beta, c: cShared.base + start, ldc: ldc, bias: biasShared.map { $0.base + start }, relu: relu)
         }
     }
 }
@@ -166,8 +202,8 @@ private func splitDepthGEMM(
     withExtendedLifetime(slices) {}
 }
 
-/// ``gemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)`` on the calling thread only, for kernels
-/// that are already parallel over an outer loop (attention over batch x heads).
+/// ``gemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:bias:relu:)`` on the calling thread only, for
+/// kernels that are already parallel over an outer loop (attention over batch x heads).
 public func serialGEMM(
     transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
     a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,

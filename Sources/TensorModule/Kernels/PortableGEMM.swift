@@ -4,26 +4,28 @@ import CKernels
 ///
 /// With AVX2 or AVX-512 (`instructions`, the widest available by default) this is the C kernel of `gpt_sgemm`:
 /// B packed into panels one depth block at a time, A read in place, a 6 x 16 or 12 x 32 register tile; threads take
-/// blocks of rows as in ``gemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``. Otherwise (the
+/// blocks of rows as in ``gemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:bias:relu:)``. Otherwise (the
 /// baseline, or another architecture) it is the Swift kernel of ``PortableGEMMTile``. `parallel: false` keeps it on
-/// the calling thread. Same contract as ``gemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``.
+/// the calling thread. Same contract as ``gemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:bias:relu:)``.
 public func portableGEMM(
     transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
     a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, parallel: Bool = true,
-    instructions: VectorInstructions = .widest
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>? = nil, relu: Bool = false,
+    parallel: Bool = true, instructions: VectorInstructions = .widest
 ) {
     guard m > 0, n > 0 else { return }
     let level = min(instructions, .widest)
     guard level >= .avx2, k > 0 else {
-        PortableGEMMTile.gemm(
-            transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-            a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, parallel: parallel)
+        withEpilogue(m: m, n: n, beta: beta, c: c, ldc: ldc, bias: bias, relu: relu) { beta in
+            PortableGEMMTile.gemm(
+                transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, parallel: parallel)
+        }
         return
     }
     splitGEMM(
         .vector(Int32(level.rawValue)), transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
-        alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc,
+        alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, bias: bias, relu: relu,
         threadLimit: parallel ? kernelThreadCount : 1)
 }
 

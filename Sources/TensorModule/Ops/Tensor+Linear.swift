@@ -4,26 +4,29 @@
 extension Tensor {
     // MARK: - Linear
 
-    /// `y = x Wᵀ + b`, PyTorch's `nn.Linear`: the weight is stored `[out, in]`.
+    /// `y = x Wᵀ + b`, PyTorch's `nn.Linear`: the weight is stored `[out, in]`; with `relu`, `max(0, y)` in the
+    /// same pass (the bias and the ReLU are the matrix product's epilogue, and the backward masks the gradient in
+    /// place instead of keeping the product for a separate ReLU).
     ///
     /// - Parameters:
     ///   - weight: `[out, in]`.
     ///   - bias: `[out]`, or `nil`.
     /// - Returns: `[..., out]` for `self` of shape `[..., in]`.
-    public func linear(weight: Tensor, bias: Tensor? = nil) -> Tensor {
+    public func linear(weight: Tensor, bias: Tensor? = nil, relu: Bool = false) -> Tensor {
         let inputs = shape.last!, outputs = weight.shape[0]
         precondition(weight.shape == [outputs, inputs], "linear: weight \(weight.shape) does not fit input \(shape)")
         let rows = count / inputs
         let out = TensorStorage(uninitialized: rows * outputs)
-        if let bias {
-            for r in 0..<rows { (out.pointer + r * outputs).update(from: bias.storage.pointer, count: outputs) }
-        }
         gemm(
             transposeA: false, transposeB: true, m: rows, n: outputs, k: inputs, alpha: 1,
             a: storage.pointer, lda: inputs, b: weight.storage.pointer, ldb: inputs,
-            beta: bias == nil ? 0 : 1, c: out.pointer, ldc: outputs)
+            beta: 0, c: out.pointer, ldc: outputs, bias: bias?.storage.pointer, relu: relu)
         let parents = [self, weight] + (bias.map { [$0] } ?? [])
         return Tensor(shape: Array(shape.dropLast()) + [outputs], storage: out, parents: parents) { dy in
+            if relu {  // through the ReLU: this gradient is this op's alone, so it is masked where it lies
+                reluBackward(inputGradient: dy.pointer, outputGradient: dy.pointer, input: out.pointer,
+                             count: rows * outputs, accumulate: false)
+            }
             // The input gradient and the parameter gradients are independent: one core computes each (rather
             // than both cores splitting each product), which halves the packing and synchronisation.
             // A gradient met here first is written (beta 0) instead of zeroed and then added to.
