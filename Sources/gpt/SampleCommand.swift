@@ -73,7 +73,8 @@ struct InfoCommand: ParsableCommand {
         let backend = MatrixBackend.current
         print("matrix backend: \(backend)")
         print("cores: \(kernelThreadCount)")
-        print("vector instructions: \(VectorInstructions.widest) (decoding, softmax and the portable kernel)")
+        print("vector instructions: \(VectorInstructions.widest) (products up to 2^27 multiply-adds, all without a BLAS, "
+              + "decoding, softmax, layer norm, AdamW)")
         if let coreType = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] { print("OPENBLAS_CORETYPE: \(coreType)") }
         print(String(format: "GEMM %dx%dx%d: %.1f GFLOP/s (%@)", size, size, size, measureGEMMGigaflops(size: size),
                      backend.description))
