@@ -30,23 +30,32 @@ public final class GradientShard: @unchecked Sendable {
     public func gradient(of tensor: Tensor) -> TensorStorage? { buffers[ObjectIdentifier(tensor)] }
 
     /// Adds `Σ_s weights[s] * shards[s].gradient(of: leaf)` to each leaf's own gradient (creating it if any shard
-    /// has one; a leaf no shard reached keeps none, as after a plain backward), in shard order, leaves split
-    /// across cores.
+    /// has one; a leaf no shard reached keeps none, as after a plain backward), in shard order, in one pass over
+    /// each element; the leaves are cut into pieces shared by the cores.
     public static func accumulate(_ shards: [GradientShard], weights: [Float], into leaves: [Tensor]) {
         precondition(shards.count == weights.count, "one weight per shard")
-        let box = UncheckedSendableBox((shards, leaves))
-        parallelFor(leaves.count) { range in
-            let (shards, leaves) = box.value
-            for leaf in leaves[range] {
-                let parts = shards.indices.compactMap { i in shards[i].gradient(of: leaf).map { (weights[i], $0) } }
-                guard !parts.isEmpty else { continue }
-                let total = leaf.ensureGradient().pointer
-                for (weight, gradient) in parts {
-                    let source = gradient.pointer
-                    for j in 0..<leaf.count { total[j] += weight * source[j] }
+        var targets: [(total: UnsafeMutablePointer<Float>, fresh: Bool, parts: [(Float, UnsafePointer<Float>)])] = []
+        var counts: [Int] = []
+        for leaf in leaves {
+            let parts = shards.indices.compactMap { i in
+                shards[i].gradient(of: leaf).map { (weights[i], UnsafePointer($0.pointer)) }
+            }
+            guard !parts.isEmpty else { continue }
+            let (total, fresh) = leaf.gradientForWriting()
+            targets.append((total.pointer, fresh, parts))
+            counts.append(leaf.count)
+        }
+        parallelForPieces(counts: counts, pieceSize: 16_384) { _, item, range in
+            let (total, fresh, parts) = targets[item]
+            for (index, (weight, source)) in parts.enumerated() {
+                if index == 0 && fresh {
+                    for j in range { total[j] = weight * source[j] }
+                } else {
+                    for j in range { total[j] += weight * source[j] }
                 }
             }
         }
+        withExtendedLifetime((shards, leaves)) {}
     }
 
     /// The buffer that stands for `leaf`'s gradient in this shard (zeros at first).
