@@ -13,16 +13,17 @@ int gpt_gemm_tile_columns(int level) { return level >= 3 ? 32 : level >= 2 ? 16 
 #ifdef GPT_X86
 
 /// How a kernel walks A, stored row-major [m, k] (`A_ROWS`) or as its transpose [k, m] (`A_COLUMNS`): `_SETUP`
-/// declares the pointers at step 0, `_AT(i)` is element (i, p) at the current step p, `_NEXT` moves to step p + 1.
-/// Rows keep four pointers, to rows 0, 3, 6 and 9, so that each of the twelve loads is one addressing mode
-/// (pointer + 0, 1 or 2 row strides) instead of a chain of additions. (The empty `asm` hides how the four relate,
-/// or the compiler derives them from one another again.)
-#define A_ROWS_SETUP(a, lda)                                                                                      \
-    const float *a0 = (a), *a3 = (a) + 3 * (lda), *a6 = (a) + 6 * (lda), *a9 = (a) + 9 * (lda);                  \
+/// declares the pointers at step 0 (none past the tile's rows), `_AT(i)` is element (i, p) at the current step p,
+/// `_NEXT` moves to step p + 1. Rows keep four pointers, to rows 0, 3, 6 and 9, so that each of the twelve loads is
+/// one addressing mode (pointer + 0, 1 or 2 row strides) instead of a chain of additions. (The empty `asm` hides how
+/// the four relate, or the compiler derives them from one another again.)
+#define A_ROWS_SETUP(a, lda, ROWS)                                                                                \
+    const float *a0 = (a), *a3 = (a) + (ROWS > 3 ? 3 : 0) * (lda), *a6 = (a) + (ROWS > 6 ? 6 : 0) * (lda);         \
+    const float *a9 = (a) + (ROWS > 9 ? 9 : 0) * (lda);                                                          \
     __asm__("" : "+r"(a3), "+r"(a6), "+r"(a9));
 #define A_ROWS_AT(lda, i) ((i) < 3 ? a0 : (i) < 6 ? a3 : (i) < 9 ? a6 : a9)[((i) % 3) * (lda)]
 #define A_ROWS_NEXT(lda) (a0++, a3++, a6++, a9++)
-#define A_COLUMNS_SETUP(a, lda) const float *a0 = (a);
+#define A_COLUMNS_SETUP(a, lda, ROWS) const float *a0 = (a);
 #define A_COLUMNS_AT(lda, i) a0[i]
 #define A_COLUMNS_NEXT(lda) (a0 += (lda))
 /// Software prefetch of A ahead of step p: A's rows are read in place and are often cold (a layer's activations),
@@ -64,7 +65,7 @@ static void store_partial_tile(float *c, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_
             _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);                                               \
             _mm_prefetch((const char *)(c + i * ldc + columns - 1), _MM_HINT_T0);                                 \
         }                                                                                                         \
-        A_LAYOUT##_SETUP(a, lda)                                                                                  \
+        A_LAYOUT##_SETUP(a, lda, ROWS)                                                                            \
         for (ptrdiff_t p = 0; p < depth; p++, A_LAYOUT##_NEXT(lda)) {                                             \
             A_LAYOUT##_PREFETCH(a, lda, ROWS, p)                                                                  \
             vector bv[VECTORS];                                                                                   \
