@@ -61,8 +61,29 @@ func attentionProbabilities(
     serialGEMM(  // S = Q Kᵀ / √D   (rows, last)
         transposeA: false, transposeB: true, m: rows.count, n: last, k: d, alpha: 1 / Float(d).squareRoot(),
         a: q + first * rowStride, lda: rowStride, b: k, ldb: rowStride, beta: 0, c: block, ldc: t)
+    causalSoftmaxRows(block, stride: t, rows: rows, logSumExp: logSumExp, recompute: recompute)
+}
+
+/// Rows `rows` of a block of causal attention scores, in place: row `i` (at `block + (i - rows.lowerBound) *
+/// stride`) becomes the softmax of its columns `0...i`, saving `logSumExp[i]` (`log Σ exp`), or with `recompute`
+/// becomes `exp(S - logSumExp[i])` from the saved value; columns `i + 1 ..< rows.upperBound` are zeroed. The C
+/// kernel of `instructions` (AVX-512 with masked tails, else plain C).
+public func causalSoftmaxRows(
+    _ block: UnsafeMutablePointer<Float>, stride: Int, rows: Range<Int>, logSumExp: UnsafeMutablePointer<Float>,
+    recompute: Bool, instructions: VectorInstructions = .widest
+) {
     gpt_causal_softmax_rows(
-        Int32(VectorInstructions.widest.rawValue), block, t, first, last, logSumExp, recompute ? 1 : 0)
+        Int32(instructions.rawValue), block, stride, rows.lowerBound, rows.upperBound, logSumExp, recompute ? 1 : 0)
+}
+
+/// The softmax's backward for the same rows, in place: `gradient[j] = p[j] (gradient[j] - Σ_k gradient[k] p[k])`
+/// over columns `0...i` (`dP` to `dS`), zero past the diagonal; `probabilities` has the same layout.
+public func causalSoftmaxBackwardRows(
+    _ gradient: UnsafeMutablePointer<Float>, probabilities: UnsafePointer<Float>, stride: Int, rows: Range<Int>,
+    instructions: VectorInstructions = .widest
+) {
+    gpt_causal_softmax_backward_rows(
+        Int32(instructions.rawValue), gradient, probabilities, stride, rows.lowerBound, rows.upperBound)
 }
 
 /// The dropped-out probabilities `Pd = mask ⊙ P / (1 - dropout)` of a block of rows (both `[rows.count, t]`,
@@ -134,7 +155,7 @@ public func attentionBackward(
     let l = SendablePointer(UnsafeMutablePointer(mutating: logSumExp))
     let x = SendablePointer(UnsafeMutablePointer(mutating: qkv))
     let t = sizes.time, c = sizes.channels, d = sizes.headSize, scale = 1 / Float(d).squareRoot()
-    let keep = 1 / (1 - dropout), level = Int32(VectorInstructions.widest.rawValue)
+    let keep = 1 / (1 - dropout)
     parallelFor(sizes.batch * sizes.heads) { range in
         let scores = UnsafeMutablePointer<Float>.allocate(capacity: attentionRowBlock * t)
         let weights = UnsafeMutablePointer<Float>.allocate(capacity: attentionRowBlock * t)
@@ -170,7 +191,7 @@ public func attentionBackward(
                         for j in 0...i { dRow[j] = droppedRow[j] == 0 ? 0 : dRow[j] * keep }
                     }
                 }
-                gpt_causal_softmax_backward_rows(level, scores, weights, t, first, last)  // dS, in place
+                causalSoftmaxBackwardRows(scores, probabilities: weights, stride: t, rows: first..<last)  // dS
                 serialGEMM(  // dQ[first..<last] += dS K / √D
                     transposeA: false, transposeB: false, m: rows, n: d, k: last, alpha: scale,
                     a: scores, lda: t, b: k, ldb: 3 * c, beta: 1, c: dq + first * 3 * c, ldc: 3 * c)
