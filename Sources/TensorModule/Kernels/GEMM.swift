@@ -89,9 +89,18 @@ func withEpilogue(
     }
     product(bias == nil ? beta : 1)
     guard relu else { return }
-    for i in 0..<m {
+    for i in 0..<m {  // max(0, C) with NaN to 0, as the C kernel's epilogue; eight lanes at a time
         let row = c + i * ldc
-        for j in 0..<n where !(row[j] > 0) { row[j] = 0 }
+        var j = 0
+        while j + 8 <= n {
+            let raw = UnsafeMutableRawPointer(row + j), value = raw.loadUnaligned(as: SIMD8<Float>.self)
+            raw.storeBytes(of: value.replacing(with: 0, where: .!(value .> 0)), as: SIMD8<Float>.self)
+            j += 8
+        }
+        while j < n {
+            if !(row[j] > 0) { row[j] = 0 }
+            j += 1
+        }
     }
 }
 
