@@ -66,7 +66,6 @@ static void softmax_gradient_plain(float *d, const float *p, ptrdiff_t count) {
 
 void gpt_causal_softmax_rows(int level, float *block, ptrdiff_t stride, ptrdiff_t first, ptrdiff_t last,
                              float *log_sum_exp, int recompute) {
-    if (level > gpt_simd_level()) level = gpt_simd_level();
     for (ptrdiff_t i = first; i < last; i++) {
         float *row = block + (i - first) * stride;
         ptrdiff_t count = i + 1;

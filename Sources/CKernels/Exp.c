@@ -85,10 +85,7 @@ GPT_AVX2 static float exp_shifted_avx2(float *out, const float *input, ptrdiff_t
 #endif
 
 float gpt_exp_shifted(int level, float *out, const float *input, ptrdiff_t count, float shift) {
-    if (level > gpt_simd_level()) level = gpt_simd_level();
-#ifdef GPT_X86
-    if (level >= 3) return exp_shifted_avx512(out, input, count, shift);
-    if (level >= 2) return exp_shifted_avx2(out, input, count, shift);
-#endif
-    return plain_exp_shifted(out, input, count, shift);
+    GPT_DISPATCH(level, return exp_shifted_avx512(out, input, count, shift),
+                 return exp_shifted_avx2(out, input, count, shift),
+                 return plain_exp_shifted(out, input, count, shift));
 }

@@ -7,9 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int gpt_gemm_tile_rows(int level) { return level >= 3 ? 12 : level >= 2 ? 6 : 0; }
-int gpt_gemm_tile_columns(int level) { return level >= 3 ? 32 : level >= 2 ? 16 : 0; }
-
 #ifdef GPT_X86
 
 /// How a kernel walks A, stored row-major [m, k] (`A_ROWS`) or as its transpose [k, m] (`A_COLUMNS`): `_SETUP`
@@ -207,7 +204,7 @@ int gpt_sgemm(int level, int transpose_a, int transpose_b, ptrdiff_t m, ptrdiff_
               const float *bias, int relu) {
 #ifdef GPT_X86
     if (level < 2 || m <= 0 || n <= 0 || k <= 0) return 0;
-    ptrdiff_t width = gpt_gemm_tile_columns(level);
+    ptrdiff_t width = level >= 3 ? 32 : 16;  // the tile's columns: 2 vectors
     // B untransposed is read in place, panel by panel, but for a last panel narrower than the kernel's loads.
     int in_place = !transpose_b;
     ptrdiff_t column_block = n < kColumnBlock ? n : kColumnBlock;

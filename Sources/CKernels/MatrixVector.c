@@ -74,32 +74,14 @@ GPT_DEFINE_MATVEC(matvec_bf16_avx2, GPT_AVX2, uint16_t, __m256, 8, _mm256_setzer
 
 void gpt_matvec_f32(int level, float *out, const float *weight, const float *input,
                     ptrdiff_t row_begin, ptrdiff_t row_end, ptrdiff_t columns, int accumulate) {
-    if (level > gpt_simd_level()) level = gpt_simd_level();
-#ifdef GPT_X86
-    if (level >= 3) {
-        matvec_f32_avx512(out, weight, input, row_begin, row_end, columns, accumulate);
-        return;
-    }
-    if (level >= 2) {
-        matvec_f32_avx2(out, weight, input, row_begin, row_end, columns, accumulate);
-        return;
-    }
-#endif
-    plain_f32(out, weight, input, row_begin, row_end, columns, accumulate);
+    GPT_DISPATCH(level, matvec_f32_avx512(out, weight, input, row_begin, row_end, columns, accumulate),
+                 matvec_f32_avx2(out, weight, input, row_begin, row_end, columns, accumulate),
+                 plain_f32(out, weight, input, row_begin, row_end, columns, accumulate));
 }
 
 void gpt_matvec_bf16(int level, float *out, const uint16_t *weight, const float *input,
                      ptrdiff_t row_begin, ptrdiff_t row_end, ptrdiff_t columns, int accumulate) {
-    if (level > gpt_simd_level()) level = gpt_simd_level();
-#ifdef GPT_X86
-    if (level >= 3) {
-        matvec_bf16_avx512(out, weight, input, row_begin, row_end, columns, accumulate);
-        return;
-    }
-    if (level >= 2) {
-        matvec_bf16_avx2(out, weight, input, row_begin, row_end, columns, accumulate);
-        return;
-    }
-#endif
-    plain_bf16(out, weight, input, row_begin, row_end, columns, accumulate);
+    GPT_DISPATCH(level, matvec_bf16_avx512(out, weight, input, row_begin, row_end, columns, accumulate),
+                 matvec_bf16_avx2(out, weight, input, row_begin, row_end, columns, accumulate),
+                 plain_bf16(out, weight, input, row_begin, row_end, columns, accumulate));
 }

@@ -35,17 +35,15 @@ extension Trainer {
         // Threads claim parts one at a time: with more parts than cores, a core that the machine slows down
         // takes fewer of them instead of holding the step up.
         parallelForClaiming(shards, threads: kernelThreadCount) { shard in
-            do {
-                let rowRange = bounds[shard]..<bounds[shard + 1]
-                let part = Array(inputs[(rowRange.lowerBound * time)..<(rowRange.upperBound * time)])
-                let partTargets = Array(targets[(rowRange.lowerBound * time)..<(rowRange.upperBound * time)])
-                var dropout = SeededGenerator(seed: seeds[shard])
-                lossesOut.base[shard] = collectors[shard].collect {
-                    let loss = box.value.forward(part, batchSize: rowRange.count, targets: partTargets,
-                                                 dropout: &dropout).loss!
-                    loss.backward()
-                    return loss.item
-                }
+            let rowRange = bounds[shard]..<bounds[shard + 1]
+            let part = Array(inputs[(rowRange.lowerBound * time)..<(rowRange.upperBound * time)])
+            let partTargets = Array(targets[(rowRange.lowerBound * time)..<(rowRange.upperBound * time)])
+            var dropout = SeededGenerator(seed: seeds[shard])
+            lossesOut.base[shard] = collectors[shard].collect {
+                let loss = box.value.forward(part, batchSize: rowRange.count, targets: partTargets,
+                                             dropout: &dropout).loss!
+                loss.backward()
+                return loss.item
             }
         }
         let weights = (0..<shards).map { Float(bounds[$0 + 1] - bounds[$0]) / Float(rows) }

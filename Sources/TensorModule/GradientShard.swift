@@ -58,15 +58,8 @@ public final class GradientShard: @unchecked Sendable {
         withExtendedLifetime((shards, leaves)) {}
     }
 
-    /// The buffer that stands for `leaf`'s gradient in this shard (zeros at first).
-    func storage(for leaf: Tensor) -> TensorStorage {
-        if let existing = buffers[ObjectIdentifier(leaf)] { return existing }
-        let created = TensorStorage(zeros: leaf.count)
-        buffers[ObjectIdentifier(leaf)] = created
-        return created
-    }
-
-    /// As ``storage(for:)``, for a caller that overwrites a new buffer entirely (`fresh`: left uninitialised).
+    /// The buffer that stands for `leaf`'s gradient in this shard: the one collected so far, or a new one left
+    /// uninitialised (`fresh`), as ``Tensor``'s own `gradientForWriting()` gives.
     func storageForWriting(for leaf: Tensor) -> (storage: TensorStorage, fresh: Bool) {
         if let existing = buffers[ObjectIdentifier(leaf)] { return (existing, false) }
         let created = TensorStorage(uninitialized: leaf.count)

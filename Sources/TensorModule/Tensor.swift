@@ -99,11 +99,9 @@ public final class Tensor {
 
     /// The gradient buffer, allocated (as zeros) on first use.
     func ensureGradient() -> TensorStorage {
-        if backwardFunction == nil, let shard = GradientShard.current { return shard.storage(for: self) }
-        if let existing = gradientStorage { return existing }
-        let created = TensorStorage(zeros: count)
-        gradientStorage = created
-        return created
+        let (storage, fresh) = gradientForWriting()
+        if fresh { storage.pointer.update(repeating: 0, count: count) }
+        return storage
     }
 
     /// The gradient buffer for a backward that writes every element: the existing gradient, to add to (`fresh`

@@ -32,10 +32,6 @@ void gpt_attend_one_query(int level, float *out, float *scores, const float *que
 /// input. Vector paths use a degree-6 polynomial (within 2 ulp of expf); exp of anything below -87.3 is 0.
 float gpt_exp_shifted(int level, float *out, const float *input, ptrdiff_t count, float shift);
 
-/// The register tile of gpt_sgemm at `level` (3: 12 x 32, 2: 6 x 16); 0 where no C kernel applies.
-int gpt_gemm_tile_rows(int level);
-int gpt_gemm_tile_columns(int level);
-
 /// Row-major C = alpha op(A) op(B) + beta C (+ bias) (then max(0, .) when `relu`) on the calling thread, C [m, n];
 /// A is [m, k] ([k, m] when transpose_a), B is [k, n] ([n, k] when transpose_b), bias is [n] or NULL; C is not read
 /// when beta is 0. A transposed B (and a narrow last panel) is packed into a buffer of the thread's own; everything

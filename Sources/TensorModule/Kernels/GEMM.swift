@@ -121,11 +121,9 @@ public func gemm(
 ) {
     guard m > 0, n > 0 else { return }
     guard k > 0, let kernel = SerialMatrixKernel.choose(m: m, n: n, k: k) else {
-        withEpilogue(m: m, n: n, beta: beta, c: c, ldc: ldc, bias: bias, relu: relu) { beta in
-            PortableGEMMTile.gemm(
-                transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-                a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, parallel: true)
-        }
+        portableGEMM(
+            transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+            a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, bias: bias, relu: relu)
         return
     }
     splitGEMM(
@@ -148,8 +146,7 @@ func splitGEMM(
 ) {
     let splitRows = m >= n, side = splitRows ? m : n, minimumSide = 256
     let threads = GradientShard.isCollecting ? 1 : min(threadLimit, max(1, m * n * k / 262_144), side)
-    // (Slices of at most 2M elements each, so that the 8 of them stay within 64 MB.)
-    if threads > 1, k >= 2048, k >= 8 * max(m, n), m * n <= 2 << 20, bias == nil, !relu {
+    if threads > 1, splitsAlongDepth(m: m, n: n, k: k), bias == nil, !relu {
         splitDepthGEMM(
             kernel, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
             b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, threads: threads)
@@ -175,6 +172,10 @@ func splitGEMM(
         }
     }
 }
+
+/// Whether a multi-threaded `m x n x k` product is split along its depth (see `splitDepthGEMM`): much deeper than
+/// wide, with slices of at most 2M elements each, so that the 8 of them stay within 64 MB.
+func splitsAlongDepth(m: Int, n: Int, k: Int) -> Bool { k >= 2048 && k >= 8 * max(m, n) && m * n <= 2 << 20 }
 
 /// A product much deeper than it is wide (a weight gradient `dW = dYᵀ X` sums over every token of the batch):
 /// split along `k` into `depthParts` slices, each multiplied into a buffer of its own by whichever thread claims
@@ -224,7 +225,7 @@ public func serialGEMM(
             transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
             a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     } else {
-        PortableGEMMTile.gemm(
+        portableGEMM(
             transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
             a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, parallel: false)
     }

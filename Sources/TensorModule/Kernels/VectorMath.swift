@@ -22,44 +22,6 @@ public func dotProduct(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, cou
     return total
 }
 
-/// `Σ a[i]`.
-@inlinable @inline(__always)
-public func sumOfElements(_ a: UnsafePointer<Float>, count: Int) -> Float {
-    var accumulator = SIMD8<Float>()
-    var i = 0
-    let raw = UnsafeRawPointer(a)
-    while i + 8 <= count {
-        accumulator += raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-        i += 8
-    }
-    var total = accumulator.sum()
-    while i < count {
-        total += a[i]
-        i += 1
-    }
-    return total
-}
-
-/// `max a[i]` (`-inf` for an empty row).
-@inlinable @inline(__always)
-public func maximumElement(_ a: UnsafePointer<Float>, count: Int) -> Float {
-    var result = -Float.infinity
-    var accumulator = SIMD8<Float>(repeating: -.infinity)
-    var i = 0
-    let raw = UnsafeRawPointer(a)
-    while i + 8 <= count {
-        let values = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-        accumulator.replace(with: values, where: values .> accumulator)
-        i += 8
-    }
-    result = accumulator.max()
-    while i < count {
-        result = Swift.max(result, a[i])
-        i += 1
-    }
-    return result
-}
-
 /// `out[j] = exp(input[j] - shift)` for `j < count`, returning `Σ out[j]`: the numerators and the denominator of a
 /// softmax row (`shift` its maximum). `out` may equal `input`. With AVX2 or AVX-512 a vectorized polynomial runs
 /// (within 2 ulp of `expf`; arguments below -87.3 give 0); `.portable` calls `expf` per element.

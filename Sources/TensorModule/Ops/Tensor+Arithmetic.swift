@@ -109,12 +109,8 @@ extension Tensor {
             if self.requiresGrad { self.receiveGradient(dy, adopting: true) }
             if other.requiresGrad && repeats == 1 {
                 other.receiveGradient(dy, adopting: !self.requiresGrad)
-            } else if other.requiresGrad {  // a reduction over the repeats: serial, vectorised along the row
-                let db = other.ensureGradient().pointer
-                for r in 0..<repeats {
-                    let row = dy.pointer + r * width
-                    for j in 0..<width { db[j] += row[j] }
-                }
+            } else if other.requiresGrad {  // a reduction over the repeats
+                sumRowsSerially(into: other.ensureGradient().pointer, dy.pointer, rows: repeats, columns: width)
             }
         }
     }

@@ -32,11 +32,9 @@ extension Tensor {
             // A gradient met here first is written (beta 0) instead of zeroed and then added to.
             let dxSlot = self.requiresGrad ? self.gradientForWriting() : nil
             let dWSlot = weight.requiresGrad ? weight.gradientForWriting() : nil
-            let dbSlot = bias?.requiresGrad == true ? bias!.gradientForWriting() : nil
             let dx = dxSlot.map { SendablePointer($0.storage.pointer) }, dxBeta: Float = dxSlot?.fresh == true ? 0 : 1
             let dW = dWSlot.map { SendablePointer($0.storage.pointer) }, dWBeta: Float = dWSlot?.fresh == true ? 0 : 1
-            let db = dbSlot.map { SendablePointer($0.storage.pointer) }
-            if let dbSlot, dbSlot.fresh { dbSlot.storage.pointer.update(repeating: 0, count: outputs) }
+            let db = bias?.requiresGrad == true ? SendablePointer(bias!.ensureGradient().pointer) : nil
             let g = SendablePointer(dy.pointer), x = SendablePointer(self.storage.pointer)
             let w = SendablePointer(weight.storage.pointer)
             let tasks = [dx != nil, dW != nil || db != nil]
@@ -57,7 +55,7 @@ extension Tensor {
             }
             // Unless the batch is large enough that `gemm` splits the weight gradient along its depth (the tokens)
             // without re-packing, and then keeps every core busy on each product in turn.
-            let deep = rows >= 2048 && rows >= 8 * max(inputs, outputs) && inputs * outputs <= 2 << 20
+            let deep = splitsAlongDepth(m: outputs, n: inputs, k: rows)
             if tasks[0] && tasks[1] && kernelThreadCount > 1 && !deep {
                 parallelFor(2) { range in for task in range { run(task) } }
             } else {
