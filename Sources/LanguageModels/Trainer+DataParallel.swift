@@ -21,14 +21,16 @@ extension Trainer {
     }
 
     /// Forward and backward over `dataParallelShards` parts of the batch side by side; leaves the combined
-    /// gradients in the parameters and returns the batch's mean loss.
-    func shardedForwardBackward(_ model: GPTLanguageModel, inputs: [Int], targets: [Int]) -> Float {
+    /// gradients in the parameters and returns the batch's mean loss and the gradients' global L2 norm.
+    func shardedForwardBackward(_ model: GPTLanguageModel, inputs: [Int], targets: [Int]) -> (loss: Float, norm: Float) {
         let rows = settings.batchSize, time = settings.blockSize
         let shards = min(dataParallelShards, rows)
         let bounds = (0...shards).map { rows * $0 / shards }
         // One dropout stream per part, drawn in order from the model's: reproducible and resumable.
         let seeds = (0..<shards).map { _ in model.dropoutGenerator.next() }
-        let collectors = (0..<shards).map { _ in GradientShard() }
+        while gradientShards.count < shards { gradientShards.append(GradientShard()) }
+        let collectors = Array(gradientShards.prefix(shards))
+        for collector in collectors { collector.reset() }
         let losses = UnsafeMutableBufferPointer<Float>.allocate(capacity: shards)
         defer { losses.deallocate() }
         let lossesOut = SendablePointer(losses.baseAddress!), box = UncheckedSendableBox(model)
@@ -47,7 +49,7 @@ extension Trainer {
             }
         }
         let weights = (0..<shards).map { Float(bounds[$0 + 1] - bounds[$0]) / Float(rows) }
-        GradientShard.accumulate(collectors, weights: weights, into: model.parameters)
-        return zip(weights, losses).reduce(0) { $0 + $1.0 * $1.1 }
+        let norm = GradientShard.accumulate(collectors, weights: weights, into: model.parameters)
+        return (zip(weights, losses).reduce(0) { $0 + $1.0 * $1.1 }, norm)
     }
 }

@@ -31,6 +31,8 @@ public final class Trainer {
     /// Parts of each batch trained side by side, one per thread (1: the whole batch, kernels split across
     /// cores). See ``defaultShardCount(model:settings:)``.
     public var dataParallelShards: Int
+    /// The parts' gradient collectors, kept from step to step (see ``GradientShard/reset()``).
+    var gradientShards: [GradientShard] = []
 
     public init(model: any LanguageModel, dataset: TextDataset, settings: TrainingSettings) throws {
         try settings.validate()
@@ -64,19 +66,20 @@ public final class Trainer {
         let (x, y) = dataset.batch(.train, batchSize: settings.batchSize, blockSize: settings.blockSize,
                                    generator: &generator)
         model.clearGradients()
-        let loss: Float
+        let loss: Float, norm: Float
         if dataParallelShards > 1, let gpt = model as? GPTLanguageModel {
-            loss = shardedForwardBackward(gpt, inputs: x, targets: y)
+            (loss, norm) = shardedForwardBackward(gpt, inputs: x, targets: y)
         } else {
             let output = model.forward(x, batchSize: settings.batchSize, targets: y, training: true).loss!
             output.backward()
-            loss = output.item
+            (loss, norm) = (output.item, gradientNorm(model.parameters))
         }
-        let norm = clipGradientNorm(model.parameters, maximumNorm: settings.gradientClip > 0 ? settings.gradientClip : .infinity)
         guard loss.isFinite, norm.isFinite else { throw GPTError.nonFiniteLoss(step: step + 1) }
         lastLearningRate = currentLearningRate
         optimizer.settings.learningRate = lastLearningRate
-        optimizer.update()
+        // Clipping (`clip_grad_norm_`) as a factor on the gradients the optimizer reads: no pass of its own.
+        let maximumNorm = settings.gradientClip > 0 ? settings.gradientClip : .infinity
+        optimizer.update(gradientScale: clippingScale(norm: norm, maximumNorm: maximumNorm))
         step += 1
         return loss
     }

@@ -45,8 +45,10 @@ public final class AdamW {
         secondMoments = parameters.map { TensorStorage(zeros: $0.count) }
     }
 
-    /// Applies one update with the current gradients (parameters without a gradient are skipped, as PyTorch).
-    public func update() {
+    /// Applies one update with the current gradients (parameters without a gradient are skipped, as PyTorch), each
+    /// multiplied by `gradientScale` on the way in (``clippingScale(norm:maximumNorm:)``'s factor: clipping without
+    /// a pass of its own; the default 1 leaves them as they are).
+    public func update(gradientScale: Float = 1) {
         step += 1
         let s = settings
         let correction1 = 1 - pow(s.beta1, Float(step)), correction2 = 1 - pow(s.beta2, Float(step))
@@ -60,7 +62,7 @@ public final class AdamW {
                 parameter: parameter.tensor.storage.pointer + offset,
                 gradient: parameter.tensor.gradientStorage!.pointer + offset,
                 firstMoment: firstMoments[index].pointer + offset, secondMoment: secondMoments[index].pointer + offset,
-                count: range.count, beta1: s.beta1, beta2: s.beta2, stepSize: stepSize,
+                count: range.count, gradientScale: gradientScale, beta1: s.beta1, beta2: s.beta2, stepSize: stepSize,
                 rootCorrection2: rootCorrection2, epsilon: s.epsilon,
                 decay: parameter.decays ? 1 - s.learningRate * s.weightDecay : 1)
         }
@@ -71,24 +73,37 @@ public final class AdamW {
 /// Returns the norm before clipping (non-finite when any gradient is).
 @discardableResult
 public func clipGradientNorm(_ parameters: [Tensor], maximumNorm: Float) -> Float {
-    let gradients = parameters.compactMap(\.gradientStorage), counts = gradients.map(\.count)
-    let pieceSize = 16_384
-    let pieceCount = counts.reduce(0) { $0 + ($1 + pieceSize - 1) / pieceSize }
-    let squares = UnsafeMutableBufferPointer<Double>.allocate(capacity: pieceCount)
-    defer { squares.deallocate() }
-    parallelForPieces(counts: counts, pieceSize: pieceSize) { piece, item, range in
-        let start = gradients[item].pointer + range.lowerBound
-        squares[piece] = Double(dotProduct(start, start, count: range.count))
-    }
-    let norm = Float(squares.reduce(0, +).squareRoot())
-    let scale = maximumNorm / (norm + 1e-6)
+    let norm = gradientNorm(parameters)
+    let scale = clippingScale(norm: norm, maximumNorm: maximumNorm)
     if scale < 1 {
-        parallelForPieces(counts: counts, pieceSize: pieceSize) { _, item, range in
+        let gradients = parameters.compactMap(\.gradientStorage)
+        parallelForPieces(counts: gradients.map(\.count), pieceSize: 16_384) { _, item, range in
             let g = gradients[item].pointer
             for i in range { g[i] *= scale }
         }
     }
     return norm
+}
+
+/// The global L2 norm of all the parameters' gradients (those that have one), summed per fixed piece in Double and
+/// the pieces in order: the same on any thread count.
+public func gradientNorm(_ parameters: [Tensor]) -> Float {
+    let gradients = parameters.compactMap(\.gradientStorage), counts = gradients.map(\.count)
+    let pieceSize = 16_384
+    let squares = UnsafeMutableBufferPointer<Double>.allocate(capacity: pieceCount(counts, pieceSize: pieceSize))
+    defer { squares.deallocate() }
+    parallelForPieces(counts: counts, pieceSize: pieceSize) { piece, item, range in
+        let start = gradients[item].pointer + range.lowerBound
+        squares[piece] = Double(dotProduct(start, start, count: range.count))
+    }
+    return Float(squares.reduce(0, +).squareRoot())
+}
+
+/// The factor that `clip_grad_norm_` multiplies gradients by: `maximumNorm / (norm + 1e-6)` when that is below 1,
+/// else 1 (no clipping).
+public func clippingScale(norm: Float, maximumNorm: Float) -> Float {
+    let scale = maximumNorm / (norm + 1e-6)
+    return scale < 1 ? scale : 1
 }
 
 /// The learning rate at `step`: linear warm-up over `warmupSteps`, then cosine decay to `minimum` at `decaySteps`

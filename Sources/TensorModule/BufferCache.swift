@@ -6,6 +6,11 @@ import Foundation
 /// fresh `mmap` that the kernel has to fault in and zero page by page, which was 19% of a `lecture` step; with it,
 /// the second step onwards reuses the first step's buffers. Buffers under ``minimumBytes`` go to `malloc` as usual.
 ///
+/// Each idle buffer remembers the thread that released it, and a thread asking for a size gets its own idle buffer
+/// of that size first (the most recently released): the data-parallel parts of a step each run on their own core,
+/// and a buffer that another core wrote last has its lines in that core's cache (measured: the stores of a residual
+/// sum into such a buffer ran at about 4 GB/s).
+///
 /// The cache holds at most ``limitBytes`` of idle buffers (a quarter of physical memory, at most 8 GiB; the
 /// environment variable `GPT_BUFFER_CACHE_MB` overrides it, 0 turns the cache off). A buffer that does not fit is
 /// freed at once, so idle memory never grows past the limit. ``trim()`` frees everything idle.
@@ -15,7 +20,7 @@ public final class BufferCache: @unchecked Sendable {
     public static let minimumBytes = 1 << 16
     public let limitBytes: Int
     private let lock = NSLock()
-    private var idle: [Int: [UnsafeMutableRawPointer]] = [:]
+    private var idle: [Int: [(buffer: UnsafeMutableRawPointer, owner: pthread_t)]] = [:]
     private var idleBytes = 0
 
     public init(limitBytes: Int) { self.limitBytes = limitBytes }
@@ -26,10 +31,12 @@ public final class BufferCache: @unchecked Sendable {
     /// A 64-byte aligned buffer of `byteCount` bytes, reused if an idle one of that exact size exists.
     public func allocate(byteCount: Int) -> UnsafeMutableRawPointer {
         if byteCount >= Self.minimumBytes {
+            let thread = pthread_self()
             let reused: UnsafeMutableRawPointer? = lock.withLock {
-                guard let buffer = idle[byteCount]?.popLast() else { return nil }
+                guard let candidates = idle[byteCount], !candidates.isEmpty else { return nil }
+                let index = candidates.lastIndex { pthread_equal($0.owner, thread) != 0 } ?? candidates.count - 1
                 idleBytes -= byteCount
-                return buffer
+                return idle[byteCount]!.remove(at: index).buffer
             }
             if let reused { return reused }
         }
@@ -39,9 +46,10 @@ public final class BufferCache: @unchecked Sendable {
     /// Takes back a buffer from ``allocate(byteCount:)``: kept if large and there is room, else freed.
     public func release(_ buffer: UnsafeMutableRawPointer, byteCount: Int) {
         if byteCount >= Self.minimumBytes {
+            let thread = pthread_self()
             let kept = lock.withLock {
                 guard idleBytes + byteCount <= limitBytes else { return false }
-                idle[byteCount, default: []].append(buffer)
+                idle[byteCount, default: []].append((buffer, thread))
                 idleBytes += byteCount
                 return true
             }
@@ -54,7 +62,7 @@ public final class BufferCache: @unchecked Sendable {
     public func trim() {
         let buffers = lock.withLock {
             defer { idle = [:]; idleBytes = 0 }
-            return idle.values.flatMap { $0 }
+            return idle.values.flatMap { $0.map(\.buffer) }
         }
         for buffer in buffers { buffer.deallocate() }
     }

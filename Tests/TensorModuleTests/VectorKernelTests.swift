@@ -41,23 +41,25 @@ import _TestSupport
         for (value, reference) in zip(row, expected) { #expect(abs(value - reference) <= reference * 3e-7) }
     }
 
-    /// The AdamW kernel against the update written out in Double, for a count with a tail on every width.
-    @Test(arguments: VectorInstructions.available)
-    func adamWMatchesTheFormula(instructions: VectorInstructions) {
+    /// The AdamW kernel against the update written out in Double, for a count with a tail on every width, with
+    /// the gradients as they are and scaled by a clipping factor.
+    @Test(arguments: VectorInstructions.available, [Float(1), 0.37])
+    func adamWMatchesTheFormula(instructions: VectorInstructions, gradientScale: Float) {
         let count = 37
         var p = randomTensor([count], seed: 1, requiresGrad: false).values
-        let g = randomTensor([count], seed: 2, requiresGrad: false).values
+        let g = randomTensor([count], seed: 2, requiresGrad: false).values, scale = Double(gradientScale)
         var m = randomTensor([count], seed: 3, std: 0.1, requiresGrad: false).values
         var v = randomTensor([count], seed: 4, std: 0.1, requiresGrad: false).values.map { $0 * $0 }
         let (beta1, beta2, stepSize, root, epsilon, decay) = (0.9, 0.99, 0.01, 0.3, 1e-8, 0.999)
         let expected = (0..<count).map { i -> (Double, Double, Double) in
-            let first = beta1 * Double(m[i]) + (1 - beta1) * Double(g[i])
-            let second = beta2 * Double(v[i]) + (1 - beta2) * Double(g[i]) * Double(g[i])
+            let gradient = Double(g[i]) * scale
+            let first = beta1 * Double(m[i]) + (1 - beta1) * gradient
+            let second = beta2 * Double(v[i]) + (1 - beta2) * gradient * gradient
             let parameter = Double(p[i]) * decay - stepSize * first / (second.squareRoot() / root + epsilon)
             return (parameter, first, second)
         }
-        adamWUpdate(parameter: &p, gradient: g, firstMoment: &m, secondMoment: &v, count: count, beta1: 0.9,
-                    beta2: 0.99, stepSize: 0.01, rootCorrection2: 0.3, epsilon: 1e-8, decay: 0.999,
+        adamWUpdate(parameter: &p, gradient: g, firstMoment: &m, secondMoment: &v, count: count,
+                    gradientScale: gradientScale, beta1: 0.9, beta2: 0.99, stepSize: 0.01, rootCorrection2: 0.3, epsilon: 1e-8, decay: 0.999,
                     instructions: instructions)
         for i in 0..<count {
             #expect(abs(Double(p[i]) - expected[i].0) <= 1e-5 * max(1, abs(expected[i].0)), "\(instructions) p[\(i)]")

@@ -41,11 +41,11 @@ int gpt_sgemm(int level, int transpose_a, int transpose_b, ptrdiff_t m, ptrdiff_
               const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb, float beta, float *c, ptrdiff_t ldc,
               const float *bias, int relu);
 
-/// One AdamW update of `count` elements: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
-/// p = p * decay - step_size * m / (sqrt(v) / root_correction2 + epsilon). Same operations and order as the
-/// Swift loop in AdamW.swift, 16 or 8 lanes at a time.
-void gpt_adamw(int level, float *p, const float *g, float *m, float *v, ptrdiff_t count, float beta1, float beta2,
-               float step_size, float root_correction2, float epsilon, float decay);
+/// One AdamW update of `count` elements, with the gradient g = g_stored * gradient_scale (a clipping factor, or 1):
+/// m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p = p * decay - step_size * m / (sqrt(v) / root_correction2 +
+/// epsilon). Same operations and order as the Swift loop in AdamWKernel.swift, 16 or 8 lanes at a time.
+void gpt_adamw(int level, float *p, const float *g, float *m, float *v, ptrdiff_t count, float gradient_scale,
+               float beta1, float beta2, float step_size, float root_correction2, float epsilon, float decay);
 
 /// Layer normalisation of `rows` rows of `columns`: out = (x - mean) * rstd * weight (+ bias, when not NULL), saving
 /// each row's mean and rstd = 1 / sqrt(biased variance + epsilon). level 0 is a plain C loop.

@@ -1,6 +1,7 @@
 import CKernels
 
-/// One AdamW update of `count` elements in place (the arithmetic of `NN.AdamW`, which supplies the scalars):
+/// One AdamW update of `count` elements in place (the arithmetic of `NN.AdamW`, which supplies the scalars), with
+/// the gradient `g = gradient · gradientScale` (a clipping factor; 1 leaves it as it is):
 ///
 /// `m = β1 m + (1-β1) g`, `v = β2 v + (1-β2) g²`, `p = p · decay - stepSize · m / (√v / rootCorrection2 + ε)`
 /// with `stepSize = lr / (1-β1ᵗ)`, `rootCorrection2 = √(1-β2ᵗ)` and `decay = 1 - lr·λ` (or 1).
@@ -8,19 +9,19 @@ import CKernels
 public func adamWUpdate(
     parameter p: UnsafeMutablePointer<Float>, gradient g: UnsafePointer<Float>,
     firstMoment m: UnsafeMutablePointer<Float>, secondMoment v: UnsafeMutablePointer<Float>, count: Int,
-    beta1: Float, beta2: Float, stepSize: Float, rootCorrection2: Float, epsilon: Float, decay: Float,
+    gradientScale: Float = 1, beta1: Float, beta2: Float, stepSize: Float, rootCorrection2: Float, epsilon: Float, decay: Float,
     instructions: VectorInstructions = .widest
 ) {
     if instructions != .portable {
-        gpt_adamw(Int32(instructions.rawValue), p, g, m, v, count, beta1, beta2, stepSize, rootCorrection2, epsilon,
-                  decay)
+        gpt_adamw(Int32(instructions.rawValue), p, g, m, v, count, gradientScale, beta1, beta2, stepSize,
+                  rootCorrection2, epsilon, decay)
         return
     }
     var i = 0
     while i + 8 <= count {  // eight lanes at a time, then element by element
         let pp = UnsafeMutableRawPointer(p + i), gp = UnsafeRawPointer(g + i)
         let mp = UnsafeMutableRawPointer(m + i), vp = UnsafeMutableRawPointer(v + i)
-        let gradient = gp.loadUnaligned(as: SIMD8<Float>.self)
+        let gradient = gp.loadUnaligned(as: SIMD8<Float>.self) * gradientScale
         let first = beta1 * mp.loadUnaligned(as: SIMD8<Float>.self) + (1 - beta1) * gradient
         let second = beta2 * vp.loadUnaligned(as: SIMD8<Float>.self) + (1 - beta2) * gradient * gradient
         let update = stepSize * first / (second.squareRoot() / rootCorrection2 + epsilon)
@@ -30,9 +31,10 @@ public func adamWUpdate(
         i += 8
     }
     while i < count {
+        let gradient = g[i] * gradientScale
         p[i] *= decay
-        m[i] = beta1 * m[i] + (1 - beta1) * g[i]
-        v[i] = beta2 * v[i] + (1 - beta2) * g[i] * g[i]
+        m[i] = beta1 * m[i] + (1 - beta1) * gradient
+        v[i] = beta2 * v[i] + (1 - beta2) * gradient * gradient
         p[i] -= stepSize * m[i] / (v[i].squareRoot() / rootCorrection2 + epsilon)
         i += 1
     }

@@ -56,6 +56,11 @@ public struct UncheckedSendableBox<Value>: @unchecked Sendable {
     public init(_ value: Value) { self.value = value }
 }
 
+/// How many pieces ``parallelForPieces(counts:pieceSize:_:)`` cuts `counts` into.
+public func pieceCount(_ counts: [Int], pieceSize: Int) -> Int {
+    counts.reduce(0) { $0 + ($1 + pieceSize - 1) / pieceSize }
+}
+
 /// Runs `body(piece, item, range)` over every item of `counts` cut into pieces of at most `pieceSize` elements,
 /// numbered in order; the kernel threads claim pieces one at a time (one thread when there is little work). For
 /// passes over many tensors of mixed sizes (an optimizer step, a gradient norm): the pieces do not depend on the

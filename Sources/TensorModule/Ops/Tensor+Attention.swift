@@ -23,10 +23,10 @@ extension Tensor {
             out: out.pointer, logSumExp: logSumExp.pointer, qkv: storage.pointer, sizes: sizes,
             dropout: dropout, seeds: seeds)
         return Tensor(shape: [batch, time, channels], storage: out, parents: [self]) { dy in
+            let (gradient, fresh) = self.gradientForWriting()
             attentionBackward(
-                qkvGradient: self.ensureGradient().pointer, outputGradient: dy.pointer,
-                logSumExp: logSumExp.pointer, qkv: self.storage.pointer, sizes: sizes, dropout: dropout,
-                seeds: seeds)
+                qkvGradient: gradient.pointer, outputGradient: dy.pointer, logSumExp: logSumExp.pointer,
+                qkv: self.storage.pointer, sizes: sizes, dropout: dropout, seeds: seeds, overwrite: fresh)
         }
     }
 }
@@ -145,17 +145,31 @@ public func attentionForward(
 /// Backward of ``attentionForward(out:logSumExp:qkv:sizes:dropout:seeds:)``, recomputing each block's `P` from
 /// `logSumExp` and its dropout mask from the seed: `dV += Pdᵀ dY`, `dPd = dY Vᵀ` (then through the dropout mask to
 /// `dP`), `dS = P ⊙ (dP - rowsum(dP ⊙ P))`, `dQ += dS K / √D`, `dK += dSᵀ Q / √D`, block by block on the lower
-/// triangle. `qkvGradient`: `[B, T, 3C]`.
+/// triangle. `qkvGradient`: `[B, T, 3C]`, added to, or with `overwrite` written (its old contents ignored).
+///
+/// Without dropout the blocks go last to first: the last block's `dV` and `dK` products cover every row, so with
+/// `overwrite` they write instead of adding, and no pass zeroes the gradient first. (With dropout the masks are
+/// drawn in row order, so the blocks go first to last, and a gradient to overwrite is zeroed first when there is
+/// more than one block.)
 public func attentionBackward(
     qkvGradient: UnsafeMutablePointer<Float>, outputGradient: UnsafePointer<Float>,
     logSumExp: UnsafePointer<Float>, qkv: UnsafePointer<Float>, sizes: AttentionSizes, dropout: Float,
-    seeds: [UInt64]
+    seeds: [UInt64], overwrite: Bool = false
 ) {
     let dx = SendablePointer(qkvGradient), dy = SendablePointer(UnsafeMutablePointer(mutating: outputGradient))
     let l = SendablePointer(UnsafeMutablePointer(mutating: logSumExp))
     let x = SendablePointer(UnsafeMutablePointer(mutating: qkv))
     let t = sizes.time, c = sizes.channels, d = sizes.headSize, scale = 1 / Float(d).squareRoot()
     let keep = 1 / (1 - dropout)
+    let starts = Array(stride(from: 0, to: t, by: attentionRowBlock))
+    let blocks = dropout > 0 ? starts : starts.reversed()
+    // Whether the first block visited covers all rows of dV and dK (then it writes them when overwriting).
+    var writesFirst = overwrite
+    if overwrite && blocks[0] + attentionRowBlock < t {
+        qkvGradient.update(repeating: 0, count: sizes.batch * t * 3 * c)
+        writesFirst = false
+    }
+    let firstBeta: Float = writesFirst ? 0 : 1, queryBeta: Float = overwrite ? 0 : 1
     parallelFor(sizes.batch * sizes.heads) { range in
         let scores = UnsafeMutablePointer<Float>.allocate(capacity: attentionRowBlock * t)
         let weights = UnsafeMutablePointer<Float>.allocate(capacity: attentionRowBlock * t)
@@ -171,8 +185,9 @@ public func attentionBackward(
             let q = x.base + b * t * 3 * c + h * d, k = q + c, v = q + 2 * c
             let dq = dx.base + b * t * 3 * c + h * d, dk = dq + c, dv = dq + 2 * c
             let g = dy.base + b * t * c + h * d
-            for first in stride(from: 0, to: t, by: attentionRowBlock) {
+            for first in blocks {
                 let last = min(t, first + attentionRowBlock), rows = last - first
+                let beta = first == blocks[0] ? firstBeta : 1  // for dV and dK
                 attentionProbabilities(weights, q: q, k: k, rows: first..<last, time: t, rowStride: 3 * c,
                                        headSize: d, logSumExp: l.base + bh * t, recompute: true)
                 if let dropped {  // the forward's mask for these rows, from the same seed in the same order
@@ -181,7 +196,7 @@ public func attentionBackward(
                 }
                 serialGEMM(  // dV[0..<last] += Pdᵀ dY
                     transposeA: true, transposeB: false, m: last, n: d, k: rows, alpha: 1,
-                    a: dropped ?? weights, lda: t, b: g + first * c, ldb: c, beta: 1, c: dv, ldc: 3 * c)
+                    a: dropped ?? weights, lda: t, b: g + first * c, ldb: c, beta: beta, c: dv, ldc: 3 * c)
                 serialGEMM(  // dPd = dY Vᵀ   (rows, last), stored with row stride t
                     transposeA: false, transposeB: true, m: rows, n: last, k: d, alpha: 1,
                     a: g + first * c, lda: c, b: v, ldb: 3 * c, beta: 0, c: scores, ldc: t)
@@ -194,10 +209,10 @@ public func attentionBackward(
                 causalSoftmaxBackwardRows(scores, probabilities: weights, stride: t, rows: first..<last)  // dS
                 serialGEMM(  // dQ[first..<last] += dS K / √D
                     transposeA: false, transposeB: false, m: rows, n: d, k: last, alpha: scale,
-                    a: scores, lda: t, b: k, ldb: 3 * c, beta: 1, c: dq + first * 3 * c, ldc: 3 * c)
+                    a: scores, lda: t, b: k, ldb: 3 * c, beta: queryBeta, c: dq + first * 3 * c, ldc: 3 * c)
                 serialGEMM(  // dK[0..<last] += dSᵀ Q / √D
                     transposeA: true, transposeB: false, m: last, n: d, k: rows, alpha: scale,
-                    a: scores, lda: t, b: q + first * 3 * c, ldb: 3 * c, beta: 1, c: dk, ldc: 3 * c)
+                    a: scores, lda: t, b: q + first * 3 * c, ldb: 3 * c, beta: beta, c: dk, ldc: 3 * c)
             }
         }
     }
