@@ -19,14 +19,19 @@ extension Tensor {
         let seeds = (0..<(batch * heads)).map { _ in generator.next() }
         let out = TensorStorage(uninitialized: batch * time * channels)
         let sizes = AttentionSizes(batch: batch, time: time, channels: channels, heads: heads, headSize: headSize)
+        // Short rows: keep the probabilities for the backward (B H T² floats, a few hundred KB at T = 64) rather
+        // than recompute them, when a graph is being recorded.
+        let kept = GradientMode.isEnabled && requiresGrad && time <= keptProbabilitiesMaximumTime
+            ? TensorStorage(uninitialized: batch * heads * time * time) : nil
         attentionForward(
             out: out.pointer, logSumExp: logSumExp.pointer, qkv: storage.pointer, sizes: sizes,
-            dropout: dropout, seeds: seeds)
+            dropout: dropout, seeds: seeds, probabilities: kept?.pointer)
         return Tensor(shape: [batch, time, channels], storage: out, parents: [self]) { dy in
             let (gradient, fresh) = self.gradientForWriting()
             attentionBackward(
                 qkvGradient: gradient.pointer, outputGradient: dy.pointer, logSumExp: logSumExp.pointer,
-                qkv: self.storage.pointer, sizes: sizes, dropout: dropout, seeds: seeds, overwrite: fresh)
+                qkv: self.storage.pointer, sizes: sizes, dropout: dropout, seeds: seeds, overwrite: fresh,
+                probabilities: kept.map { UnsafePointer($0.pointer) })
         }
     }
 }
@@ -46,6 +51,10 @@ public struct AttentionSizes: Sendable {
 /// Rows of queries handled together: each block multiplies only against the keys up to its last row, so the work
 /// above the diagonal is skipped block by block.
 let attentionRowBlock = 64
+
+/// The longest sequence whose attention probabilities the forward keeps for the backward (one block of rows):
+/// longer ones are recomputed block by block from the saved `log Σ exp`, flash-attention style.
+public let keptProbabilitiesMaximumTime = attentionRowBlock
 
 /// One head's attention probabilities for query rows `rows` (keys `0..<rows.upperBound`) into `block`
 /// (`[rows.count, t]`, row `i` zero from column `i + 1` on): `S = Q Kᵀ / √D`, then per row either the softmax,
@@ -106,14 +115,18 @@ func dropProbabilities(
 /// Forward of fused causal attention, parallel over `B x H`; per head, blocked matrix products on the lower
 /// triangle. `out`: `[B, T, C]`; `logSumExp`: `[B, H, T]`, each row's softmax normaliser (all the backward needs to
 /// recompute the probabilities); `qkv`: `[B, T, 3C]`; `seeds`: one dropout seed per `(b, h)` (the backward
-/// regenerates the masks).
+/// regenerates the masks). With `probabilities` (`[B, H, T, T]`, only for `T <= keptProbabilitiesMaximumTime`),
+/// each head's probabilities before dropout are left there, zero above the diagonal, for the backward.
 public func attentionForward(
     out: UnsafeMutablePointer<Float>, logSumExp: UnsafeMutablePointer<Float>,
-    qkv: UnsafePointer<Float>, sizes: AttentionSizes, dropout: Float, seeds: [UInt64]
+    qkv: UnsafePointer<Float>, sizes: AttentionSizes, dropout: Float, seeds: [UInt64],
+    probabilities: UnsafeMutablePointer<Float>? = nil
 ) {
     let o = SendablePointer(out), l = SendablePointer(logSumExp)
     let x = SendablePointer(UnsafeMutablePointer(mutating: qkv))
     let t = sizes.time, c = sizes.channels, d = sizes.headSize
+    precondition(probabilities == nil || t <= attentionRowBlock, "probabilities are kept for one block of rows")
+    let kept = probabilities.map { SendablePointer($0) }
     parallelFor(sizes.batch * sizes.heads) { range in
         let weights = UnsafeMutablePointer<Float>.allocate(capacity: attentionRowBlock * t)
         let dropped = dropout > 0 ? UnsafeMutablePointer<Float>.allocate(capacity: attentionRowBlock * t) : nil
@@ -128,6 +141,7 @@ public func attentionForward(
             let y = o.base + b * t * c + h * d
             for first in stride(from: 0, to: t, by: attentionRowBlock) {
                 let last = min(t, first + attentionRowBlock)  // rows first..<last attend to keys 0..<last
+                let weights = kept.map { $0.base + bh * t * t } ?? weights
                 attentionProbabilities(weights, q: q, k: k, rows: first..<last, time: t, rowStride: 3 * c,
                                        headSize: d, logSumExp: l.base + bh * t, recompute: false)
                 if let dropped {
@@ -146,6 +160,7 @@ public func attentionForward(
 /// `logSumExp` and its dropout mask from the seed: `dV += Pdᵀ dY`, `dPd = dY Vᵀ` (then through the dropout mask to
 /// `dP`), `dS = P ⊙ (dP - rowsum(dP ⊙ P))`, `dQ += dS K / √D`, `dK += dSᵀ Q / √D`, block by block on the lower
 /// triangle. `qkvGradient`: `[B, T, 3C]`, added to, or with `overwrite` written (its old contents ignored).
+/// `probabilities`: the forward's, when it kept them (then nothing is recomputed).
 ///
 /// Without dropout the blocks go last to first: the last block's `dV` and `dK` products cover every row, so with
 /// `overwrite` they write instead of adding, and no pass zeroes the gradient first. (With dropout the masks are
@@ -154,7 +169,7 @@ public func attentionForward(
 public func attentionBackward(
     qkvGradient: UnsafeMutablePointer<Float>, outputGradient: UnsafePointer<Float>,
     logSumExp: UnsafePointer<Float>, qkv: UnsafePointer<Float>, sizes: AttentionSizes, dropout: Float,
-    seeds: [UInt64], overwrite: Bool = false
+    seeds: [UInt64], overwrite: Bool = false, probabilities: UnsafePointer<Float>? = nil
 ) {
     let dx = SendablePointer(qkvGradient), dy = SendablePointer(UnsafeMutablePointer(mutating: outputGradient))
     let l = SendablePointer(UnsafeMutablePointer(mutating: logSumExp))
@@ -170,6 +185,8 @@ public func attentionBackward(
         writesFirst = false
     }
     let firstBeta: Float = writesFirst ? 0 : 1, queryBeta: Float = overwrite ? 0 : 1
+    precondition(probabilities == nil || t <= attentionRowBlock, "probabilities are kept for one block of rows")
+    let kept = probabilities.map { SendablePointer(UnsafeMutablePointer(mutating: $0)) }
     parallelFor(sizes.batch * sizes.heads) { range in
         let scores = UnsafeMutablePointer<Float>.allocate(capacity: attentionRowBlock * t)
         let weights = UnsafeMutablePointer<Float>.allocate(capacity: attentionRowBlock * t)
@@ -188,8 +205,11 @@ public func attentionBackward(
             for first in blocks {
                 let last = min(t, first + attentionRowBlock), rows = last - first
                 let beta = first == blocks[0] ? firstBeta : 1  // for dV and dK
-                attentionProbabilities(weights, q: q, k: k, rows: first..<last, time: t, rowStride: 3 * c,
-                                       headSize: d, logSumExp: l.base + bh * t, recompute: true)
+                let weights = kept.map { $0.base + bh * t * t } ?? weights
+                if kept == nil {
+                    attentionProbabilities(weights, q: q, k: k, rows: first..<last, time: t, rowStride: 3 * c,
+                                           headSize: d, logSumExp: l.base + bh * t, recompute: true)
+                }
                 if let dropped {  // the forward's mask for these rows, from the same seed in the same order
                     dropProbabilities(dropped, probabilities: weights, rows: first..<last, time: t, dropout: dropout,
                                       generator: &generator)
