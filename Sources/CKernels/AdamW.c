@@ -4,8 +4,8 @@
 #include "Internal.h"
 
 static void plain_adamw(float *p, const float *g, float *m, float *v, ptrdiff_t begin, ptrdiff_t count,
-                        float gradient_scale, float beta1, float beta2, float step_size, float root_correction2, float epsilon,
-                        float decay) {
+                        float gradient_scale, float beta1, float beta2, float step_size, float root_correction2,
+                        float epsilon, float decay) {
     for (ptrdiff_t i = begin; i < count; i++) {
         float gradient = g[i] * gradient_scale;
         p[i] *= decay;
@@ -20,8 +20,8 @@ static void plain_adamw(float *p, const float *g, float *m, float *v, ptrdiff_t 
 /// Defines `name`, WIDTH lanes per step, the tail left to the plain loop.
 #define GPT_DEFINE_ADAMW(name, attributes, vector, WIDTH, set1, load, store, add, sub, mul, div, sqrt)          \
     attributes static void name(float *p, const float *g, float *m, float *v, ptrdiff_t count,                    \
-                                float gradient_scale, float beta1, float beta2, float step_size, float root_correction2, float epsilon,             \
-                                float decay) {                                                                   \
+                                float gradient_scale, float beta1, float beta2, float step_size,              \
+                                float root_correction2, float epsilon, float decay) {                          \
         vector b1 = set1(beta1), c1 = set1(1 - beta1), b2 = set1(beta2), c2 = set1(1 - beta2);                   \
         vector lr = set1(step_size), root = set1(root_correction2), eps = set1(epsilon), keep = set1(decay);      \
         vector clip = set1(gradient_scale);                                                                      \

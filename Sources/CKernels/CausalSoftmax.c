@@ -46,6 +46,72 @@ GPT_AVX512 static void softmax_gradient_avx512(float *d, const float *p, ptrdiff
         _mm512_mask_storeu_ps(d + j, tail, _mm512_mul_ps(pj, _mm512_sub_ps(dj, weighted)));
     }
 }
+
+/// Rows of at most kShortRow columns (every row of a block whose `last` is at most that) are done whole in
+/// registers, one call per block: no calls per row, no second pass to scale, the zeros past the diagonal written
+/// by the same masked stores. Lanes past column i are kept out of the max and sum and come out 0.
+enum { kShortRow = 64 };
+
+/// The lanes of vector v (columns 16 v ..< 16 v + 16) below `count`, without branches (the count changes with
+/// every row).
+static inline __mmask16 lanes_below(ptrdiff_t count, int v) {
+    ptrdiff_t n = count - 16 * v;
+    n = n < 0 ? 0 : n > 16 ? 16 : n;
+    return (__mmask16)((1u << n) - 1);
+}
+
+GPT_AVX512 static void short_softmax_rows_avx512(float *block, ptrdiff_t stride, ptrdiff_t first, ptrdiff_t last,
+                                                float *log_sum_exp) {
+    int vectors = (int)((last + 15) / 16);
+    for (ptrdiff_t i = first; i < last; i++) {
+        float *row = block + (i - first) * stride;
+        int used = (int)(i / 16) + 1;  // vectors holding columns 0...i; the others are all zeros
+        __m512 x[4], e[4], best = _mm512_set1_ps(-INFINITY), sum = _mm512_setzero_ps();
+        GPT_UNROLL for (int v = 0; v < 4; v++) {
+            if (v >= used) break;
+            x[v] = _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), lanes_below(i + 1, v), row + 16 * v);
+            best = _mm512_max_ps(best, x[v]);
+        }
+        float maximum = _mm512_reduce_max_ps(best);
+        __m512 shift = _mm512_set1_ps(maximum);
+        GPT_UNROLL for (int v = 0; v < 4; v++) {
+            e[v] = _mm512_setzero_ps();
+            if (v >= used) continue;
+            e[v] = _mm512_maskz_mov_ps(lanes_below(i + 1, v), exp512(_mm512_sub_ps(x[v], shift)));
+            sum = _mm512_add_ps(sum, e[v]);
+        }
+        float total = _mm512_reduce_add_ps(sum);
+        __m512 inverse = _mm512_set1_ps(1.0f / total);
+        GPT_UNROLL for (int v = 0; v < 4; v++) {
+            if (v >= vectors) break;
+            _mm512_mask_storeu_ps(row + 16 * v, lanes_below(last, v), _mm512_mul_ps(e[v], inverse));
+        }
+        log_sum_exp[i] = maximum + logf(total);
+    }
+}
+
+GPT_AVX512 static void short_softmax_backward_rows_avx512(float *gradient, const float *probabilities,
+                                                         ptrdiff_t stride, ptrdiff_t first, ptrdiff_t last) {
+    int vectors = (int)((last + 15) / 16);
+    for (ptrdiff_t i = first; i < last; i++) {
+        float *d = gradient + (i - first) * stride;
+        const float *p = probabilities + (i - first) * stride;
+        __m512 dv[4], pv[4], dot = _mm512_setzero_ps();
+        GPT_UNROLL for (int v = 0; v < 4; v++) {
+            if (v >= vectors) break;
+            __mmask16 used = lanes_below(i + 1, v);
+            dv[v] = _mm512_maskz_loadu_ps(used, d + 16 * v);
+            pv[v] = _mm512_maskz_loadu_ps(used, p + 16 * v);
+            dot = _mm512_fmadd_ps(dv[v], pv[v], dot);
+        }
+        __m512 weighted = _mm512_set1_ps(_mm512_reduce_add_ps(dot));
+        GPT_UNROLL for (int v = 0; v < 4; v++) {
+            if (v >= vectors) break;
+            __m512 ds = _mm512_mul_ps(pv[v], _mm512_sub_ps(dv[v], weighted));
+            _mm512_mask_storeu_ps(d + 16 * v, lanes_below(last, v), ds);
+        }
+    }
+}
 #endif
 
 static float max_plain(const float *row, ptrdiff_t count) {
@@ -66,6 +132,12 @@ static void softmax_gradient_plain(float *d, const float *p, ptrdiff_t count) {
 
 void gpt_causal_softmax_rows(int level, float *block, ptrdiff_t stride, ptrdiff_t first, ptrdiff_t last,
                              float *log_sum_exp, int recompute) {
+#ifdef GPT_X86
+    if (!recompute && last <= kShortRow && level >= 3 && gpt_simd_level() >= 3) {
+        short_softmax_rows_avx512(block, stride, first, last, log_sum_exp);
+        return;
+    }
+#endif
     for (ptrdiff_t i = first; i < last; i++) {
         float *row = block + (i - first) * stride;
         ptrdiff_t count = i + 1;
@@ -86,6 +158,12 @@ void gpt_causal_softmax_rows(int level, float *block, ptrdiff_t stride, ptrdiff_
 
 void gpt_causal_softmax_backward_rows(int level, float *gradient, const float *probabilities, ptrdiff_t stride,
                                       ptrdiff_t first, ptrdiff_t last) {
+#ifdef GPT_X86
+    if (last <= kShortRow && level >= 3 && gpt_simd_level() >= 3) {
+        short_softmax_backward_rows_avx512(gradient, probabilities, stride, first, last);
+        return;
+    }
+#endif
     for (ptrdiff_t i = first; i < last; i++) {
         float *d = gradient + (i - first) * stride;
         const float *p = probabilities + (i - first) * stride;

@@ -22,7 +22,9 @@ extension Trainer {
 
     /// Forward and backward over `dataParallelShards` parts of the batch side by side; leaves the combined
     /// gradients in the parameters and returns the batch's mean loss and the gradients' global L2 norm.
-    func shardedForwardBackward(_ model: GPTLanguageModel, inputs: [Int], targets: [Int]) -> (loss: Float, norm: Float) {
+    func shardedForwardBackward(_ model: GPTLanguageModel, inputs: [Int], targets: [Int])
+        -> (loss: Float, norm: Float)
+    {
         let rows = settings.batchSize, time = settings.blockSize
         let shards = min(dataParallelShards, rows)
         let bounds = (0...shards).map { rows * $0 / shards }

@@ -19,11 +19,14 @@ import _TestSupport
                 func at(_ i: Int, _ part: Int, _ e: Int) -> Int { (b * t + i) * 3 * c + part * c + h * d + e }
                 func outAt(_ i: Int, _ e: Int) -> Int { (b * t + i) * c + h * d + e }
                 for i in 0..<t {
-                    let scores = (0...i).map { j in (0..<d).reduce(0.0) { $0 + Double(qkv[at(i, 0, $1)]) * Double(qkv[at(j, 1, $1)]) } * scale }
+                    func dot(_ a: (Int) -> Int, _ b: (Int) -> Int, _ x: [Float], _ y: [Float]) -> Double {
+                        (0..<d).reduce(0.0) { $0 + Double(x[a($1)]) * Double(y[b($1)]) }
+                    }
+                    let scores = (0...i).map { j in dot({ at(i, 0, $0) }, { at(j, 1, $0) }, qkv, qkv) * scale }
                     let top = scores.max()!, exps = scores.map { exp($0 - top) }, total = exps.reduce(0, +)
                     let p = exps.map { $0 / total }
                     for e in 0..<d { out[outAt(i, e)] = (0...i).reduce(0.0) { $0 + p[$1] * Double(qkv[at($1, 2, e)]) } }
-                    let dp = (0...i).map { j in (0..<d).reduce(0.0) { $0 + Double(dy[outAt(i, $1)]) * Double(qkv[at(j, 2, $1)]) } }
+                    let dp = (0...i).map { j in dot({ outAt(i, $0) }, { at(j, 2, $0) }, dy, qkv) }
                     let mean = zip(p, dp).reduce(0.0) { $0 + $1.0 * $1.1 }
                     for j in 0...i {
                         let ds = p[j] * (dp[j] - mean) * scale

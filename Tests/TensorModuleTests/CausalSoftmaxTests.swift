@@ -4,11 +4,12 @@ import TensorModule
 import _TestSupport
 
 /// Attention's row softmaxes (forward, recomputation from the saved log-sum-exp, backward) against the formulas in
-/// Double, on each instruction set this machine has, for rows whose lengths cross the 16-lane vectors.
+/// Double, on each instruction set this machine has, for rows whose lengths cross the 16-lane vectors: blocks of
+/// at most 64 columns (done whole in registers with AVX-512) and longer ones (row by row).
 @Suite struct CausalSoftmaxTests {
-    @Test(arguments: VectorInstructions.available)
-    func rowsMatchTheFormulas(instructions: VectorInstructions) {
-        let (rows, stride) = (3..<37, 40)  // row i uses columns 0...i, zeroed up to 37
+    @Test(arguments: VectorInstructions.available, [(3..<37, 40), (50..<64, 64), (60..<75, 80)])
+    func rowsMatchTheFormulas(instructions: VectorInstructions, block: (Range<Int>, Int)) {
+        let (rows, stride) = block  // row i uses columns 0...i, zeroed up to rows.upperBound
         let count = rows.count * stride
         let scores = randomTensor([count], seed: 21, std: 3, requiresGrad: false).values
         let upstream = randomTensor([count], seed: 22, requiresGrad: false).values

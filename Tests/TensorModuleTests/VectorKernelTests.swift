@@ -59,7 +59,8 @@ import _TestSupport
             return (parameter, first, second)
         }
         adamWUpdate(parameter: &p, gradient: g, firstMoment: &m, secondMoment: &v, count: count,
-                    gradientScale: gradientScale, beta1: 0.9, beta2: 0.99, stepSize: 0.01, rootCorrection2: 0.3, epsilon: 1e-8, decay: 0.999,
+                    gradientScale: gradientScale, beta1: 0.9, beta2: 0.99, stepSize: 0.01, rootCorrection2: 0.3,
+                    epsilon: 1e-8, decay: 0.999,
                     instructions: instructions)
         for i in 0..<count {
             #expect(abs(Double(p[i]) - expected[i].0) <= 1e-5 * max(1, abs(expected[i].0)), "\(instructions) p[\(i)]")

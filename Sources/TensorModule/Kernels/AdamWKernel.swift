@@ -9,7 +9,8 @@ import CKernels
 public func adamWUpdate(
     parameter p: UnsafeMutablePointer<Float>, gradient g: UnsafePointer<Float>,
     firstMoment m: UnsafeMutablePointer<Float>, secondMoment v: UnsafeMutablePointer<Float>, count: Int,
-    gradientScale: Float = 1, beta1: Float, beta2: Float, stepSize: Float, rootCorrection2: Float, epsilon: Float, decay: Float,
+    gradientScale: Float = 1, beta1: Float, beta2: Float, stepSize: Float, rootCorrection2: Float, epsilon: Float,
+    decay: Float,
     instructions: VectorInstructions = .widest
 ) {
     if instructions != .portable {
