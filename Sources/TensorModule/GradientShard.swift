@@ -64,8 +64,9 @@ public final class GradientShard: @unchecked Sendable {
         parallelForPieces(counts: counts, pieceSize: pieceSize) { piece, item, range in
             let (total, fresh, parts) = targets[item]
             for (index, (weight, source)) in parts.enumerated() {
-                addScaled(total + range.lowerBound, source + range.lowerBound, weight: weight, count: range.count,
-                          overwrite: index == 0 && fresh)
+                let start = total + range.lowerBound
+                addScaled(into: start, index == 0 && fresh ? nil : start, source + range.lowerBound, weight: weight,
+                          count: range.count)
             }
             let start = total + range.lowerBound
             squares[piece] = Double(dotProduct(start, start, count: range.count))
@@ -95,22 +96,4 @@ public final class GradientShard: @unchecked Sendable {
 
     /// Whether this thread is collecting a shard (its kernels then run inline).
     static var isCollecting: Bool { gpt_thread_context() != nil }
-}
-
-/// `total[i] = weight * source[i]` (`overwrite`) or `total[i] += weight * source[i]`, eight lanes at a time.
-@inline(__always)
-private func addScaled(_ total: UnsafeMutablePointer<Float>, _ source: UnsafePointer<Float>, weight: Float,
-                       count: Int, overwrite: Bool) {
-    var i = 0
-    while i + 8 <= count {
-        let target = UnsafeMutableRawPointer(total + i)
-        let scaled = weight * UnsafeRawPointer(source + i).loadUnaligned(as: SIMD8<Float>.self)
-        let value = overwrite ? scaled : target.loadUnaligned(as: SIMD8<Float>.self) + scaled
-        target.storeBytes(of: value, as: SIMD8<Float>.self)
-        i += 8
-    }
-    while i < count {
-        total[i] = overwrite ? weight * source[i] : total[i] + weight * source[i]
-        i += 1
-    }
 }

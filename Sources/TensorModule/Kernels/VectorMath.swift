@@ -45,16 +45,40 @@ public func exponentials(
 func addInPlace(_ target: UnsafeMutablePointer<Float>, _ source: UnsafePointer<Float>, count: Int) {
     let t = SendablePointer(target), s = SendablePointer(UnsafeMutablePointer(mutating: source))
     parallelFor(count, minimumChunk: 32_768) { range in
-        var i = range.lowerBound
-        while i + 8 <= range.upperBound {  // eight lanes at a time (the plain loop stayed scalar: may-alias)
-            let target = UnsafeMutableRawPointer(t.base + i)
-            let sum = target.loadUnaligned(as: SIMD8<Float>.self)
-                + UnsafeRawPointer(s.base + i).loadUnaligned(as: SIMD8<Float>.self)
-            target.storeBytes(of: sum, as: SIMD8<Float>.self)
+        let start = range.lowerBound
+        addScaled(into: t.base + start, t.base + start, s.base + start, count: range.count)
+    }
+}
+
+/// `out[i] = base[i] + weight * source[i]` (or `weight * source[i]` without a `base`; `base` may be `out`) for
+/// `i < count`, eight lanes at a time: a plain loop stays scalar, as the compiler cannot rule out that `out`
+/// overlaps the inputs. With `weight` 1 the sum is exactly `base[i] + source[i]`.
+@inline(__always)
+func addScaled(
+    into out: UnsafeMutablePointer<Float>, _ base: UnsafePointer<Float>?, _ source: UnsafePointer<Float>,
+    weight: Float = 1, count: Int
+) {
+    func load(_ pointer: UnsafePointer<Float>, _ i: Int) -> SIMD8<Float> {
+        UnsafeRawPointer(pointer + i).loadUnaligned(as: SIMD8<Float>.self)
+    }
+    var i = 0
+    if let base {
+        while i + 8 <= count {
+            let value = load(base, i) + weight * load(source, i)
+            UnsafeMutableRawPointer(out + i).storeBytes(of: value, as: SIMD8<Float>.self)
             i += 8
         }
-        while i < range.upperBound {
-            t.base[i] += s.base[i]
+        while i < count {
+            out[i] = base[i] + weight * source[i]
+            i += 1
+        }
+    } else {
+        while i + 8 <= count {
+            UnsafeMutableRawPointer(out + i).storeBytes(of: weight * load(source, i), as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < count {
+            out[i] = weight * source[i]
             i += 1
         }
     }

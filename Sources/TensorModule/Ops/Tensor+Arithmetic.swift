@@ -95,11 +95,12 @@ extension Tensor {
         let x = SendablePointer(storage.pointer), y = SendablePointer(out.pointer), b = SendablePointer(other.storage.pointer)
         if repeats == 1 {  // equal shapes (a residual connection): split the elements
             parallelFor(total, minimumChunk: 32_768) { range in
-                add(y.base + range.lowerBound, x.base + range.lowerBound, b.base + range.lowerBound, count: range.count)
+                let start = range.lowerBound
+                addScaled(into: y.base + start, x.base + start, b.base + start, count: range.count)
             }
         } else {
             parallelFor(repeats, minimumChunk: max(1, 32_768 / width)) { range in
-                for r in range { add(y.base + r * width, x.base + r * width, b.base, count: width) }
+                for r in range { addScaled(into: y.base + r * width, x.base + r * width, b.base, count: width) }
             }
         }
         return Tensor(shape: shape, storage: out, parents: [self, other]) { dy in
@@ -137,21 +138,4 @@ extension Tensor {
 
     /// The mean of all elements, as a one-element tensor of shape `[]`.
     public func mean() -> Tensor { sum().scaled(by: 1 / Float(count)) }
-}
-
-/// `out[i] = a[i] + b[i]` for `i < count`, eight lanes at a time (the plain loop stayed scalar: the compiler cannot
-/// rule out that `out` overlaps the inputs).
-@inline(__always)
-private func add(_ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) {
-    var i = 0
-    while i + 8 <= count {
-        let sum = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self)
-            + UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self)
-        UnsafeMutableRawPointer(out + i).storeBytes(of: sum, as: SIMD8<Float>.self)
-        i += 8
-    }
-    while i < count {
-        out[i] = a[i] + b[i]
-        i += 1
-    }
 }

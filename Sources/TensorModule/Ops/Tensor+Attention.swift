@@ -21,7 +21,7 @@ extension Tensor {
         let sizes = AttentionSizes(batch: batch, time: time, channels: channels, heads: heads, headSize: headSize)
         // Short rows: keep the probabilities for the backward (B H T² floats, a few hundred KB at T = 64) rather
         // than recompute them, when a graph is being recorded.
-        let kept = GradientMode.isEnabled && requiresGrad && time <= keptProbabilitiesMaximumTime
+        let kept = GradientMode.isEnabled && requiresGrad && time <= attentionRowBlock
             ? TensorStorage(uninitialized: batch * heads * time * time) : nil
         attentionForward(
             out: out.pointer, logSumExp: logSumExp.pointer, qkv: storage.pointer, sizes: sizes,
@@ -49,12 +49,9 @@ public struct AttentionSizes: Sendable {
 }
 
 /// Rows of queries handled together: each block multiplies only against the keys up to its last row, so the work
-/// above the diagonal is skipped block by block.
+/// above the diagonal is skipped block by block. It is also the longest sequence whose probabilities the forward
+/// keeps for the backward (one block); longer ones are recomputed from the saved `log Σ exp`, flash-attention style.
 let attentionRowBlock = 64
-
-/// The longest sequence whose attention probabilities the forward keeps for the backward (one block of rows):
-/// longer ones are recomputed block by block from the saved `log Σ exp`, flash-attention style.
-public let keptProbabilitiesMaximumTime = attentionRowBlock
 
 /// One head's attention probabilities for query rows `rows` (keys `0..<rows.upperBound`) into `block`
 /// (`[rows.count, t]`, row `i` zero from column `i + 1` on): `S = Q Kᵀ / √D`, then per row either the softmax,
@@ -115,7 +112,7 @@ func dropProbabilities(
 /// Forward of fused causal attention, parallel over `B x H`; per head, blocked matrix products on the lower
 /// triangle. `out`: `[B, T, C]`; `logSumExp`: `[B, H, T]`, each row's softmax normaliser (all the backward needs to
 /// recompute the probabilities); `qkv`: `[B, T, 3C]`; `seeds`: one dropout seed per `(b, h)` (the backward
-/// regenerates the masks). With `probabilities` (`[B, H, T, T]`, only for `T <= keptProbabilitiesMaximumTime`),
+/// regenerates the masks). With `probabilities` (`[B, H, T, T]`, only for `T <= 64`, one block of rows),
 /// each head's probabilities before dropout are left there, zero above the diagonal, for the backward.
 public func attentionForward(
     out: UnsafeMutablePointer<Float>, logSumExp: UnsafeMutablePointer<Float>,
