@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
-# Side-by-side training benchmark: this tool's `gpt bench` and ../shared/bench/torch_reference.py, alternately,
+# Side-by-side training benchmark: this tool's `gpt bench` and Scripts/torch_reference.py, alternately,
 # several rounds, then the median ms/step of each and the median ratio (PyTorch time / Swift time) per preset.
 #
 # With SAMPLE=1 it also compares sampling tokens/s (KV-cached here; the reference recomputes the context).
 #
 # Usage: Scripts/bench-vs-pytorch.sh [ROUNDS] [PRESETS]     e.g. Scripts/bench-vs-pytorch.sh 5 tiny,baby
-# Needs: a Python with torch (PYTHON=/tmp/torchref/bin/python by default; see ../shared/bench/README.md).
+# Needs: a Python with torch (PYTHON=/tmp/torchref/bin/python by default; Scripts/setup-pytorch.sh makes it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
 presets=${2:-tiny,baby}
 python=${PYTHON:-/tmp/torchref/bin/python}
-reference=${REFERENCE:-../shared/bench/torch_reference.py}
+reference=${REFERENCE:-Scripts/torch_reference.py}
 data=Sources/LanguageModels/Resources/tinyshakespeare.txt
 swift build -c release --product gpt >/dev/null
 log=$(mktemp)

@@ -1,6 +1,7 @@
 // Which vector instruction sets this CPU and operating system support, and a per-thread context (see CKernels.h).
 #include "CKernels.h"
 #include "Internal.h"
+#include <stdio.h>
 
 static _Thread_local void *thread_context = 0;
 
@@ -40,3 +41,5 @@ int gpt_simd_level(void) {
 int gpt_simd_level(void) { return 0; }
 
 #endif
+
+void gpt_line_buffer_standard_output(void) { setvbuf(stdout, NULL, _IOLBF, 0); }

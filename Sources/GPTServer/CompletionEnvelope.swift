@@ -4,6 +4,8 @@ import LanguageModels
 /// The OpenAI completion JSON around generated text: whole responses and streamed chunks.
 struct CompletionEnvelope: Sendable {
     let id: String, created: Int, model: String
+    /// The seed the request's sampling used (drawn at random when the request named none).
+    let seed: UInt64
     let logprobs: Bool
     let tokenizer: Tokenizer
 
@@ -27,7 +29,7 @@ struct CompletionEnvelope: Sendable {
             choice = ["index": index, "text": "", "logprobs": NSNull(), "finish_reason": reason.rawValue]
         }
         var object: [String: Any] = ["id": id, "object": "text_completion", "created": created, "model": model,
-                                     "choices": [choice]]
+                                     "seed": seed, "choices": [choice]]
         if let warning { object["warning"] = warning }
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
         return String(decoding: data, as: UTF8.self)
@@ -37,7 +39,7 @@ struct CompletionEnvelope: Sendable {
                     warning: String?) -> [String: Any] {
         let completionTokens = choices.reduce(0) { $0 + $1.tokens.count }
         var object: [String: Any] = [
-            "id": id, "object": "text_completion", "created": created, "model": model,
+            "id": id, "object": "text_completion", "created": created, "model": model, "seed": seed,
             "choices": choices.enumerated().map { index, choice in
                 ["index": index, "text": choice.text, "logprobs": logprobsObject(choice.tokens),
                  "finish_reason": choice.reason.rawValue] as [String: Any]

@@ -44,7 +44,9 @@ public struct CompletionRequest: Sendable {
         options.topP = Float(try number("top_p", range: 0.000_001...1) ?? 1)
         options.topK = try number("top_k", range: 1...1_000_000, integer: true).map { Int($0) }
         options.samples = Int(try number("n", range: 1...16, integer: true) ?? 1)
-        options.seed = UInt64(try number("seed", range: 0...9_007_199_254_740_991, integer: true) ?? 1337)
+        // Without a seed, a fresh one per request (OpenAI's semantics); the response reports it, so it can be repeated.
+        options.seed = UInt64(try number("seed", range: 0...9_007_199_254_740_991, integer: true)
+            ?? Double(UInt64.random(in: 0...9_007_199_254_740_991)))
         let penalty = try number("repetition_penalty", range: 0.01...100)
         options.repetitionPenalty = Float(penalty ?? 1)
         logprobs = try number("logprobs", range: 0...20, integer: true).map { Int($0) }

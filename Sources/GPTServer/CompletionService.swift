@@ -9,7 +9,7 @@ enum CompletionEvent: Sendable {
 }
 
 /// The model behind the API: tokenizes prompts (cropping them to the block size, as the lecture does), runs
-/// generation on ``generationQueue`` and reports pieces as they come.
+/// each generation on a thread of its own (``runOnGenerationThread(_:)``) and reports pieces as they come.
 public final class CompletionService: @unchecked Sendable {
     public let model: any LanguageModel
     public let tokenizer: Tokenizer
@@ -48,7 +48,7 @@ public final class CompletionService: @unchecked Sendable {
              events: @escaping @Sendable (CompletionEvent) -> Void) async throws {
         try await slots.acquire()
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            generationQueue.async { [self] in
+            runOnGenerationThread { [self] in
                 let generator = TextGenerator(model: model, tokenizer: tokenizer, halfWeights: halfWeights)
                 var index = 0
                 for prompt in prompts {

@@ -17,13 +17,18 @@ public struct GPTServer: Sendable {
         self.maximumBodySize = maximumBodySize
     }
 
-    /// The application, listening on `host:port` once run.
-    public func application(host: String = "127.0.0.1", port: Int = 8080) -> some ApplicationProtocol {
-        Application(router: router(), configuration: .init(address: .hostname(host, port: port), serverName: "swift-gpt"))
+    /// The application, listening on `host:port` once run (port 0: any free port); `onListening` hears the port
+    /// it listens on. A connection idle for `idleTimeout` seconds is closed.
+    public func application(host: String = "127.0.0.1", port: Int = 8080, idleTimeout: Int64 = 60,
+                            onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        Application(router: router(), server: .http1(configuration: .init(idleTimeout: .seconds(idleTimeout))),
+                    configuration: .init(address: .hostname(host, port: port), serverName: "swift-gpt"),
+                    onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) })
     }
 
     public func router() -> Router<BasicRequestContext> {
         let router = Router()
+        router.add(middleware: JSONErrorMiddleware())  // first: it wraps every route and the not-found answer
         router.get("/") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
                      body: .init(byteBuffer: ByteBuffer(string: playgroundPage)))
@@ -76,7 +81,7 @@ public struct GPTServer: Sendable {
             ? "the prompt was cropped to its last \(service.model.configuration.blockSize) tokens (the block size): \(cropped) dropped"
             : nil
         let envelope = CompletionEnvelope(id: id, created: Int(Date().timeIntervalSince1970), model: service.modelName,
-                                          logprobs: request.logprobs != nil, tokenizer: service.tokenizer)
+                                          seed: request.options.seed, logprobs: request.logprobs != nil, tokenizer: service.tokenizer)
         let cancelled = CancellationFlag()
         if request.stream {
             let (events, continuation) = AsyncStream<CompletionEvent>.makeStream()
@@ -127,6 +132,26 @@ final class ChoiceCollector: @unchecked Sendable {
     }
 
     var choices: [(text: String, tokens: [TokenChoice], reason: FinishReason)] { lock.withLock { storage } }
+}
+
+/// Answers an unknown path or method with OpenAI's error JSON instead of an empty body.
+struct JSONErrorMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as HTTPResponseError where error.status == .notFound || error.status == .methodNotAllowed {
+            let path = String(request.uri.path.prefix(80))
+            let message = error.status == .notFound
+                ? "no route \(path): this server offers POST /v1/completions, GET /v1/models, GET /health and the playground at /"
+                : "\(request.method) is not allowed on \(path)"
+            let apiError = APIError(status: Int(error.status.code), message: message, type: "invalid_request_error",
+                                    param: nil, code: error.status == .notFound ? "unknown_url" : "method_not_allowed")
+            return Response(status: error.status, headers: [.contentType: "application/json"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: apiError.body)))
+        }
+    }
 }
 
 /// A JSON response.

@@ -35,6 +35,12 @@ actor GenerationSlots {
     var load: (running: Int, waiting: Int) { (running, waiting.count) }
 }
 
-/// Runs CPU-bound generation on its own threads, off Swift's cooperative pool, so the server keeps answering
-/// (health checks, other clients) while models compute.
-let generationQueue = DispatchQueue(label: "swift-gpt.generation", attributes: .concurrent)
+/// Runs CPU-bound generation on a thread of its own, neither one of the HTTP event loops nor one of the threads
+/// behind Swift's cooperative pool (on Linux a concurrent `DispatchQueue` runs on those very threads, so two
+/// generations on two cores froze every other request): health checks and 503s answer while models compute.
+func runOnGenerationThread(_ work: @escaping @Sendable () -> Void) {
+    let thread = Thread(block: work)
+    thread.name = "swift-gpt.generation"
+    thread.stackSize = 8 << 20
+    thread.start()
+}

@@ -18,7 +18,7 @@ button:disabled { background: #8aa3c8; }
   padding: 12px; min-height: 160px; border-radius: 4px; }
 #output .prompt { color: #666; }
 #output span.token:hover { background: #fde68a; }
-#config { font: 12px ui-monospace, monospace; color: #555; margin-top: 14px; }
+#config { font: 12px ui-monospace, monospace; color: #555; margin-top: 14px; overflow-wrap: anywhere; white-space: pre-wrap; }
 #status { font-size: 12px; color: #555; margin: 6px 0; }
 </style></head>
 <body><main>
@@ -29,6 +29,7 @@ button:disabled { background: #8aa3c8; }
   <label>temperature <input id="temperature" type="number" value="0.8" step="0.1" min="0" max="2"></label>
   <label>top-k <input id="top_k" type="number" value="" min="1" placeholder="all"></label>
   <label>top-p <input id="top_p" type="number" value="1" step="0.05" min="0.01" max="1"></label>
+  <label>seed <input id="seed" type="number" value="" min="0" placeholder="random"></label>
   <label>API key <input id="key" type="password" placeholder="if set"></label>
   <button id="go">Generate</button>
 </div>
@@ -47,7 +48,8 @@ async function loadConfig() {
   const response = await fetch("/v1/models", { headers: headers() });
   if (!response.ok) { $("config").textContent = "model list: HTTP " + response.status; return; }
   const model = (await response.json()).data[0];
-  $("config").textContent = "model " + model.id + " · " + JSON.stringify(model.config);
+  $("config").textContent = "model " + model.id + "\n" + Object.entries(model.config)
+    .map(([key, value]) => key + ": " + JSON.stringify(value)).join(" · ");
 }
 function show(text, logprobs) {
   const out = $("output");
@@ -57,6 +59,7 @@ function show(text, logprobs) {
     span.className = "token";
     span.textContent = token;
     const alternatives = Object.entries(logprobs.top_logprobs[i] || {})
+      .sort((a, b) => b[1] - a[1])  // most likely first (JSON objects keep no order)
       .map(([t, lp]) => JSON.stringify(t) + " " + (100 * Math.exp(lp)).toFixed(1) + "%").join("\n");
     span.title = "p = " + (100 * Math.exp(logprobs.token_logprobs[i])).toFixed(1) + "%\n" + alternatives;
     out.append(span);
@@ -66,11 +69,12 @@ $("go").onclick = async () => {
   const body = { prompt: $("prompt").value, max_tokens: +$("max_tokens").value, temperature: +$("temperature").value,
                  top_p: +$("top_p").value, stream: true, logprobs: 5 };
   if ($("top_k").value) body.top_k = +$("top_k").value;
+  if ($("seed").value !== "") body.seed = +$("seed").value;
   $("output").innerHTML = "";
   const prompt = document.createElement("span"); prompt.className = "prompt"; prompt.textContent = body.prompt;
   $("output").append(prompt);
   $("go").disabled = true; $("status").textContent = "generating…";
-  const started = performance.now(); let tokens = 0;
+  const started = performance.now(); let tokens = 0, seed = null;
   try {
     const response = await fetch("/v1/completions", { method: "POST", headers: headers(), body: JSON.stringify(body) });
     if (!response.ok) { const e = await response.json(); throw new Error(e.error.message); }
@@ -87,11 +91,13 @@ $("go").onclick = async () => {
         if (data === "[DONE]") continue;
         const chunk = JSON.parse(data);
         if (chunk.warning) $("status").textContent = chunk.warning;
+        if (chunk.seed !== undefined) seed = chunk.seed;
         const choice = chunk.choices[0];
         if (choice.text) { show(choice.text, choice.logprobs); tokens += choice.logprobs ? choice.logprobs.tokens.length : 1; }
       }
     }
-    $("status").textContent = tokens + " tokens in " + ((performance.now() - started) / 1000).toFixed(2) + " s";
+    $("status").textContent = tokens + " tokens in " + ((performance.now() - started) / 1000).toFixed(2) + " s"
+      + (seed === null ? "" : " · seed " + seed + " (type it in the seed box to get this text again)");
   } catch (error) { $("status").textContent = "error: " + error.message; }
   $("go").disabled = false;
 };

@@ -17,14 +17,59 @@ public struct Checkpoint {
         self.tokenizer = tokenizer
     }
 
-    /// Writes the three files into `directory`, creating it if needed.
+    /// Writes the three files into `directory`, creating it if needed, so that the directory never holds a mix of
+    /// old and new files: they are written into a staging directory first, and `config.json`, whose presence
+    /// marks a complete model, is taken away before the others are renamed in and put back last. A directory
+    /// caught half-way has no `config.json`, and ``load(from:)`` falls back to its `latest/` save.
     public func save(to directory: URL) throws {
+        var steps = SaveSequence()
+        try save(to: directory, steps: &steps)
+    }
+
+    func save(to directory: URL, steps: inout SaveSequence) throws {
+        let manager = FileManager.default
+        let exists = manager.fileExists(atPath: directory.path)
+        let staging = exists
+            ? directory.appendingPathComponent(".model\(SaveSequence.stagingMarker)\(UUID().uuidString)")
+            : directory.deletingLastPathComponent()
+                .appendingPathComponent(".\(directory.lastPathComponent)\(SaveSequence.stagingMarker)\(UUID().uuidString)")
+        do {
+            try writeFiles(into: staging, steps: &steps)
+            if !exists {
+                try steps.step { try manager.moveItem(at: staging, to: directory) }
+                return
+            }
+            let marker = directory.appendingPathComponent(Self.configurationFile)
+            try steps.step { if manager.fileExists(atPath: marker.path) { try manager.removeItem(at: marker) } }
+            for file in [Self.tokenizerFile, Self.weightsFile, Self.configurationFile] {
+                try steps.step {
+                    if rename(staging.appendingPathComponent(file).path, directory.appendingPathComponent(file).path) != 0 {
+                        throw GPTError.unwritableFile(path: directory.appendingPathComponent(file).path,
+                                                      reason: "could not rename the new file into place")
+                    }
+                }
+            }
+            try steps.step { try? manager.removeItem(at: staging) }
+        } catch is SaveInterrupted {
+            throw SaveInterrupted()
+        } catch {
+            try? manager.removeItem(at: staging)
+            if let known = error as? GPTError { throw known }
+            throw GPTError.unwritableFile(path: directory.path, reason: error.localizedDescription)
+        }
+    }
+
+    /// Writes `tokenizer.json`, `model.safetensors` and `config.json` (in that order) into `directory`.
+    func writeFiles(into directory: URL, steps: inout SaveSequence) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try writeAtomically(try encoder.encode(model.configuration), to: directory.appendingPathComponent(Self.configurationFile))
-        try writeAtomically(try encoder.encode(tokenizer), to: directory.appendingPathComponent(Self.tokenizerFile))
-        try SafeTensors.write(model.namedParameters(), metadata: ["format": "pt"],
-                              to: directory.appendingPathComponent(Self.weightsFile))
+        let tokenizerData = try encoder.encode(tokenizer), configurationData = try encoder.encode(model.configuration)
+        try steps.step { try writeAtomically(tokenizerData, to: directory.appendingPathComponent(Self.tokenizerFile)) }
+        try steps.step {
+            try SafeTensors.write(model.namedParameters(), metadata: ["format": "pt"],
+                                  to: directory.appendingPathComponent(Self.weightsFile))
+        }
+        try steps.step { try writeAtomically(configurationData, to: directory.appendingPathComponent(Self.configurationFile)) }
     }
 
     /// Loads a checkpoint directory, checking that every file is present and fits the others. A run directory
@@ -48,6 +93,12 @@ public struct Checkpoint {
                 "tokenizer.json has \(tokenizer.vocabularySize) tokens but the model's vocab_size is \(configuration.vocabSize)")
         }
         let weights = try SafeTensors.read(directory.appendingPathComponent(weightsFile))
+        // Before building a model of that shape: the file must hold as many numbers as the configuration needs.
+        let stored = weights.tensors.values.reduce(0) { $0 + $1.values.count }, needed = try configuration.parameterCount()
+        guard stored == needed else {
+            throw GPTError.invalidCheckpoint(path: path, reason:
+                "model.safetensors holds \(stored) numbers but config.json describes a model of \(needed) parameters")
+        }
         var generator = SeededGenerator(seed: 0)
         let model = try makeModel(configuration, generator: &generator)
         try model.loadWeights(weights.tensors, source: directory.appendingPathComponent(weightsFile).path)
@@ -91,9 +142,14 @@ public func makeModel(_ configuration: ModelConfiguration, generator: inout Seed
 }
 
 extension Module {
-    /// Copies weights by state-dict name into the parameters, refusing a missing, extra or misshapen tensor.
+    /// Copies weights by state-dict name into the parameters, refusing a missing, extra or misshapen tensor and
+    /// any value that is not finite (NaN, ±Inf), naming the tensor.
     public func loadWeights(_ tensors: [String: (shape: [Int], values: [Float])], source: String) throws {
         let named = namedParameters()
+        let expected = Set(named.map(\.name))
+        if let extra = tensors.keys.sorted().first(where: { !expected.contains($0) }) {
+            throw GPTError.invalidCheckpoint(path: source, reason: "tensor \(extra.prefix(200)) does not belong to this configuration")
+        }
         for (name, parameter) in named {
             guard let stored = tensors[name] else {
                 throw GPTError.invalidCheckpoint(path: source, reason: "tensor \(name) is missing")
@@ -102,11 +158,20 @@ extension Module {
                 throw GPTError.invalidCheckpoint(path: source, reason:
                     "tensor \(name) has shape \(stored.shape) but the configuration needs \(parameter.shape)")
             }
-            stored.values.withUnsafeBufferPointer { parameter.storage.pointer.update(from: $0.baseAddress!, count: $0.count) }
+            try requireFinite(stored.values, name: name, source: source)
         }
-        let expected = Set(named.map(\.name))
-        if let extra = tensors.keys.sorted().first(where: { !expected.contains($0) }) {
-            throw GPTError.invalidCheckpoint(path: source, reason: "tensor \(extra) does not belong to this configuration")
+        for (name, parameter) in named {
+            tensors[name]!.values.withUnsafeBufferPointer {
+                parameter.storage.pointer.update(from: $0.baseAddress!, count: $0.count)
+            }
         }
+    }
+}
+
+/// Throws naming the tensor and the first index whose value is NaN or infinite.
+func requireFinite(_ values: [Float], name: String, source: String) throws {
+    if let index = values.firstIndex(where: { !$0.isFinite }) {
+        throw GPTError.invalidCheckpoint(path: source, reason:
+            "tensor \(name) holds \(values[index]) at index \(index): the weights are damaged (a run that diverged?)")
     }
 }

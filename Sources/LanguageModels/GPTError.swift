@@ -5,6 +5,7 @@
 public enum GPTError: Error, Equatable, CustomStringConvertible, Sendable {
     case fileNotFound(path: String)
     case unreadableFile(path: String, reason: String)
+    case unwritableFile(path: String, reason: String)
     case emptyCorpus(path: String)
     case invalidUTF8(path: String, byteOffset: Int)
     case corpusTooShort(path: String, tokens: Int, needed: Int)
@@ -15,32 +16,42 @@ public enum GPTError: Error, Equatable, CustomStringConvertible, Sendable {
     case invalidArgument(name: String, reason: String)
     case nonFiniteLoss(step: Int)
 
+    /// One line, with any piece of the user's input (a path, a name, a reason quoting a file) cut to 200 characters.
     public var description: String {
-        switch self {
+        let line = fullDescription
+        return line.count > 600 ? String(line.prefix(600)) + "…" : line
+    }
+
+    private var fullDescription: String {
+        func cut(_ text: String) -> String { text.count > 200 ? String(text.prefix(200)) + "…" : text }
+        return switch self {
         case .fileNotFound(let path):
-            "no such file: \(path) (check the path, or leave --data out to use the bundled tiny shakespeare)"
+            "no such file: \(cut(path)) (check the path, or leave --data out to use the bundled tiny shakespeare)"
         case .unreadableFile(let path, let reason):
-            "cannot read \(path): \(reason)"
+            "cannot read \(cut(path)): \(cut(reason))"
+        case .unwritableFile(let path, let reason):
+            "cannot write \(cut(path)): \(cut(reason))"
         case .emptyCorpus(let path):
-            "the corpus \(path) is empty: give a text file with some text in it"
+            "the corpus \(cut(path)) is empty: give a text file with some text in it"
         case .invalidUTF8(let path, let offset):
-            "the corpus \(path) is not valid UTF-8 (first bad byte at offset \(offset)): convert it to UTF-8 first"
+            "the corpus \(cut(path)) is not valid UTF-8 (first bad byte at offset \(offset)): convert it to UTF-8 first"
         case .corpusTooShort(let path, let tokens, let needed):
-            "the corpus \(path) is too short: \(tokens) tokens in a split, but one block needs \(needed); "
+            "the corpus \(cut(path)) is too short: \(tokens) tokens in a split, but one block needs \(needed); "
                 + "use more text or a smaller --block-size"
         case .unknownCharacter(let character, let position):
-            "the character \(character) at position \(position) is not in the model's vocabulary; "
+            "the character \(cut(character)) at position \(position) is not in the model's vocabulary; "
                 + "use only characters that occur in the training text"
         case .invalidConfiguration(let field, let reason):
-            "invalid configuration: \(field) \(reason)"
+            "invalid configuration: \(cut(field)) \(cut(reason))"
         case .invalidCheckpoint(let path, let reason):
-            "cannot load the checkpoint \(path): \(reason)"
+            "cannot load the checkpoint \(cut(path)): \(cut(reason))"
         case .invalidSafetensors(let field, let reason):
-            "invalid safetensors file: \(field): \(reason)"
+            "invalid safetensors file: \(cut(field)): \(cut(reason))"
         case .invalidArgument(let name, let reason):
-            "invalid value for \(name): \(reason)"
+            "invalid value for \(cut(name)): \(cut(reason))"
         case .nonFiniteLoss(let step):
-            "training stopped at step \(step): the loss or gradient norm is not finite (try a lower --learning-rate)"
+            "training stopped at step \(step): the loss or gradient norm is not finite, the run diverged; start a new run "
+                + "with a lower --learning-rate (a resumed run keeps the settings it was saved with)"
         }
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The shape of a model, saved as `config.json` with nanoGPT's keys (`vocab_size`, `block_size`, `n_layer`,
 /// `n_head`, `n_embd`, `dropout`, `bias`).
 ///
@@ -43,22 +45,81 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
     /// Channels per attention head.
     public var headSize: Int { headCount > 0 ? embeddingSize / headCount : 0 }
 
-    /// Throws ``GPTError/invalidConfiguration(field:reason:)`` naming the first field that cannot work.
+    /// Throws ``GPTError/invalidConfiguration(field:reason:)`` naming the first field that cannot work: each
+    /// number has both bounds, and the parameters must fit in this machine's memory (checked without overflow,
+    /// before anything is allocated).
     public func validate() throws {
         func fail(_ field: String, _ reason: String) -> GPTError { .invalidConfiguration(field: field, reason: reason) }
+        func check(_ value: Int, _ range: ClosedRange<Int>, _ field: String) throws {
+            guard range.contains(value) else {
+                throw fail(field, "must be in \(range.lowerBound)...\(range.upperBound), got \(value)")
+            }
+        }
         if formatVersion > Self.currentFormatVersion {
             throw fail("format_version", "is \(formatVersion), newer than this tool reads (\(Self.currentFormatVersion))")
         }
-        if vocabSize < 1 { throw fail("vocab_size", "must be at least 1, got \(vocabSize)") }
-        if blockSize < 1 { throw fail("block_size", "must be at least 1, got \(blockSize)") }
-        guard modelType == .gpt else { return }
-        if layerCount < 1 { throw fail("n_layer", "must be at least 1, got \(layerCount)") }
-        if headCount < 1 { throw fail("n_head", "must be at least 1, got \(headCount)") }
-        if embeddingSize < 1 { throw fail("n_embd", "must be at least 1, got \(embeddingSize)") }
-        if embeddingSize % headCount != 0 {
-            throw fail("n_embd", "(\(embeddingSize)) must be divisible by n_head (\(headCount))")
+        try check(vocabSize, 1...Self.maximumVocabSize, "vocab_size")
+        try check(blockSize, 1...Self.maximumBlockSize, "block_size")
+        if modelType == .gpt {
+            try check(layerCount, 1...1024, "n_layer")
+            try check(headCount, 1...1024, "n_head")
+            try check(embeddingSize, 1...65_536, "n_embd")
+            if embeddingSize % headCount != 0 {
+                throw fail("n_embd", "(\(embeddingSize)) must be divisible by n_head (\(headCount))")
+            }
+            if !(dropout >= 0 && dropout < 1) { throw fail("dropout", "must be in [0, 1), got \(dropout)") }
         }
-        if !(dropout >= 0 && dropout < 1) { throw fail("dropout", "must be in [0, 1), got \(dropout)") }
+        let bytes = try parameterBytes()
+        let available = Self.availableMemory
+        if bytes > available / 2 {
+            throw fail(modelType == .gpt ? "n_embd" : "vocab_size", "gives \(formatBytes(bytes)) of parameters; "
+                + "this machine has \(formatBytes(available)) of memory (at most half of it for the weights)")
+        }
+    }
+
+    /// The largest vocabulary a configuration may name.
+    public static let maximumVocabSize = 1 << 21
+    /// The longest context a configuration may name.
+    public static let maximumBlockSize = 1 << 20
+
+    /// The machine's physical memory in bytes.
+    public static var availableMemory: Int { Int(clamping: ProcessInfo.processInfo.physicalMemory) }
+
+    /// The number of parameters (`Float`s) the configuration describes, computed with overflow checks; throws
+    /// naming `n_embd` (or `vocab_size`) when the count does not fit an `Int`.
+    public func parameterCount() throws -> Int {
+        func product(_ factors: Int...) throws -> Int {
+            try factors.reduce(1) { total, factor in
+                let (value, overflow) = total.multipliedReportingOverflow(by: factor)
+                if overflow { throw GPTError.invalidConfiguration(field: "n_embd", reason: "gives more parameters than can be counted") }
+                return value
+            }
+        }
+        func sum(_ terms: [Int]) throws -> Int {
+            try terms.reduce(0) { total, term in
+                let (value, overflow) = total.addingReportingOverflow(term)
+                if overflow { throw GPTError.invalidConfiguration(field: "n_layer", reason: "gives more parameters than can be counted") }
+                return value
+            }
+        }
+        guard modelType == .gpt else { return try product(vocabSize, vocabSize) }
+        let c = embeddingSize, v = vocabSize
+        let norm = bias ? 2 * c : c
+        let perLayer = try sum([
+            norm, try product(3 * c, c), attentionBias ? 3 * c : 0, try product(c, c), bias ? c : 0,  // attention
+            norm, try product(4 * c, c), bias ? 4 * c : 0, try product(c, 4 * c), bias ? c : 0,      // feed-forward
+        ])
+        return try sum([
+            try product(v, c), try product(blockSize, c), try product(layerCount, perLayer), norm,
+            tiedEmbeddings ? 0 : try product(v, c), lmHeadBias ? v : 0,
+        ])
+    }
+
+    /// The parameters' size in bytes (fp32).
+    public func parameterBytes() throws -> Int {
+        let (bytes, overflow) = try parameterCount().multipliedReportingOverflow(by: MemoryLayout<Float>.size)
+        if overflow { throw GPTError.invalidConfiguration(field: "n_embd", reason: "gives more parameters than can be counted") }
+        return bytes
     }
 
     enum CodingKeys: String, CodingKey {
@@ -84,4 +145,12 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
         activation = try c.decodeIfPresent(Activation.self, forKey: .activation) ?? .gelu
         tiedEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tiedEmbeddings) ?? true
     }
+}
+
+/// A byte count as `1.5 GB`, `320 MB` or `12 KB`.
+public func formatBytes(_ bytes: Int) -> String {
+    let value = Double(bytes)
+    if value >= 1e9 { return String(format: "%.1f GB", value / 1e9) }
+    if value >= 1e6 { return String(format: "%.0f MB", value / 1e6) }
+    return String(format: "%.0f KB", value / 1e3)
 }

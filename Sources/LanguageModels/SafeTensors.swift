@@ -175,11 +175,11 @@ public func writeAtomically(_ data: Data, to url: URL) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try data.write(to: temporary)
         if rename(temporary.path, url.path) != 0 {
-            throw GPTError.unreadableFile(path: url.path, reason: "could not rename the temporary file into place")
+            throw GPTError.unwritableFile(path: url.path, reason: "could not rename the temporary file into place")
         }
     } catch {
         try? FileManager.default.removeItem(at: temporary)
         if let known = error as? GPTError { throw known }
-        throw GPTError.unreadableFile(path: url.path, reason: "could not write: \(error.localizedDescription)")
+        throw GPTError.unwritableFile(path: url.path, reason: error.localizedDescription)
     }
 }

@@ -7,7 +7,21 @@ public func readCorpus(at path: String) throws -> String {
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
         throw GPTError.fileNotFound(path: path)
     }
-    if isDirectory.boolValue { throw GPTError.unreadableFile(path: path, reason: "it is a directory, not a text file") }
+    if isDirectory.boolValue {
+        throw GPTError.unreadableFile(path: path, reason:
+            "it is a directory without the meta.json of `gpt prepare`; give a text file or a folder `gpt prepare` wrote")
+    }
+    let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+    guard attributes?[.type] as? FileAttributeType == .typeRegular else {
+        throw GPTError.unreadableFile(path: path, reason: "it is not a regular file (a device, a FIFO or a socket); give a text file")
+    }
+    let size = (attributes?[.size] as? NSNumber)?.intValue ?? 0
+    let limit = Int(clamping: ProcessInfo.processInfo.physicalMemory) / 8
+    guard size <= limit else {
+        throw GPTError.unreadableFile(path: path, reason:
+            "it is \(formatBytes(size)), more text than this machine can tokenize in memory (\(formatBytes(limit))); "
+            + "tokenize it with `gpt prepare` in parts")
+    }
     let data: Data
     do {
         data = try Data(contentsOf: URL(fileURLWithPath: path))

@@ -7,6 +7,8 @@ public enum TrainingEvent: Sendable {
     case step(step: Int, loss: Float, tokensPerSecond: Double, secondsLeft: Double)
     /// Mean losses over random batches of each split (the lecture's `estimate_loss`).
     case evaluation(step: Int, trainLoss: Float, validationLoss: Float)
+    /// During an evaluation, after each of its `total` batches (both splits together): `done` so far.
+    case evaluating(step: Int, done: Int, total: Int)
 }
 
 /// The lecture's training loop: sample a batch, forward, backward, clip, AdamW step; evaluate every
@@ -85,18 +87,26 @@ public final class Trainer {
     }
 
     /// Mean loss over random batches of each split (`iterations` of the training split, `validationIterations`
-    /// of the validation split, by default the same), dropout off and no graph recorded.
-    public func estimateLoss(iterations: Int, validationIterations: Int? = nil) -> (train: Float, validation: Float) {
+    /// of the validation split, by default the same), dropout off and no graph recorded. `progress` hears after
+    /// each batch how many of all of them are done and returns `false` to stop: the result is then `nil`.
+    public func estimateLoss(iterations: Int, validationIterations: Int? = nil,
+                             progress: (_ done: Int, _ total: Int) -> Bool = { _, _ in true })
+        -> (train: Float, validation: Float)?
+    {
         withoutGradient {
-            var means: [Float] = []
-            for (split, count) in [(TextDataset.Split.train, iterations), (.validation, validationIterations ?? iterations)] {
-                var total = 0.0
+            let counts = [(TextDataset.Split.train, iterations), (.validation, validationIterations ?? iterations)]
+            let total = counts.reduce(0) { $0 + $1.1 }
+            var means: [Float] = [], done = 0
+            for (split, count) in counts {
+                var sum = 0.0
                 for _ in 0..<count {
                     let (x, y) = dataset.batch(split, batchSize: settings.batchSize, blockSize: settings.blockSize,
                                                generator: &generator)
-                    total += Double(model.forward(x, batchSize: settings.batchSize, targets: y).loss!.item)
+                    sum += Double(model.forward(x, batchSize: settings.batchSize, targets: y).loss!.item)
+                    done += 1
+                    if !progress(done, total) { return nil }
                 }
-                means.append(Float(total / Double(count)))
+                means.append(Float(sum / Double(count)))
             }
             return (means[0], means[1])
         }
@@ -104,22 +114,36 @@ public final class Trainer {
 
     /// Trains to `maxIterations`, reporting each step and evaluation, and calling `save` after each evaluation
     /// (with whether the validation loss is the best so far) and when stopped early by ``stopRequest``.
-    /// Returns `false` when stopped early.
+    /// Returns `false` when stopped early. A stop during an evaluation abandons it and saves the state from before
+    /// it began, so the resumed run evaluates again and draws exactly the batches an uninterrupted run draws.
     @discardableResult
     public func run(report: (TrainingEvent) -> Void, save: (_ isBest: Bool) throws -> Void = { _ in }) throws -> Bool {
         let clock = ContinuousClock()
         let start = clock.now
         let firstStep = step
-        func evaluate(iterations: Int, validationIterations: Int? = nil) throws {
-            let losses = estimateLoss(iterations: iterations, validationIterations: validationIterations)
+        /// Evaluates and saves; `false` when stopped part-way (the generator is then as it was before).
+        func evaluate(iterations: Int, validationIterations: Int? = nil) throws -> Bool {
+            let before = generator
+            let losses = estimateLoss(iterations: iterations, validationIterations: validationIterations) { done, total in
+                report(.evaluating(step: step, done: done, total: total))
+                return !stopRequest.isSet
+            }
+            guard let losses else {
+                generator = before
+                try save(false)
+                return false
+            }
             evaluatedStep = step
             let isBest = losses.validation < bestValidationLoss
             if isBest { bestValidationLoss = losses.validation }
             report(.evaluation(step: step, trainLoss: losses.train, validationLoss: losses.validation))
             try save(isBest)
+            return true
         }
         while step < settings.maxIterations {
-            if step % settings.evalInterval == 0 && step != evaluatedStep { try evaluate(iterations: settings.evalIterations) }
+            if step % settings.evalInterval == 0 && step != evaluatedStep {
+                guard try evaluate(iterations: settings.evalIterations) else { return false }
+            }
             let loss = try trainStep()
             let elapsed = (clock.now - start).seconds
             let done = step - firstStep
@@ -133,7 +157,7 @@ public final class Trainer {
         }
         // The final validation loss averages more batches (the PyTorch reference's 200), the training loss the usual.
         if step != evaluatedStep {
-            try evaluate(iterations: settings.evalIterations, validationIterations: settings.finalEvalIterations)
+            return try evaluate(iterations: settings.evalIterations, validationIterations: settings.finalEvalIterations)
         }
         return true
     }

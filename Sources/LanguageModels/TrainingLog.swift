@@ -38,6 +38,7 @@ public final class TrainingLog {
             entries.append(Entry(step: step, loss: loss, learningRate: learningRate, tokensPerSecond: rate))
         case .evaluation(let step, let train, let validation):
             entries.append(Entry(step: step, trainLoss: train, validationLoss: validation))
+        case .evaluating: break
         }
     }
 
@@ -61,8 +62,8 @@ public final class TrainingLog {
         let validation = entries.compactMap { e in e.validationLoss.map { (x: Double(e.step), y: Double($0)) } }
         return LineChart(title: "Loss", xLabel: "step", yLabel: "cross-entropy loss (nats per token)", series: [
             .init(name: "batch loss", color: "#b8c7e0", points: steps, width: 1),
-            .init(name: "train loss", color: "#1f5fbf", points: train, width: 2.5),
-            .init(name: "val loss", color: "#d9541e", points: validation, width: 2.5),
+            .init(name: "train loss (evaluations)", color: "#1f5fbf", points: train, width: 1.5, markers: true),
+            .init(name: "val loss (evaluations)", color: "#d9541e", points: validation, width: 1.5, markers: true),
         ])
     }
 }

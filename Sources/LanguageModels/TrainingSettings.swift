@@ -24,15 +24,45 @@ public struct TrainingSettings: Codable, Equatable, Sendable {
 
     public init() {}
 
-    /// Throws naming the first setting that cannot work.
+    /// The largest count of any loop the settings drive (steps, warm-up, decay, evaluation interval), so that a
+    /// run, an estimate or a schedule never meets an absurd or overflowing number.
+    public static let maximumIterations = 1_000_000_000
+    /// The most batches one evaluation may average over each split.
+    public static let maximumEvalIterations = 100_000
+    /// The most tokens one batch may hold (`batch size x block size`).
+    public static let maximumBatchTokens = 1 << 24
+
+    /// Throws naming the first setting that cannot work: every number has a lower and an upper bound.
     public func validate() throws {
         func fail(_ name: String, _ reason: String) -> GPTError { .invalidArgument(name: name, reason: reason) }
-        if batchSize < 1 { throw fail("--batch-size", "must be at least 1, got \(batchSize)") }
-        if blockSize < 1 { throw fail("--block-size", "must be at least 1, got \(blockSize)") }
-        if maxIterations < 0 { throw fail("--max-iters", "must not be negative, got \(maxIterations)") }
-        if !(learningRate > 0 && learningRate.isFinite) { throw fail("--learning-rate", "must be positive, got \(learningRate)") }
-        if evalInterval < 1 { throw fail("--eval-interval", "must be at least 1, got \(evalInterval)") }
-        if evalIterations < 1 { throw fail("--eval-iters", "must be at least 1, got \(evalIterations)") }
+        func check(_ value: Int, _ range: ClosedRange<Int>, _ name: String) throws {
+            guard range.contains(value) else { throw fail(name, "must be in \(range.lowerBound)...\(range.upperBound), got \(value)") }
+        }
+        func check(_ value: Float, _ range: ClosedRange<Float>, _ name: String, open: Bool = false) throws {
+            guard value.isFinite, range.contains(value), !open || value != range.upperBound else {
+                let shown = open ? "[\(range.lowerBound), \(range.upperBound))" : "\(range.lowerBound)...\(range.upperBound)"
+                throw fail(name, "must be in \(shown), got \(value)")
+            }
+        }
+        try check(batchSize, 1...65_536, "--batch-size")
+        try check(blockSize, 1...1_048_576, "--block-size")
+        if batchSize * blockSize > Self.maximumBatchTokens {
+            throw fail("--batch-size", "x --block-size is \(batchSize * blockSize) tokens a batch; at most \(Self.maximumBatchTokens)")
+        }
+        try check(maxIterations, 0...Self.maximumIterations, "--max-iters")
+        try check(evalInterval, 1...Self.maximumIterations, "--eval-interval")
+        try check(evalIterations, 1...Self.maximumEvalIterations, "--eval-iters")
+        try check(finalEvalIterations, 1...Self.maximumEvalIterations, "final_eval_iterations")
+        try check(warmupIterations, 0...Self.maximumIterations, "--warmup-iters")
+        try check(decayIterations, 0...Self.maximumIterations, "--lr-decay-iters")
+        guard learningRate.isFinite, learningRate > 0, learningRate <= 10 else {
+            throw fail("--learning-rate", "must be in (0, 10], got \(learningRate)")
+        }
+        try check(minimumLearningRate, 0...learningRate, "--min-lr")
+        try check(beta1, 0...1, "--beta1", open: true)
+        try check(beta2, 0...1, "--beta2", open: true)
+        try check(weightDecay, 0...10, "--weight-decay")
+        try check(gradientClip, 0...1e6, "--grad-clip")
     }
 }
 

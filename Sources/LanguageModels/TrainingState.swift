@@ -29,9 +29,31 @@ public struct TrainingState: Codable, Equatable {
 }
 
 extension TrainingState {
-    /// Reads `trainer.json` from a save directory (without loading its weights).
+    /// Reads `trainer.json` from a save directory (without loading its weights) and validates every field.
     public static func read(from directory: URL) throws -> TrainingState {
-        try Checkpoint.decodeJSON(directory.appendingPathComponent(file))
+        let url = directory.appendingPathComponent(file)
+        let state: TrainingState = try Checkpoint.decodeJSON(url)
+        try state.validate(source: url.path)
+        return state
+    }
+
+    /// Throws naming the first field that cannot be resumed: settings out of their bounds, steps out of order,
+    /// a learning rate or loss that is not finite, a random generator stuck at zero.
+    public func validate(source: String) throws {
+        func fail(_ reason: String) -> GPTError { .invalidCheckpoint(path: source, reason: reason) }
+        do { try settings.validate() } catch GPTError.invalidArgument(let name, let reason) {
+            throw fail("settings: \(name.hasPrefix("--") ? String(name.dropFirst(2)) : name) \(reason)")
+        }
+        guard (0...TrainingSettings.maximumIterations).contains(step) else { throw fail("step must be in 0...\(TrainingSettings.maximumIterations), got \(step)") }
+        guard (-1...step).contains(evaluatedStep) else { throw fail("evaluated_step must be in -1...\(step), got \(evaluatedStep)") }
+        guard learningRate.isFinite else { throw fail("learning_rate must be finite") }
+        if let bestValidationLoss, !bestValidationLoss.isFinite { throw fail("best_val_loss must be finite") }
+        for (name, generator) in [("batch_rng", batchGenerator), ("dropout_rng", dropoutGenerator)] {
+            if let generator, generator.state.allSatisfy({ $0 == 0 }) {
+                throw fail("\(name) is all zeros, a state xoshiro256** never leaves; the file is damaged")
+            }
+        }
+        if let data, data.utf8.count > 4096 { throw fail("data is longer than a path can be") }
     }
 }
 
@@ -58,6 +80,7 @@ extension Trainer {
                 guard let stored = optimizerTensors["\(prefix).\(name)"], stored.values.count == parameter.count else {
                     throw GPTError.invalidCheckpoint(path: source, reason: "optimizer state \(prefix).\(name) is missing or misshapen")
                 }
+                try requireFinite(stored.values, name: "\(prefix).\(name)", source: source)
                 stored.values.withUnsafeBufferPointer { buffers[index].pointer.update(from: $0.baseAddress!, count: $0.count) }
             }
         }
@@ -69,59 +92,5 @@ extension Trainer {
             [("exp_avg.\(named.name)", Tensor(shape: named.tensor.shape, storage: optimizer.firstMoments[index])),
              ("exp_avg_sq.\(named.name)", Tensor(shape: named.tensor.shape, storage: optimizer.secondMoments[index]))]
         }
-    }
-}
-
-/// A resumable save: a checkpoint plus `optimizer.safetensors` and `trainer.json`, written into a fresh directory
-/// and swapped in by renames, so `directory` always holds one complete save, even after `kill -9`.
-public enum TrainingCheckpoint {
-    /// Saves `trainer`'s model, optimizer and state into `directory` (replacing what is there).
-    public static func save(_ trainer: Trainer, tokenizer: Tokenizer, state: TrainingState, to directory: URL) throws {
-        let parent = directory.deletingLastPathComponent(), name = directory.lastPathComponent
-        let staging = parent.appendingPathComponent(".\(name).saving-\(UUID().uuidString)")
-        let old = parent.appendingPathComponent("\(name).old")
-        for parameter in trainer.model.parameters {
-            let values = parameter.storage.pointer
-            for i in 0..<parameter.count where !values[i].isFinite { throw GPTError.nonFiniteLoss(step: state.step) }
-        }
-        do {
-            try Checkpoint(model: trainer.model, tokenizer: tokenizer).save(to: staging)
-            try SafeTensors.write(trainer.optimizerTensors(), metadata: ["step": "\(state.step)"],
-                                  to: staging.appendingPathComponent(TrainingState.optimizerFile))
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try writeAtomically(try encoder.encode(state), to: staging.appendingPathComponent(TrainingState.file))
-            let manager = FileManager.default
-            try? manager.removeItem(at: old)
-            if manager.fileExists(atPath: directory.path) { try manager.moveItem(at: directory, to: old) }
-            try manager.moveItem(at: staging, to: directory)
-            try? manager.removeItem(at: old)
-        } catch {
-            try? FileManager.default.removeItem(at: staging)
-            if let known = error as? GPTError { throw known }
-            throw GPTError.unreadableFile(path: directory.path, reason: "could not save: \(error.localizedDescription)")
-        }
-    }
-
-    /// The last complete save under `directory`: itself, its `latest/`, or the `.old` copy a save was swapping out.
-    public static func locate(_ directory: URL) -> URL? {
-        let manager = FileManager.default
-        for candidate in [directory, directory.appendingPathComponent("latest"), directory.appendingPathComponent("latest.old")]
-        where manager.fileExists(atPath: candidate.appendingPathComponent(TrainingState.file).path) {
-            return candidate
-        }
-        return nil
-    }
-
-    /// Loads a resumable save: the checkpoint, the state and the optimizer tensors.
-    public static func load(_ directory: URL) throws -> (checkpoint: Checkpoint, state: TrainingState, optimizer: StateDict) {
-        guard let found = locate(directory) else {
-            throw GPTError.invalidCheckpoint(path: directory.path, reason:
-                "no resumable save here (a run directory written by `gpt train` holds latest/trainer.json)")
-        }
-        let checkpoint = try Checkpoint.load(from: found)
-        let state = try TrainingState.read(from: found)
-        let optimizer = try SafeTensors.read(found.appendingPathComponent(TrainingState.optimizerFile)).tensors
-        return (checkpoint, state, optimizer)
     }
 }

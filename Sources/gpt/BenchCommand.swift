@@ -12,15 +12,18 @@ import Darwin
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Time training steps (and KV-cached sampling) of the GPT presets, as "
-            + "../shared/bench/torch_reference.py does.")
+        abstract: "Time training steps (and KV-cached sampling) of the GPT presets.",
+        discussion: """
+            Times what Scripts/torch_reference.py times in PyTorch (the same presets, batches and optimizer), so \
+            Scripts/bench-vs-pytorch.sh can put the two side by side.
+            """)
 
     @Option(help: "Comma-separated presets.") var presets = "tiny,baby"
-    @Option var steps = 20
-    @Option var warmup = 3
+    @Option(help: "Timed training steps per preset.") var steps = 20
+    @Option(help: "Untimed steps first.") var warmup = 3
     @Flag(help: "Also time KV-cached sampling of --sample-tokens tokens from an untrained model of each preset.")
     var sample = false
-    @Option var sampleTokens = 200
+    @Option(help: "Tokens generated per sampling measurement.") var sampleTokens = 200
     @Option(help: "Weights formats to time sampling with (comma-separated: float32, bfloat16).")
     var precision = "float32,bfloat16"
 

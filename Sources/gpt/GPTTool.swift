@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import CKernels
 import LanguageModels
 
 @main
@@ -12,6 +13,13 @@ struct GPTTool: AsyncParsableCommand {
             DemoCommand.self, ImportCommand.self, ExportCommand.self, InfoCommand.self, BenchCommand.self,
         ],
         defaultSubcommand: nil)
+
+    /// Line-buffers standard output first: a result line reaches a pipe, a log file or `nohup.out` as it is
+    /// printed, not when the process exits (and a killed run's log keeps every line printed before the kill).
+    static func main() async {
+        gpt_line_buffer_standard_output()
+        await Self.main(nil)
+    }
 }
 
 /// Runs `body`, turning a ``GPTError`` into one line on standard error and exit code 1 (no stack dump).

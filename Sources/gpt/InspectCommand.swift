@@ -18,8 +18,8 @@ struct InspectEmbeddings: ParsableCommand {
     @Option(help: "Tokens whose nearest neighbours to list (repeatable).") var token: [String] = []
     @Option(parsing: .upToNextOption, help: "Three tokens A B C: rank tokens near A - B + C (e.g. king man woman).")
     var analogy: [String] = []
-    @Option var neighbours = 6
-    @Option(help: "Where to write the SVG map.") var out = "embeddings.svg"
+    @Option(parsing: .unconditional, help: "Neighbours to list per token.") var neighbours = 6
+    @Option(help: "Where to write the SVG map (default: embeddings.svg in the checkpoint's directory).") var out: String?
 
     func run() throws {
         try reportingErrors {
@@ -52,8 +52,9 @@ struct InspectEmbeddings: ParsableCommand {
                 title: "Token embeddings (\(analysis.vectors.count) tokens, \(analysis.vectors.first?.count ?? 0)-D, first two principal components)",
                 xLabel: "principal component 1", yLabel: "principal component 2",
                 points: projected.enumerated().map { ($0.element.x, $0.element.y, tokenizer.label($0.offset)) })
-            try writeAtomically(Data(plot.svg().utf8), to: URL(fileURLWithPath: out))
-            print("wrote \(out)")
+            let url = out.map { URL(fileURLWithPath: $0) } ?? URL(fileURLWithPath: checkpoint).appendingPathComponent("embeddings.svg")
+            try writeAtomically(Data(plot.svg().utf8), to: url)
+            print("wrote \(url.path)")
         }
     }
 }
@@ -64,10 +65,11 @@ struct InspectAttention: ParsableCommand {
         abstract: "Attention weights of every head on a prompt (SVG heatmaps) and the next-token probabilities.")
 
     @Option(help: "A directory written by `gpt train` (a GPT).") var checkpoint: String
-    @Option var prompt: String
-    @Option(help: "Where to write the heatmaps.") var out = "attention.svg"
-    @Option(help: "Where to write the next-token bar chart.") var probabilitiesOut = "next-token.svg"
-    @Option var top = 15
+    @Option(help: "The text whose attention to show (cropped to the block size).") var prompt: String
+    @Option(help: "Where to write the heatmaps (default: attention.svg in the checkpoint's directory).") var out: String?
+    @Option(help: "Where to write the next-token bar chart (default: next-token.svg in the checkpoint's directory).")
+    var probabilitiesOut: String?
+    @Option(parsing: .unconditional, help: "Most likely next tokens to chart.") var top = 15
 
     func run() throws {
         try reportingErrors {
@@ -81,13 +83,16 @@ struct InspectAttention: ParsableCommand {
             if context.count < tokens.count { print("the prompt is cropped to its last \(context.count) tokens (the block size)") }
             let (weights, probabilities) = gpt.attentionMaps(context)
             let labels = context.map { loaded.tokenizer.label($0) }
-            try writeAtomically(Data(AttentionHeatmaps(tokens: labels, weights: weights).svg().utf8), to: URL(fileURLWithPath: out))
+            let directory = URL(fileURLWithPath: checkpoint)
+            let heatmapURL = out.map { URL(fileURLWithPath: $0) } ?? directory.appendingPathComponent("attention.svg")
+            let barsURL = probabilitiesOut.map { URL(fileURLWithPath: $0) } ?? directory.appendingPathComponent("next-token.svg")
+            try writeAtomically(Data(AttentionHeatmaps(tokens: labels, weights: weights).svg().utf8), to: heatmapURL)
             let ranked = probabilities.enumerated().sorted { $0.element > $1.element }.prefix(top)
             let bars = ProbabilityBars(title: "Next token after \(visibleLabel(prompt))",
                                        bars: ranked.map { (loaded.tokenizer.label($0.offset), Double($0.element)) })
-            try writeAtomically(Data(bars.svg().utf8), to: URL(fileURLWithPath: probabilitiesOut))
+            try writeAtomically(Data(bars.svg().utf8), to: barsURL)
             for (token, p) in ranked.prefix(5) { print("\(visibleLabel(loaded.tokenizer.label(token)))\t\(String(format: "%.3f", p))") }
-            print("wrote \(out) and \(probabilitiesOut)")
+            print("wrote \(heatmapURL.path) and \(barsURL.path)")
         }
     }
 }
@@ -95,7 +100,11 @@ struct InspectAttention: ParsableCommand {
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "The seed's worked example: 2-D word embeddings learned from three sentences, in seconds.")
+        abstract: "A worked example: 2-D word embeddings learned from three sentences, in seconds.",
+        discussion: """
+            Trains a next-word model with 2-D embeddings on "I love dogs / I love cats / Dogs and cats are pets" \
+            (7 words, lower-cased) and writes the embeddings before and after training as SVG pictures.
+            """)
 
     @Option(help: "Directory for the before/after embedding pictures.") var out = "runs/demo"
 
@@ -103,8 +112,7 @@ struct DemoCommand: ParsableCommand {
         try reportingErrors {
             let example = SeedExample()
             print("corpus: \(SeedExample.text.split(separator: "\n").joined(separator: " / "))")
-            print("vocabulary (\(example.tokenizer.vocabularySize) words): "
-                + example.tokenizer.vocabulary.map(visibleLabel).joined(separator: " "))
+            print("vocabulary (\(example.vocabulary.count) words, lower-cased): " + example.vocabulary.joined(separator: " "))
             let directory = URL(fileURLWithPath: out)
             let before = example.embeddingPlot(title: "2-D word embeddings before training (random)")
             try writeAtomically(Data(before.svg().utf8), to: directory.appendingPathComponent("embeddings-before.svg"))
@@ -113,6 +121,10 @@ struct DemoCommand: ParsableCommand {
             print("next word after \"I love\":")
             for (word, probability) in try example.nextWordProbabilities(after: "I love").prefix(5) {
                 print("  \(visibleLabel(word).padding(toLength: 8, withPad: " ", startingAt: 0)) \(String(format: "%.3f", probability))")
+            }
+            print("a word's vector encodes what follows it; nearest vectors after training:")
+            for (word, nearest, distance) in example.nearestWords() {
+                print("  \(word.padding(toLength: 6, withPad: " ", startingAt: 0)) -> \(nearest) (\(String(format: "%.2f", distance)))")
             }
             let after = example.embeddingPlot(title: "2-D word embeddings after training")
             try writeAtomically(Data(after.svg().utf8), to: directory.appendingPathComponent("embeddings-after.svg"))

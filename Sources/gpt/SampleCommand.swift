@@ -9,15 +9,20 @@ struct SampleCommand: ParsableCommand {
 
     @Option(help: "A directory written by `gpt train`.") var checkpoint: String
     @Option(help: "Text to continue (default: start from a newline, as the lecture).") var prompt = ""
-    @Option var maxNewTokens = 500
-    @Option(help: "0 always picks the most likely token.") var temperature: Float = 1
-    @Option(help: "Sample only among the K most likely tokens.") var topK: Int?
-    @Option(help: "Sample only among the most likely tokens whose probabilities sum to P.") var topP: Float = 1
-    @Option(help: "Penalise tokens already in the context (1 = off).") var repetitionPenalty: Float = 1
-    @Option(help: "Stop before this text (repeatable).") var stop: [String] = []
-    @Option(help: "Independent samples to draw.") var samples = 1
-    @Option(help: "Print each token's log-probability and the N most likely alternatives.") var logprobs = 0
-    @Option var seed: UInt64 = 1337
+    @Option(parsing: .unconditional, help: "Tokens to generate.") var maxNewTokens = 500
+    @Option(parsing: .unconditional, help: "Softness of the sampling; 0 always picks the most likely token.")
+    var temperature: Float = 1
+    @Option(parsing: .unconditional, help: "Sample only among the K most likely tokens (default: all).") var topK: Int?
+    @Option(parsing: .unconditional, help: "Sample only among the most likely tokens whose probabilities sum to P.")
+    var topP: Float = 1
+    @Option(parsing: .unconditional, help: "Penalise tokens already in the context (1 = off).")
+    var repetitionPenalty: Float = 1
+    @Option(parsing: .unconditionalSingleValue, help: "Stop before this text (repeatable).") var stop: [String] = []
+    @Option(parsing: .unconditional, help: "Independent samples to draw.") var samples = 1
+    @Option(parsing: .unconditional, help: "Print each token's log-probability and the N most likely alternatives.")
+    var logprobs = 0
+    @Option(parsing: .unconditional, help: "Seed of the sampling: the same seed gives the same text.")
+    var seed: UInt64 = 1337
     @Option(help: "Weights read per token: float32 (exact) or bfloat16 (half the memory traffic; logits rounded).")
     var precision = DecodingPrecision.float32
 

@@ -10,8 +10,8 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "Serve a model over an OpenAI-style HTTP API, with a playground page at /.")
 
     @Option(help: "A directory written by `gpt train`.") var checkpoint: String
-    @Option var host = "127.0.0.1"
-    @Option var port = 8080
+    @Option(help: "The address to listen on (0.0.0.0: every interface).") var host = "127.0.0.1"
+    @Option(help: "The port to listen on (0: any free port, printed).") var port = 8080
     @Option(help: "Require `Authorization: Bearer KEY` on the API.") var apiKey: String?
     @Option(help: "Generations that run at once.") var parallel = 2
     @Option(help: "Requests that may wait for a free slot before the server answers 503.") var queue = 16
@@ -31,7 +31,9 @@ struct ServeCommand: AsyncParsableCommand {
         let service = CompletionService(checkpoint: loaded, modelName: url.standardizedFileURL.lastPathComponent,
                                         parallel: parallel, queueLimit: queue, precision: precision)
         let server = GPTServer(service: service, apiKey: apiKey)
-        print("serving \(service.modelName) on http://\(host):\(port)/ (API: /v1/completions, /v1/models; playground: /)")
-        try await server.application(host: host, port: port).runService()
+        let name = service.modelName, host = self.host
+        try await server.application(host: host, port: port, onListening: { port in
+            print("serving \(name) on http://\(host):\(port)/ (API: /v1/completions, /v1/models; playground: /)")
+        }).runService()
     }
 }

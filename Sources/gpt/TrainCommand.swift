@@ -14,31 +14,57 @@ struct TrainCommand: ParsableCommand {
             the final model. Ctrl-C saves latest/ and exits; `gpt train --resume DIR` continues exactly.
             """)
 
-    @Option(help: "bigram, tiny, baby or lecture.") var preset = "baby"
-    @Option(help: "A UTF-8 text file (default: the bundled tiny shakespeare).") var data: String?
+    @Option(help: "bigram, tiny, baby or lecture (see the README's table).") var preset = "baby"
+    @Option(help: "A UTF-8 text file, or a folder written by `gpt prepare` (default: the bundled tiny shakespeare).")
+    var data: String?
     @Option(help: "Where to save the run (default: runs/<preset>).") var out: String?
+    @Flag(help: "Replace a run already saved in --out (its model, latest/, best/ and log are deleted).")
+    var overwrite = false
     @Option(help: "char (Unicode scalars, the lecture), word, or bpe (byte-level BPE).") var tokenizer = "char"
     @Option(help: "Vocabulary size of a bpe tokenizer trained on the corpus.") var vocabSize = 512
     @Option(help: "Continue the run saved in this directory.") var resume: String?
-    @Option(name: .customLong("max-iters"), help: "Optimizer steps.") var maxIterations: Int?
-    @Option var batchSize: Int?
-    @Option var blockSize: Int?
-    @Option var layers: Int?
-    @Option var heads: Int?
-    @Option var embeddingSize: Int?
-    @Option var dropout: Float?
-    @Option(help: "ReLU (the lecture) or GELU (GPT-2).") var activation: String?
-    @Option var learningRate: Float?
-    @Option var evalInterval: Int?
-    @Option(name: .customLong("eval-iters")) var evalIterations: Int?
-    @Option var seed: UInt64?
-    @Option(help: "Characters to sample after training.") var sampleLength = 500
+    @Option(name: .customLong("max-iters"), parsing: .unconditional,
+            help: "Optimizer steps (default: the preset's; baby 2000).") var maxIterations: Int?
+    @Option(parsing: .unconditional, help: "Sequences per step (default: the preset's; baby 12).") var batchSize: Int?
+    @Option(parsing: .unconditional, help: "Tokens of context per sequence (default: the preset's; baby 64).")
+    var blockSize: Int?
+    @Option(parsing: .unconditional, help: "Transformer blocks (default: the preset's; baby 4).") var layers: Int?
+    @Option(parsing: .unconditional, help: "Attention heads per block (default: the preset's; baby 4).") var heads: Int?
+    @Option(parsing: .unconditional, help: "Width of the embeddings (default: the preset's; baby 128).")
+    var embeddingSize: Int?
+    @Option(parsing: .unconditional, help: "Dropout probability while training (default: the preset's; baby 0).")
+    var dropout: Float?
+    @Option(help: "relu (the lecture) or gelu (GPT-2) (default: relu).") var activation: String?
+    @Option(parsing: .unconditional, help: "Peak AdamW learning rate (default: the preset's; baby 1e-3).")
+    var learningRate: Float?
+    @Option(parsing: .unconditional, help: "Steps between evaluations and saves (default: the preset's; baby 250).")
+    var evalInterval: Int?
+    @Option(name: .customLong("eval-iters"), parsing: .unconditional,
+            help: "Batches of each split per evaluation (default: the preset's; baby 20).") var evalIterations: Int?
+    @Option(parsing: .unconditional, help: "Seed of the initial weights, batches and dropout (default: 1337).")
+    var seed: UInt64?
+    @Option(parsing: .unconditional, help: "AdamW weight decay (default: the preset's; baby 0.1).") var weightDecay: Float?
+    @Option(parsing: .unconditional, help: "AdamW beta1 (default: 0.9).") var beta1: Float?
+    @Option(parsing: .unconditional, help: "AdamW beta2 (default: the preset's; baby 0.99).") var beta2: Float?
+    @Option(parsing: .unconditional, help: "Clip the gradient norm at this value; 0: no clipping (default: baby 1.0).")
+    var gradClip: Float?
+    @Option(parsing: .unconditional, help: "Linear warm-up steps of the learning rate (default: baby 100).")
+    var warmupIters: Int?
+    @Option(name: .customLong("lr-decay-iters"), parsing: .unconditional,
+            help: "Steps of the cosine decay to --min-lr (default: --max-iters for baby; 0: constant).") var decayIters: Int?
+    @Option(parsing: .unconditional, help: "The learning rate at the end of the decay (default: baby 1e-4).")
+    var minLr: Float?
+    @Option(help: "true: cosine decay after the warm-up; false: a constant learning rate (default: the preset's).")
+    var decayLr: Bool?
+    @Option(parsing: .unconditional, help: "Tokens to sample after training (0: none).") var sampleLength = 500
 
     func run() throws {
+        var interrupted = false
         try reportingErrors {
             let run = try resume.map { try resumedRun(URL(fileURLWithPath: $0)) } ?? newRun()
-            try train(run)
+            interrupted = try !train(run)
         }
+        if interrupted { throw ExitCode(130) }  // as a shell reports a process ended by Ctrl-C
     }
 
     /// What a run trains: model, tokenizer, data, settings, where it saves.
@@ -62,6 +88,15 @@ struct TrainCommand: ParsableCommand {
         if let evalInterval { settings.evalInterval = evalInterval }
         if let evalIterations { settings.evalIterations = evalIterations }
         if let seed { settings.seed = seed }
+        if let weightDecay { settings.weightDecay = weightDecay }
+        if let beta1 { settings.beta1 = beta1 }
+        if let beta2 { settings.beta2 = beta2 }
+        if let gradClip { settings.gradientClip = gradClip }
+        if let warmupIters { settings.warmupIterations = warmupIters }
+        if let decayIters { settings.decayIterations = decayIters }
+        if let minLr { settings.minimumLearningRate = minLr }
+        if decayLr == false { settings.decayIterations = 0 }
+        if decayLr == true && settings.decayIterations == 0 { settings.decayIterations = settings.maxIterations }
         try settings.validate()
         let (dataset, tokenizer) = try loadData(data, tokenizerKind: self.tokenizer, vocabularySize: vocabSize)
         var configuration = preset.model(tokenizer.vocabularySize)
@@ -76,22 +111,38 @@ struct TrainCommand: ParsableCommand {
             }
             configuration.activation = parsed
         }
+        let directory = URL(fileURLWithPath: out ?? "runs/\(preset.name)")
+        try prepareRunDirectory(directory)
         var generator = SeededGenerator(seed: settings.seed)
         let model = try makeModel(configuration, generator: &generator)
-        let directory = URL(fileURLWithPath: out ?? "runs/\(preset.name)")
         return Run(trainer: try Trainer(model: model, dataset: dataset, settings: settings), tokenizer: tokenizer,
                    dataPath: data, preset: preset.name, directory: directory, log: TrainingLog(directory: directory))
+    }
+
+    /// Refuses to train into a directory that holds a run, unless `--overwrite` asks to delete it first.
+    func prepareRunDirectory(_ directory: URL) throws {
+        let found = TrainingCheckpoint.runFiles(in: directory)
+        guard !found.isEmpty else { return }
+        guard overwrite else {
+            throw GPTError.invalidArgument(name: "--out \(directory.path)", reason: "it already holds a run (\(found[0])): continue it "
+                + "with --resume, train into another --out, or add --overwrite to replace it")
+        }
+        TrainingCheckpoint.discardRun(in: directory)
     }
 
     func resumedRun(_ directory: URL) throws -> Run {
         let shapeFlags: [(String, Any?)] = [("--batch-size", batchSize), ("--block-size", blockSize), ("--layers", layers),
             ("--heads", heads), ("--embedding-size", embeddingSize), ("--dropout", dropout), ("--activation", activation),
             ("--learning-rate", learningRate), ("--seed", seed), ("--data", data),
-            ("--tokenizer", tokenizer == "char" ? nil : tokenizer)]
+            ("--tokenizer", tokenizer == "char" ? nil : tokenizer), ("--eval-interval", evalInterval),
+            ("--eval-iters", evalIterations), ("--overwrite", overwrite ? true : nil), ("--weight-decay", weightDecay),
+            ("--beta1", beta1), ("--beta2", beta2), ("--grad-clip", gradClip), ("--warmup-iters", warmupIters),
+            ("--lr-decay-iters", decayIters), ("--min-lr", minLr), ("--decay-lr", decayLr)]
         if let flag = shapeFlags.first(where: { $0.1 != nil }) {
             throw GPTError.invalidArgument(name: flag.0, reason:
                 "a resumed run keeps the model, data and settings it was saved with; only --max-iters may change")
         }
+        TrainingCheckpoint.recover(directory)  // after a kill: the newest complete save back in place, leftovers gone
         let (checkpoint, state, optimizer) = try TrainingCheckpoint.load(directory)
         var settings = state.settings
         if let maxIterations { settings.maxIterations = maxIterations }
@@ -111,24 +162,37 @@ struct TrainCommand: ParsableCommand {
                    directory: runDirectory, log: TrainingLog(directory: runDirectory, previous: previous))
     }
 
-    func train(_ run: Run) throws {
+    /// Trains `run` to its end, saving as it goes; returns `false` when stopped by Ctrl-C (after saving).
+    func train(_ run: Run) throws -> Bool {
         let trainer = run.trainer, settings = trainer.settings, model = trainer.model
         print("training \(run.preset) (\(model.parameterCount) parameters) on \(run.dataPath ?? "the bundled tiny shakespeare"): "
             + "\(trainer.dataset.trainTokens.count) train / \(trainer.dataset.validationTokens.count) val tokens, "
             + "vocab \(run.tokenizer.vocabularySize), \(MatrixBackend.current)")
+        let evaluations = (settings.maxIterations - trainer.step + settings.evalInterval - 1) / settings.evalInterval
+        print("\(settings.maxIterations - trainer.step) steps of \(settings.batchSize) x \(settings.blockSize) tokens; "
+            + "an evaluation of \(2 * settings.evalIterations) batches every \(settings.evalInterval) steps "
+            + "(\(evaluations + 1) in all, the last over \(settings.evalIterations + settings.finalEvalIterations))")
         let stopRequest = trainer.stopRequest
         let interrupt = InterruptHandler { stopRequest.set() }
         defer { interrupt.cancel() }
         let clock = ContinuousClock()
         let started = clock.now
         let progress = ProgressLine()
+        let estimate = RunEstimate(settings: settings)
         let finished = try trainer.run(report: { event in
             run.log.record(event, learningRate: trainer.lastLearningRate)
             switch event {
             case .evaluation(let step, let train, let validation):
                 progress.clear()
                 print(String(format: "step %d: train loss %.4f, val loss %.4f", step, train, validation))
+            case .evaluating(let step, let done, let total):
+                estimate.evaluationBatch(done: done)
+                progress.update("evaluating at step \(step): batch \(done)/\(total)")
             case .step(let step, let loss, let rate, let left):
+                if let line = estimate.afterStep(step) {
+                    progress.clear()
+                    print(line)
+                }
                 progress.update(String(
                     format: "step %d/%d  loss %.4f  %.0f tok/s  ETA %@", step, settings.maxIterations, loss, rate,
                     formatDuration(left)))
@@ -148,19 +212,20 @@ struct TrainCommand: ParsableCommand {
         guard finished else {
             print("stopped at step \(trainer.step); saved to \(run.directory.appendingPathComponent("latest").path)")
             print("continue with: gpt train --resume \(run.directory.path)")
-            return
+            return false
         }
         try Checkpoint(model: model, tokenizer: run.tokenizer).save(to: run.directory)
         print(String(format: "trained in %.1f s; saved to %@", (clock.now - started).seconds, run.directory.path))
-        guard sampleLength > 0 else { return }
+        guard sampleLength > 0 else { return true }
         print("--- sample ---")
         var options = SamplingOptions()
         (options.maxNewTokens, options.seed) = (sampleLength, settings.seed)
         try TextGenerator(model: model, tokenizer: run.tokenizer).generate(prompt: [0], options: options) { piece in
             emit(piece.text)
-            return true
+            return !stopRequest.isSet
         }
         emit("\n")
+        return true
     }
 }
 
@@ -173,52 +238,3 @@ func loadData(_ path: String?, tokenizerKind: String, vocabularySize: Int) throw
     return (TextDataset(tokens: try tokenizer.encode(text), source: path ?? "tiny shakespeare"), tokenizer)
 }
 
-/// Turns the first Ctrl-C into a request to stop after the current step (and save); a second one ends at once.
-final class InterruptHandler {
-    private let source: DispatchSourceSignal
-    private let flag = CancellationFlag()
-
-    init(_ onInterrupt: @escaping @Sendable () -> Void) {
-        signal(SIGINT, SIG_IGN)
-        source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        let flag = self.flag
-        source.setEventHandler {
-            if flag.isSet { exit(130) }
-            flag.set()
-            printError("\ninterrupted: saving after this step (Ctrl-C again to quit without saving)")
-            onInterrupt()
-        }
-        source.resume()
-    }
-
-    func cancel() {
-        source.cancel()
-        signal(SIGINT, SIG_DFL)
-    }
-}
-
-/// A live status line on a terminal (rewritten in place, at most 10 times a second); on a pipe or file, a plain
-/// line every few seconds so logs stay readable.
-final class ProgressLine {
-    private let isTerminal = isatty(2) != 0
-    private var lastUpdate = ContinuousClock.now
-    private var shown = false
-
-    func update(_ text: String) {
-        let now = ContinuousClock.now
-        let interval: Duration = isTerminal ? .milliseconds(100) : .seconds(5)
-        guard now - lastUpdate >= interval else { return }
-        lastUpdate = now
-        if isTerminal {
-            printError("\r\u{1B}[K" + text, terminator: "")
-            shown = true
-        } else {
-            printError(text)
-        }
-    }
-
-    func clear() {
-        if shown { printError("\r\u{1B}[K", terminator: "") }
-        shown = false
-    }
-}

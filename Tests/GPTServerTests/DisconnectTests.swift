@@ -1,7 +1,5 @@
 import Foundation
 import GPTServer
-import Hummingbird
-import HummingbirdTesting
 import LanguageModels
 import TensorModule
 import Testing
@@ -14,8 +12,16 @@ import FoundationNetworking
 
 /// A client that goes away mid-stream must free its generation slot at once, not when its generation would end.
 @Suite struct DisconnectTests {
-    /// Sends a streaming request on a raw socket, reads the first bytes of the answer, and closes the connection.
-    static func startStreamAndHangUp(port: Int) throws {
+    /// Opens a connection, sends a streaming request with `body` and waits for the first bytes of the answer;
+    /// returns the socket, still open (close it to hang up). The blocking calls run on a thread of their own: on
+    /// one of the cooperative pool's few threads they could starve the server they wait for.
+    static func openStream(port: Int, body: String = #"{"prompt":"abc","max_tokens":4096,"stream":true}"#) async -> Int32 {
+        await withCheckedContinuation { continuation in
+            Thread { continuation.resume(returning: blockingOpenStream(port: port, body: body)) }.start()
+        }
+    }
+
+    static func blockingOpenStream(port: Int, body: String) -> Int32 {
         #if canImport(Glibc)
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
@@ -30,32 +36,30 @@ import FoundationNetworking
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         #expect(connected == 0)
-        let body = #"{"prompt":"abc","max_tokens":4096,"stream":true}"#
         let request = "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
         _ = request.withCString { send(descriptor, $0, strlen($0), 0) }
         var buffer = [UInt8](repeating: 0, count: 512)
         let received = recv(descriptor, &buffer, buffer.count, 0)
-        #expect(received > 0, "no streamed bytes before hanging up")
-        close(descriptor)
+        #expect(received > 0, "no streamed bytes")
+        return descriptor
+    }
+
+    /// Sends a streaming request on a raw socket, reads the first bytes of the answer, and closes the connection.
+    static func startStreamAndHangUp(port: Int) async {
+        close(await openStream(port: port))
     }
 
     @Test func hangingUpFreesTheSlot() async throws {
         // One slot and no queue: while the slot is taken, any other request is refused with 503.
         let server = ServerTests.makeServer(parallel: 1, queue: 0, blockSize: 64, layers: 4, width: 64, seed: 4)
-        let app = Application(router: server.router())
-        try await app.test(.live) { client in
-            let port = client.port!
-            try Self.startStreamAndHangUp(port: port)
+        try await LiveServer.with(server) { client in
+            await Self.startStreamAndHangUp(port: client.port)
             // 4,096 tokens past the block size take seconds; a freed slot answers within a few hundred ms.
             var status = 0
             let deadline = Date().addingTimeInterval(1.5)
             repeat {
                 try await Task.sleep(for: .milliseconds(100))
-                var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/v1/completions")!)
-                request.httpMethod = "POST"
-                request.httpBody = Data(#"{"prompt":"abc","max_tokens":2}"#.utf8)
-                let (_, response) = try await URLSession.shared.data(for: request)
-                status = (response as? HTTPURLResponse)?.statusCode ?? 0
+                status = try await client.complete(#"{"prompt":"abc","max_tokens":2}"#).status
             } while status != 200 && Date() < deadline
             #expect(status == 200, "the slot was still taken after the client hung up")
         }

@@ -1,7 +1,5 @@
 import Foundation
 import GPTServer
-import Hummingbird
-import HummingbirdTesting
 import LanguageModels
 import TensorModule
 import Testing
@@ -24,20 +22,48 @@ import FoundationNetworking
         return GPTServer(service: service, apiKey: apiKey, maximumBodySize: 4096)
     }
 
-    static func application(_ server: GPTServer) -> some ApplicationProtocol {
-        Application(router: server.router())
+    static func object(_ text: String) -> [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
     }
 
-    static func object(_ buffer: ByteBuffer) -> [String: Any] {
-        (try? JSONSerialization.jsonObject(with: Data(buffer: buffer))) as? [String: Any] ?? [:]
+    static func text(_ answer: LiveServer.Answer) -> String? {
+        ((answer.object["choices"] as? [[String: Any]])?.first?["text"] as? String)
+    }
+
+    @Test func withoutASeedEachRequestDrawsItsOwnAndReportsIt() async throws {
+        try await LiveServer.with(Self.makeServer()) { server in
+            let body = #"{"prompt":"abc","max_tokens":40,"temperature":1.5}"#
+            let first = try await server.complete(body), second = try await server.complete(body)
+            #expect(Self.text(first) != nil && Self.text(first) != Self.text(second))
+            let seed = try #require(first.object["seed"] as? Int)
+            #expect(seed != second.object["seed"] as? Int)
+            // The reported seed repeats the text; the same seed twice gives the same text.
+            let again = try await server.complete(#"{"prompt":"abc","max_tokens":40,"temperature":1.5,"seed":\#(seed)}"#)
+            #expect(Self.text(again) == Self.text(first))
+            #expect(again.object["seed"] as? Int == seed)
+        }
+    }
+
+    @Test func unknownRoutesAnswerOpenAIErrors() async throws {
+        try await LiveServer.with(Self.makeServer()) { server in
+            for (path, method, status) in [("/v1/chat/completions", "POST", 404), ("/nothing/here", "GET", 404),
+                                           ("/v1/completions", "GET", 404)] {
+                let answer = try await server.request(path, method: method, body: method == "POST" ? "{}" : nil)
+                #expect(answer.status == status, "\(method) \(path)")
+                #expect(answer.headers["content-type"] == "application/json", "\(method) \(path)")
+                let error = answer.object["error"] as? [String: Any]
+                #expect((error?["message"] as? String)?.isEmpty == false, "\(method) \(path)")
+            }
+        }
     }
 
     @Test func completionHasOpenAIsShape() async throws {
-        try await Self.application(Self.makeServer()).test(.router) { client in
+        try await LiveServer.with(Self.makeServer()) { server in
             let body = #"{"model":"tiny","prompt":"abc","max_tokens":5,"n":2,"logprobs":2,"seed":3}"#
-            try await client.execute(uri: "/v1/completions", method: .post, body: ByteBuffer(string: body)) { response in
-                #expect(response.status == .ok)
-                let object = Self.object(response.body)
+            do {
+                let response = try await server.complete(body)
+                #expect(response.status == 200)
+                let object = response.object
                 #expect(object["object"] as? String == "text_completion")
                 let choices = object["choices"] as? [[String: Any]] ?? []
                 #expect(choices.count == 2)
@@ -52,13 +78,14 @@ import FoundationNetworking
     }
 
     @Test func streamEndsWithDone() async throws {
-        try await Self.application(Self.makeServer()).test(.router) { client in
+        try await LiveServer.with(Self.makeServer()) { server in
             let body = #"{"prompt":"abcabcabcabc","max_tokens":4,"stream":true,"stop":["zz"]}"#
-            try await client.execute(uri: "/v1/completions", method: .post, body: ByteBuffer(string: body)) { response in
-                #expect(response.headers[.contentType] == "text/event-stream")
-                let events = String(buffer: response.body).components(separatedBy: "\n\n").filter { !$0.isEmpty }
+            do {
+                let response = try await server.complete(body)
+                #expect(response.headers["content-type"] == "text/event-stream")
+                let events = response.text.components(separatedBy: "\n\n").filter { !$0.isEmpty }
                 #expect(events.last == "data: [DONE]")
-                let chunks = events.dropLast().map { Self.object(ByteBuffer(string: String($0.dropFirst(6)))) }
+                let chunks = events.dropLast().map { Self.object(String($0.dropFirst(6))) }
                 #expect(chunks.count == 5)  // four tokens and the finish
                 #expect(chunks.allSatisfy { $0["object"] as? String == "text_completion" })
                 #expect((chunks.last?["choices"] as? [[String: Any]])?.first?["finish_reason"] as? String == "length")
@@ -77,48 +104,37 @@ import FoundationNetworking
             (#"{"prompt": "xyz"}"#, 400, "prompt"), (#"{"model": "other"}"#, 404, "model"),
             (String(repeating: " ", count: 5000) + "{}", 413, nil),
         ]
-        try await Self.application(Self.makeServer()).test(.router) { client in
+        try await LiveServer.with(Self.makeServer()) { server in
             for (body, status, param) in cases {
-                try await client.execute(uri: "/v1/completions", method: .post, body: ByteBuffer(string: body)) { response in
-                    #expect(response.status.code == status, "\(body.prefix(40))")
-                    let error = Self.object(response.body)["error"] as? [String: Any]
-                    #expect(error?["message"] is String, "\(body.prefix(40))")
-                    #expect(error?["param"] as? String == param, "\(body.prefix(40))")
-                }
+                let response = try await server.complete(body)
+                #expect(response.status == status, "\(body.prefix(40))")
+                let error = response.object["error"] as? [String: Any]
+                #expect(error?["message"] is String, "\(body.prefix(40))")
+                #expect(error?["param"] as? String == param, "\(body.prefix(40))")
             }
         }
     }
 
     @Test func apiKeyIsRequiredWhenSet() async throws {
-        try await Self.application(Self.makeServer(apiKey: "secret")).test(.router) { client in
-            try await client.execute(uri: "/v1/models", method: .get) { #expect($0.status == .unauthorized) }
-            try await client.execute(uri: "/v1/models", method: .get, headers: [.authorization: "Bearer secret"]) { response in
-                #expect(response.status == .ok)
-                #expect(((Self.object(response.body)["data"] as? [[String: Any]])?.first?["id"] as? String) == "tiny")
-            }
-            try await client.execute(uri: "/health", method: .get) { #expect($0.status == .ok) }
-            try await client.execute(uri: "/", method: .get) { response in
-                #expect(String(buffer: response.body).contains("<textarea"))
-                #expect(!String(buffer: response.body).contains("<script src"))
-            }
+        try await LiveServer.with(Self.makeServer(apiKey: "secret")) { server in
+            #expect(try await server.request("/v1/models").status == 401)
+            let models = try await server.request("/v1/models", headers: ["Authorization": "Bearer secret"])
+            #expect(models.status == 200)
+            #expect(((models.object["data"] as? [[String: Any]])?.first?["id"] as? String) == "tiny")
+            #expect(try await server.request("/health").status == 200)
+            let page = try await server.request("/")
+            #expect(page.text.contains("<textarea"))
+            #expect(!page.text.contains("<script src"))
         }
     }
 
     @Test func aFullQueueAnswers503() async throws {
         // One slot, no queue: of many simultaneous long requests, some must be refused, none may fail otherwise.
-        try await Self.application(Self.makeServer(parallel: 1, queue: 0)).test(.live) { client in
-            // Separate connections (the test client shares one), so the requests really overlap.
-            let url = URL(string: "http://127.0.0.1:\(client.port!)/v1/completions")!
+        try await LiveServer.with(Self.makeServer(parallel: 1, queue: 0)) { server in
             var statuses: [Int] = []
             try await withThrowingTaskGroup(of: Int.self) { group in
                 for _ in 0..<6 {
-                    group.addTask {
-                        var request = URLRequest(url: url)
-                        request.httpMethod = "POST"
-                        request.httpBody = Data(#"{"prompt":"abc","max_tokens":400}"#.utf8)
-                        let (_, response) = try await URLSession.shared.data(for: request)
-                        return (response as? HTTPURLResponse)?.statusCode ?? 0
-                    }
+                    group.addTask { try await server.complete(#"{"prompt":"abc","max_tokens":400}"#).status }
                 }
                 for try await status in group { statuses.append(status) }
             }

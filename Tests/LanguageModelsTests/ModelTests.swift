@@ -59,7 +59,7 @@ import _TestSupport
         }
         configuration = AttentionTests.tinyConfiguration()
         configuration.layerCount = 0
-        #expect(throws: GPTError.invalidConfiguration(field: "n_layer", reason: "must be at least 1, got 0")) {
+        #expect(throws: GPTError.invalidConfiguration(field: "n_layer", reason: "must be in 1...1024, got 0")) {
             try configuration.validate()
         }
     }

@@ -58,6 +58,32 @@ import Testing
         for step in 1...13 { #expect(first[step] == uninterrupted[step], "step \(step)") }
     }
 
+    @Test func aStopDuringAnEvaluationResumesBitForBit() throws {
+        let uninterrupted = try losses(try Self.makeTrainer())
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gpt-resume-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let latest = directory.appendingPathComponent("latest")
+        let first = try Self.makeTrainer()
+        var evaluations: [Int] = []
+        let finished = try first.run(report: { event in
+            switch event {
+            case .evaluating(let step, let done, _) where step == 16 && done == 2: first.stopRequest.set()
+            case .evaluation(let step, _, _): evaluations.append(step)
+            default: break
+            }
+        }, save: { _ in
+            try TrainingCheckpoint.save(first, tokenizer: Self.tokenizer, state: first.state(data: nil, preset: "t"), to: latest)
+        })
+        #expect(!finished)
+        #expect(evaluations == [0, 8])  // the evaluation at step 16 was abandoned half-way
+        let (checkpoint, state, optimizer) = try TrainingCheckpoint.load(directory)
+        #expect(state.step == 16 && state.evaluatedStep == 8)
+        let resumed = try Trainer(model: checkpoint.model, dataset: try Self.makeTrainer().dataset, settings: state.settings)
+        try resumed.restore(state, optimizerTensors: optimizer, source: directory.path)
+        let second = try losses(resumed)
+        for step in 17...24 { #expect(second[step] == uninterrupted[step], "step \(step)") }
+    }
+
     @Test func aSaveInterruptedBetweenRenamesFallsBackToTheOldCopy() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gpt-resume-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -80,4 +80,7 @@ static inline ptrdiff_t gpt_claim_next(ptrdiff_t *counter) {
     return __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
 }
 
+/// Makes the C standard output line-buffered, so each printed line reaches a pipe or file at once.
+void gpt_line_buffer_standard_output(void);
+
 #endif

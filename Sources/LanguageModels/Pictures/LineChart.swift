@@ -7,11 +7,16 @@ public struct LineChart {
         public var color: String
         public var points: [(x: Double, y: Double)]
         public var width: Double = 2
-        public init(name: String, color: String, points: [(x: Double, y: Double)], width: Double = 2) {
+        /// Draws a dot at each point: for sparse series (evaluations), so a reader sees where the values were
+        /// measured and that the line between them is only a guide.
+        public var markers = false
+        public init(name: String, color: String, points: [(x: Double, y: Double)], width: Double = 2,
+                    markers: Bool = false) {
             self.name = name
             self.color = color
             self.points = points
             self.width = width
+            self.markers = markers
         }
     }
 
@@ -43,13 +48,13 @@ public struct LineChart {
             <text x="\(fmt(width / 2))" y="22" text-anchor="middle" font-size="15">\(escapeXML(title))</text>
 
             """
-        for tick in niceTicks(yMin, yMax) {
+        for (tick, label) in tickLabels(niceTicks(yMin, yMax)) {
             out += "<line x1=\"\(fmt(left))\" x2=\"\(fmt(width - right))\" y1=\"\(fmt(py(tick)))\" y2=\"\(fmt(py(tick)))\" stroke=\"#e4e4e4\"/>\n"
-            out += "<text x=\"\(fmt(left - 6))\" y=\"\(fmt(py(tick) + 4))\" text-anchor=\"end\">\(tickLabel(tick))</text>\n"
+            out += "<text x=\"\(fmt(left - 6))\" y=\"\(fmt(py(tick) + 4))\" text-anchor=\"end\">\(label)</text>\n"
         }
-        for tick in niceTicks(xMin, xMax) {
+        for (tick, label) in tickLabels(niceTicks(xMin, xMax)) {
             out += "<line x1=\"\(fmt(px(tick)))\" x2=\"\(fmt(px(tick)))\" y1=\"\(fmt(top + plotHeight))\" y2=\"\(fmt(top + plotHeight + 5))\" stroke=\"#333\"/>\n"
-            out += "<text x=\"\(fmt(px(tick)))\" y=\"\(fmt(top + plotHeight + 18))\" text-anchor=\"middle\">\(tickLabel(tick))</text>\n"
+            out += "<text x=\"\(fmt(px(tick)))\" y=\"\(fmt(top + plotHeight + 18))\" text-anchor=\"middle\">\(label)</text>\n"
         }
         out += "<rect x=\"\(fmt(left))\" y=\"\(fmt(top))\" width=\"\(fmt(plotWidth))\" height=\"\(fmt(plotHeight))\" fill=\"none\" stroke=\"#333\"/>\n"
         out += "<text x=\"\(fmt(left + plotWidth / 2))\" y=\"\(fmt(height - 12))\" text-anchor=\"middle\">\(escapeXML(xLabel))</text>\n"
@@ -58,6 +63,11 @@ public struct LineChart {
             let points = line.points.filter { $0.x.isFinite && $0.y.isFinite }
                 .map { "\(fmt(px($0.x))),\(fmt(py($0.y)))" }.joined(separator: " ")
             out += "<polyline fill=\"none\" stroke=\"\(line.color)\" stroke-width=\"\(fmt(line.width))\" points=\"\(points)\"/>\n"
+            if line.markers {
+                for point in line.points where point.x.isFinite && point.y.isFinite {
+                    out += "<circle cx=\"\(fmt(px(point.x)))\" cy=\"\(fmt(py(point.y)))\" r=\"3.5\" fill=\"\(line.color)\"/>\n"
+                }
+            }
             let ly = top + 14 + Double(index) * 18
             out += "<line x1=\"\(fmt(width - right - 150))\" x2=\"\(fmt(width - right - 128))\" y1=\"\(fmt(ly))\" y2=\"\(fmt(ly))\" stroke=\"\(line.color)\" stroke-width=\"3\"/>\n"
             out += "<text x=\"\(fmt(width - right - 122))\" y=\"\(fmt(ly + 4))\">\(escapeXML(line.name))</text>\n"
@@ -81,9 +91,12 @@ func niceTicks(_ low: Double, _ high: Double) -> [Double] {
     return ticks
 }
 
-func tickLabel(_ value: Double) -> String {
-    if value == value.rounded() && abs(value) < 1e7 { return String(Int(value)) }
-    return String(format: "%.2f", value)
+/// Labels for evenly spaced ticks, all with the same number of decimals: as many as the spacing needs
+/// (`3.0 3.5 4.0`, `0 500 1000`), never a mix such as `3` beside `3.50`.
+func tickLabels(_ ticks: [Double]) -> [(value: Double, label: String)] {
+    let step = ticks.count > 1 ? abs(ticks[1] - ticks[0]) : 1
+    let decimals = step > 0 && step.isFinite ? min(6, max(0, Int(-floor(log10(step) + 1e-9)))) : 0
+    return ticks.map { ($0, String(format: "%.\(decimals)f", abs($0) < step * 1e-9 ? 0 : $0)) }
 }
 
 func fmt(_ value: Double) -> String { String(format: "%.1f", value) }

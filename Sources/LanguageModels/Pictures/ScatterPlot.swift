@@ -31,9 +31,18 @@ public struct ScatterPlot {
             <text x="\(fmt(width / 2))" y="24" text-anchor="middle" font-family="sans-serif" font-size="15">\(escapeXML(title))</text>
             <rect x="\(fmt(margin))" y="\(fmt(margin))" width="\(fmt(width - 2 * margin))" height="\(fmt(height - 2 * margin))" fill="none" stroke="#999"/>
             <text x="\(fmt(width / 2))" y="\(fmt(height - 18))" text-anchor="middle" font-family="sans-serif">\(escapeXML(xLabel))</text>
-            <text transform="translate(20 \(fmt(height / 2))) rotate(-90)" text-anchor="middle" font-family="sans-serif">\(escapeXML(yLabel))</text>
+            <text transform="translate(14 \(fmt(height / 2))) rotate(-90)" text-anchor="middle" font-family="sans-serif">\(escapeXML(yLabel))</text>
 
             """
+        // Axis values, so distances between points can be read off.
+        for (tick, label) in tickLabels(niceTicks(xMin, xMax)) {
+            out += "<line x1=\"\(fmt(px(tick)))\" x2=\"\(fmt(px(tick)))\" y1=\"\(fmt(height - margin))\" y2=\"\(fmt(height - margin + 5))\" stroke=\"#999\"/>\n"
+            out += "<text x=\"\(fmt(px(tick)))\" y=\"\(fmt(height - margin + 17))\" text-anchor=\"middle\" font-family=\"sans-serif\" fill=\"#555\">\(label)</text>\n"
+        }
+        for (tick, label) in tickLabels(niceTicks(yMin, yMax)) {
+            out += "<line x1=\"\(fmt(margin - 5))\" x2=\"\(fmt(margin))\" y1=\"\(fmt(py(tick)))\" y2=\"\(fmt(py(tick)))\" stroke=\"#999\"/>\n"
+            out += "<text x=\"\(fmt(margin - 8))\" y=\"\(fmt(py(tick) + 4))\" text-anchor=\"end\" font-family=\"sans-serif\" fill=\"#555\">\(label)</text>\n"
+        }
         // Place labels greedily: try the spot beside the point, then spots further down, until no box overlaps.
         var placed: [(x: Double, y: Double, w: Double)] = []
         for point in points {

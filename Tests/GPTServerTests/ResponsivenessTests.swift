@@ -1,0 +1,34 @@
+import Foundation
+import GPTServer
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The server answers while it works: generations run on threads of their own, never on the HTTP event loops or
+/// the threads of Swift's cooperative pool.
+@Suite struct ResponsivenessTests {
+    @Test func healthAnswersWithin100msWhileTwoLongGenerationsRun() async throws {
+        let server = ServerTests.makeServer(parallel: 2, queue: 4, blockSize: 64, layers: 4, width: 64, seed: 4)
+        try await LiveServer.with(server) { client in
+            _ = try await client.request("/health")  // the client's own first-request setup, not the server's time
+            // Two streamed generations of 2,000 tokens each, on a 2-core machine: both cores busy for seconds.
+            let body = #"{"prompt":"abc","max_tokens":2000,"stream":true}"#
+            var streams: [Int32] = []
+            for _ in 0..<2 { streams.append(await DisconnectTests.openStream(port: client.port, body: body)) }
+            defer { streams.forEach { close($0) } }  // hanging up ends both generations at their next token
+            var latencies: [Double] = []
+            let clock = ContinuousClock()
+            for _ in 0..<20 {
+                let start = clock.now
+                let answer = try await client.request("/health", timeout: 10)
+                latencies.append((clock.now - start) / .milliseconds(1))
+                #expect(answer.status == 200)
+                guard answer.object["running"] as? Int == 2 else { break }  // a generation ended: the load is gone
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(latencies.count >= 10, "the generations ended too soon to measure")
+            #expect(latencies.max() ?? 0 < 100, "health latencies (ms): \(latencies.map { Int($0) })")
+        }
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import LanguageModels
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The real `gpt` executable as a user meets it: output through a pipe as it happens, Ctrl-C during an evaluation,
+/// and a run directory that is never overwritten by accident.
+@Suite struct CommandLineTests {
+    /// A process whose standard output and error are read as they come.
+    final class Running: @unchecked Sendable {
+        let process = Process()
+        private let lock = NSLock()
+        private var output = Data()
+
+        init(_ arguments: [String]) throws {
+            process.executableURL = KillTests.tool
+            process.arguments = arguments
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = pipe
+            pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+                let data = handle.availableData
+                self?.lock.withLock { self?.output.append(data) }
+            }
+            try process.run()
+        }
+
+        var text: String { lock.withLock { String(decoding: output, as: UTF8.self) } }
+
+        /// Waits until the output contains `needle` (true), or `seconds` pass or the process ends (false).
+        func wait(for needle: String, seconds: Double) -> Bool {
+            let deadline = Date().addingTimeInterval(seconds)
+            while Date() < deadline {
+                if text.contains(needle) { return true }
+                if !process.isRunning { return text.contains(needle) }
+                usleep(5_000)
+            }
+            return false
+        }
+
+        /// Waits for the process to end, at most `seconds`; false if it is still running.
+        func end(within seconds: Double) -> Bool {
+            let deadline = Date().addingTimeInterval(seconds)
+            while process.isRunning && Date() < deadline { usleep(5_000) }
+            if process.isRunning { return false }
+            process.waitUntilExit()
+            usleep(50_000)  // the last bytes through the pipe
+            return true
+        }
+    }
+
+    static func corpus(in root: URL) throws -> String {
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        let corpus = root.appendingPathComponent("corpus.txt")
+        try String(repeating: "I love dogs. I love cats. Dogs and cats are pets.\n", count: 80)
+            .write(to: corpus, atomically: true, encoding: .utf8)
+        return corpus.path
+    }
+
+    static func small(_ corpus: String, out: URL, iterations: Int = 100_000, evalIterations: Int = 1) -> [String] {
+        ["train", "--preset", "tiny", "--data", corpus, "--max-iters", "\(iterations)", "--eval-interval", "10",
+         "--eval-iters", "\(evalIterations)", "--batch-size", "2", "--block-size", "8", "--layers", "1", "--heads", "1",
+         "--embedding-size", "8", "--sample-length", "0", "--out", out.path]
+    }
+
+    static func temporaryRoot() -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("gpt-cli-\(UUID().uuidString)")
+    }
+
+    @Test func stepLinesReachAPipeAsTheyHappenAndSurviveAKill() throws {
+        let root = Self.temporaryRoot()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let run = try Running(Self.small(try Self.corpus(in: root), out: root.appendingPathComponent("run")))
+        // A run of 100,000 steps is far from its end when its first evaluations are printed.
+        #expect(run.wait(for: "step 30:", seconds: 60), "no step line through the pipe: \(run.text.suffix(300))")
+        #expect(run.process.isRunning)
+        kill(run.process.processIdentifier, SIGKILL)
+        #expect(run.end(within: 10))
+        // Every evaluation the log recorded was printed before the kill, and none was lost with the process.
+        let evaluated = TrainingLog.entries(in: root.appendingPathComponent("run")).filter { $0.validationLoss != nil }
+        #expect(evaluated.count >= 3)
+        for entry in evaluated { #expect(run.text.contains("step \(entry.step): train loss"), "step \(entry.step)") }
+    }
+
+    @Test func ctrlCDuringAnEvaluationStopsAtOnceSavesAndExits130() throws {
+        let root = Self.temporaryRoot()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let out = root.appendingPathComponent("run")
+        // 100,000 evaluation batches: the first evaluation alone would run for minutes.
+        let run = try Running(Self.small(try Self.corpus(in: root), out: out, evalIterations: 100_000))
+        #expect(run.wait(for: "steps of 2 x 8 tokens", seconds: 60))
+        usleep(300_000)
+        kill(run.process.processIdentifier, SIGINT)
+        #expect(run.end(within: 10), "still running 10 s after Ctrl-C")
+        #expect(run.process.terminationStatus == 130)
+        #expect(run.text.contains("continue with: gpt train --resume"))
+        let state = try TrainingState.read(from: out.appendingPathComponent("latest"))
+        #expect(state.step == 0 && state.evaluatedStep == -1)  // the abandoned evaluation is done again on resume
+    }
+
+    @Test func aSecondCtrlCQuitsAtOnce() throws {
+        let root = Self.temporaryRoot()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let run = try Running(Self.small(try Self.corpus(in: root), out: root.appendingPathComponent("run"),
+                                         evalIterations: 100_000))
+        #expect(run.wait(for: "steps of 2 x 8 tokens", seconds: 60))
+        kill(run.process.processIdentifier, SIGINT)
+        #expect(run.wait(for: "interrupted:", seconds: 10))
+        kill(run.process.processIdentifier, SIGINT)
+        #expect(run.end(within: 10))
+        #expect(run.process.terminationReason == .exit && run.process.terminationStatus == 130)
+        #expect(!run.text.contains("failed to suspend"))
+    }
+
+    @Test func trainingIntoAnExistingRunIsRefusedWithoutOverwrite() throws {
+        let root = Self.temporaryRoot()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let corpus = try Self.corpus(in: root), out = root.appendingPathComponent("run")
+        let first = try Running(Self.small(corpus, out: out, iterations: 20))
+        #expect(first.end(within: 120) && first.process.terminationStatus == 0, "\(first.text.suffix(300))")
+        let model = try Data(contentsOf: out.appendingPathComponent("model.safetensors"))
+
+        let refused = try Running(Self.small(corpus, out: out, iterations: 20) + ["--seed", "7"])
+        #expect(refused.end(within: 60) && refused.process.terminationStatus == 1)
+        #expect(refused.text.contains("--resume") && refused.text.contains("--overwrite"), "\(refused.text.suffix(300))")
+        #expect(try Data(contentsOf: out.appendingPathComponent("model.safetensors")) == model)
+
+        let replaced = try Running(Self.small(corpus, out: out, iterations: 20) + ["--seed", "7", "--overwrite"])
+        #expect(replaced.end(within: 120) && replaced.process.terminationStatus == 0)
+        #expect(try Data(contentsOf: out.appendingPathComponent("model.safetensors")) != model)
+    }
+}
