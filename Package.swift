@@ -15,6 +15,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
     ],
     targets: [
         // MARK: - Implementation targets
@@ -28,7 +29,10 @@ let package = Package(
         ),
         .target(
             name: "GPTServer",
-            dependencies: ["LanguageModels", "TensorModule", .product(name: "Hummingbird", package: "hummingbird")]
+            dependencies: [
+                "LanguageModels", "TensorModule", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
         ),
         .executableTarget(
             name: "gpt",

@@ -9,6 +9,9 @@ public struct CompletionRequest: Sendable {
     public var stream = false
     public var logprobs: Int?
 
+    /// The most tokens one request may generate, over all its prompts and samples.
+    public static let tokenBudget = 16_384
+
     /// Parses and validates a request body.
     public init(json body: Data) throws {
         let root: JSONValue
@@ -49,6 +52,12 @@ public struct CompletionRequest: Sendable {
             ?? Double(UInt64.random(in: 0...9_007_199_254_740_991)))
         let penalty = try number("repetition_penalty", range: 0.01...100)
         options.repetitionPenalty = Float(penalty ?? 1)
+        // One request may not ask for more than a budget of tokens: prompts x n x max_tokens.
+        if prompts.count * options.samples * options.maxNewTokens > Self.tokenBudget {
+            throw APIError.invalid("max_tokens", "prompts (\(prompts.count)) x n (\(options.samples)) x max_tokens "
+                + "(\(options.maxNewTokens)) is \(prompts.count * options.samples * options.maxNewTokens) tokens; "
+                + "one request may generate at most \(Self.tokenBudget)")
+        }
         logprobs = try number("logprobs", range: 0...20, integer: true).map { Int($0) }
         options.logprobs = logprobs ?? 0
         switch fields["stream"] {

@@ -44,9 +44,12 @@ public final class CompletionService: @unchecked Sendable {
 
     /// Generates every choice of `request` (each prompt times `n`), one after another in one slot, sending events to
     /// `events`; stops early when `cancelled` is set. Returns when generation has ended.
-    func run(_ request: CompletionRequest, prompts: [[Int]], cancelled: CancellationFlag,
+    func run(_ request: CompletionRequest, prompts: [[Int]], ticket: UUID = UUID(), cancelled: CancellationFlag,
              events: @escaping @Sendable (CompletionEvent) -> Void) async throws {
-        try await slots.acquire()
+        guard try await slots.acquire(ticket), !cancelled.isSet else {
+            await slots.release()  // a client that left while queued: its place (or its fresh slot) goes on
+            return
+        }
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
             runOnGenerationThread { [self] in
                 let generator = TextGenerator(model: model, tokenizer: tokenizer, halfWeights: halfWeights)

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import LanguageModels
+import NIOCore
 import TensorModule
 
 /// The HTTP API: OpenAI-style completions (`POST /v1/completions`, streamed as server-sent events when asked),
@@ -10,6 +11,8 @@ public struct GPTServer: Sendable {
     public let apiKey: String?
     /// The largest request body accepted (413 above it).
     public let maximumBodySize: Int
+    /// Streamed events held for a client that reads slower than the model writes; one more and it is dropped.
+    static let streamBufferLimit = 4096
 
     public init(service: CompletionService, apiKey: String? = nil, maximumBodySize: Int = 1 << 20) {
         self.service = service
@@ -21,13 +24,14 @@ public struct GPTServer: Sendable {
     /// it listens on. A connection idle for `idleTimeout` seconds is closed.
     public func application(host: String = "127.0.0.1", port: Int = 8080, idleTimeout: Int64 = 60,
                             onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        Application(router: router(), server: .http1(configuration: .init(idleTimeout: .seconds(idleTimeout))),
+        Application(router: router(), server: .http1(configuration: .init(
+                        additionalChannelHandlers: [ClientHangUpHandler()], idleTimeout: .seconds(idleTimeout))),
                     configuration: .init(address: .hostname(host, port: port), serverName: "swift-gpt"),
                     onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) })
     }
 
-    public func router() -> Router<BasicRequestContext> {
-        let router = Router()
+    public func router() -> Router<GPTRequestContext> {
+        let router = Router(context: GPTRequestContext.self)
         router.add(middleware: JSONErrorMiddleware())  // first: it wraps every route and the not-found answer
         router.get("/") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
@@ -48,7 +52,7 @@ public struct GPTServer: Sendable {
                 try authorize(request)
                 var request = request
                 let body = try await request.collectBody(upTo: maximumBodySize)
-                return try await complete(CompletionRequest(json: Data(buffer: body)))
+                return try await complete(CompletionRequest(json: Data(buffer: body)), connection: context.channel)
             } catch { return errorResponse(error) }
         }
         return router
@@ -68,7 +72,9 @@ public struct GPTServer: Sendable {
                 "config": configuration, "vocab_size": service.tokenizer.vocabularySize]
     }
 
-    func complete(_ request: CompletionRequest) async throws -> Response {
+    /// Runs a completion; when the client's `connection` closes, the generation stops at its next token, or, if it
+    /// is still waiting for a slot, gives up its place in the queue.
+    func complete(_ request: CompletionRequest, connection: any Channel) async throws -> Response {
         if let model = request.model, model != service.modelName {
             throw APIError(status: 404, message: "the model \(model) does not exist; this server serves \(service.modelName)",
                            type: "invalid_request_error", param: "model", code: "model_not_found")
@@ -82,13 +88,22 @@ public struct GPTServer: Sendable {
             : nil
         let envelope = CompletionEnvelope(id: id, created: Int(Date().timeIntervalSince1970), model: service.modelName,
                                           seed: request.options.seed, logprobs: request.logprobs != nil, tokenizer: service.tokenizer)
-        let cancelled = CancellationFlag()
+        let cancelled = CancellationFlag(), ticket = UUID()
+        let slots = service.slots
+        await slots.register(ticket)
+        connection.closeFuture.whenComplete { _ in
+            cancelled.set()
+            Task { await slots.abandon(ticket) }
+        }
         if request.stream {
-            let (events, continuation) = AsyncStream<CompletionEvent>.makeStream()
+            // At most `streamBufferLimit` events wait for a client that stops reading; past that it is dropped.
+            let (events, continuation) = AsyncStream<CompletionEvent>.makeStream(bufferingPolicy: .bufferingOldest(Self.streamBufferLimit))
             let service = self.service
             Task {
                 do {
-                    try await service.run(request, prompts: prompts.map(\.tokens), cancelled: cancelled) { continuation.yield($0) }
+                    try await service.run(request, prompts: prompts.map(\.tokens), ticket: ticket, cancelled: cancelled) { event in
+                        if case .dropped = continuation.yield(event) { cancelled.set() }
+                    }
                 } catch {}
                 continuation.finish()
             }
@@ -107,7 +122,7 @@ public struct GPTServer: Sendable {
             })
         }
         let collector = ChoiceCollector(count: prompts.count * request.options.samples)
-        try await service.run(request, prompts: prompts.map(\.tokens), cancelled: cancelled) { collector.add($0) }
+        try await service.run(request, prompts: prompts.map(\.tokens), ticket: ticket, cancelled: cancelled) { collector.add($0) }
         let promptTokens = prompts.reduce(0) { $0 + $1.tokens.count } * request.options.samples
         return json(envelope.completion(collector.choices, promptTokens: promptTokens, warning: warning))
     }
@@ -134,9 +149,36 @@ final class ChoiceCollector: @unchecked Sendable {
     var choices: [(text: String, tokens: [TokenChoice], reason: FinishReason)] { lock.withLock { storage } }
 }
 
+/// The request context of the server's routes: Hummingbird's, plus the connection, whose closing cancels the
+/// request's generation.
+public struct GPTRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// The client's connection.
+    public let channel: any Channel
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        channel = source.channel
+    }
+}
+
+/// Closes a connection whose client closed its side: the server keeps half-closed connections open, so without this
+/// a client that hangs up while its non-streamed completion runs would go unnoticed until the generation ends.
+/// (A client that half-closes on purpose and waits for the answer gets none; HTTP clients do not do that.)
+final class ClientHangUpHandler: ChannelInboundHandler, RemovableChannelHandler, Sendable {
+    typealias InboundIn = Never
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .inputClosed? = event as? ChannelEvent {
+            context.close(promise: nil)
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+}
+
 /// Answers an unknown path or method with OpenAI's error JSON instead of an empty body.
 struct JSONErrorMiddleware: RouterMiddleware {
-    typealias Context = BasicRequestContext
+    typealias Context = GPTRequestContext
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
