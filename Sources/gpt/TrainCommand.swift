@@ -165,6 +165,9 @@ struct TrainCommand: ParsableCommand {
     /// Trains `run` to its end, saving as it goes; returns `false` when stopped by Ctrl-C (after saving).
     func train(_ run: Run) throws -> Bool {
         let trainer = run.trainer, settings = trainer.settings, model = trainer.model
+        let stopRequest = trainer.stopRequest
+        let interrupt = InterruptHandler { stopRequest.set() }  // before the first line, so Ctrl-C is never lost
+        defer { interrupt.cancel() }
         print("training \(run.preset) (\(model.parameterCount) parameters) on \(run.dataPath ?? "the bundled tiny shakespeare"): "
             + "\(trainer.dataset.trainTokens.count) train / \(trainer.dataset.validationTokens.count) val tokens, "
             + "vocab \(run.tokenizer.vocabularySize), \(MatrixBackend.current)")
@@ -172,9 +175,6 @@ struct TrainCommand: ParsableCommand {
         print("\(settings.maxIterations - trainer.step) steps of \(settings.batchSize) x \(settings.blockSize) tokens; "
             + "an evaluation of \(2 * settings.evalIterations) batches every \(settings.evalInterval) steps "
             + "(\(evaluations + 1) in all, the last over \(settings.evalIterations + settings.finalEvalIterations))")
-        let stopRequest = trainer.stopRequest
-        let interrupt = InterruptHandler { stopRequest.set() }
-        defer { interrupt.cancel() }
         let clock = ContinuousClock()
         let started = clock.now
         let progress = ProgressLine()

