@@ -20,14 +20,36 @@ public final class FeedForward: Module {
     }
 
     public func callAsFunction(_ x: Tensor, generator: inout SeededGenerator, training: Bool = false) -> Tensor {
-        // (B, T, 4C); the ReLU fused into the product
-        let activated = activation == .relu ? expand(x, relu: true) : expand(x).gelu()
+        let activated = activation == .relu ? expand(x, relu: true) : activation.apply(expand(x))  // (B, T, 4C)
         let out = project(activated)  // (B, T, C)
         return training ? out.dropout(probability: dropout, generator: &generator) : out
     }
 
     public func namedParameters() -> [(name: String, tensor: Tensor)] {
         prefixed("c_fc", expand) + prefixed("c_proj", project)
+    }
+}
+
+extension ModelConfiguration.Activation {
+    /// The activation as a differentiable op on `[..., 4C]` (ReLU is also fused into the expanding product, in
+    /// ``FeedForward``). Adding an activation: a case above, a line here and one in ``apply(inPlace:count:)``.
+    func apply(_ x: Tensor) -> Tensor {
+        switch self {
+        case .relu: x.relu()
+        case .gelu: x.geluExact()
+        case .geluTanh: x.gelu()
+        case .relu2: x.reluSquared()
+        }
+    }
+
+    /// The activation on raw values in place (decoding one position with the KV cache).
+    func apply(inPlace values: UnsafeMutablePointer<Float>, count: Int) {
+        switch self {
+        case .relu: reluForward(out: values, input: values, count: count)
+        case .gelu: geluExactForward(out: values, input: values, count: count)
+        case .geluTanh: geluForward(out: values, input: values, count: count)
+        case .relu2: reluSquaredForward(out: values, input: values, count: count)
+        }
     }
 }
 

@@ -16,11 +16,17 @@ public struct BytePairTokenizer: Codable, Equatable, Sendable {
     private let rankOfPair: [Int64: (rank: Int, result: Int)]
 
     public var vocabularySize: Int { tokenBytes.count }
+    /// The longest token a tokenizer file may define (GPT-2's longest has 128 bytes).
+    public static let maximumTokenBytes = 4096
 
     /// A tokenizer from its byte tokens and ranked merges; every id must be defined before it is used.
     public init(byteTokens: [Int], merges: [[Int]], vocabularySize: Int) throws {
         guard byteTokens.count == 256, Set(byteTokens).count == 256 else {
             throw GPTError.invalidArgument(name: "tokenizer", reason: "a byte-level BPE needs 256 distinct byte tokens")
+        }
+        guard (256...ModelConfiguration.maximumVocabSize).contains(vocabularySize), merges.count <= vocabularySize else {
+            throw GPTError.invalidArgument(name: "tokenizer", reason:
+                "vocab_size must be in 256...\(ModelConfiguration.maximumVocabSize) and at least the merges' count, got \(vocabularySize)")
         }
         var bytes = [[UInt8]?](repeating: nil, count: vocabularySize)
         for (byte, token) in byteTokens.enumerated() {
@@ -33,7 +39,12 @@ public struct BytePairTokenizer: Codable, Equatable, Sendable {
         for (rank, merge) in merges.enumerated() {
             guard merge.count == 3, merge.allSatisfy({ $0 >= 0 && $0 < vocabularySize }),
                   let left = bytes[merge[0]], let right = bytes[merge[1]], bytes[merge[2]] == nil
-            else { throw GPTError.invalidArgument(name: "tokenizer", reason: "merge \(rank) \(merge) is invalid") }
+            else { throw GPTError.invalidArgument(name: "tokenizer", reason: "merge \(rank) \(merge.prefix(3)) is invalid") }
+            // Merges of merges can double a token's length each time: a few dozen would fill the memory.
+            guard left.count + right.count <= Self.maximumTokenBytes else {
+                throw GPTError.invalidArgument(name: "tokenizer", reason:
+                    "merge \(rank) makes a token of \(left.count + right.count) bytes; at most \(Self.maximumTokenBytes)")
+            }
             bytes[merge[2]] = left + right
             ranks[Self.key(merge[0], merge[1])] = (rank, merge[2])
         }

@@ -99,11 +99,7 @@ extension GPTLanguageModel {
             project(block.attention.outputProjection, half?.outputProjection, attended, into: x, accumulate: true)
             norm(block.norm2, x)
             project(block.feedForward.expand, half?.expand, normed, into: hidden, accumulate: false)
-            if block.feedForward.activation == .relu {
-                reluForward(out: hidden.pointer, input: hidden.pointer, count: 4 * c)
-            } else {
-                geluForward(out: hidden.pointer, input: hidden.pointer, count: 4 * c)
-            }
+            block.feedForward.activation.apply(inPlace: hidden.pointer, count: 4 * c)
             project(block.feedForward.project, half?.project, hidden, into: x, accumulate: true)
         }
         cache.count = position + 1

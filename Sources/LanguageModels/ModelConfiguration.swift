@@ -7,10 +7,15 @@ import Foundation
 /// cannot work.
 public struct ModelConfiguration: Codable, Equatable, Sendable {
     public enum ModelType: String, Codable, Sendable { case bigram, gpt }
-    public enum Activation: String, Codable, Sendable, CaseIterable { case relu, gelu }
+    /// The feed-forward's nonlinearity. `gelu` is the exact GELU (PyTorch's `nn.GELU()`, nanoGPT's MLP);
+    /// `gelu_tanh` GPT-2's tanh approximation, what `gelu` meant in `config.json` files before format version 2
+    /// (they load as before); `relu2` is ReLU squared (modded-nanogpt, nanochat).
+    public enum Activation: String, Codable, Sendable, CaseIterable {
+        case relu, gelu, geluTanh = "gelu_tanh", relu2
+    }
 
-    /// The `config.json` layout version this code writes.
-    public static let currentFormatVersion = 1
+    /// The `config.json` layout version this code writes (2: `gelu` is exact, `gelu_tanh` the approximation).
+    public static let currentFormatVersion = 2
 
     public var formatVersion = ModelConfiguration.currentFormatVersion
     public var modelType: ModelType
@@ -142,7 +147,9 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
         bias = try c.decodeIfPresent(Bool.self, forKey: .bias) ?? true
         attentionBias = try c.decodeIfPresent(Bool.self, forKey: .attentionBias) ?? bias
         lmHeadBias = try c.decodeIfPresent(Bool.self, forKey: .lmHeadBias) ?? false
-        activation = try c.decodeIfPresent(Activation.self, forKey: .activation) ?? .gelu
+        // No key (nanoGPT's own configuration): nanoGPT's exact GELU. Before format version 2 `gelu` was the tanh form.
+        let activation = try c.decodeIfPresent(Activation.self, forKey: .activation) ?? .gelu
+        self.activation = activation == .gelu && formatVersion < 2 && c.contains(.activation) ? .geluTanh : activation
         tiedEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tiedEmbeddings) ?? true
     }
 }

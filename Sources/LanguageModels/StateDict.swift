@@ -101,9 +101,15 @@ extension StateDictLayout {
         guard configuration.modelType == .gpt else { throw fail("model_type", "only a GPT can be exported") }
         switch self {
         case .nanoGPT:
-            if configuration.activation != .gelu { throw fail("activation", "must be gelu: nanoGPT's MLP uses GELU") }
-            if !configuration.tiedEmbeddings { throw fail("tie_weights", "must be true: nanoGPT ties lm_head to wte") }
-            if configuration.lmHeadBias { throw fail("lm_head_bias", "must be false: nanoGPT's lm_head has no bias") }
+            if configuration.activation != .gelu {
+                throw fail("activation", "must be gelu (exact, as nanoGPT's nn.GELU()); train with --layout nanogpt or --activation gelu")
+            }
+            if !configuration.tiedEmbeddings {
+                throw fail("tie_weights", "must be true: nanoGPT ties lm_head to wte; train with --layout nanogpt or --tie-weights")
+            }
+            if configuration.lmHeadBias {
+                throw fail("lm_head_bias", "must be false: nanoGPT's lm_head has no bias; train with --layout nanogpt")
+            }
             if configuration.attentionBias != configuration.bias {
                 throw fail("attention_bias", "must equal bias: nanoGPT's one bias flag covers every layer")
             }

@@ -85,8 +85,23 @@ struct ExportCommand: ParsableCommand {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             let configURL = url.deletingPathExtension().appendingPathExtension("json")
-            try writeAtomically(try encoder.encode(gpt.configuration), to: configURL)
-            print("wrote \(out) (\(named.count) tensors, \(layout.rawValue) names) and \(configURL.path)")
+            let full = try encoder.encode(gpt.configuration)
+            guard layout == .nanoGPT else {
+                try writeAtomically(full, to: configURL)
+                print("wrote \(out) (\(named.count) tensors, \(layout.rawValue) names) and \(configURL.path)")
+                return
+            }
+            // nanoGPT's GPTConfig(**json) takes exactly its own fields; the rest goes beside it.
+            let c = gpt.configuration
+            let nanoGPT: [String: Any] = ["block_size": c.blockSize, "vocab_size": c.vocabSize, "n_layer": c.layerCount,
+                                          "n_head": c.headCount, "n_embd": c.embeddingSize, "dropout": Double(c.dropout),
+                                          "bias": c.bias]
+            try writeAtomically(try JSONSerialization.data(withJSONObject: nanoGPT, options: [.prettyPrinted, .sortedKeys]),
+                                to: configURL)
+            let fullURL = url.deletingPathExtension().appendingPathExtension("swift-gpt.json")
+            try writeAtomically(full, to: fullURL)
+            print("wrote \(out) (\(named.count) tensors, nanoGPT names), \(configURL.path) (GPTConfig(**json)) and "
+                + fullURL.path)
         }
     }
 }

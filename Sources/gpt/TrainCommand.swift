@@ -34,7 +34,8 @@ struct TrainCommand: ParsableCommand {
     var embeddingSize: Int?
     @Option(parsing: .unconditional, help: "Dropout probability while training (default: the preset's; baby 0).")
     var dropout: Float?
-    @Option(help: "relu (the lecture) or gelu (GPT-2) (default: relu).") var activation: String?
+    @Option(help: "relu (the lecture), gelu (exact, nanoGPT), gelu_tanh (GPT-2's approximation) or relu2 (default: relu).")
+    var activation: String?
     @Option(parsing: .unconditional, help: "Peak AdamW learning rate (default: the preset's; baby 1e-3).")
     var learningRate: Float?
     @Option(parsing: .unconditional, help: "Steps between evaluations and saves (default: the preset's; baby 250).")
@@ -43,6 +44,10 @@ struct TrainCommand: ParsableCommand {
             help: "Batches of each split per evaluation (default: the preset's; baby 20).") var evalIterations: Int?
     @Option(parsing: .unconditional, help: "Seed of the initial weights, batches and dropout (default: 1337).")
     var seed: UInt64?
+    @Option(help: "lecture (ReLU, untied head with a bias; default) or nanogpt (exact GELU, tied head, no head bias).")
+    var layout: String?
+    @Flag(help: "Tie the lm head to the token embedding table (nanoGPT, GPT-2).") var tieWeights = false
+    @Option(help: "Biases in the linear layers and layer norms (nanoGPT's bias; default: true).") var bias: Bool?
     @Option(parsing: .unconditional, help: "AdamW weight decay (default: the preset's; baby 0.1).") var weightDecay: Float?
     @Option(parsing: .unconditional, help: "AdamW beta1 (default: 0.9).") var beta1: Float?
     @Option(parsing: .unconditional, help: "AdamW beta2 (default: the preset's; baby 0.99).") var beta2: Float?
@@ -105,9 +110,23 @@ struct TrainCommand: ParsableCommand {
         if let heads { configuration.headCount = heads }
         if let embeddingSize { configuration.embeddingSize = embeddingSize }
         if let dropout { configuration.dropout = dropout }
+        switch layout?.lowercased() {
+        case nil, "lecture": break
+        case "nanogpt":
+            (configuration.activation, configuration.tiedEmbeddings, configuration.lmHeadBias) = (.gelu, true, false)
+            configuration.attentionBias = configuration.bias
+        default:
+            throw GPTError.invalidArgument(name: "--layout", reason: "use lecture or nanogpt, not \(layout!.prefix(40))")
+        }
+        if let bias {
+            configuration.bias = bias
+            if layout?.lowercased() == "nanogpt" { configuration.attentionBias = bias }
+        }
+        if tieWeights { configuration.tiedEmbeddings = true }
         if let activation {
             guard let parsed = ModelConfiguration.Activation(rawValue: activation.lowercased()) else {
-                throw GPTError.invalidArgument(name: "--activation", reason: "use relu or gelu, not \(activation)")
+                throw GPTError.invalidArgument(name: "--activation", reason:
+                    "use relu, gelu, gelu_tanh or relu2, not \(activation.prefix(40))")
             }
             configuration.activation = parsed
         }
@@ -136,6 +155,7 @@ struct TrainCommand: ParsableCommand {
             ("--learning-rate", learningRate), ("--seed", seed), ("--data", data),
             ("--tokenizer", tokenizer == "char" ? nil : tokenizer), ("--eval-interval", evalInterval),
             ("--eval-iters", evalIterations), ("--overwrite", overwrite ? true : nil), ("--weight-decay", weightDecay),
+            ("--layout", layout), ("--tie-weights", tieWeights ? true : nil), ("--bias", bias),
             ("--beta1", beta1), ("--beta2", beta2), ("--grad-clip", gradClip), ("--warmup-iters", warmupIters),
             ("--lr-decay-iters", decayIters), ("--min-lr", minLr), ("--decay-lr", decayLr)]
         if let flag = shapeFlags.first(where: { $0.1 != nil }) {

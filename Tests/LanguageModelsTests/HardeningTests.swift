@@ -43,6 +43,50 @@ import Testing
         }
     }
 
+    @Test func geluKeepsItsMeaningAcrossFormatVersions() throws {
+        func activation(_ json: String) throws -> ModelConfiguration.Activation {
+            try JSONDecoder().decode(ModelConfiguration.self, from: Data(json.utf8)).activation
+        }
+        let base = #""vocab_size":65,"block_size":8,"n_layer":1,"n_head":1,"n_embd":8"#
+        #expect(try activation("{\(base),\"format_version\":1,\"activation\":\"gelu\"}") == .geluTanh)  // written before
+        #expect(try activation("{\(base),\"activation\":\"gelu\"}") == .geluTanh)
+        #expect(try activation("{\(base)}") == .gelu)  // nanoGPT's own config: its exact GELU
+        #expect(try activation("{\(base),\"format_version\":2,\"activation\":\"gelu\"}") == .gelu)
+        #expect(try activation("{\(base),\"format_version\":2,\"activation\":\"relu2\"}") == .relu2)
+        // What this version writes reads back the same.
+        for kind in ModelConfiguration.Activation.allCases {
+            var configuration = AttentionTests.tinyConfiguration()
+            configuration.activation = kind
+            #expect(try JSONDecoder().decode(ModelConfiguration.self, from: JSONEncoder().encode(configuration)).activation == kind)
+        }
+    }
+
+    @Test(arguments: ModelConfiguration.Activation.allCases)
+    func cachedDecodingEqualsTheFullForwardForEachActivation(kind: ModelConfiguration.Activation) throws {
+        var configuration = AttentionTests.tinyConfiguration()
+        configuration.activation = kind
+        var generator = SeededGenerator(seed: 8)
+        let model = GPTLanguageModel(configuration, generator: &generator)
+        let tokenizer = Tokenizer.character(CharacterTokenizer(training: "abcdefghijk"))
+        var options = SamplingOptions()
+        (options.maxNewTokens, options.temperature) = (6, 0)
+        var cached: [Int] = []
+        try TextGenerator(model: model, tokenizer: tokenizer).generate(prompt: [1, 2], options: options) { piece in
+            cached += piece.tokens.map(\.token)
+            return true
+        }
+        // Greedy decoding by the full forward over the whole context, one token at a time.
+        var context = [1, 2], uncached: [Int] = []
+        for _ in 0..<6 {
+            let logits = model.forward(context).logits.values
+            let last = Array(logits.suffix(11))
+            let next = last.indices.max { last[$0] < last[$1] }!
+            uncached.append(next)
+            context.append(next)
+        }
+        #expect(cached == uncached)
+    }
+
     @Test func theParameterCountIsTheModelsOwn() throws {
         // Counted from the configuration alone (before any allocation) and from a built model: the same number.
         for (bias, tied, headBias, attentionBias) in [(true, true, false, true), (false, false, true, false), (true, false, true, true)] {

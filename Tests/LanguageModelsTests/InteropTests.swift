@@ -67,7 +67,8 @@ import _TestSupport
     @Test func incompatibleExportsNameTheField() {
         var generator = SeededGenerator(seed: 3)
         let lectureModel = GPTLanguageModel(AttentionTests.tinyConfiguration(), generator: &generator)  // ReLU, untied
-        #expect(throws: GPTError.invalidConfiguration(field: "activation", reason: "must be gelu: nanoGPT's MLP uses GELU")) {
+        #expect(throws: GPTError.invalidConfiguration(field: "activation", reason:
+            "must be gelu (exact, as nanoGPT's nn.GELU()); train with --layout nanogpt or --activation gelu")) {
             try StateDictLayout.nanoGPT.exportTensors(lectureModel)
         }
     }

@@ -157,6 +157,17 @@ import _TestSupport
         #expect(compare(y, expected, absolute: 1e-6).passed)
     }
 
+    @Test func exactGELUAndReLUSquaredMatchTheirFormulas() {
+        let x: [Float] = [-6, -3, -1, -0.25, 0, 0.5, 2, 7]
+        let exact = Tensor(shape: [8], values: x).geluExact().values
+        #expect(compare(exact, x.map { Float(0.5 * Double($0) * (1 + erf(Double($0) / 2.0.squareRoot()))) }, absolute: 1e-6).passed)
+        let squared = Tensor(shape: [8], values: x).reluSquared().values
+        #expect(squared == x.map { $0 > 0 ? $0 * $0 : 0 })
+        // The two GELUs differ by up to about 5e-4 (what nanoGPT's logits showed against the tanh form).
+        let tanhForm = Tensor(shape: [8], values: x).gelu().values
+        #expect(zip(exact, tanhForm).map { abs($0 - $1) }.max()! > 1e-4)
+    }
+
     @Test func noGradientModeRecordsNothing() {
         let w = randomTensor([3], seed: 1)
         let y = withoutGradient { w.relu().sum() }

@@ -1,3 +1,5 @@
+import Foundation  // erff, expf
+
 // Pointwise activations. Each backward reads the forward's input, which the closure keeps alive.
 
 extension Tensor {
@@ -15,7 +17,31 @@ extension Tensor {
         }
     }
 
+    // MARK: - ReLU²
+
+    /// `max(0, x)²`, elementwise (modded-nanogpt's and nanochat's feed-forward).
+    public func reluSquared() -> Tensor {
+        pointwise(forward: reluSquaredForward, backward: reluSquaredBackward)
+    }
+
     // MARK: - GELU
+
+    /// GELU, exact: `x Φ(x) = 0.5 x (1 + erf(x / √2))`, elementwise (PyTorch's `nn.GELU()`, which nanoGPT uses).
+    public func geluExact() -> Tensor {
+        pointwise(forward: geluExactForward, backward: geluExactBackward)
+    }
+
+    /// A pointwise op from its raw forward and (accumulating) backward loops.
+    func pointwise(
+        forward: (UnsafeMutablePointer<Float>, UnsafePointer<Float>, Int) -> Void,
+        backward: @escaping (UnsafeMutablePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, Int) -> Void
+    ) -> Tensor {
+        let out = TensorStorage(uninitialized: count)
+        forward(out.pointer, storage.pointer, count)
+        return Tensor(shape: shape, storage: out, parents: [self]) { dy in
+            backward(self.ensureGradient().pointer, dy.pointer, self.storage.pointer, self.count)
+        }
+    }
 
     /// GELU in GPT-2's tanh form: `0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³)))`, elementwise.
     public func gelu() -> Tensor {
@@ -100,6 +126,56 @@ public func geluBackward(
             let sech2 = 1 - t * t
             let local = 0.5 * (1 + t) + 0.5 * v * sech2 * geluScale * (1 + 3 * 0.044715 * v * v)
             dx.base[i] += local * dy.base[i]
+        }
+    }
+}
+
+/// `out[i] = max(0, input[i])²`.
+public func reluSquaredForward(out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, count: Int) {
+    let o = SendablePointer(out), x = SendablePointer(UnsafeMutablePointer(mutating: input))
+    parallelFor(count, minimumChunk: 32_768) { range in
+        for i in range {
+            let v = max(0, x.base[i])
+            o.base[i] = v * v
+        }
+    }
+}
+
+/// `inputGradient[i] += 2 max(0, input[i]) * outputGradient[i]`.
+public func reluSquaredBackward(
+    inputGradient: UnsafeMutablePointer<Float>, outputGradient: UnsafePointer<Float>, input: UnsafePointer<Float>, count: Int
+) {
+    let dx = SendablePointer(inputGradient), x = SendablePointer(UnsafeMutablePointer(mutating: input))
+    let dy = SendablePointer(UnsafeMutablePointer(mutating: outputGradient))
+    parallelFor(count, minimumChunk: 32_768) { range in
+        for i in range { dx.base[i] += 2 * max(0, x.base[i]) * dy.base[i] }
+    }
+}
+
+private let inverseSquareRootOfTwo: Float = 0.707_106_78, inverseSquareRootOfTwoPi: Float = 0.398_942_28
+
+/// `out[i] = 0.5 input[i] (1 + erf(input[i] / √2))`.
+public func geluExactForward(out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, count: Int) {
+    let o = SendablePointer(out), x = SendablePointer(UnsafeMutablePointer(mutating: input))
+    parallelFor(count, minimumChunk: 16_384) { range in
+        for i in range {
+            let v = x.base[i]
+            o.base[i] = 0.5 * v * (1 + erff(v * inverseSquareRootOfTwo))
+        }
+    }
+}
+
+/// `inputGradient[i] += (Φ(x) + x φ(x)) * outputGradient[i]`, with Φ and φ the standard normal CDF and density.
+public func geluExactBackward(
+    inputGradient: UnsafeMutablePointer<Float>, outputGradient: UnsafePointer<Float>, input: UnsafePointer<Float>, count: Int
+) {
+    let dx = SendablePointer(inputGradient), x = SendablePointer(UnsafeMutablePointer(mutating: input))
+    let dy = SendablePointer(UnsafeMutablePointer(mutating: outputGradient))
+    parallelFor(count, minimumChunk: 16_384) { range in
+        for i in range {
+            let v = x.base[i]
+            let cdf = 0.5 * (1 + erff(v * inverseSquareRootOfTwo)), density = inverseSquareRootOfTwoPi * expf(-0.5 * v * v)
+            dx.base[i] += (cdf + v * density) * dy.base[i]
         }
     }
 }

@@ -1,0 +1,62 @@
+import Foundation
+import LanguageModels
+import TensorModule
+
+/// One fuzz input: the first byte picks the reader, the rest is the file. Every reader must answer with a value
+/// or a `GPTError` (or a decoding error); a trap, a crash, a hang or a runaway allocation is a bug.
+///
+/// - 0: a safetensors file (`SafeTensors.decode`)
+/// - 1: `config.json` (decode, `validate()`, `parameterCount()`)
+/// - 2: `tokenizer.json` (decode, then encode and decode a text with it)
+/// - 3: `trainer.json` (decode, `validate(source:)`)
+/// - 4: a `config.json` and a safetensors file together, as `Checkpoint.load` meets them (split at the first NUL)
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
+    guard count > 0 else { return 0 }
+    let bytes = Data(bytes: start, count: count)
+    let body = bytes.dropFirst()
+    switch bytes[bytes.startIndex] % 5 {
+    case 0:
+        _ = try? SafeTensors.decode(Data(body))
+    case 1:
+        if let configuration = try? JSONDecoder().decode(ModelConfiguration.self, from: Data(body)) {
+            if (try? configuration.validate()) != nil { _ = try? configuration.parameterCount() }
+        }
+    case 2:
+        if let tokenizer = try? JSONDecoder().decode(Tokenizer.self, from: Data(body)) {
+            let ids = (try? tokenizer.encode("To be, or not to be: ¿qué? 🙂\r\n")) ?? []
+            _ = tokenizer.decode(ids + [-1, tokenizer.vocabularySize, Int.max])
+        }
+    case 3:
+        if let state = try? JSONDecoder().decode(TrainingState.self, from: Data(body)) {
+            try? state.validate(source: "fuzz")
+        }
+    default:
+        let parts = body.split(separator: 0, maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2, let configuration = try? JSONDecoder().decode(ModelConfiguration.self, from: Data(parts[0])),
+              (try? configuration.validate()) != nil, let file = try? SafeTensors.decode(Data(parts[1])),
+              let needed = try? configuration.parameterCount(),
+              file.tensors.values.reduce(0, { $0 + $1.values.count }) == needed
+        else { return 0 }
+        var generator = SeededGenerator(seed: 0)
+        if let model = try? makeModel(configuration, generator: &generator) {
+            try? model.loadWeights(file.tensors, source: "fuzz")
+        }
+    }
+    return 0
+}
+
+/// libFuzzer's driver, linked in by `-sanitize=fuzzer`.
+@_silgen_name("LLVMFuzzerRunDriver")
+func runFuzzerDriver(
+    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ callback: @convention(c) (UnsafeRawPointer, Int) -> CInt) -> CInt
+
+/// The entry point SwiftPM names for this executable (the file is parsed as a library, so it has no `main`): hands
+/// the command line to libFuzzer.
+@_cdecl("gpt_fuzz_main")
+public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    var count = argc
+    var arguments = argv
+    return runFuzzerDriver(&count, &arguments) { start, length in fuzz(start, length) }
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Fuzzes the readers of everything a user or an attacker can hand swift-gpt: safetensors files, config.json,
+# tokenizer.json (char, word and byte-level BPE), trainer.json, and a config.json with weights as a checkpoint
+# loads them (Fuzz/Sources/gpt-fuzz/main.swift). libFuzzer, coverage-guided, seeded with the files of a small
+# trained run; a trap, a crash, a hang (-timeout) or an allocation past -rss_limit_mb is a finding, saved under
+# $FUZZ_DIR/crashes. Not part of the tests or CI.
+#
+# Usage: Scripts/fuzz.sh [SECONDS]      (default 1800; FUZZ_DIR defaults to /tmp/gpt-fuzz)
+# Replay a finding: Fuzz/.build/release/gpt-fuzz /tmp/gpt-fuzz/crashes/crash-...
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-1800}
+work=${FUZZ_DIR:-/tmp/gpt-fuzz}
+mkdir -p "$work/corpus" "$work/crashes"
+(cd Fuzz && swift build -c release -Xswiftc -sanitize=fuzzer --product gpt-fuzz)
+swift build -c release --product gpt
+small=(--preset tiny --max-iters 20 --eval-interval 10 --eval-iters 1 --layers 1 --heads 1 --embedding-size 8
+       --block-size 8 --batch-size 2 --sample-length 0 --overwrite)
+head -c 20000 Sources/LanguageModels/Resources/tinyshakespeare.txt >"$work/corpus.txt"
+.build/release/gpt train "${small[@]}" --data "$work/corpus.txt" --out "$work/char" >/dev/null
+.build/release/gpt train "${small[@]}" --data "$work/corpus.txt" --tokenizer bpe --vocab-size 300 --out "$work/bpe" >/dev/null
+.build/release/gpt train "${small[@]}" --data "$work/corpus.txt" --tokenizer word --out "$work/word" >/dev/null
+seed() {  # seed SELECTOR NAME FILE...: the selector byte, then the files joined by NUL bytes
+  local selector=$1 name=$2; shift 2
+  { printf "\\$(printf %03o "$selector")"; cat "$1"; shift; for f in "$@"; do printf '\0'; cat "$f"; done; } \
+    >"$work/corpus/seed-$name"
+}
+for run in char bpe word; do
+  seed 0 "$run-weights" "$work/$run/model.safetensors"
+  seed 1 "$run-config" "$work/$run/config.json"
+  seed 2 "$run-tokenizer" "$work/$run/tokenizer.json"
+  seed 3 "$run-trainer" "$work/$run/latest/trainer.json"
+  seed 4 "$run-checkpoint" "$work/$run/config.json" "$work/$run/model.safetensors"
+done
+echo "fuzzing for $seconds s; log: $work/fuzz.log"
+Fuzz/.build/release/gpt-fuzz "$work/corpus" -max_total_time="$seconds" -max_len=131072 -timeout=10 \
+  -rss_limit_mb=4096 -artifact_prefix="$work/crashes/" -print_final_stats=1 >"$work/fuzz.log" 2>&1 || true
+grep -E "^#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss|ERROR|SUMMARY" "$work/fuzz.log" || true
+echo "findings: $(ls "$work/crashes" | wc -l) (in $work/crashes)"
