@@ -22,11 +22,11 @@ extension Trainer {
 
     /// Forward and backward over `dataParallelShards` parts of the batch side by side; leaves the combined
     /// gradients in the parameters and returns the batch's mean loss and the gradients' global L2 norm.
-    func shardedForwardBackward(_ model: GPTLanguageModel, inputs: [Int], targets: [Int])
+    func shardedForwardBackward(_ model: GPTLanguageModel, inputs: [Int], targets: [Int], rows: Int, parts: Int)
         -> (loss: Float, norm: Float)
     {
-        let rows = settings.batchSize, time = settings.blockSize
-        let shards = min(dataParallelShards, rows)
+        let time = settings.blockSize
+        let shards = min(parts, rows)
         let bounds = (0...shards).map { rows * $0 / shards }
         // One dropout stream per part, drawn in order from the model's: reproducible and resumable.
         let seeds = (0..<shards).map { _ in model.dropoutGenerator.next() }

@@ -65,16 +65,33 @@ public final class Trainer {
     /// touching the weights.
     @discardableResult
     public func trainStep() throws -> Float {
-        let (x, y) = dataset.batch(.train, batchSize: settings.batchSize, blockSize: settings.blockSize,
-                                   generator: &generator)
+        // nanoGPT's gradient accumulation: micro-batches drawn one after another, their gradients summed with
+        // weight 1/N, the clip and the update once. The same loss and gradient as one N-times larger batch.
+        let micro = settings.gradientAccumulationSteps, rows = settings.batchSize * micro
+        var x: [Int] = [], y: [Int] = []
+        for _ in 0..<micro {
+            let (bx, by) = dataset.batch(.train, batchSize: settings.batchSize, blockSize: settings.blockSize,
+                                         generator: &generator)
+            x += bx
+            y += by
+        }
         model.clearGradients()
         let loss: Float, norm: Float
         if dataParallelShards > 1, let gpt = model as? GPTLanguageModel {
-            (loss, norm) = shardedForwardBackward(gpt, inputs: x, targets: y)
+            // Parts of at most a micro-batch's share per core, so the memory in flight does not grow with N.
+            (loss, norm) = shardedForwardBackward(gpt, inputs: x, targets: y, rows: rows,
+                                                  parts: min(rows, dataParallelShards * micro))
         } else {
-            let output = model.forward(x, batchSize: settings.batchSize, targets: y, training: true).loss!
-            output.backward()
-            (loss, norm) = (output.item, gradientNorm(model.parameters))
+            var total: Float = 0
+            let span = settings.batchSize * settings.blockSize
+            for step in 0..<micro {
+                let range = (step * span)..<((step + 1) * span)
+                let output = model.forward(Array(x[range]), batchSize: settings.batchSize, targets: Array(y[range]),
+                                           training: true).loss!
+                (micro == 1 ? output : output.scaled(by: 1 / Float(micro))).backward()
+                total += output.item / Float(micro)
+            }
+            (loss, norm) = (total, gradientNorm(model.parameters))
         }
         guard loss.isFinite, norm.isFinite else { throw GPTError.nonFiniteLoss(step: step + 1) }
         lastLearningRate = currentLearningRate
@@ -147,7 +164,8 @@ public final class Trainer {
             let loss = try trainStep()
             let elapsed = (clock.now - start).seconds
             let done = step - firstStep
-            let tokensPerSecond = Double(done * settings.batchSize * settings.blockSize) / max(elapsed, 1e-9)
+            let tokensPerSecond = Double(done * settings.batchSize * settings.blockSize * settings.gradientAccumulationSteps)
+                / max(elapsed, 1e-9)
             let secondsLeft = elapsed / Double(done) * Double(settings.maxIterations - step)
             report(.step(step: step, loss: loss, tokensPerSecond: tokensPerSecond, secondsLeft: secondsLeft))
             if stopRequest.isSet {

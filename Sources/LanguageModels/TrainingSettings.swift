@@ -21,8 +21,41 @@ public struct TrainingSettings: Codable, Equatable, Sendable {
     /// Global gradient-norm clip; 0 disables it.
     public var gradientClip: Float = 1.0
     public var seed: UInt64 = 1337
+    /// Micro-batches of `batchSize` sequences whose gradients are summed before each optimizer step (nanoGPT's
+    /// `gradient_accumulation_steps`): a step sees `batchSize x gradientAccumulationSteps` sequences.
+    public var gradientAccumulationSteps = 1
 
     public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case batchSize, blockSize, maxIterations, learningRate, minimumLearningRate, warmupIterations, decayIterations
+        case evalInterval, evalIterations, finalEvalIterations, beta1, beta2, weightDecay, decayAllParameters
+        case gradientClip, seed, gradientAccumulationSteps
+    }
+
+    /// Reads saved settings; a key that an older version did not write takes its default.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = TrainingSettings()
+        func value<T: Decodable>(_ key: CodingKeys, _ fallback: T) throws -> T { try c.decodeIfPresent(T.self, forKey: key) ?? fallback }
+        batchSize = try value(.batchSize, d.batchSize)
+        blockSize = try value(.blockSize, d.blockSize)
+        maxIterations = try value(.maxIterations, d.maxIterations)
+        learningRate = try value(.learningRate, d.learningRate)
+        minimumLearningRate = try value(.minimumLearningRate, d.minimumLearningRate)
+        warmupIterations = try value(.warmupIterations, d.warmupIterations)
+        decayIterations = try value(.decayIterations, d.decayIterations)
+        evalInterval = try value(.evalInterval, d.evalInterval)
+        evalIterations = try value(.evalIterations, d.evalIterations)
+        finalEvalIterations = try value(.finalEvalIterations, d.finalEvalIterations)
+        beta1 = try value(.beta1, d.beta1)
+        beta2 = try value(.beta2, d.beta2)
+        weightDecay = try value(.weightDecay, d.weightDecay)
+        decayAllParameters = try value(.decayAllParameters, d.decayAllParameters)
+        gradientClip = try value(.gradientClip, d.gradientClip)
+        seed = try value(.seed, d.seed)
+        gradientAccumulationSteps = try value(.gradientAccumulationSteps, d.gradientAccumulationSteps)
+    }
 
     /// The largest count of any loop the settings drive (steps, warm-up, decay, evaluation interval), so that a
     /// run, an estimate or a schedule never meets an absurd or overflowing number.
@@ -48,6 +81,10 @@ public struct TrainingSettings: Codable, Equatable, Sendable {
         try check(blockSize, 1...1_048_576, "--block-size")
         if batchSize * blockSize > Self.maximumBatchTokens {
             throw fail("--batch-size", "x --block-size is \(batchSize * blockSize) tokens a batch; at most \(Self.maximumBatchTokens)")
+        }
+        try check(gradientAccumulationSteps, 1...1024, "--gradient-accumulation-steps")
+        if batchSize * blockSize * gradientAccumulationSteps > Self.maximumBatchTokens * 64 {
+            throw fail("--gradient-accumulation-steps", "x --batch-size x --block-size is more than \(Self.maximumBatchTokens * 64) tokens a step")
         }
         try check(maxIterations, 0...Self.maximumIterations, "--max-iters")
         try check(evalInterval, 1...Self.maximumIterations, "--eval-interval")

@@ -48,6 +48,8 @@ struct TrainCommand: ParsableCommand {
     var layout: String?
     @Flag(help: "Tie the lm head to the token embedding table (nanoGPT, GPT-2).") var tieWeights = false
     @Option(help: "Biases in the linear layers and layer norms (nanoGPT's bias; default: true).") var bias: Bool?
+    @Option(parsing: .unconditional, help: "Micro-batches summed per optimizer step (nanoGPT's; default: 1).")
+    var gradientAccumulationSteps: Int?
     @Option(parsing: .unconditional, help: "AdamW weight decay (default: the preset's; baby 0.1).") var weightDecay: Float?
     @Option(parsing: .unconditional, help: "AdamW beta1 (default: 0.9).") var beta1: Float?
     @Option(parsing: .unconditional, help: "AdamW beta2 (default: the preset's; baby 0.99).") var beta2: Float?
@@ -93,6 +95,7 @@ struct TrainCommand: ParsableCommand {
         if let evalInterval { settings.evalInterval = evalInterval }
         if let evalIterations { settings.evalIterations = evalIterations }
         if let seed { settings.seed = seed }
+        if let gradientAccumulationSteps { settings.gradientAccumulationSteps = gradientAccumulationSteps }
         if let weightDecay { settings.weightDecay = weightDecay }
         if let beta1 { settings.beta1 = beta1 }
         if let beta2 { settings.beta2 = beta2 }
@@ -155,7 +158,7 @@ struct TrainCommand: ParsableCommand {
             ("--learning-rate", learningRate), ("--seed", seed), ("--data", data),
             ("--tokenizer", tokenizer == "char" ? nil : tokenizer), ("--eval-interval", evalInterval),
             ("--eval-iters", evalIterations), ("--overwrite", overwrite ? true : nil), ("--weight-decay", weightDecay),
-            ("--layout", layout), ("--tie-weights", tieWeights ? true : nil), ("--bias", bias),
+            ("--layout", layout), ("--gradient-accumulation-steps", gradientAccumulationSteps), ("--tie-weights", tieWeights ? true : nil), ("--bias", bias),
             ("--beta1", beta1), ("--beta2", beta2), ("--grad-clip", gradClip), ("--warmup-iters", warmupIters),
             ("--lr-decay-iters", decayIters), ("--min-lr", minLr), ("--decay-lr", decayLr)]
         if let flag = shapeFlags.first(where: { $0.1 != nil }) {
@@ -192,7 +195,8 @@ struct TrainCommand: ParsableCommand {
             + "\(trainer.dataset.trainTokens.count) train / \(trainer.dataset.validationTokens.count) val tokens, "
             + "vocab \(run.tokenizer.vocabularySize), \(MatrixBackend.current)")
         let evaluations = (settings.maxIterations - trainer.step + settings.evalInterval - 1) / settings.evalInterval
-        print("\(settings.maxIterations - trainer.step) steps of \(settings.batchSize) x \(settings.blockSize) tokens; "
+        let accumulation = settings.gradientAccumulationSteps > 1 ? " x \(settings.gradientAccumulationSteps) micro-batches" : ""
+        print("\(settings.maxIterations - trainer.step) steps of \(settings.batchSize) x \(settings.blockSize) tokens\(accumulation); "
             + "an evaluation of \(2 * settings.evalIterations) batches every \(settings.evalInterval) steps "
             + "(\(evaluations + 1) in all, the last over \(settings.evalIterations + settings.finalEvalIterations))")
         let clock = ContinuousClock()
