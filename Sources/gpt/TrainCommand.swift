@@ -23,6 +23,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "char (Unicode scalars, the lecture), word, or bpe (byte-level BPE).") var tokenizer = "char"
     @Option(help: "Vocabulary size of a bpe tokenizer trained on the corpus.") var vocabSize = 512
     @Option(help: "Continue the run saved in this directory.") var resume: String?
+    @Option(help: "Fine-tune: start a new run (fresh optimizer, new --out) from the model in this checkpoint.")
+    var initFrom: String?
     @Option(name: .customLong("max-iters"), parsing: .unconditional,
             help: "Optimizer steps (default: the preset's; baby 2000).") var maxIterations: Int?
     @Option(parsing: .unconditional, help: "Sequences per step (default: the preset's; baby 12).") var batchSize: Int?
@@ -105,6 +107,7 @@ struct TrainCommand: ParsableCommand {
         if let minLr { settings.minimumLearningRate = minLr }
         if decayLr == false { settings.decayIterations = 0 }
         if decayLr == true && settings.decayIterations == 0 { settings.decayIterations = settings.maxIterations }
+        if let initFrom { return try fineTuningRun(from: initFrom, preset: preset, settings: settings) }
         try settings.validate()
         let (dataset, tokenizer) = try loadData(data, tokenizerKind: self.tokenizer, vocabularySize: vocabSize)
         var configuration = preset.model(tokenizer.vocabularySize)
@@ -141,6 +144,38 @@ struct TrainCommand: ParsableCommand {
                    dataPath: data, preset: preset.name, directory: directory, log: TrainingLog(directory: directory))
     }
 
+    /// A new run that starts from a saved model (nanoGPT's `init_from`): its shape and tokenizer stay, the corpus
+    /// is encoded with that tokenizer, the optimizer starts afresh, and the block size is at most the model's.
+    func fineTuningRun(from path: String, preset: TrainingPreset, settings: TrainingSettings) throws -> Run {
+        let shapeFlags: [(String, Any?)] = [("--layers", layers), ("--heads", heads), ("--embedding-size", embeddingSize),
+            ("--activation", activation), ("--layout", layout), ("--tie-weights", tieWeights ? true : nil), ("--bias", bias),
+            ("--tokenizer", tokenizer == "char" ? nil : tokenizer)]
+        if let flag = shapeFlags.first(where: { $0.1 != nil }) {
+            throw GPTError.invalidArgument(name: flag.0, reason: "a fine-tuned model keeps the shape and tokenizer of --init-from")
+        }
+        let checkpoint = try Checkpoint.load(from: URL(fileURLWithPath: path))
+        var settings = settings
+        if blockSize == nil { settings.blockSize = min(settings.blockSize, checkpoint.model.configuration.blockSize) }
+        try settings.validate()
+        let dataset: TextDataset
+        if let data, PreparedData.isPrepared(data) {
+            let prepared = try PreparedData.load(data)
+            guard prepared.tokenizer == checkpoint.tokenizer else {
+                throw GPTError.invalidArgument(name: "--data", reason: "was prepared with another tokenizer than the model's")
+            }
+            dataset = prepared.dataset
+        } else {
+            let text = try readCorpus(at: try data ?? bundledCorpusPath())
+            dataset = TextDataset(tokens: try checkpoint.tokenizer.encode(text), source: data ?? "tiny shakespeare")
+        }
+        let directory = URL(fileURLWithPath: out ?? "runs/\(preset.name)-finetuned")
+        try prepareRunDirectory(directory)
+        print("fine-tuning the model of \(path) (\(checkpoint.model.parameterCount) parameters)")
+        return Run(trainer: try Trainer(model: checkpoint.model, dataset: dataset, settings: settings),
+                   tokenizer: checkpoint.tokenizer, dataPath: data, preset: preset.name, directory: directory,
+                   log: TrainingLog(directory: directory))
+    }
+
     /// Refuses to train into a directory that holds a run, unless `--overwrite` asks to delete it first.
     func prepareRunDirectory(_ directory: URL) throws {
         let found = TrainingCheckpoint.runFiles(in: directory)
@@ -158,7 +193,7 @@ struct TrainCommand: ParsableCommand {
             ("--learning-rate", learningRate), ("--seed", seed), ("--data", data),
             ("--tokenizer", tokenizer == "char" ? nil : tokenizer), ("--eval-interval", evalInterval),
             ("--eval-iters", evalIterations), ("--overwrite", overwrite ? true : nil), ("--weight-decay", weightDecay),
-            ("--layout", layout), ("--gradient-accumulation-steps", gradientAccumulationSteps), ("--tie-weights", tieWeights ? true : nil), ("--bias", bias),
+            ("--layout", layout), ("--gradient-accumulation-steps", gradientAccumulationSteps), ("--init-from", initFrom), ("--tie-weights", tieWeights ? true : nil), ("--bias", bias),
             ("--beta1", beta1), ("--beta2", beta2), ("--grad-clip", gradClip), ("--warmup-iters", warmupIters),
             ("--lr-decay-iters", decayIters), ("--min-lr", minLr), ("--decay-lr", decayLr)]
         if let flag = shapeFlags.first(where: { $0.1 != nil }) {

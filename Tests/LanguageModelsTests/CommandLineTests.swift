@@ -131,4 +131,30 @@ import Glibc
         #expect(replaced.end(within: 120) && replaced.process.terminationStatus == 0)
         #expect(try Data(contentsOf: out.appendingPathComponent("model.safetensors")) != model)
     }
+
+    @Test func initFromFineTunesASavedModelOnANewCorpus() throws {
+        let root = Self.temporaryRoot()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let base = root.appendingPathComponent("base"), tuned = root.appendingPathComponent("tuned")
+        let first = try Running(Self.small(try Self.corpus(in: root), out: base, iterations: 30))
+        #expect(first.end(within: 120) && first.process.terminationStatus == 0, "\(first.text.suffix(300))")
+        let other = root.appendingPathComponent("other.txt")
+        try String(repeating: "cats are pets. dogs love cats.\n", count: 120).write(to: other, atomically: true, encoding: .utf8)
+        func fineTune(_ corpus: String, out: URL, iterations: Int) -> [String] {
+            ["train", "--init-from", base.path, "--data", corpus, "--max-iters", "\(iterations)", "--eval-interval", "10",
+             "--eval-iters", "4", "--batch-size", "2", "--sample-length", "0", "--learning-rate", "3e-3", "--out", out.path]
+        }
+        let arguments = fineTune(other.path, out: tuned, iterations: 60)
+        let run = try Running(arguments)
+        #expect(run.end(within: 120) && run.process.terminationStatus == 0, "\(run.text.suffix(300))")
+        #expect(run.text.contains("fine-tuning the model of"))
+        let losses = TrainingLog.entries(in: tuned).compactMap(\.validationLoss)
+        #expect(losses.count >= 3 && losses.last! < losses.first!, "\(losses)")
+        // A character the model's tokenizer lacks: one line naming it, exit 1.
+        let unknown = root.appendingPathComponent("unknown.txt")
+        try String(repeating: "zebras are pets.\n", count: 120).write(to: unknown, atomically: true, encoding: .utf8)
+        let refused = try Running(fineTune(unknown.path, out: root.appendingPathComponent("z"), iterations: 5))
+        #expect(refused.end(within: 60) && refused.process.terminationStatus == 1)
+        #expect(refused.text.contains("\"z\""), "\(refused.text.suffix(300))")
+    }
 }
