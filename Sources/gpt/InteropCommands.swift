@@ -6,46 +6,67 @@ import TensorModule
 struct ImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Turn a PyTorch state dict (safetensors; the lecture's or nanoGPT's names) into a checkpoint.")
+        abstract: "Turn a PyTorch model (nanoGPT's ckpt.pt, or a state dict as safetensors) into a checkpoint.",
+        discussion: """
+            ckpt.pt is read without Python and without running anything in it: only tensors and plain values are \
+            accepted. Its model_args give the configuration; a vocabulary padded past the tokenizer's (nanoGPT \
+            pads GPT-2's 50257 to 50304) is cut to the tokenizer's tokens.
+            """)
 
-    @Option(help: "The weights, as safetensors.") var weights: String
-    @Option(help: "The model configuration: JSON with nanoGPT's keys (n_layer, n_head, n_embd, block_size, vocab_size, bias).")
-    var config: String
-    @Option(help: "The vocabulary: a tokenizer.json, or the meta.json of `gpt prepare`.") var vocab: String
+    @Option(help: "The weights: nanoGPT's ckpt.pt, or a state dict as safetensors (the lecture's or nanoGPT's names).")
+    var weights: String
+    @Option(help: "The model configuration, JSON with nanoGPT's keys (default for ckpt.pt: its model_args).")
+    var config: String?
+    @Option(help: "The vocabulary: nanoGPT's meta.pkl, the meta.json of `gpt prepare`, or a tokenizer.json.")
+    var vocab: String
     @Option(help: "The checkpoint directory to write.") var out: String
 
     func run() throws {
         try reportingErrors {
-            let file = try SafeTensors.read(URL(fileURLWithPath: weights))
-            let layout = StateDictLayout.detect(file.tensors)
-            guard let configData = FileManager.default.contents(atPath: config) else { throw GPTError.fileNotFound(path: config) }
+            let url = URL(fileURLWithPath: weights)
+            guard FileManager.default.fileExists(atPath: weights) else { throw GPTError.fileNotFound(path: weights) }
+            let torch = TorchCheckpoint.isTorchFile(url) ? try TorchCheckpoint(contentsOf: url) : nil
+            var tensors = try torch?.tensors ?? SafeTensors.read(url).tensors
+            let layout = StateDictLayout.detect(tensors)
             var configuration: ModelConfiguration
-            do { configuration = try JSONDecoder().decode(ModelConfiguration.self, from: configData) } catch {
-                throw GPTError.invalidCheckpoint(path: config, reason: "not a model configuration (\(error))")
+            if let config {
+                guard let configData = FileManager.default.contents(atPath: config) else { throw GPTError.fileNotFound(path: config) }
+                do { configuration = try JSONDecoder().decode(ModelConfiguration.self, from: configData) } catch {
+                    throw GPTError.invalidCheckpoint(path: config, reason: "not a model configuration (\(error))")
+                }
+            } else if let torch {
+                configuration = try torch.configuration(source: weights)
+            } else {
+                throw GPTError.invalidArgument(name: "--config", reason: "a safetensors state dict needs its configuration")
             }
             configuration.modelType = .gpt
             if layout == .lecture {  // the lecture's gpt.py: ReLU, untied head with a bias, no key/query/value bias
                 configuration.activation = .relu
                 configuration.tiedEmbeddings = false
                 configuration.bias = true
-                configuration.lmHeadBias = file.tensors["lm_head.bias"] != nil
-                configuration.attentionBias = file.tensors["blocks.0.sa.heads.0.key.bias"] != nil
+                configuration.lmHeadBias = tensors["lm_head.bias"] != nil
+                configuration.attentionBias = tensors["blocks.0.sa.heads.0.key.bias"] != nil
             } else {
-                configuration.attentionBias = file.tensors["transformer.h.0.attn.c_attn.bias"] != nil
-                configuration.bias = file.tensors["transformer.ln_f.bias"] != nil
-                configuration.tiedEmbeddings = file.tensors["lm_head.weight"].map {
-                    $0.values == file.tensors["transformer.wte.weight"]?.values } ?? true
-                configuration.lmHeadBias = file.tensors["lm_head.bias"] != nil
+                configuration.attentionBias = tensors["transformer.h.0.attn.c_attn.bias"] != nil
+                configuration.bias = tensors["transformer.ln_f.bias"] != nil
+                configuration.tiedEmbeddings = tensors["lm_head.weight"].map { $0.values == tensors["transformer.wte.weight"]?.values } ?? true
+                configuration.lmHeadBias = tensors["lm_head.bias"] != nil
+            }
+            let tokenizer = try readTokenizer(vocab)
+            if configuration.vocabSize > tokenizer.vocabularySize {
+                print("the model's vocabulary of \(configuration.vocabSize) is padded past the tokenizer's \(tokenizer.vocabularySize) "
+                    + "tokens: keeping the first \(tokenizer.vocabularySize) rows (their logits are unchanged)")
+                tensors = croppingVocabulary(tensors, to: tokenizer.vocabularySize)
+                configuration.vocabSize = tokenizer.vocabularySize
             }
             try configuration.validate()
-            let tokenizer = try readTokenizer(vocab)
-            var generator = SeededGenerator(seed: 0)
-            let model = GPTLanguageModel(configuration, generator: &generator)
-            try model.loadWeights(try layout.nativeTensors(file.tensors, configuration: configuration), source: weights)
             guard tokenizer.vocabularySize == configuration.vocabSize else {
                 throw GPTError.invalidCheckpoint(path: vocab, reason:
                     "the vocabulary has \(tokenizer.vocabularySize) tokens but vocab_size is \(configuration.vocabSize)")
             }
+            var generator = SeededGenerator(seed: 0)
+            let model = GPTLanguageModel(configuration, generator: &generator)
+            try model.loadWeights(try layout.nativeTensors(tensors, configuration: configuration), source: weights)
             try Checkpoint(model: model, tokenizer: tokenizer).save(to: URL(fileURLWithPath: out))
             print("imported \(layout.rawValue) weights (\(model.parameterCount) parameters) into \(out)")
         }
@@ -53,9 +74,10 @@ struct ImportCommand: ParsableCommand {
 
     func readTokenizer(_ path: String) throws -> Tokenizer {
         guard let data = FileManager.default.contents(atPath: path) else { throw GPTError.fileNotFound(path: path) }
+        if data.first == 0x80 { return try characterTokenizer(fromMetaPickle: data, source: path) }  // a pickle
         if let meta = try? JSONDecoder().decode(PreparedData.Meta.self, from: data) { return meta.tokenizer }
         do { return try JSONDecoder().decode(Tokenizer.self, from: data) } catch {
-            throw GPTError.invalidCheckpoint(path: path, reason: "neither a tokenizer.json nor a meta.json")
+            throw GPTError.invalidCheckpoint(path: path, reason: "neither a meta.pkl, a meta.json nor a tokenizer.json")
         }
     }
 }
