@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes the readers of everything a user or an attacker can hand swift-gpt: safetensors files, config.json,
-# tokenizer.json (char, word and byte-level BPE), trainer.json, and a config.json with weights as a checkpoint
-# loads them (Fuzz/Sources/gpt-fuzz/main.swift). libFuzzer, coverage-guided, seeded with the files of a small
+# tokenizer.json (char, word and byte-level BPE), trainer.json, a config.json with weights as a checkpoint loads
+# them, and nanoGPT's ckpt.pt (ZIP + restricted pickle) and meta.pkl (Fuzz/Sources/gpt-fuzz/main.swift). libFuzzer, coverage-guided, seeded with the files of a small
 # trained run; a trap, a crash, a hang (-timeout) or an allocation past -rss_limit_mb is a finding, saved under
 # $FUZZ_DIR/crashes. Not part of the tests or CI.
 #
@@ -32,6 +32,9 @@ for run in char bpe word; do
   seed 3 "$run-trainer" "$work/$run/latest/trainer.json"
   seed 4 "$run-checkpoint" "$work/$run/config.json" "$work/$run/model.safetensors"
 done
+# nanoGPT's files, as torch.save and pickle write them (the committed fixtures of Scripts/make_nanogpt_fixtures.py).
+for name in char padded compiled; do seed 5 "torch-$name" Tests/LanguageModelsTests/Fixtures/nanogpt_ckpt/$name.pt; done
+seed 6 meta-pkl Tests/LanguageModelsTests/Fixtures/nanogpt_ckpt/meta.pkl
 echo "fuzzing for $seconds s; log: $work/fuzz.log"
 Fuzz/.build/release/gpt-fuzz "$work/corpus" -max_total_time="$seconds" -max_len=131072 -timeout=10 \
   -rss_limit_mb=4096 -artifact_prefix="$work/crashes/" -print_final_stats=1 >"$work/fuzz.log" 2>&1 || true

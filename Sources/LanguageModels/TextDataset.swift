@@ -9,7 +9,7 @@ public func readCorpus(at path: String) throws -> String {
     }
     if isDirectory.boolValue {
         throw GPTError.unreadableFile(path: path, reason:
-            "it is a directory without the meta.json of `gpt prepare`; give a text file or a folder `gpt prepare` wrote")
+            "it is a directory without a meta.json (`gpt prepare`) or meta.pkl (nanoGPT's prepare.py); give a text file or such a folder")
     }
     let attributes = try? FileManager.default.attributesOfItem(atPath: path)
     guard attributes?[.type] as? FileAttributeType == .typeRegular else {

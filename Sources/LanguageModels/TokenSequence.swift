@@ -56,9 +56,10 @@ public enum PreparedData {
         enum CodingKeys: String, CodingKey { case vocabSize = "vocab_size", dtype, tokenizer }
     }
 
-    /// Whether `path` is such a folder.
+    /// Whether `path` is such a folder, or a nanoGPT data folder (`train.bin`, `val.bin` and its `meta.pkl`).
     public static func isPrepared(_ path: String) -> Bool {
-        FileManager.default.fileExists(atPath: URL(fileURLWithPath: path).appendingPathComponent("meta.json").path)
+        let directory = URL(fileURLWithPath: path)
+        return ["meta.json", "meta.pkl"].contains { FileManager.default.fileExists(atPath: directory.appendingPathComponent($0).path) }
     }
 
     /// Tokenizes `text` and writes the folder (90/10 split, as the lecture).
@@ -83,13 +84,24 @@ public enum PreparedData {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let meta = Meta(vocabSize: tokenizer.vocabularySize, dtype: wide ? "uint32" : "uint16", tokenizer: tokenizer)
         try writeAtomically(try encoder.encode(meta), to: directory.appendingPathComponent("meta.json"))
+        // nanoGPT's train.py reads vocab_size from meta.pkl (without it, it silently trains a 50,304-token model);
+        // its sample.py also reads a character model's stoi and itos.
+        try writeAtomically(metaPickle(tokenizer), to: directory.appendingPathComponent("meta.pkl"))
         return (cut, tokens.count - cut)
     }
 
     /// Maps a prepared folder as a dataset, with its tokenizer; checks ids against the vocabulary.
     public static func load(_ path: String) throws -> (dataset: TextDataset, tokenizer: Tokenizer) {
         let directory = URL(fileURLWithPath: path)
-        let meta: Meta = try Checkpoint.decodeJSON(directory.appendingPathComponent("meta.json"))
+        let metaJSON = directory.appendingPathComponent("meta.json"), metaPickle = directory.appendingPathComponent("meta.pkl")
+        let meta: Meta
+        if !FileManager.default.fileExists(atPath: metaJSON.path), let data = FileManager.default.contents(atPath: metaPickle.path) {
+            // A folder nanoGPT's prepare.py wrote: uint16 ids, a character vocabulary.
+            let tokenizer = try characterTokenizer(fromMetaPickle: data, source: metaPickle.path)
+            meta = Meta(vocabSize: tokenizer.vocabularySize, dtype: "uint16", tokenizer: tokenizer)
+        } else {
+            meta = try Checkpoint.decodeJSON(metaJSON)
+        }
         guard meta.tokenizer.vocabularySize == meta.vocabSize, ["uint16", "uint32"].contains(meta.dtype) else {
             throw GPTError.invalidCheckpoint(path: path, reason: "meta.json's vocab_size or dtype does not fit its tokenizer")
         }
@@ -101,4 +113,34 @@ public enum PreparedData {
         }
         return (TextDataset(train: train, validation: validation, source: path), meta.tokenizer)
     }
+}
+
+/// nanoGPT's `meta.pkl` for `tokenizer`, pickled (protocol 2) as its prepare.py writes it: `vocab_size`, and for a
+/// character tokenizer `itos` and `stoi` too.
+func metaPickle(_ tokenizer: Tokenizer) -> Data {
+    var out: [UInt8] = [0x80, 0x02, 0x7D, 0x28]  // PROTO 2, EMPTY_DICT, MARK
+    func string(_ text: String) {
+        let utf8 = Array(text.utf8)
+        out.append(0x58)  // BINUNICODE
+        withUnsafeBytes(of: UInt32(utf8.count).littleEndian) { out.append(contentsOf: $0) }
+        out.append(contentsOf: utf8)
+    }
+    func integer(_ value: Int) {
+        out.append(0x4A)  // BININT (ids and sizes fit 31 bits)
+        withUnsafeBytes(of: Int32(value).littleEndian) { out.append(contentsOf: $0) }
+    }
+    string("vocab_size")
+    integer(tokenizer.vocabularySize)
+    if case .character(let characters) = tokenizer {
+        string("itos")
+        out += [0x7D, 0x28]
+        for (id, scalar) in characters.vocabulary.enumerated() { integer(id); string(String(scalar)) }
+        out.append(0x75)  // SETITEMS
+        string("stoi")
+        out += [0x7D, 0x28]
+        for (id, scalar) in characters.vocabulary.enumerated() { string(String(scalar)); integer(id) }
+        out.append(0x75)
+    }
+    out += [0x75, 0x2E]  // SETITEMS, STOP
+    return Data(out)
 }

@@ -39,6 +39,22 @@ import Testing
         #expect(difference < 1e-5, "max |logit difference| \(difference)")
     }
 
+    @Test func preparedFoldersCarryAMetaPickleNanoGPTReads() throws {
+        // The meta.pkl of `gpt prepare` holds what nanoGPT's prepare.py writes (the fixture, pickled by Python),
+        // and a folder with only a meta.pkl trains here.
+        let text = try readCorpus(at: try bundledCorpusPath())
+        let tokenizer = Tokenizer.character(CharacterTokenizer(training: text))
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gpt-meta-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        _ = try PreparedData.write(text: String(text.prefix(5000)) + String(text.suffix(5000)), tokenizer: tokenizer, to: directory)
+        let ours = try characterTokenizer(fromMetaPickle: Data(contentsOf: directory.appendingPathComponent("meta.pkl")), source: "ours")
+        let theirs = try characterTokenizer(fromMetaPickle: Data(contentsOf: Self.fixtures.appendingPathComponent("meta.pkl")), source: "theirs")
+        #expect(ours == theirs && ours == tokenizer)
+        try FileManager.default.removeItem(at: directory.appendingPathComponent("meta.json"))
+        #expect(PreparedData.isPrepared(directory.path))
+        #expect(try PreparedData.load(directory.path).tokenizer == tokenizer)
+    }
+
     @Test func aPickleThatWouldRunCodeIsRefused() {
         // pickle.dumps of os.system("ls"): GLOBAL os system, the argument, TUPLE1, REDUCE, STOP.
         let hostile = Data([0x80, 0x02] + Array("cos\nsystem\n".utf8) + [0x58, 2, 0, 0, 0] + Array("ls".utf8) + [0x85, 0x52, 0x2E])

@@ -10,12 +10,14 @@ import TensorModule
 /// - 2: `tokenizer.json` (decode, then encode and decode a text with it)
 /// - 3: `trainer.json` (decode, `validate(source:)`)
 /// - 4: a `config.json` and a safetensors file together, as `Checkpoint.load` meets them (split at the first NUL)
+/// - 5: a `torch.save` archive, nanoGPT's `ckpt.pt` (`TorchCheckpoint`: the ZIP and the restricted pickle)
+/// - 6: nanoGPT's `meta.pkl` (the restricted pickle, then a character tokenizer)
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     guard count > 0 else { return 0 }
     let bytes = Data(bytes: start, count: count)
     let body = bytes.dropFirst()
-    switch bytes[bytes.startIndex] % 5 {
+    switch bytes[bytes.startIndex] % 7 {
     case 0:
         _ = try? SafeTensors.decode(Data(body))
     case 1:
@@ -31,6 +33,10 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
         if let state = try? JSONDecoder().decode(TrainingState.self, from: Data(body)) {
             try? state.validate(source: "fuzz")
         }
+    case 5:
+        if let checkpoint = try? TorchCheckpoint(data: Data(body), source: "fuzz") { _ = try? checkpoint.configuration(source: "fuzz") }
+    case 6:
+        _ = try? characterTokenizer(fromMetaPickle: Data(body), source: "fuzz")
     default:
         let parts = body.split(separator: 0, maxSplits: 1, omittingEmptySubsequences: false)
         guard parts.count == 2, let configuration = try? JSONDecoder().decode(ModelConfiguration.self, from: Data(parts[0])),
