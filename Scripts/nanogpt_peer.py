@@ -1,0 +1,54 @@
+"""Runs karpathy/nanoGPT (a clone the user has, given by path) beside swift-gpt, for Scripts/nanogpt-roundtrip.sh.
+Nothing of nanoGPT is copied here; its own model.py and train.py run.
+
+  python nanogpt_peer.py train NANOGPT ARGS...          nanoGPT's train.py on the CPU; under torchrun, DDP over gloo
+  python nanogpt_peer.py greedy NANOGPT CKPT META N      N greedy characters after a newline, from nanoGPT's ckpt.pt
+  python nanogpt_peer.py exported NANOGPT WEIGHTS CONFIG META N
+                                                         loads `gpt export --format nanogpt` into nanoGPT's GPT
+                                                         (GPTConfig(**config), load_state_dict(strict=True)), then
+                                                         N greedy characters after a newline
+"""
+import json, os, pickle, sys
+import torch
+
+command, nanogpt = sys.argv[1], os.path.abspath(sys.argv[2])
+sys.path.insert(0, nanogpt)
+
+
+def greedy(model, meta, count):
+    idx = torch.tensor([[meta["stoi"]["\n"]]])
+    with torch.no_grad():
+        for _ in range(count):
+            logits, _ = model(idx[:, -model.config.block_size:])
+            idx = torch.cat([idx, logits[:, -1, :].argmax(-1, keepdim=True)], dim=1)
+    return "".join(meta["itos"][i] for i in idx[0, 1:].tolist())
+
+
+if command == "train":
+    # train.py picks cuda:<rank> whenever it runs under DDP; on a CPU-only machine run the same code on the CPU
+    # with gloo (the three lines that name CUDA are replaced in memory; the file is not changed).
+    source = open(os.path.join(nanogpt, "train.py")).read()
+    for old, new in [("device = f'cuda:{ddp_local_rank}'", "device = 'cpu'"), ("torch.cuda.set_device(device)", "pass"),
+                     ("DDP(model, device_ids=[ddp_local_rank])", "DDP(model)")]:
+        assert old in source, f"nanoGPT's train.py changed: {old!r} not found"
+        source = source.replace(old, new)
+    os.chdir(nanogpt)
+    sys.argv = ["train.py"] + sys.argv[3:]
+    exec(compile(source, os.path.join(nanogpt, "train.py"), "exec"), {"__name__": "__main__"})
+elif command == "greedy":
+    from model import GPT, GPTConfig
+    checkpoint = torch.load(sys.argv[3], map_location="cpu")
+    model = GPT(GPTConfig(**checkpoint["model_args"]))
+    model.load_state_dict({k.removeprefix("_orig_mod."): v for k, v in checkpoint["model"].items()})
+    model.eval()
+    print(greedy(model, pickle.load(open(sys.argv[4], "rb")), int(sys.argv[5])), end="")
+elif command == "exported":
+    from model import GPT, GPTConfig
+    from safetensors.torch import load_file
+    model = GPT(GPTConfig(**json.load(open(sys.argv[4]))))
+    state = load_file(sys.argv[3])
+    # nanoGPT's state dict also holds lm_head.weight (tied to wte) and, with flash attention off, mask buffers.
+    state.setdefault("lm_head.weight", state["transformer.wte.weight"])
+    model.load_state_dict(state, strict=True)
+    model.eval()
+    print(greedy(model, pickle.load(open(sys.argv[5], "rb")), int(sys.argv[6])), end="")
