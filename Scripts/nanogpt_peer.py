@@ -46,9 +46,6 @@ elif command == "exported":
     from model import GPT, GPTConfig
     from safetensors.torch import load_file
     model = GPT(GPTConfig(**json.load(open(sys.argv[4]))))
-    state = load_file(sys.argv[3])
-    # nanoGPT's state dict also holds lm_head.weight (tied to wte) and, with flash attention off, mask buffers.
-    state.setdefault("lm_head.weight", state["transformer.wte.weight"])
-    model.load_state_dict(state, strict=True)
+    model.load_state_dict(load_file(sys.argv[3]), strict=True)
     model.eval()
     print(greedy(model, pickle.load(open(sys.argv[5], "rb")), int(sys.argv[6])), end="")
