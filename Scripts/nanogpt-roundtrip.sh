@@ -46,7 +46,13 @@ echo "== 5. a model trained here with --layout nanogpt, exported, in nanoGPT's G
 $gpt train --preset tiny --layout nanogpt --max-iters 200 --eval-interval 100 --eval-iters 5 --sample-length 0 \
   --out "$work/here" | grep -E "^step"
 $gpt export --checkpoint "$work/here" --format nanogpt --out "$work/exported/model.safetensors"
+head -c 20000 Sources/LanguageModels/Resources/tinyshakespeare.txt >"$work/eval.txt"
 "$python" Scripts/nanogpt_peer.py exported "$nanogpt" "$work/exported/model.safetensors" "$work/exported/model.json" \
-  "$work/data/meta.pkl" 300 | grep -v "^number of parameters" >"$work/exported-nanogpt.txt"
+  "$work/data/meta.pkl" 300 "$work/eval.txt" 2>"$work/exported-nanogpt-loss.txt" | grep -v "^number of parameters" \
+  >"$work/exported-nanogpt.txt"
+theirs=$(grep -o "loss [0-9.]*" "$work/exported-nanogpt-loss.txt" | cut -d" " -f2)
+ours=$($gpt eval --checkpoint "$work/here" --data "$work/eval.txt" | grep -o "^loss [0-9.]*" | cut -d" " -f2)
+echo "mean loss on 20,000 characters: nanoGPT $theirs, swift-gpt $ours"
+python3 -c "import sys; d = abs($theirs - $ours); print(f'difference {d:.2e}'); sys.exit(d > 1e-5)"
 $gpt sample --checkpoint "$work/here" --temperature 0 --max-new-tokens 300 | head -c "$(wc -c <"$work/exported-nanogpt.txt")" >"$work/exported-swift.txt"
 cmp "$work/exported-nanogpt.txt" "$work/exported-swift.txt" && echo "exported model, greedy text over 300 tokens: identical"

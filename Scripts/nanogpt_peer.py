@@ -3,10 +3,11 @@ Nothing of nanoGPT is copied here; its own model.py and train.py run.
 
   python nanogpt_peer.py train NANOGPT ARGS...          nanoGPT's train.py on the CPU; under torchrun, DDP over gloo
   python nanogpt_peer.py greedy NANOGPT CKPT META N      N greedy characters after a newline, from nanoGPT's ckpt.pt
-  python nanogpt_peer.py exported NANOGPT WEIGHTS CONFIG META N
+  python nanogpt_peer.py exported NANOGPT WEIGHTS CONFIG META N TEXT
                                                          loads `gpt export --format nanogpt` into nanoGPT's GPT
-                                                         (GPTConfig(**config), load_state_dict(strict=True)), then
-                                                         N greedy characters after a newline
+                                                         (GPTConfig(**config), load_state_dict(strict=True)), prints
+                                                         the mean loss on TEXT as `gpt eval` windows it, then N
+                                                         greedy characters after a newline
 """
 import json, os, pickle, sys
 import torch
@@ -48,4 +49,17 @@ elif command == "exported":
     model = GPT(GPTConfig(**json.load(open(sys.argv[4]))))
     model.load_state_dict(load_file(sys.argv[3]), strict=True)
     model.eval()
-    print(greedy(model, pickle.load(open(sys.argv[5], "rb")), int(sys.argv[6])), end="")
+    meta = pickle.load(open(sys.argv[5], "rb"))
+    # `gpt eval`'s windows: consecutive blocks of block_size tokens predicting the next ones; a shorter last one.
+    tokens = [meta["stoi"][c] for c in open(sys.argv[7], encoding="utf-8").read()]
+    T, total, scored = model.config.block_size, 0.0, 0
+    with torch.no_grad():
+        for start in range(0, len(tokens) - 1, T):
+            x = tokens[start:start + T]
+            y = tokens[start + 1:start + 1 + len(x)]
+            x = x[:len(y)]
+            logits, loss = model(torch.tensor([x]), torch.tensor([y]))
+            total += loss.item() * len(y)
+            scored += len(y)
+    print(f"loss {total / scored:.6f}", file=sys.stderr)
+    print(greedy(model, meta, int(sys.argv[6])), end="")

@@ -72,7 +72,7 @@ struct EvalCommand: ParsableCommand {
             }
             let result = evaluate(loaded.model, tokens: tokens, characters: characters, batchSize: batchSize)
             print("\(source): \(result.tokens) tokens")
-            print(String(format: "loss %.4f nats/token, perplexity %.3f, %.4f nats/character (%.4f bits/character)",
+            print(String(format: "loss %.6f nats/token, perplexity %.3f, %.4f nats/character (%.4f bits/character)",
                          result.meanLoss, result.perplexity, result.lossPerCharacter, result.lossPerCharacter / log(2)))
         }
     }
