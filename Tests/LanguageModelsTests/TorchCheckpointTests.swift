@@ -68,6 +68,21 @@ import Testing
         #expect(throws: GPTError.self) { try RestrictedPickle.read(stacked, source: "evil.pkl") }
     }
 
+    @Test func deeplyNestedPicklesAreRefusedNotOverflowingTheStack() {
+        // 50,000 empty lists, each appended into the one before: a value nested 50,000 deep (the fuzzer's find;
+        // freeing it recursively overflowed the thread's stack).
+        let depth = 50_000
+        let nested = Data([0x80, 0x02] + [UInt8](repeating: 0x5D, count: depth) + [UInt8](repeating: 0x61, count: depth - 1) + [0x2E])
+        #expect {
+            try RestrictedPickle.read(nested, source: "nested.pkl")
+        } throws: { error in
+            "\(error)".contains("nested more than")
+        }
+        // Sixty levels, deeper than any state dict, still read.
+        let fine = Data([0x80, 0x02] + [UInt8](repeating: 0x5D, count: 60) + [UInt8](repeating: 0x61, count: 59) + [0x2E])
+        #expect(throws: Never.self) { try RestrictedPickle.read(fine, source: "fine.pkl") }
+    }
+
     @Test func damagedArchivesAreTypedErrors() throws {
         let original = try Data(contentsOf: Self.fixtures.appendingPathComponent("char.pt"))
         for cut in [0, 10, 100, original.count / 2, original.count - 30, original.count - 1] {

@@ -30,14 +30,16 @@ public enum RestrictedPickle {
         "torch.BFloat16Storage", "torch.DoubleStorage", "torch.LongStorage", "torch.IntStorage",
         "torch.BoolStorage", "torch.ByteStorage",
     ]
-    /// Limits against absurd input: nesting, memo entries and a string's length.
-    static let maximumStack = 100_000, maximumMemo = 1_000_000
+    /// Limits against absurd input: the stack, memo entries, and how deeply containers nest (a state dict nests
+    /// about five deep; a value nested a hundred thousand deep would overflow the thread's stack when freed).
+    static let maximumStack = 100_000, maximumMemo = 1_000_000, maximumDepth = 64
 
     public static func read(_ data: Data, source: String) throws -> PickleValue {
         func fail(_ reason: String) -> GPTError { .invalidCheckpoint(path: source, reason: "pickle: \(reason)") }
         let bytes = [UInt8](data)
         var position = 0
-        var stack: [PickleValue] = [], marks: [Int] = [], memo: [Int: PickleValue] = [:]
+        // Each value with its nesting depth (a scalar 0, a container one more than its deepest element).
+        var stack: [(value: PickleValue, depth: Int)] = [], marks: [Int] = [], memo: [Int: (value: PickleValue, depth: Int)] = [:]
         func take(_ n: Int) throws -> ArraySlice<UInt8> {
             guard n >= 0, position + n <= bytes.count else { throw fail("truncated at byte \(position)") }
             defer { position += n }
@@ -46,35 +48,45 @@ public enum RestrictedPickle {
         func integer(_ n: Int) throws -> Int {
             try take(n).reversed().reduce(0) { $0 << 8 | Int($1) }
         }
-        func pop() throws -> PickleValue {
-            guard let value = stack.popLast() else { throw fail("stack underflow at byte \(position)") }
-            return value
+        func popEntry() throws -> (value: PickleValue, depth: Int) {
+            guard let entry = stack.popLast() else { throw fail("stack underflow at byte \(position)") }
+            return entry
         }
+        func pop() throws -> PickleValue { try popEntry().value }
+        var depthOfLastPopped = 0
         func popMark() throws -> [PickleValue] {
             guard let mark = marks.popLast(), mark <= stack.count else { throw fail("no mark at byte \(position)") }
             defer { stack.removeSubrange(mark...) }
-            return Array(stack[mark...])
+            depthOfLastPopped = stack[mark...].map(\.depth).max() ?? 0
+            return stack[mark...].map(\.value)
         }
-        func push(_ value: PickleValue) throws {
-            guard stack.count < maximumStack else { throw fail("too deep") }
-            stack.append(value)
+        /// Pushes a value `depth` deep (0: a scalar).
+        func push(_ value: PickleValue, depth: Int = 0) throws {
+            guard stack.count < maximumStack else { throw fail("too many values on the stack") }
+            guard depth <= maximumDepth else { throw fail("containers nested more than \(maximumDepth) deep") }
+            stack.append((value, depth))
         }
         func text(_ count: Int) throws -> PickleValue {
             guard count <= bytes.count - position else { throw fail("a string runs past the end") }
             return .string(String(decoding: try take(count), as: UTF8.self))
         }
-        func remember(_ index: Int, _ value: PickleValue) throws {
+        func remember(_ index: Int) throws {
             guard memo.count < maximumMemo || memo[index] != nil else { throw fail("too many memo entries") }
-            memo[index] = value
+            memo[index] = stack.last ?? (.none, 0)
         }
-        func setItems(_ items: [PickleValue]) throws {
-            guard items.count % 2 == 0, case .dict(var entries) = try pop() else { throw fail("SETITEMS on a non-dict") }
+        func setItems(_ items: [PickleValue], depth: Int) throws {
+            let target = try popEntry()
+            guard items.count % 2 == 0, case .dict(var entries) = target.value else { throw fail("SETITEMS on a non-dict") }
             for i in stride(from: 0, to: items.count, by: 2) { entries.append((items[i], items[i + 1])) }
-            try push(.dict(entries))
+            try push(.dict(entries), depth: max(target.depth, depth + 1))
         }
-        func appendItems(_ items: [PickleValue]) throws {
-            guard case .list(let list) = try pop() else { throw fail("APPENDS on a non-list") }
-            try push(.list(list + items))
+        func appendItems(_ items: [PickleValue], depth: Int) throws {
+            let target = try popEntry()
+            guard case .list(let list) = target.value else { throw fail("APPENDS on a non-list") }
+            try push(.list(list + items), depth: max(target.depth, depth + 1))
+        }
+        func container(_ make: ([PickleValue]) -> PickleValue, _ entries: [(value: PickleValue, depth: Int)]) throws {
+            try push(make(entries.map(\.value)), depth: 1 + (entries.map(\.depth).max() ?? 0))
         }
         func global(_ module: String, _ name: String) throws -> PickleValue {
             let full = "\(module).\(name)"
@@ -106,9 +118,9 @@ public enum RestrictedPickle {
             case 0x95: _ = try take(8)  // FRAME
             case 0x2E: return try pop()  // STOP
             case 0x28: marks.append(stack.count)  // MARK
-            case 0x7D: try push(.dict([]))  // EMPTY_DICT
-            case 0x5D: try push(.list([]))  // EMPTY_LIST
-            case 0x29: try push(.tuple([]))  // EMPTY_TUPLE
+            case 0x7D: try push(.dict([]), depth: 1)  // EMPTY_DICT
+            case 0x5D: try push(.list([]), depth: 1)  // EMPTY_LIST
+            case 0x29: try push(.tuple([]), depth: 1)  // EMPTY_TUPLE
             case 0x4E: try push(.none)  // NONE
             case 0x88: try push(.bool(true))  // NEWTRUE
             case 0x89: try push(.bool(false))  // NEWFALSE
@@ -129,22 +141,34 @@ public enum RestrictedPickle {
             case 0x8D: try push(try text(try integer(8)))  // BINUNICODE8
             case 0x43: try push(.bytes(Array(try take(try integer(1)))))  // SHORT_BINBYTES
             case 0x42: try push(.bytes(Array(try take(try integer(4)))))  // BINBYTES
-            case 0x71: try remember(try integer(1), stack.last ?? .none)  // BINPUT
-            case 0x72: try remember(try integer(4), stack.last ?? .none)  // LONG_BINPUT
-            case 0x94: try remember(memo.count, stack.last ?? .none)  // MEMOIZE
+            case 0x71: try remember(try integer(1))  // BINPUT
+            case 0x72: try remember(try integer(4))  // LONG_BINPUT
+            case 0x94: try remember(memo.count)  // MEMOIZE
             case 0x68, 0x6A:  // BINGET, LONG_BINGET
                 let index = try integer(opcode == 0x68 ? 1 : 4)
-                guard let value = memo[index] else { throw fail("memo \(index) is empty") }
-                try push(value)
-            case 0x74: try push(.tuple(try popMark()))  // TUPLE
-            case 0x85: try push(.tuple([try pop()]))  // TUPLE1
-            case 0x86: let b = try pop(), a = try pop(); try push(.tuple([a, b]))  // TUPLE2
-            case 0x87: let c = try pop(), b = try pop(), a = try pop(); try push(.tuple([a, b, c]))  // TUPLE3
-            case 0x6C: try push(.list(try popMark()))  // LIST
-            case 0x73: let value = try pop(), key = try pop(); try setItems([key, value])  // SETITEM
-            case 0x75: try setItems(try popMark())  // SETITEMS
-            case 0x61: try appendItems([try pop()])  // APPEND
-            case 0x65: try appendItems(try popMark())  // APPENDS
+                guard let entry = memo[index] else { throw fail("memo \(index) is empty") }
+                try push(entry.value, depth: entry.depth)
+            case 0x74:  // TUPLE
+                let items = try popMark()
+                try push(.tuple(items), depth: depthOfLastPopped + 1)
+            case 0x85: try container(PickleValue.tuple, [try popEntry()])  // TUPLE1
+            case 0x86: let b = try popEntry(), a = try popEntry(); try container(PickleValue.tuple, [a, b])  // TUPLE2
+            case 0x87:  // TUPLE3
+                let c = try popEntry(), b = try popEntry(), a = try popEntry()
+                try container(PickleValue.tuple, [a, b, c])
+            case 0x6C:  // LIST
+                let items = try popMark()
+                try push(.list(items), depth: depthOfLastPopped + 1)
+            case 0x73:  // SETITEM
+                let value = try popEntry(), key = try popEntry()
+                try setItems([key.value, value.value], depth: max(key.depth, value.depth))
+            case 0x75:  // SETITEMS
+                let items = try popMark()
+                try setItems(items, depth: depthOfLastPopped)
+            case 0x61: let item = try popEntry(); try appendItems([item.value], depth: item.depth)  // APPEND
+            case 0x65:  // APPENDS
+                let items = try popMark()
+                try appendItems(items, depth: depthOfLastPopped)
             case 0x63:  // GLOBAL "module\nname\n"
                 func line() throws -> String {
                     guard let end = bytes[position...].firstIndex(of: 0x0A), end - position < 256 else { throw fail("a bad GLOBAL") }
@@ -156,7 +180,9 @@ public enum RestrictedPickle {
             case 0x93:  // STACK_GLOBAL
                 guard case .string(let name) = try pop(), case .string(let module) = try pop() else { throw fail("a bad STACK_GLOBAL") }
                 try push(try global(module, name))
-            case 0x52: let arguments = try pop(), callable = try pop(); try push(try reduce(callable, arguments))  // REDUCE
+            case 0x52:  // REDUCE
+                let arguments = try popEntry(), callable = try pop()
+                try push(try reduce(callable, arguments.value), depth: arguments.depth)
             case 0x62: _ = try pop()  // BUILD: a state dict's `_metadata`, not needed
             case 0x51:  // BINPERSID: ('storage', type, key, location, count)
                 guard case .tuple(let id) = try pop(), id.count >= 5, case .global(let type) = id[1],
