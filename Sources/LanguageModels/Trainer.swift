@@ -38,6 +38,7 @@ public final class Trainer {
 
     public init(model: any LanguageModel, dataset: TextDataset, settings: TrainingSettings) throws {
         try settings.validate()
+        try Self.checkMemory(model.configuration, settings: settings)
         try dataset.validate(blockSize: settings.blockSize)
         if settings.blockSize > model.configuration.blockSize {
             throw GPTError.invalidConfiguration(field: "block_size", reason:
@@ -53,6 +54,23 @@ public final class Trainer {
             decayAll: settings.decayAllParameters)
         generator = SeededGenerator(seed: settings.seed)
         dataParallelShards = Self.defaultShardCount(model: model, settings: settings)
+    }
+
+    /// Refuses a run whose weights, gradients and AdamW's two moments (four copies of the parameters) plus the
+    /// activations of one batch would not fit in this machine's memory, before the first step allocates them.
+    static func checkMemory(_ configuration: ModelConfiguration, settings: TrainingSettings) throws {
+        let parameters = try configuration.parameterBytes()
+        let c = max(1, configuration.embeddingSize), layers = max(1, configuration.layerCount)
+        // Per token: about 34 C floats of activations and gradients per block, and the logits with their gradient.
+        let tokens = settings.batchSize * settings.blockSize
+        let (perToken, overflow) = (layers * 34 * c + 4 * configuration.vocabSize).multipliedReportingOverflow(by: 4 * tokens)
+        let needed = overflow ? Int.max : perToken.addingReportingOverflow(parameters.multipliedReportingOverflow(by: 4).partialValue).partialValue
+        let available = ModelConfiguration.availableMemory
+        if overflow || needed > available * 4 / 5 {
+            throw GPTError.invalidArgument(name: "--batch-size", reason: "training needs about \(overflow ? "more than \(formatBytes(Int.max))" : formatBytes(needed)) "
+                + "(weights, gradients, optimizer state, one batch's activations); this machine has \(formatBytes(available)): "
+                + "use a smaller --batch-size, --block-size or model")
+        }
     }
 
     /// The learning rate of the current step.

@@ -189,6 +189,21 @@ import Testing
         }
     }
 
+    @Test func aRunThatCannotFitInMemoryIsRefusedBeforeItsFirstStep() throws {
+        var generator = SeededGenerator(seed: 2)
+        var configuration = AttentionTests.tinyConfiguration()
+        configuration.blockSize = 2048
+        let model = GPTLanguageModel(configuration, generator: &generator)
+        var settings = TrainingSettings()
+        (settings.batchSize, settings.blockSize) = (8192, 2048)  // 2^24 tokens a batch: within the bound, not in memory
+        let tokens = (0..<5000).map { $0 % 11 }
+        #expect {
+            try Trainer(model: model, dataset: TextDataset(tokens: tokens), settings: settings)
+        } throws: { error in
+            "\(error)".contains("training needs about")
+        }
+    }
+
     @Test func specialFilesAsCorpusSayWhatTheyAre() throws {
         for path in ["/dev/null", "/dev/zero"] {
             #expect {
