@@ -70,10 +70,18 @@ final class RunEstimate {
 
     init(settings: TrainingSettings) { self.settings = settings }
 
-    func evaluationBatch(done: Int) {
-        if done == 1 { evaluationStart = clock.now }
-        if done == 4, let evaluationStart { secondsPerEvaluationBatch = (clock.now - evaluationStart).seconds / 3 }
+    /// After each evaluation batch; once three are timed and no step has been, the first estimate (a training step
+    /// costs about three forward passes), so a run that starts with a long evaluation shows one at once.
+    func evaluationBatch(done: Int, step: Int) -> String? {
         stepsStart = nil
+        if done == 1 { evaluationStart = clock.now }
+        guard done == 4, let evaluationStart else { return nil }
+        let perBatch = (clock.now - evaluationStart).seconds / 3
+        secondsPerEvaluationBatch = perBatch
+        guard !printed else { return nil }
+        printed = true
+        return line(perStep: 3 * perBatch, perBatch: perBatch, stepsLeft: settings.maxIterations - step,
+                    batchesLeftNow: 2 * settings.evalIterations - done)
     }
 
     /// The estimate line, once: after three timed steps (the first step after an evaluation is not timed).
@@ -88,11 +96,15 @@ final class RunEstimate {
         guard stepsTimed >= 3 || (clock.now - stepsStart).seconds > 10 else { return nil }
         printed = true
         let perStep = (clock.now - stepsStart).seconds / Double(stepsTimed)
-        let stepsLeft = settings.maxIterations - step
-        let evaluationsLeft = stepsLeft / settings.evalInterval
-        let batchesLeft = evaluationsLeft * 2 * settings.evalIterations + settings.evalIterations + settings.finalEvalIterations
         // Without a timed evaluation, a forward-only batch costs about a third of a step.
-        let perBatch = secondsPerEvaluationBatch ?? perStep / 3
+        return line(perStep: perStep, perBatch: secondsPerEvaluationBatch ?? perStep / 3,
+                    stepsLeft: settings.maxIterations - step, batchesLeftNow: 0)
+    }
+
+    private func line(perStep: Double, perBatch: Double, stepsLeft: Int, batchesLeftNow: Int) -> String {
+        let evaluationsLeft = stepsLeft / settings.evalInterval
+        let batchesLeft = batchesLeftNow + evaluationsLeft * 2 * settings.evalIterations + settings.evalIterations
+            + settings.finalEvalIterations
         let total = Double(stepsLeft) * perStep + Double(batchesLeft) * perBatch
         return String(format: "estimated time left: %@ (%.3g s a step, %.3g s an evaluation batch)",
                       formatDuration(total), perStep, perBatch)

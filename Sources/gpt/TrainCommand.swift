@@ -245,7 +245,10 @@ struct TrainCommand: ParsableCommand {
                 progress.clear()
                 print(String(format: "step %d: train loss %.4f, val loss %.4f", step, train, validation))
             case .evaluating(let step, let done, let total):
-                estimate.evaluationBatch(done: done)
+                if let line = estimate.evaluationBatch(done: done, step: step) {
+                    progress.clear()
+                    print(line)
+                }
                 progress.update("evaluating at step \(step): batch \(done)/\(total)")
             case .step(let step, let loss, let rate, let left):
                 if let line = estimate.afterStep(step) {
