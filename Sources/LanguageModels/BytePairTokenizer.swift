@@ -157,10 +157,15 @@ public struct BytePairTokenizer: Codable, Equatable, Sendable {
             i = end
         }
         while i < n {
+            // Contractions, compared scalar by scalar (String comparison would see "s" + a combining mark as one
+            // grapheme and miss the match, as GPT-2's regex does not).
             if s[i] == "'", i + 1 < n {
-                let rest = String(String.UnicodeScalarView(s[(i + 1)..<min(n, i + 3)]))
-                if rest.hasPrefix("re") || rest.hasPrefix("ve") || rest.hasPrefix("ll") { take(i + 3); continue }
-                if ["s", "t", "m", "d"].contains(where: { rest.hasPrefix($0) }) { take(i + 2); continue }
+                let next = s[i + 1]
+                if i + 2 < n, [("r", "e"), ("v", "e"), ("l", "l")].contains(where: { next == $0.0 && s[i + 2] == $0.1 }) {
+                    take(i + 3)
+                    continue
+                }
+                if ["s", "t", "m", "d"].contains(next) { take(i + 2); continue }
             }
             let start = s[i] == " " && i + 1 < n ? i + 1 : i
             var matched = false

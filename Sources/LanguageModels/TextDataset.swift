@@ -29,10 +29,10 @@ public func readCorpus(at path: String) throws -> String {
         throw GPTError.unreadableFile(path: path, reason: error.localizedDescription)
     }
     if data.isEmpty { throw GPTError.emptyCorpus(path: path) }
-    guard let text = String(data: data, encoding: .utf8) else {
-        throw GPTError.invalidUTF8(path: path, byteOffset: firstInvalidUTF8Offset(data))
-    }
-    return text
+    // Validated, then decoded as it is: `String(data:encoding:)` would drop a leading byte-order mark.
+    let invalid = firstInvalidUTF8Offset(data)
+    guard invalid == data.count else { throw GPTError.invalidUTF8(path: path, byteOffset: invalid) }
+    return String(decoding: data, as: UTF8.self)
 }
 
 /// The offset of the first byte that does not start or continue a valid UTF-8 sequence.
