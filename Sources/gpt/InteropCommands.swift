@@ -13,18 +13,20 @@ struct ImportCommand: ParsableCommand {
             pads GPT-2's 50257 to 50304) is cut to the tokenizer's tokens.
             """)
 
-    @Option(help: "The weights: nanoGPT's ckpt.pt, or a state dict as safetensors (the lecture's or nanoGPT's names).")
+    @Option(help: "The weights: nanoGPT's ckpt.pt, a Hugging Face GPT-2 folder (save_pretrained), or a state dict as safetensors.")
     var weights: String
     @Option(help: "The model configuration, JSON with nanoGPT's keys (default for ckpt.pt: its model_args).")
     var config: String?
-    @Option(help: "The vocabulary: nanoGPT's meta.pkl, the meta.json of `gpt prepare`, or a tokenizer.json.")
-    var vocab: String
+    @Option(help: "meta.pkl, meta.json or tokenizer.json (default for a Hugging Face folder: its vocab.json, merges.txt).")
+    var vocab: String?
     @Option(help: "The checkpoint directory to write.") var out: String
 
     func run() throws {
         try reportingErrors {
             let url = URL(fileURLWithPath: weights)
             guard FileManager.default.fileExists(atPath: weights) else { throw GPTError.fileNotFound(path: weights) }
+            if HuggingFaceGPT2.isModelDirectory(url) { return try importHuggingFace(url) }
+            guard let vocab else { throw GPTError.invalidArgument(name: "--vocab", reason: "is needed for this kind of weights") }
             let torch = TorchCheckpoint.isTorchFile(url) ? try TorchCheckpoint(contentsOf: url) : nil
             var tensors = try torch?.tensors ?? SafeTensors.read(url).tensors
             let layout = StateDictLayout.detect(tensors)
@@ -70,6 +72,36 @@ struct ImportCommand: ParsableCommand {
             try Checkpoint(model: model, tokenizer: tokenizer).save(to: URL(fileURLWithPath: out))
             print("imported \(layout.rawValue) weights (\(model.parameterCount) parameters) into \(out)")
         }
+    }
+
+    /// A Hugging Face GPT-2 folder: its config.json, Conv1D weights transposed, its tokenizer files or `--vocab`.
+    func importHuggingFace(_ directory: URL) throws {
+        var (configuration, tensors) = try HuggingFaceGPT2.load(directory)
+        let tokenizer: Tokenizer
+        if let vocab {
+            tokenizer = try readTokenizer(vocab)
+        } else {
+            let vocabulary = directory.appendingPathComponent("vocab.json"), merges = directory.appendingPathComponent("merges.txt")
+            guard let vocabularyData = FileManager.default.contents(atPath: vocabulary.path),
+                  let mergesText = try? String(contentsOf: merges, encoding: .utf8) else {
+                throw GPTError.invalidArgument(name: "--vocab", reason: "the folder has no vocab.json and merges.txt; name a tokenizer")
+            }
+            tokenizer = .bytePair(try BytePairTokenizer(gpt2Vocabulary: vocabularyData, merges: mergesText))
+        }
+        if configuration.vocabSize > tokenizer.vocabularySize {
+            tensors = croppingVocabulary(tensors, to: tokenizer.vocabularySize)
+            configuration.vocabSize = tokenizer.vocabularySize
+        }
+        try configuration.validate()
+        guard tokenizer.vocabularySize == configuration.vocabSize else {
+            throw GPTError.invalidCheckpoint(path: directory.path, reason:
+                "the tokenizer has \(tokenizer.vocabularySize) tokens but vocab_size is \(configuration.vocabSize)")
+        }
+        var generator = SeededGenerator(seed: 0)
+        let model = GPTLanguageModel(configuration, generator: &generator)
+        try model.loadWeights(try StateDictLayout.nanoGPT.nativeTensors(tensors, configuration: configuration), source: directory.path)
+        try Checkpoint(model: model, tokenizer: tokenizer).save(to: URL(fileURLWithPath: out))
+        print("imported a Hugging Face GPT-2 (\(model.parameterCount) parameters) into \(out)")
     }
 
     func readTokenizer(_ path: String) throws -> Tokenizer {
