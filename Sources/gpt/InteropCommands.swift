@@ -117,21 +117,23 @@ struct ImportCommand: ParsableCommand {
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Write a checkpoint's weights under PyTorch names, for nanoGPT's GPT class or the lecture's gpt.py.")
+        abstract: "Write a checkpoint for nanoGPT's GPT class, the lecture's gpt.py, or Hugging Face transformers.")
 
     @Option(help: "A directory written by `gpt train`.") var checkpoint: String
-    @Option(help: "nanogpt or lecture.") var format = "nanogpt"
-    @Option(help: "The safetensors file to write; its configuration goes beside it as <name>.json.") var out: String
+    @Option(help: "nanogpt, lecture, or hf (a folder GPT2LMHeadModel.from_pretrained loads).") var format = "nanogpt"
+    @Option(help: "The safetensors file to write (its configuration goes beside it as <name>.json); for hf, a folder.")
+    var out: String
 
     func run() throws {
         try reportingErrors {
-            guard let layout = StateDictLayout(rawValue: format) else {
-                throw GPTError.invalidArgument(name: "--format", reason: "use nanogpt or lecture, not \(format)")
+            guard let layout = StateDictLayout(rawValue: format) ?? (format == "hf" ? .nanoGPT : nil) else {
+                throw GPTError.invalidArgument(name: "--format", reason: "use nanogpt, lecture or hf, not \(format.prefix(40))")
             }
             let loaded = try Checkpoint.load(from: URL(fileURLWithPath: checkpoint))
             guard let gpt = loaded.model as? GPTLanguageModel else {
                 throw GPTError.invalidArgument(name: "--checkpoint", reason: "only a GPT can be exported")
             }
+            if format == "hf" { return try exportHuggingFace(gpt, tokenizer: loaded.tokenizer) }
             let tensors = try layout.exportTensors(gpt)
             let url = URL(fileURLWithPath: out)
             let named = tensors.keys.sorted().map { ($0, Tensor(shape: tensors[$0]!.shape, values: tensors[$0]!.values)) }
@@ -157,5 +159,20 @@ struct ExportCommand: ParsableCommand {
             print("wrote \(out) (\(named.count) tensors, nanoGPT names), \(configURL.path) (GPTConfig(**json)) and "
                 + fullURL.path)
         }
+    }
+
+    /// A folder with transformers' `config.json` and `model.safetensors`, and this tool's tokenizer beside them.
+    func exportHuggingFace(_ model: GPTLanguageModel, tokenizer: Tokenizer) throws {
+        let (config, tensors) = try HuggingFaceGPT2.export(model)
+        let directory = URL(fileURLWithPath: out)
+        try SafeTensors.write(tensors.map { (name: $0.name, tensor: Tensor(shape: $0.shape, values: $0.values)) },
+                              metadata: ["format": "pt"], to: directory.appendingPathComponent("model.safetensors"))
+        try writeAtomically(try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys]),
+                            to: directory.appendingPathComponent("config.json"))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try writeAtomically(try encoder.encode(tokenizer), to: directory.appendingPathComponent("tokenizer.swift-gpt.json"))
+        print("wrote \(out): config.json and model.safetensors (\(tensors.count) tensors) for GPT2LMHeadModel.from_pretrained; "
+            + "the tokenizer as tokenizer.swift-gpt.json (Hugging Face tokenizer files are not written yet)")
     }
 }

@@ -26,4 +26,34 @@ import Testing
         let difference = zip(logits, reference).map { abs($0 - $1) }.max() ?? .infinity
         #expect(difference < 1e-4, "max |logit difference| \(difference)")
     }
+
+    @Test(arguments: ["tied", "untied"])
+    func exportWritesWhatTransformersWrote(name: String) throws {
+        // Import transformers' own files, export them again: the same tensors, Conv1D layout and all, and the
+        // configuration's fields as transformers wrote them.
+        let directory = Self.fixtures.appendingPathComponent(name)
+        let (configuration, tensors) = try HuggingFaceGPT2.load(directory)
+        var generator = SeededGenerator(seed: 0)
+        let model = GPTLanguageModel(configuration, generator: &generator)
+        try model.loadWeights(try StateDictLayout.nanoGPT.nativeTensors(tensors, configuration: configuration), source: name)
+        let (config, exported) = try HuggingFaceGPT2.export(model)
+        let original = try SafeTensors.read(directory.appendingPathComponent("model.safetensors")).tensors
+        #expect(Set(exported.map(\.name)) == Set(original.keys))
+        for tensor in exported {
+            #expect(tensor.shape == original[tensor.name]?.shape, "\(tensor.name)")
+            #expect(tensor.values == original[tensor.name]?.values, "\(tensor.name)")
+        }
+        let theirs = try JSONSerialization.jsonObject(with: Data(contentsOf: directory.appendingPathComponent("config.json"))) as! [String: Any]
+        for key in ["model_type", "vocab_size", "n_positions", "n_embd", "n_layer", "n_head", "activation_function"] {
+            #expect("\(config[key]!)" == "\(theirs[key]!)", "\(key)")
+        }
+        #expect(config["tie_word_embeddings"] as? Bool == theirs["tie_word_embeddings"] as? Bool)
+    }
+
+    @Test func layoutsGPT2CannotHoldAreRefusedNamingTheField() {
+        var generator = SeededGenerator(seed: 3)
+        let lecture = GPTLanguageModel(AttentionTests.tinyConfiguration(), generator: &generator)  // a head bias
+        #expect(throws: GPTError.invalidConfiguration(field: "lm_head_bias", reason:
+            "must be false: GPT-2's head has no bias; train with --layout nanogpt")) { try HuggingFaceGPT2.export(lecture) }
+    }
 }

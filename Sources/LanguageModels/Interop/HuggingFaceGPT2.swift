@@ -58,6 +58,47 @@ public enum HuggingFaceGPT2 {
         return (configuration, tensors)
     }
 
+    /// The `config.json` and tensors of `model` in transformers' GPT-2 form (`GPT2LMHeadModel.from_pretrained`):
+    /// Conv1D weights transposed, zeros for biases the model does not have (GPT-2 has them everywhere), `lm_head`
+    /// omitted when tied. Throws naming the field (and the training flag that avoids it) GPT-2 cannot represent.
+    public static func export(_ model: GPTLanguageModel) throws -> (config: [String: Any], tensors: [(name: String, shape: [Int], values: [Float])]) {
+        let c = model.configuration
+        func fail(_ field: String, _ reason: String) -> GPTError { .invalidConfiguration(field: field, reason: reason) }
+        if c.lmHeadBias { throw fail("lm_head_bias", "must be false: GPT-2's head has no bias; train with --layout nanogpt") }
+        let activation: String
+        switch c.activation {
+        case .geluTanh: activation = "gelu_new"
+        case .gelu: activation = "gelu"
+        case .relu: activation = "relu"
+        case .relu2: throw fail("activation", "relu2 has no GPT-2 equivalent; train with --activation gelu or relu")
+        }
+        let config: [String: Any] = [
+            "model_type": "gpt2", "architectures": ["GPT2LMHeadModel"], "vocab_size": c.vocabSize, "n_positions": c.blockSize,
+            "n_embd": c.embeddingSize, "n_layer": c.layerCount, "n_head": c.headCount, "n_inner": NSNull(),
+            "activation_function": activation, "layer_norm_epsilon": 1e-5, "tie_word_embeddings": c.tiedEmbeddings,
+            "resid_pdrop": Double(c.dropout), "embd_pdrop": Double(c.dropout), "attn_pdrop": Double(c.dropout),
+            "initializer_range": 0.02, "scale_attn_weights": true, "use_cache": true,
+        ]
+        var tensors: [(name: String, shape: [Int], values: [Float])] = []
+        let named = Dictionary(uniqueKeysWithValues: model.namedParameters().map { ($0.name, $0.tensor) })
+        for (name, tensor) in model.namedParameters() {
+            let plain = (shape: tensor.shape, values: tensor.values)
+            let moved = conv1DWeights.contains(where: name.hasSuffix) ? try transposed(plain, name: name, path: "export") : plain
+            tensors.append((name, moved.shape, moved.values))
+        }
+        // Biases GPT-2 always has: zeros where this model has none (the same function).
+        for layer in 0..<c.layerCount {
+            let prefix = "transformer.h.\(layer)"
+            let widths = [("ln_1.bias", c.embeddingSize), ("attn.c_attn.bias", 3 * c.embeddingSize), ("attn.c_proj.bias", c.embeddingSize),
+                          ("ln_2.bias", c.embeddingSize), ("mlp.c_fc.bias", 4 * c.embeddingSize), ("mlp.c_proj.bias", c.embeddingSize)]
+            for (suffix, width) in widths where named["\(prefix).\(suffix)"] == nil {
+                tensors.append(("\(prefix).\(suffix)", [width], [Float](repeating: 0, count: width)))
+            }
+        }
+        if named["transformer.ln_f.bias"] == nil { tensors.append(("transformer.ln_f.bias", [c.embeddingSize], [Float](repeating: 0, count: c.embeddingSize))) }
+        return (config, tensors.sorted { $0.name < $1.name })
+    }
+
     /// `model.safetensors`, or the shards `model.safetensors.index.json` lists.
     static func weightFiles(_ directory: URL) throws -> [URL] {
         let single = directory.appendingPathComponent("model.safetensors")
