@@ -252,4 +252,18 @@ extension BytePairTokenizer {
         }
         try self.init(byteTokens: byteTokens, merges: merges, vocabularySize: (vocabulary.values.max() ?? 0) + 1)
     }
+
+    /// GPT-2's `vocab.json` and `merges.txt` for this tokenizer (the inverse of ``init(gpt2Vocabulary:merges:)``):
+    /// each token's bytes in GPT-2's printable stand-ins, and the merges by rank.
+    public func gpt2Files() throws -> (vocabulary: Data, merges: String) {
+        func text(_ token: Int) -> String {
+            String(String.UnicodeScalarView(tokenBytes[token].map { Self.gpt2ByteCharacters[Int($0)] }))
+        }
+        var vocabulary: [String: Int] = [:]
+        for token in 0..<vocabularySize where !tokenBytes[token].isEmpty { vocabulary[text(token)] = token }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let lines = merges.map { "\(text($0[0])) \(text($0[1]))" }
+        return (try encoder.encode(vocabulary), "#version: 0.2\n" + lines.joined(separator: "\n") + "\n")
+    }
 }

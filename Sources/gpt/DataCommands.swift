@@ -6,7 +6,7 @@ import TensorModule
 struct PrepareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prepare",
-        abstract: "Tokenize a text file into nanoGPT's format: train.bin, val.bin (uint16 ids) and meta.json.")
+        abstract: "Tokenize a text file into nanoGPT's format: train.bin, val.bin (uint16 ids), meta.pkl and meta.json.")
 
     @Option(help: "A UTF-8 text file (default: the bundled tiny shakespeare).") var data: String?
     @Option(help: "char, word, bpe (trained on the corpus) or gpt2 (GPT-2's files, see --gpt2-vocab).")

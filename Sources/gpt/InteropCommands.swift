@@ -6,7 +6,7 @@ import TensorModule
 struct ImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Turn a PyTorch model (nanoGPT's ckpt.pt, or a state dict as safetensors) into a checkpoint.",
+        abstract: "Turn nanoGPT's ckpt.pt, a Hugging Face GPT-2 folder or a safetensors state dict into a checkpoint.",
         discussion: """
             ckpt.pt is read without Python and without running anything in it: only tensors and plain values are \
             accepted. Its model_args give the configuration; a vocabulary padded past the tokenizer's (nanoGPT \
@@ -172,7 +172,15 @@ struct ExportCommand: ParsableCommand {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try writeAtomically(try encoder.encode(tokenizer), to: directory.appendingPathComponent("tokenizer.swift-gpt.json"))
-        print("wrote \(out): config.json and model.safetensors (\(tensors.count) tensors) for GPT2LMHeadModel.from_pretrained; "
-            + "the tokenizer as tokenizer.swift-gpt.json (Hugging Face tokenizer files are not written yet)")
+        var tokenizerNote = "the tokenizer as tokenizer.swift-gpt.json (Hugging Face files only for byte-level BPE)"
+        if case .bytePair(let bpe) = tokenizer {
+            // GPT-2's tokenizer files: GPT2Tokenizer(Fast).from_pretrained reads them, with the same ids.
+            let files = try bpe.gpt2Files()
+            try writeAtomically(files.vocabulary, to: directory.appendingPathComponent("vocab.json"))
+            try writeAtomically(Data(files.merges.utf8), to: directory.appendingPathComponent("merges.txt"))
+            tokenizerNote = "vocab.json and merges.txt (GPT-2's tokenizer files)"
+        }
+        print("wrote \(out): config.json and model.safetensors (\(tensors.count) tensors) for GPT2LMHeadModel.from_pretrained, "
+            + tokenizerNote)
     }
 }

@@ -56,4 +56,15 @@ import Testing
         #expect(throws: GPTError.invalidConfiguration(field: "lm_head_bias", reason:
             "must be false: GPT-2's head has no bias; train with --layout nanogpt")) { try HuggingFaceGPT2.export(lecture) }
     }
+
+    @Test func gpt2TokenizerFilesRoundTrip() throws {
+        // Written as GPT-2's vocab.json + merges.txt and read back: the same tokenizer, the same ids.
+        let text = "To be, or not to be: that is the question.\nWhether 'tis nobler in the mind to suffer 🙂 é\n"
+        let tokenizer = try BytePairTokenizer(training: String(repeating: text, count: 20), vocabularySize: 300)
+        let files = try tokenizer.gpt2Files()
+        #expect(files.merges.hasPrefix("#version"))
+        let back = try BytePairTokenizer(gpt2Vocabulary: files.vocabulary, merges: files.merges)
+        #expect(back == tokenizer)
+        #expect(try back.encode(text) == (try tokenizer.encode(text)))
+    }
 }
