@@ -108,6 +108,9 @@ struct ImportCommand: ParsableCommand {
         guard let data = FileManager.default.contents(atPath: path) else { throw GPTError.fileNotFound(path: path) }
         if data.first == 0x80 { return try characterTokenizer(fromMetaPickle: data, source: path) }  // a pickle
         if let meta = try? JSONDecoder().decode(PreparedData.Meta.self, from: data) { return meta.tokenizer }
+        if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], object["model"] != nil {
+            return .bytePair(try BytePairTokenizer(huggingFaceJSON: data, source: path))  // Hugging Face's tokenizer.json
+        }
         do { return try JSONDecoder().decode(Tokenizer.self, from: data) } catch {
             throw GPTError.invalidCheckpoint(path: path, reason: "neither a meta.pkl, a meta.json nor a tokenizer.json")
         }
@@ -178,7 +181,8 @@ struct ExportCommand: ParsableCommand {
             let files = try bpe.gpt2Files()
             try writeAtomically(files.vocabulary, to: directory.appendingPathComponent("vocab.json"))
             try writeAtomically(Data(files.merges.utf8), to: directory.appendingPathComponent("merges.txt"))
-            tokenizerNote = "vocab.json and merges.txt (GPT-2's tokenizer files)"
+            try writeAtomically(try bpe.huggingFaceJSON(), to: directory.appendingPathComponent("tokenizer.json"))
+            tokenizerNote = "vocab.json, merges.txt (GPT-2's tokenizer files) and tokenizer.json (Hugging Face's)"
         }
         print("wrote \(out): config.json and model.safetensors (\(tensors.count) tensors) for GPT2LMHeadModel.from_pretrained, "
             + tokenizerNote)

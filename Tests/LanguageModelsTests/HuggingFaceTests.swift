@@ -67,4 +67,27 @@ import Testing
         #expect(back == tokenizer)
         #expect(try back.encode(text) == (try tokenizer.encode(text)))
     }
+
+    @Test func huggingFacesTokenizerGivesOurIdsAndReadsBack() throws {
+        // ids.json: what tokenizers.Tokenizer.from_file gives on the exported tokenizer.json (Scripts/make_hf_tokenizer_fixtures.py).
+        struct Case: Decodable { var text: String, ids: [Int] }
+        let folder = Self.fixtures.deletingLastPathComponent().appendingPathComponent("hf_tokenizer")
+        let ours = try JSONDecoder().decode(Tokenizer.self, from: Data(contentsOf: folder.appendingPathComponent("swift-gpt.json")))
+        let cases = try JSONDecoder().decode([Case].self, from: Data(contentsOf: folder.appendingPathComponent("ids.json")))
+        #expect(cases.count >= 20)
+        for item in cases { #expect(try ours.encode(item.text) == item.ids, "\(item.text.debugDescription)") }
+        // Hugging Face's file read back here is the same tokenizer, and ours writes it again byte for byte.
+        let hf = try Data(contentsOf: folder.appendingPathComponent("tokenizer.json"))
+        let read = try BytePairTokenizer(huggingFaceJSON: hf, source: "tokenizer.json")
+        guard case .bytePair(let bpe) = ours else { Issue.record("not a BPE"); return }
+        #expect(read == bpe)
+        #expect(try bpe.huggingFaceJSON() == hf)
+        // Other kinds are refused naming what they are.
+        let wordPiece = Data(#"{"model":{"type":"WordPiece","vocab":{}},"pre_tokenizer":{"type":"BertPreTokenizer"}}"#.utf8)
+        #expect {
+            try BytePairTokenizer(huggingFaceJSON: wordPiece, source: "bert.json")
+        } throws: { error in
+            "\(error)".contains("WordPiece")
+        }
+    }
 }
