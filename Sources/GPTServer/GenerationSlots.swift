@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 
 /// At most `parallel` generations at once and at most `queueLimit` waiting; one more is refused (HTTP 503). A

@@ -28,7 +28,7 @@ struct ImportCommand: ParsableCommand {
             if HuggingFaceGPT2.isModelDirectory(url) { return try importHuggingFace(url) }
             guard let vocab else { throw GPTError.invalidArgument(name: "--vocab", reason: "is needed for this kind of weights") }
             let torch = TorchCheckpoint.isTorchFile(url) ? try TorchCheckpoint(contentsOf: url) : nil
-            var tensors = try torch?.tensors ?? SafeTensors.read(url).tensors
+            let tensors = try torch?.tensors ?? SafeTensors.read(url).tensors
             let layout = StateDictLayout.detect(tensors)
             var configuration: ModelConfiguration
             if let config {
@@ -54,29 +54,36 @@ struct ImportCommand: ParsableCommand {
                 configuration.tiedEmbeddings = tensors["lm_head.weight"].map { $0.values == tensors["transformer.wte.weight"]?.values } ?? true
                 configuration.lmHeadBias = tensors["lm_head.bias"] != nil
             }
-            let tokenizer = try readTokenizer(vocab)
-            if configuration.vocabSize > tokenizer.vocabularySize {
-                print("the model's vocabulary of \(configuration.vocabSize) is padded past the tokenizer's \(tokenizer.vocabularySize) "
-                    + "tokens: keeping the first \(tokenizer.vocabularySize) rows (their logits are unchanged)")
-                tensors = croppingVocabulary(tensors, to: tokenizer.vocabularySize)
-                configuration.vocabSize = tokenizer.vocabularySize
-            }
-            try configuration.validate()
-            guard tokenizer.vocabularySize == configuration.vocabSize else {
-                throw GPTError.invalidCheckpoint(path: vocab, reason:
-                    "the vocabulary has \(tokenizer.vocabularySize) tokens but vocab_size is \(configuration.vocabSize)")
-            }
-            var generator = SeededGenerator(seed: 0)
-            let model = GPTLanguageModel(configuration, generator: &generator)
-            try model.loadWeights(try layout.nativeTensors(tensors, configuration: configuration), source: weights)
-            try Checkpoint(model: model, tokenizer: tokenizer).save(to: URL(fileURLWithPath: out))
-            print("imported \(layout.rawValue) weights (\(model.parameterCount) parameters) into \(out)")
+            try save(tensors, configuration: configuration, tokenizer: try readTokenizer(vocab), layout: layout,
+                     source: weights, described: "\(layout.rawValue) weights")
         }
+    }
+
+    /// Builds the model, with a vocabulary padded past the tokenizer's cut back to it, and writes the checkpoint.
+    func save(_ tensors: StateDict, configuration: ModelConfiguration, tokenizer: Tokenizer, layout: StateDictLayout,
+              source: String, described: String) throws {
+        var (tensors, configuration) = (tensors, configuration)
+        if configuration.vocabSize > tokenizer.vocabularySize {
+            print("the model's vocabulary of \(configuration.vocabSize) is padded past the tokenizer's \(tokenizer.vocabularySize) "
+                + "tokens: keeping the first \(tokenizer.vocabularySize) rows (their logits are unchanged)")
+            tensors = croppingVocabulary(tensors, to: tokenizer.vocabularySize)
+            configuration.vocabSize = tokenizer.vocabularySize
+        }
+        try configuration.validate()
+        guard tokenizer.vocabularySize == configuration.vocabSize else {
+            throw GPTError.invalidCheckpoint(path: vocab ?? source, reason:
+                "the vocabulary has \(tokenizer.vocabularySize) tokens but vocab_size is \(configuration.vocabSize)")
+        }
+        var generator = SeededGenerator(seed: 0)
+        let model = GPTLanguageModel(configuration, generator: &generator)
+        try model.loadWeights(try layout.nativeTensors(tensors, configuration: configuration), source: source)
+        try Checkpoint(model: model, tokenizer: tokenizer).save(to: URL(fileURLWithPath: out))
+        print("imported \(described) (\(model.parameterCount) parameters) into \(out)")
     }
 
     /// A Hugging Face GPT-2 folder: its config.json, Conv1D weights transposed, its tokenizer files or `--vocab`.
     func importHuggingFace(_ directory: URL) throws {
-        var (configuration, tensors) = try HuggingFaceGPT2.load(directory)
+        let (configuration, tensors) = try HuggingFaceGPT2.load(directory)
         let tokenizer: Tokenizer
         if let vocab {
             tokenizer = try readTokenizer(vocab)
@@ -88,20 +95,8 @@ struct ImportCommand: ParsableCommand {
             }
             tokenizer = .bytePair(try BytePairTokenizer(gpt2Vocabulary: vocabularyData, merges: mergesText))
         }
-        if configuration.vocabSize > tokenizer.vocabularySize {
-            tensors = croppingVocabulary(tensors, to: tokenizer.vocabularySize)
-            configuration.vocabSize = tokenizer.vocabularySize
-        }
-        try configuration.validate()
-        guard tokenizer.vocabularySize == configuration.vocabSize else {
-            throw GPTError.invalidCheckpoint(path: directory.path, reason:
-                "the tokenizer has \(tokenizer.vocabularySize) tokens but vocab_size is \(configuration.vocabSize)")
-        }
-        var generator = SeededGenerator(seed: 0)
-        let model = GPTLanguageModel(configuration, generator: &generator)
-        try model.loadWeights(try StateDictLayout.nanoGPT.nativeTensors(tensors, configuration: configuration), source: directory.path)
-        try Checkpoint(model: model, tokenizer: tokenizer).save(to: URL(fileURLWithPath: out))
-        print("imported a Hugging Face GPT-2 (\(model.parameterCount) parameters) into \(out)")
+        try save(tensors, configuration: configuration, tokenizer: tokenizer, layout: .nanoGPT, source: directory.path,
+                 described: "a Hugging Face GPT-2")
     }
 
     func readTokenizer(_ path: String) throws -> Tokenizer {
