@@ -231,6 +231,11 @@ extension BytePairTokenizer {
         return result
     }()
 
+    /// `bytes` in GPT-2's printable stand-ins (`Ġ` for a space): how vocab.json, merges.txt and GGUF spell a token.
+    static func gpt2Text(_ bytes: [UInt8]) -> String {
+        String(String.UnicodeScalarView(bytes.map { gpt2ByteCharacters[Int($0)] }))
+    }
+
     /// Loads GPT-2's `vocab.json` (token text to id) and `merges.txt` (one `left right` pair per line, by rank).
     public init(gpt2Vocabulary vocabularyData: Data, merges mergesText: String) throws {
         func fail(_ reason: String) -> GPTError { .invalidArgument(name: "GPT-2 tokenizer files", reason: reason) }
@@ -256,9 +261,7 @@ extension BytePairTokenizer {
     /// GPT-2's `vocab.json` and `merges.txt` for this tokenizer (the inverse of ``init(gpt2Vocabulary:merges:)``):
     /// each token's bytes in GPT-2's printable stand-ins, and the merges by rank.
     public func gpt2Files() throws -> (vocabulary: Data, merges: String) {
-        func text(_ token: Int) -> String {
-            String(String.UnicodeScalarView(tokenBytes[token].map { Self.gpt2ByteCharacters[Int($0)] }))
-        }
+        func text(_ token: Int) -> String { Self.gpt2Text(tokenBytes[token]) }
         var vocabulary: [String: Int] = [:]
         for token in 0..<vocabularySize where !tokenBytes[token].isEmpty { vocabulary[text(token)] = token }
         let encoder = JSONEncoder()

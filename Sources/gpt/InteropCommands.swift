@@ -115,23 +115,30 @@ struct ImportCommand: ParsableCommand {
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Write a checkpoint for nanoGPT's GPT class, the lecture's gpt.py, or Hugging Face transformers.")
+        abstract: "Write a checkpoint for nanoGPT's GPT class, the lecture's gpt.py, Hugging Face transformers or llama.cpp.")
 
     @Option(help: "A directory written by `gpt train`.") var checkpoint: String
-    @Option(help: "nanogpt, lecture, or hf (a folder GPT2LMHeadModel.from_pretrained loads).") var format = "nanogpt"
-    @Option(help: "The safetensors file to write (its configuration goes beside it as <name>.json); for hf, a folder.")
+    @Option(help: "nanogpt, lecture, hf (a folder GPT2LMHeadModel.from_pretrained loads) or gguf (llama.cpp's gpt2).")
+    var format = "nanogpt"
+    @Option(help: "The safetensors file to write (its configuration goes beside it as <name>.json); for hf, a folder; for gguf, the .gguf file.")
     var out: String
+    @Option(help: "For gguf: how the weight matrices are stored, f32, f16 or bf16 (norms and biases stay f32).")
+    var ggufType = "f32"
 
     func run() throws {
         try reportingErrors {
-            guard let layout = StateDictLayout(rawValue: format) ?? (format == "hf" ? .nanoGPT : nil) else {
-                throw GPTError.invalidArgument(name: "--format", reason: "use nanogpt, lecture or hf, not \(format.prefix(40))")
+            guard let layout = StateDictLayout(rawValue: format) ?? (["hf", "gguf"].contains(format) ? .nanoGPT : nil) else {
+                throw GPTError.invalidArgument(name: "--format", reason: "use nanogpt, lecture, hf or gguf, not \(format.prefix(40))")
+            }
+            guard let type = GGUF.TensorType.allCases.first(where: { $0.name == ggufType.lowercased() }) else {
+                throw GPTError.invalidArgument(name: "--gguf-type", reason: "use f32, f16 or bf16, not \(ggufType.prefix(40))")
             }
             let loaded = try Checkpoint.load(from: URL(fileURLWithPath: checkpoint))
             guard let gpt = loaded.model as? GPTLanguageModel else {
                 throw GPTError.invalidArgument(name: "--checkpoint", reason: "only a GPT can be exported")
             }
             if format == "hf" { return try exportHuggingFace(gpt, tokenizer: loaded.tokenizer) }
+            if format == "gguf" { return try exportGGUF(gpt, tokenizer: loaded.tokenizer, type: type) }
             let tensors = try layout.exportTensors(gpt)
             let url = URL(fileURLWithPath: out)
             let named = tensors.keys.sorted().map { ($0, Tensor(shape: tensors[$0]!.shape, values: tensors[$0]!.values)) }
@@ -181,5 +188,13 @@ struct ExportCommand: ParsableCommand {
         }
         print("wrote \(out): config.json and model.safetensors (\(tensors.count) tensors) for GPT2LMHeadModel.from_pretrained, "
             + tokenizerNote)
+    }
+
+    /// One `.gguf` file that llama.cpp (and everything built on it) runs as its `gpt2` architecture.
+    func exportGGUF(_ model: GPTLanguageModel, tokenizer: Tokenizer, type: GGUF.TensorType) throws {
+        let (metadata, tensors) = try LlamaCppGPT2.export(model, tokenizer: tokenizer, type: type)
+        if let note = LlamaCppGPT2.approximation(model) { printError("note: " + note) }
+        try GGUF.write(metadata: metadata, tensors: tensors, to: URL(fileURLWithPath: out))
+        print("wrote \(out): GGUF for llama.cpp's gpt2 (\(tensors.count) tensors, weights \(type.name))")
     }
 }

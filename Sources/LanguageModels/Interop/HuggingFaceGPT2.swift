@@ -79,24 +79,31 @@ public enum HuggingFaceGPT2 {
             "resid_pdrop": Double(c.dropout), "embd_pdrop": Double(c.dropout), "attn_pdrop": Double(c.dropout),
             "initializer_range": 0.02, "scale_attn_weights": true, "use_cache": true,
         ]
-        var tensors: [(name: String, shape: [Int], values: [Float])] = []
-        let named = Dictionary(uniqueKeysWithValues: model.namedParameters().map { ($0.name, $0.tensor) })
-        for (name, tensor) in model.namedParameters() {
-            let plain = (shape: tensor.shape, values: tensor.values)
-            let moved = conv1DWeights.contains(where: name.hasSuffix) ? try transposed(plain, name: name, path: "export") : plain
-            tensors.append((name, moved.shape, moved.values))
+        let tensors = try gpt2Tensors(model).map { tensor in
+            guard conv1DWeights.contains(where: tensor.name.hasSuffix) else { return tensor }
+            let moved = try transposed((tensor.shape, tensor.values), name: tensor.name, path: "export")
+            return (tensor.name, moved.shape, moved.values)
         }
-        // Biases GPT-2 always has: zeros where this model has none (the same function).
+        return (config, tensors.sorted { $0.name < $1.name })
+    }
+
+    /// `model`'s tensors under nanoGPT's names, `[out, in]` as this package stores them, with every bias GPT-2 has:
+    /// zeros where the model has none (the same function). Sorted by name.
+    static func gpt2Tensors(_ model: GPTLanguageModel) throws -> [(name: String, shape: [Int], values: [Float])] {
+        let c = model.configuration
+        var tensors = model.namedParameters().map { (name: $0.name, shape: $0.tensor.shape, values: $0.tensor.values) }
+        let present = Set(tensors.map(\.name))
+        var widths = [("transformer.ln_f.bias", c.embeddingSize)]
         for layer in 0..<c.layerCount {
             let prefix = "transformer.h.\(layer)"
-            let widths = [("ln_1.bias", c.embeddingSize), ("attn.c_attn.bias", 3 * c.embeddingSize), ("attn.c_proj.bias", c.embeddingSize),
-                          ("ln_2.bias", c.embeddingSize), ("mlp.c_fc.bias", 4 * c.embeddingSize), ("mlp.c_proj.bias", c.embeddingSize)]
-            for (suffix, width) in widths where named["\(prefix).\(suffix)"] == nil {
-                tensors.append(("\(prefix).\(suffix)", [width], [Float](repeating: 0, count: width)))
-            }
+            widths += [("\(prefix).ln_1.bias", c.embeddingSize), ("\(prefix).attn.c_attn.bias", 3 * c.embeddingSize),
+                       ("\(prefix).attn.c_proj.bias", c.embeddingSize), ("\(prefix).ln_2.bias", c.embeddingSize),
+                       ("\(prefix).mlp.c_fc.bias", 4 * c.embeddingSize), ("\(prefix).mlp.c_proj.bias", c.embeddingSize)]
         }
-        if named["transformer.ln_f.bias"] == nil { tensors.append(("transformer.ln_f.bias", [c.embeddingSize], [Float](repeating: 0, count: c.embeddingSize))) }
-        return (config, tensors.sorted { $0.name < $1.name })
+        for (name, width) in widths where !present.contains(name) {
+            tensors.append((name, [width], [Float](repeating: 0, count: width)))
+        }
+        return tensors.sorted { $0.name < $1.name }
     }
 
     /// `model.safetensors`, or the shards `model.safetensors.index.json` lists.

@@ -1,0 +1,148 @@
+import Foundation
+import TensorModule
+
+/// GGUF, llama.cpp's model file (version 3), written as its specification (ggml's `docs/gguf.md`) and loader
+/// (`ggml/src/gguf.cpp`) describe it, everything little-endian:
+///
+/// ```
+/// "GGUF"  u32 version  u64 tensor_count  u64 kv_count
+/// kv_count x  (string key, u32 value_type, value)          string = u64 byte count, UTF-8 bytes (no NUL)
+/// tensor_count x  (string name, u32 n_dims, u64 ne[n_dims], u32 ggml_type, u64 offset)
+/// zero padding to `general.alignment` (32 unless the metadata says otherwise)
+/// tensor data, each tensor at its offset from here, each padded to the alignment
+/// ```
+///
+/// `ne[0]` is the fastest-moving dimension: a row-major `[rows, columns]` matrix of this package is
+/// `ne = [columns, rows]` with the same bytes, so ``Tensor/shape`` is written reversed and nothing is transposed.
+public enum GGUF {
+    /// The version this writer produces (llama.cpp reads 2 and 3; 3 added big-endian files, not written here).
+    public static let version: UInt32 = 3
+    /// llama.cpp's default `general.alignment`.
+    public static let alignment = 32
+
+    /// A metadata value, with the GGUF type code it is written under.
+    public enum Value: Equatable, Sendable {
+        case uint32(UInt32), int32(Int32), float32(Float), bool(Bool), string(String)
+        case strings([String]), int32s([Int32])
+
+        /// `gguf_type`: UINT32 4, INT32 5, FLOAT32 6, BOOL 7, STRING 8, ARRAY 9.
+        var typeCode: UInt32 {
+            switch self {
+            case .uint32: 4
+            case .int32: 5
+            case .float32: 6
+            case .bool: 7
+            case .string: 8
+            case .strings, .int32s: 9
+            }
+        }
+    }
+
+    /// The element types this writer stores (`ggml_type`: F32 0, F16 1, BF16 30).
+    public enum TensorType: UInt32, Sendable, CaseIterable {
+        case f32 = 0, f16 = 1, bf16 = 30
+
+        /// Bytes per element.
+        public var width: Int { self == .f32 ? 4 : 2 }
+        /// The name `gpt export --gguf-type` takes.
+        public var name: String {
+            switch self {
+            case .f32: "f32"
+            case .f16: "f16"
+            case .bf16: "bf16"
+            }
+        }
+    }
+
+    /// One tensor: its name (at most 63 bytes, ggml's `GGML_MAX_NAME` less the NUL), its row-major shape (at most
+    /// four dimensions), the type it is stored as, and its values.
+    public struct TensorEntry: Sendable {
+        public var name: String
+        public var shape: [Int]
+        public var type: TensorType
+        public var values: [Float]
+
+        public init(name: String, shape: [Int], type: TensorType, values: [Float]) {
+            (self.name, self.shape, self.type, self.values) = (name, shape, type, values)
+        }
+    }
+
+    /// The whole file: header, metadata, tensor table, padding, data. Throws ``GPTError/invalidConfiguration(field:reason:)``
+    /// naming the tensor whose name, shape or values GGUF cannot hold (f16 overflows past 65,504).
+    public static func encode(metadata: [(key: String, value: Value)], tensors: [TensorEntry]) throws -> Data {
+        func fail(_ name: String, _ reason: String) -> GPTError { .invalidConfiguration(field: String(name.prefix(64)), reason: reason) }
+        var out = Data()
+        out.append(contentsOf: Array("GGUF".utf8))
+        append(version, to: &out)
+        append(UInt64(tensors.count), to: &out)
+        append(UInt64(metadata.count), to: &out)
+        for (key, value) in metadata {
+            append(key, to: &out)
+            append(value.typeCode, to: &out)
+            switch value {
+            case .uint32(let v): append(v, to: &out)
+            case .int32(let v): append(v, to: &out)
+            case .float32(let v): append(v.bitPattern, to: &out)
+            case .bool(let v): out.append(v ? 1 : 0)
+            case .string(let v): append(v, to: &out)
+            case .strings(let items):
+                append(Value.string("").typeCode, to: &out)
+                append(UInt64(items.count), to: &out)
+                for item in items { append(item, to: &out) }
+            case .int32s(let items):
+                append(Value.int32(0).typeCode, to: &out)
+                append(UInt64(items.count), to: &out)
+                for item in items { append(item, to: &out) }
+            }
+        }
+        var offset = 0
+        for tensor in tensors {
+            guard tensor.name.utf8.count < 64 else { throw fail(tensor.name, "is longer than GGUF's 63-byte tensor names") }
+            guard (1...4).contains(tensor.shape.count), tensor.shape.allSatisfy({ $0 > 0 }),
+                  tensor.shape.reduce(1, *) == tensor.values.count
+            else { throw fail(tensor.name, "has shape \(tensor.shape) for \(tensor.values.count) values") }
+            append(tensor.name, to: &out)
+            append(UInt32(tensor.shape.count), to: &out)
+            for dimension in tensor.shape.reversed() { append(UInt64(dimension), to: &out) }
+            append(tensor.type.rawValue, to: &out)
+            append(UInt64(offset), to: &out)
+            offset += padded(tensor.values.count * tensor.type.width)
+        }
+        out.append(Data(count: padded(out.count) - out.count))
+        for tensor in tensors {
+            let start = out.count
+            switch tensor.type {
+            case .f32:
+                for value in tensor.values { append(value.bitPattern, to: &out) }
+            case .bf16:
+                for value in tensor.values { append(bfloat16Bits(value), to: &out) }
+            case .f16:
+                for value in tensor.values {
+                    let half = Float16(value)
+                    guard half.isFinite || !value.isFinite else {
+                        throw fail(tensor.name, "holds \(value), past f16's range (65,504); export with --gguf-type bf16 or f32")
+                    }
+                    append(half.bitPattern, to: &out)
+                }
+            }
+            out.append(Data(count: padded(out.count - start) - (out.count - start)))
+        }
+        return out
+    }
+
+    /// Writes ``encode(metadata:tensors:)`` to `url` atomically: a reader sees the old file or the whole new one.
+    public static func write(metadata: [(key: String, value: Value)], tensors: [TensorEntry], to url: URL) throws {
+        try writeAtomically(try encode(metadata: metadata, tensors: tensors), to: url)
+    }
+
+    static func padded(_ count: Int) -> Int { (count + alignment - 1) / alignment * alignment }
+
+    static func append<T: FixedWidthInteger>(_ value: T, to data: inout Data) {
+        withUnsafeBytes(of: value.littleEndian) { data.append(contentsOf: $0) }
+    }
+
+    static func append(_ string: String, to data: inout Data) {
+        append(UInt64(string.utf8.count), to: &data)
+        data.append(contentsOf: Array(string.utf8))
+    }
+}
