@@ -99,7 +99,7 @@ public struct Checkpoint {
             throw GPTError.invalidCheckpoint(path: path, reason:
                 "model.safetensors holds \(stored) numbers but config.json describes a model of \(needed) parameters")
         }
-        var generator = SeededGenerator(seed: 0)
+        var generator = SeededGenerator.forLoading
         let model = try makeModel(configuration, generator: &generator)
         try model.loadWeights(weights.tensors, source: directory.appendingPathComponent(weightsFile).path)
         return Checkpoint(model: model, tokenizer: tokenizer)

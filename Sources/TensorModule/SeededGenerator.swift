@@ -75,6 +75,18 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable, Codable, Equatab
         Int(next(upperBound: UInt64(upperBound)))
     }
 
+    /// Whether ``Tensor/normal(_:mean:std:generator:requiresGrad:)`` and ``Tensor/uniform(_:low:high:generator:requiresGrad:)``
+    /// leave their zeros: for building a model whose weights are loaded next (``forLoading``), where drawing the
+    /// samples of GPT-2 124M would take seconds for nothing.
+    public var skipsInitialization = false
+
+    /// A generator (seed 0) whose tensors stay zero until a checkpoint's weights are copied in.
+    public static var forLoading: SeededGenerator {
+        var generator = SeededGenerator(seed: 0)
+        generator.skipsInitialization = true
+        return generator
+    }
+
     /// Fills `buffer` with normal samples (Box-Muller, both outputs used).
     public mutating func fillNormal(_ buffer: UnsafeMutableBufferPointer<Float>, mean: Float, std: Float) {
         var i = 0

@@ -67,7 +67,7 @@ public final class Tensor {
         _ shape: [Int], mean: Float = 0, std: Float = 1, generator: inout SeededGenerator, requiresGrad: Bool = false
     ) -> Tensor {
         let tensor = zeros(shape, requiresGrad: requiresGrad)
-        generator.fillNormal(tensor.storage.buffer, mean: mean, std: std)
+        if !generator.skipsInitialization { generator.fillNormal(tensor.storage.buffer, mean: mean, std: std) }
         return tensor
     }
 
@@ -77,7 +77,9 @@ public final class Tensor {
     ) -> Tensor {
         let tensor = zeros(shape, requiresGrad: requiresGrad)
         let p = tensor.storage.pointer
-        for i in 0..<tensor.count { p[i] = low + (high - low) * generator.nextFloat() }
+        if !generator.skipsInitialization {
+            for i in 0..<tensor.count { p[i] = low + (high - low) * generator.nextFloat() }
+        }
         return tensor
     }
 

@@ -17,7 +17,7 @@ struct ImportCommand: ParsableCommand {
     var weights: String
     @Option(help: "The model configuration, JSON with nanoGPT's keys (default for ckpt.pt: its model_args).")
     var config: String?
-    @Option(help: "meta.pkl, meta.json or tokenizer.json (default for a Hugging Face folder: its vocab.json, merges.txt).")
+    @Option(help: "meta.pkl, meta.json or tokenizer.json (default for a Hugging Face folder: its vocab.json and merges.txt, else its tokenizer.json).")
     var vocab: String?
     @Option(help: "The checkpoint directory to write.") var out: String
 
@@ -74,7 +74,7 @@ struct ImportCommand: ParsableCommand {
             throw GPTError.invalidCheckpoint(path: vocab ?? source, reason:
                 "the vocabulary has \(tokenizer.vocabularySize) tokens but vocab_size is \(configuration.vocabSize)")
         }
-        var generator = SeededGenerator(seed: 0)
+        var generator = SeededGenerator.forLoading
         let model = GPTLanguageModel(configuration, generator: &generator)
         try model.loadWeights(try layout.nativeTensors(tensors, configuration: configuration), source: source)
         try Checkpoint(model: model, tokenizer: tokenizer).save(to: URL(fileURLWithPath: out))
@@ -89,11 +89,16 @@ struct ImportCommand: ParsableCommand {
             tokenizer = try readTokenizer(vocab)
         } else {
             let vocabulary = directory.appendingPathComponent("vocab.json"), merges = directory.appendingPathComponent("merges.txt")
-            guard let vocabularyData = FileManager.default.contents(atPath: vocabulary.path),
-                  let mergesText = try? String(contentsOf: merges, encoding: .utf8) else {
-                throw GPTError.invalidArgument(name: "--vocab", reason: "the folder has no vocab.json and merges.txt; name a tokenizer")
+            let huggingFace = directory.appendingPathComponent("tokenizer.json")
+            if let vocabularyData = FileManager.default.contents(atPath: vocabulary.path),
+               let mergesText = try? String(contentsOf: merges, encoding: .utf8) {
+                tokenizer = .bytePair(try BytePairTokenizer(gpt2Vocabulary: vocabularyData, merges: mergesText))
+            } else if FileManager.default.fileExists(atPath: huggingFace.path) {
+                tokenizer = try readTokenizer(huggingFace.path)
+            } else {
+                throw GPTError.invalidArgument(name: "--vocab", reason:
+                    "the folder has neither vocab.json and merges.txt nor tokenizer.json; name a tokenizer")
             }
-            tokenizer = .bytePair(try BytePairTokenizer(gpt2Vocabulary: vocabularyData, merges: mergesText))
         }
         try save(tensors, configuration: configuration, tokenizer: tokenizer, layout: .nanoGPT, source: directory.path,
                  described: "a Hugging Face GPT-2")
