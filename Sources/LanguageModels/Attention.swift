@@ -1,3 +1,4 @@
+import Foundation
 import NN
 import TensorModule
 
@@ -63,47 +64,89 @@ public final class MultiHeadAttention: Module {
     }
 }
 
-/// Multi-head causal self-attention with the key, query and value projections of all heads packed into one
-/// `[3C, C]` matrix (nanoGPT's `c_attn`) and the attention itself one fused op. Equal to ``MultiHeadAttention``
-/// built from ``referenceHeads(generator:)``.
+/// Multi-head causal self-attention with the query, key and value projections of all heads packed into one
+/// `[(H + 2·KV)·D, C]` matrix (nanoGPT's `c_attn`, laid out as ``PackedQKV`` says) and the attention itself one
+/// fused op; optionally rotary positions on q and k, QK-norm, and grouped-query attention (KV < H key/value heads).
+/// Equal to ``MultiHeadAttention`` built from ``referenceHeads()`` in the 2019 layout.
 public final class CausalSelfAttention: Module {
-    /// `[3C, C]`: rows `0..<C` are the queries of heads `0..<H`, then the keys, then the values.
+    /// `[(H + 2·KV)·D, C]`: the queries of heads `0..<H`, then the keys, then the values.
     public let packedProjection: Linear
     public let outputProjection: Linear
-    public let headCount: Int
+    public let layout: PackedQKV
+    public var headCount: Int { layout.heads }
     public let dropout: Float
+    /// Angles of the rotary embedding, when the configuration asks for it.
+    let rotary: RotaryTable?
+    /// ε of the QK-norm, when the configuration asks for it.
+    let qkNormEpsilon: Float?
 
     public init(_ configuration: ModelConfiguration, generator: inout SeededGenerator) {
         let c = configuration.embeddingSize
-        packedProjection = Linear(inputSize: c, outputSize: 3 * c, bias: configuration.attentionBias, std: 0.02,
+        layout = configuration.packedQKV
+        packedProjection = Linear(inputSize: c, outputSize: layout.width, bias: configuration.attentionBias, std: 0.02,
                                   generator: &generator)
         outputProjection = Linear(inputSize: c, outputSize: c, bias: configuration.bias,
-                                  std: 0.02 / Float(2 * configuration.layerCount).squareRoot(), generator: &generator)
-        headCount = configuration.headCount
+                                  std: configuration.projectionStd, generator: &generator)
         dropout = configuration.dropout
+        rotary = configuration.positionEncoding == .rope ? RotaryTable(configuration) : nil
+        qkNormEpsilon = configuration.qkNorm ? configuration.normEpsilon : nil
     }
 
-    /// `[B, T, C] -> [B, T, C]`. With a `cache` (batch 1, sampling), the keys and values of every position are also
-    /// stored in it for `layer`, so later tokens can attend to them without recomputing them.
-    public func callAsFunction(
-        _ x: Tensor, generator: inout SeededGenerator, training: Bool = false, cache: KVCache? = nil, layer: Int = 0
-    ) -> Tensor {
-        let qkv = packedProjection(x)  // (B, T, 3C)
-        cache?.store(packedProjections: qkv, layer: layer)
-        let y = qkv.causalSelfAttention(heads: headCount, dropout: training ? dropout : 0, generator: &generator)
-        let out = outputProjection(y)  // (B, T, C)
-        return training ? out.dropout(probability: dropout, generator: &generator) : out
+    /// `[B, T, C] -> [B, T, C]`. With a cache (batch 1), this pass's keys and values are stored at positions
+    /// `context.start...` of the context's layer; a pass after the first is one token attending to all of them.
+    public func callAsFunction(_ x: Tensor, context: inout ForwardContext) -> Tensor {
+        var qkv = packedProjection(x, context: context)  // (B, T, (H + 2KV)·D)
+        let rotated = layout.heads + layout.keyValueHeads  // q and k: the leading heads of each row
+        if let rotary {
+            qkv = qkv.rotatingHeads(rotated, headSize: layout.headSize, cosine: rotary.cosine, sine: rotary.sine,
+                                    start: context.start)
+        }
+        if let qkNormEpsilon { qkv = qkv.normalizingHeads(rotated, headSize: layout.headSize, epsilon: qkNormEpsilon) }
+        let y: Tensor  // (B, T, C)
+        if let cache = context.cache {
+            cache.store(qkv, layout: layout, layer: context.layer, start: context.start)
+            y = context.start == 0 ? attend(qkv, context: &context)
+                : cache.attend(qkv, layout: layout, layer: context.layer, length: context.start + qkv.shape[1])
+        } else {
+            y = attend(qkv, context: &context)
+        }
+        if let observer = context.attentionObserver { observer(context.layer, attentionMaps(qkv)) }
+        return context.dropout(outputProjection(y, context: context), probability: dropout)
+    }
+
+    /// Causal attention over this pass's own positions, key/value heads repeated for their query heads.
+    func attend(_ qkv: Tensor, context: inout ForwardContext) -> Tensor {
+        let packed = layout.keyValueHeads == layout.heads ? qkv
+            : qkv.expandingKeyValueHeads(queryHeads: layout.heads, keyValueHeads: layout.keyValueHeads, headSize: layout.headSize)
+        return packed.causalSelfAttention(heads: layout.heads, dropout: context.training ? dropout : 0,
+                                          generator: &context.generator)
+    }
+
+    /// Every head's attention weights `[T, T]` for batch 1, computed the readable way from the (rotated,
+    /// normalised) queries and keys: `softmax(mask(q kᵀ / √D))`.
+    func attentionMaps(_ qkv: Tensor) -> [[Float]] {
+        withoutGradient {
+            let d = layout.headSize
+            return (0..<layout.heads).map { h in
+                let q = qkv.sliced(layout.queryOffset(h)..<(layout.queryOffset(h) + d))  // (1, T, D)
+                let g = layout.keyValueHead(forQuery: h)
+                let k = qkv.sliced(layout.keyOffset(g)..<(layout.keyOffset(g) + d))  // (1, T, D)
+                let scores = q.matmul(k.transposed()).scaled(by: 1 / Float(d).squareRoot())  // (1, T, T)
+                return scores.causallyMasked().softmax().values
+            }
+        }
     }
 
     /// The same weights as separate ``Head``s with a projection: the readable reference.
     public func referenceHeads() -> MultiHeadAttention {
-        let c = packedProjection.weight.shape[1], d = c / headCount
+        precondition(layout.keyValueHeads == layout.heads && rotary == nil && qkNormEpsilon == nil, "the 2019 layout only")
+        let c = packedProjection.weight.shape[1], d = layout.headSize
         let w = packedProjection.weight.detached(), b = packedProjection.bias?.detached()
         var generator = SeededGenerator(seed: 0)
         let heads = (0..<headCount).map { h -> Head in
             let head = Head(embeddingSize: c, headSize: d, dropout: dropout, bias: b != nil, generator: &generator)
             for (part, linear) in [head.query, head.key, head.value].enumerated() {
-                let firstRow = part * c + h * d
+                let firstRow = [layout.queryOffset(h), layout.keyOffset(h), layout.valueOffset(h)][part]
                 linear.weight.storage.pointer.update(from: w.storage.pointer + firstRow * c, count: d * c)
                 if let b { linear.bias!.storage.pointer.update(from: b.storage.pointer + firstRow, count: d) }
             }
@@ -117,5 +160,26 @@ public final class CausalSelfAttention: Module {
 
     public func namedParameters() -> [(name: String, tensor: Tensor)] {
         prefixed("c_attn", packedProjection) + prefixed("c_proj", outputProjection)
+    }
+}
+
+/// The rotary embedding's `cos` and `sin` of every position and pair, `[blockSize, D/2]` each: the angle of pair
+/// `i` at position `t` is `t / θ^(2i/D)` (Hugging Face LLaMA's `inv_freq`, in fp32 as there).
+struct RotaryTable {
+    let cosine: TensorStorage, sine: TensorStorage
+
+    init(_ configuration: ModelConfiguration) {
+        let half = configuration.headSize / 2, positions = configuration.blockSize
+        cosine = TensorStorage(zeros: positions * half)
+        sine = TensorStorage(zeros: positions * half)
+        let theta = configuration.ropeTheta
+        let frequencies = (0..<half).map { 1 / Foundation.pow(theta, Float(2 * $0) / Float(configuration.headSize)) }
+        for t in 0..<positions {
+            for i in 0..<half {
+                let angle = Float(t) * frequencies[i]
+                cosine.pointer[t * half + i] = Foundation.cos(angle)
+                sine.pointer[t * half + i] = Foundation.sin(angle)
+            }
+        }
     }
 }

@@ -14,15 +14,16 @@ public final class FeedForward: Module {
         let c = configuration.embeddingSize
         expand = Linear(inputSize: c, outputSize: 4 * c, bias: configuration.bias, std: 0.02, generator: &generator)
         project = Linear(inputSize: 4 * c, outputSize: c, bias: configuration.bias,
-                         std: 0.02 / Float(2 * configuration.layerCount).squareRoot(), generator: &generator)
+                         std: configuration.projectionStd, generator: &generator)
         activation = configuration.activation
         dropout = configuration.dropout
     }
 
-    public func callAsFunction(_ x: Tensor, generator: inout SeededGenerator, training: Bool = false) -> Tensor {
-        let activated = activation == .relu ? expand(x, relu: true) : activation.apply(expand(x))  // (B, T, 4C)
-        let out = project(activated)  // (B, T, C)
-        return training ? out.dropout(probability: dropout, generator: &generator) : out
+    public func callAsFunction(_ x: Tensor, context: inout ForwardContext) -> Tensor {
+        let activated = activation == .relu && !context.decodesOneRow(x)
+            ? expand(x, relu: true) : activation.apply(expand(x, context: context))  // (B, T, 4C)
+        let out = project(activated, context: context)  // (B, T, C)
+        return context.dropout(out, probability: dropout)
     }
 
     public func namedParameters() -> [(name: String, tensor: Tensor)] {
@@ -32,7 +33,7 @@ public final class FeedForward: Module {
 
 extension ModelConfiguration.Activation {
     /// The activation as a differentiable op on `[..., 4C]` (ReLU is also fused into the expanding product, in
-    /// ``FeedForward``). Adding an activation: a case above, a line here and one in ``apply(inPlace:count:)``.
+    /// ``FeedForward``). Adding an activation: a case above and a line here.
     func apply(_ x: Tensor) -> Tensor {
         switch self {
         case .relu: x.relu()
@@ -41,37 +42,57 @@ extension ModelConfiguration.Activation {
         case .relu2: x.reluSquared()
         }
     }
+}
 
-    /// The activation on raw values in place (decoding one position with the KV cache).
-    func apply(inPlace values: UnsafeMutablePointer<Float>, count: Int) {
-        switch self {
-        case .relu: reluForward(out: values, input: values, count: count)
-        case .gelu: geluExactForward(out: values, input: values, count: count)
-        case .geluTanh: geluForward(out: values, input: values, count: count)
-        case .relu2: reluSquaredForward(out: values, input: values, count: count)
+/// The norm a configuration names (``ModelConfiguration/norm``): a layer norm (PyTorch's `nn.LayerNorm`) or an
+/// RMSNorm (`F.rms_norm`), with a learnable gain when ``ModelConfiguration/normAffine`` (and a shift for a layer
+/// norm with ``ModelConfiguration/bias``), and ``ModelConfiguration/normEpsilon``. `[..., C] -> [..., C]`.
+/// Adding a norm: a case in ``ModelConfiguration/Norm`` and a line in ``callAsFunction(_:)``.
+public final class Normalization: Module {
+    public let kind: ModelConfiguration.Norm
+    public let weight: Tensor?, bias: Tensor?
+    public let epsilon: Float
+    /// Ones: the gain of a layer norm without parameters.
+    private let unit: Tensor
+
+    public init(_ configuration: ModelConfiguration) {
+        let c = configuration.embeddingSize
+        kind = configuration.norm
+        epsilon = configuration.normEpsilon
+        weight = configuration.normAffine ? Tensor.filled([c], with: 1, requiresGrad: true) : nil
+        bias = configuration.normAffine && kind == .layerNorm && configuration.bias ? Tensor.zeros([c], requiresGrad: true) : nil
+        unit = Tensor.filled([weight == nil ? c : 0], with: 1)
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        switch kind {
+        case .layerNorm: x.layerNorm(weight: weight ?? unit, bias: bias, epsilon: epsilon)
+        case .rmsNorm: x.rmsNorm(weight: weight, epsilon: epsilon)
         }
+    }
+
+    public func namedParameters() -> [(name: String, tensor: Tensor)] {
+        (weight.map { [("weight", $0)] } ?? []) + (bias.map { [("bias", $0)] } ?? [])
     }
 }
 
-/// A transformer block: communication (attention) then computation (feed-forward), each on a layer-normed input
-/// and added back to the residual stream. `[B, T, C] -> [B, T, C]`.
+/// A transformer block: communication (attention) then computation (feed-forward), each on a normed input and
+/// added back to the residual stream. `[B, T, C] -> [B, T, C]`.
 public final class Block: Module {
-    public let norm1: LayerNorm, attention: CausalSelfAttention
-    public let norm2: LayerNorm, feedForward: FeedForward
+    public let norm1: Normalization, attention: CausalSelfAttention
+    public let norm2: Normalization, feedForward: FeedForward
 
     public init(_ configuration: ModelConfiguration, generator: inout SeededGenerator) {
-        norm1 = LayerNorm(dimension: configuration.embeddingSize, bias: configuration.bias)
+        norm1 = Normalization(configuration)
         attention = CausalSelfAttention(configuration, generator: &generator)
-        norm2 = LayerNorm(dimension: configuration.embeddingSize, bias: configuration.bias)
+        norm2 = Normalization(configuration)
         feedForward = FeedForward(configuration, generator: &generator)
     }
 
-    public func callAsFunction(
-        _ x: Tensor, generator: inout SeededGenerator, training: Bool = false, cache: KVCache? = nil, layer: Int = 0
-    ) -> Tensor {
+    public func callAsFunction(_ x: Tensor, context: inout ForwardContext) -> Tensor {
         var x = x
-        x = x + attention(norm1(x), generator: &generator, training: training, cache: cache, layer: layer)
-        x = x + feedForward(norm2(x), generator: &generator, training: training)
+        x = x + attention(norm1(x), context: &context)
+        x = x + feedForward(norm2(x), context: &context)
         return x
     }
 

@@ -11,35 +11,25 @@ public enum DecodingPrecision: String, Sendable, Codable, CaseIterable {
     case float32, bfloat16
 }
 
-/// A bfloat16 copy of a ``GPTLanguageModel``'s weight matrices for ``GPTLanguageModel/decode(_:cache:weights:)``.
+/// A bfloat16 copy of a ``GPTLanguageModel``'s weight matrices for ``GPTLanguageModel/decode(_:cache:weights:)``:
+/// each layer's product finds its own matrix here by its weight (``subscript(_:)``), so no order is fixed.
 ///
-/// Layer norms, biases and embedding rows stay fp32 (they are a few kilobytes per token). The copy is a snapshot:
-/// take a new one after the model's weights change.
-public struct BFloat16Weights: Sendable {
-    /// One block's matrices: `c_attn` `[3C, C]`, `c_proj` `[C, C]`, `c_fc` `[4C, C]`, `mlp.c_proj` `[C, 4C]`.
-    public struct Block: Sendable {
-        public let packedProjection, outputProjection, expand, project: BFloat16Matrix
-    }
+/// Norms, biases and embedding rows stay fp32 (they are a few kilobytes per token). The copy is a snapshot: take a
+/// new one after the model's weights change.
+public struct BFloat16Weights: @unchecked Sendable {
+    private let matrices: [ObjectIdentifier: BFloat16Matrix]
 
-    public let blocks: [Block]
-    /// The output head `[V, C]` (the token embedding table when the weights are tied).
-    public let head: BFloat16Matrix
-
-    /// Rounds every matrix of `model` to bfloat16, into one contiguous allocation in the order decoding reads them.
+    /// Rounds every matrix a decode multiplies by (the blocks' four linear layers and the head, the token embedding
+    /// table when tied) to bfloat16, in one contiguous allocation in the order decoding reads them.
     public init(_ model: GPTLanguageModel) {
-        func source(_ weight: Tensor) -> (UnsafePointer<Float>, rows: Int, columns: Int) {
-            (UnsafePointer(weight.storage.pointer), weight.shape[0], weight.shape[1])
-        }
-        let perBlock = model.blocks.flatMap { block in
+        let weights = model.blocks.flatMap { block in
             [block.attention.packedProjection.weight, block.attention.outputProjection.weight,
-             block.feedForward.expand.weight, block.feedForward.project.weight].map(source)
-        }
-        let head = source(model.lmHead?.weight ?? model.tokenEmbeddingTable.weight)
-        let matrices = BFloat16Matrix.contiguous(perBlock + [head])
-        blocks = model.blocks.indices.map { layer in
-            Block(packedProjection: matrices[4 * layer], outputProjection: matrices[4 * layer + 1],
-                  expand: matrices[4 * layer + 2], project: matrices[4 * layer + 3])
-        }
-        self.head = matrices[matrices.count - 1]
+             block.feedForward.expand.weight, block.feedForward.project.weight]
+        } + [model.lmHead?.weight ?? model.tokenEmbeddingTable.weight]
+        let copies = BFloat16Matrix.contiguous(weights.map { (UnsafePointer($0.storage.pointer), $0.shape[0], $0.shape[1]) })
+        matrices = Dictionary(zip(weights.map(ObjectIdentifier.init), copies), uniquingKeysWith: { first, _ in first })
     }
+
+    /// The bfloat16 copy of `weight`, if it is one of the model's matrices.
+    public subscript(_ weight: Tensor) -> BFloat16Matrix? { matrices[ObjectIdentifier(weight)] }
 }

@@ -1,18 +1,22 @@
 import NN
 import TensorModule
 
-/// The GPT of the lecture and of nanoGPT: token plus position embeddings, a stack of ``Block``s, a final layer norm
-/// and a linear head that scores every next token.
+/// The GPT of the lecture, of nanoGPT and of nanochat, from one definition: token embeddings (plus a learned
+/// position table, or rotary positions inside attention), an optional embedding norm, a stack of ``Block``s, a final
+/// norm and a linear head that scores every next token, optionally soft-capped.
 ///
 /// B batch, T time (at most `blockSize`), C embedding size, V vocabulary size. Parameter names are nanoGPT's
-/// (`transformer.wte.weight`, `transformer.h.0.attn.c_attn.weight`, ...). Dropout draws from ``dropoutGenerator``,
-/// whose state a checkpoint saves so a resumed run repeats exactly.
+/// (`transformer.wte.weight`, `transformer.h.0.attn.c_attn.weight`, ...; `transformer.ln_e` for the embedding
+/// norm). Training, evaluation, cached decoding and attention maps all run ``forward(_:batchSize:targets:context:)``.
+/// Dropout draws from ``dropoutGenerator``, whose state a checkpoint saves so a resumed run repeats exactly.
 public final class GPTLanguageModel: LanguageModel {
     public let configuration: ModelConfiguration
     public let tokenEmbeddingTable: Embedding  // (V, C)
-    public let positionEmbeddingTable: Embedding  // (blockSize, C)
+    /// `nil` with rotary positions.
+    public let positionEmbeddingTable: Embedding?  // (blockSize, C)
+    public let embeddingNorm: Normalization?
     public let blocks: [Block]
-    public let finalNorm: LayerNorm
+    public let finalNorm: Normalization
     /// `nil` when tied: the head then reuses the token embedding table.
     public let lmHead: Linear?
     public let lmHeadBias: Tensor?
@@ -22,9 +26,11 @@ public final class GPTLanguageModel: LanguageModel {
         self.configuration = configuration
         let c = configuration.embeddingSize, v = configuration.vocabSize
         tokenEmbeddingTable = Embedding(count: v, dimension: c, std: 0.02, generator: &generator)
-        positionEmbeddingTable = Embedding(count: configuration.blockSize, dimension: c, std: 0.02, generator: &generator)
+        positionEmbeddingTable = configuration.positionEncoding == .learned
+            ? Embedding(count: configuration.blockSize, dimension: c, std: 0.02, generator: &generator) : nil
+        embeddingNorm = configuration.embeddingNorm ? Normalization(configuration) : nil
         blocks = (0..<configuration.layerCount).map { _ in Block(configuration, generator: &generator) }
-        finalNorm = LayerNorm(dimension: c, bias: configuration.bias)
+        finalNorm = Normalization(configuration)
         lmHead = configuration.tiedEmbeddings
             ? nil : Linear(inputSize: c, outputSize: v, bias: false, std: 0.02, generator: &generator)
         lmHeadBias = configuration.lmHeadBias ? Tensor.zeros([v], requiresGrad: true) : nil
@@ -32,50 +38,51 @@ public final class GPTLanguageModel: LanguageModel {
     }
 
     public func forward(_ idx: [Int], batchSize: Int, targets: [Int]?, training: Bool) -> (logits: Tensor, loss: Tensor?) {
-        forward(idx, batchSize: batchSize, targets: targets, training: training, cache: nil)
-    }
-
-    /// The forward pass; with a `cache` (batch 1, no training), it also records every layer's keys and values.
-    /// Training draws dropout masks from ``dropoutGenerator``.
-    func forward(
-        _ idx: [Int], batchSize: Int, targets: [Int]?, training: Bool, cache: KVCache?
-    ) -> (logits: Tensor, loss: Tensor?) {
         if training { return forward(idx, batchSize: batchSize, targets: targets, dropout: &dropoutGenerator) }
         // Inference never touches the model's dropout generator, so several threads may sample from one model.
-        var unused = SeededGenerator(seed: 0)
-        return forward(idx, batchSize: batchSize, targets: targets, training: false, cache: cache, generator: &unused)
+        var context = ForwardContext()
+        return forward(idx, batchSize: batchSize, targets: targets, context: &context)
     }
 
     /// A training forward pass whose dropout masks come from `dropout` (one generator per part of a batch that
     /// threads train on side by side).
     func forward(_ idx: [Int], batchSize: Int, targets: [Int]?, dropout: inout SeededGenerator)
         -> (logits: Tensor, loss: Tensor?) {
-        forward(idx, batchSize: batchSize, targets: targets, training: true, cache: nil, generator: &dropout)
+        var context = ForwardContext(training: true, generator: dropout)
+        defer { dropout = context.generator }
+        return forward(idx, batchSize: batchSize, targets: targets, context: &context)
     }
 
-    private func forward(
-        _ idx: [Int], batchSize: Int, targets: [Int]?, training: Bool, cache: KVCache?,
-        generator: inout SeededGenerator
-    ) -> (logits: Tensor, loss: Tensor?) {
-        let time = idx.count / batchSize
-        precondition(time <= configuration.blockSize, "context \(time) exceeds block size \(configuration.blockSize)")
-        let tokens = tokenEmbeddingTable(idx, shape: [batchSize, time])  // (B, T, C)
-        let positions = positionEmbeddingTable(Array(0..<time), shape: [time])  // (T, C)
-        var x = tokens + positions  // (B, T, C)
-        if training { x = x.dropout(probability: configuration.dropout, generator: &generator) }
-        cache?.reset()
+    /// The forward pass, `idx` `[B·T]` -> logits `[B, T, V]` (and the mean cross-entropy with `targets`). With a
+    /// cache in `context` (batch 1), the tokens sit at positions `cache.count...` and the cache grows by T.
+    public func forward(_ idx: [Int], batchSize: Int, targets: [Int]?, context: inout ForwardContext)
+        -> (logits: Tensor, loss: Tensor?) {
+        let time = idx.count / batchSize, start = context.cache?.count ?? 0
+        precondition(start + time <= configuration.blockSize,
+                     "context \(start + time) exceeds block size \(configuration.blockSize)")
+        context.start = start
+        var x = tokenEmbeddingTable(idx, shape: [batchSize, time])  // (B, T, C)
+        if let embeddingNorm { x = embeddingNorm(x) }
+        if let positionEmbeddingTable { x = x + positionEmbeddingTable(Array(start..<(start + time)), shape: [time]) }
+        x = context.dropout(x, probability: configuration.dropout)
         for (layer, block) in blocks.enumerated() {
-            x = block(x, generator: &generator, training: training, cache: cache, layer: layer)
+            context.layer = layer
+            x = block(x, context: &context)
         }
-        cache?.count = time
+        context.cache?.count = start + time
         x = finalNorm(x)
         let headWeight = lmHead?.weight ?? tokenEmbeddingTable.weight
-        let logits = x.linear(weight: headWeight, bias: lmHeadBias)  // (B, T, V)
+        var logits = context.decodesOneRow(x)  // (B, T, V)
+            ? rowProduct(x, weight: headWeight, bias: lmHeadBias, half: context.halfWeights?[headWeight])
+            : x.linear(weight: headWeight, bias: lmHeadBias)
+        if let cap = configuration.logitSoftcap { logits = logits.softcapped(cap) }
         return (logits, targets.map { logits.crossEntropy(targets: $0) })
     }
 
     public func namedParameters() -> [(name: String, tensor: Tensor)] {
-        var named = prefixed("transformer.wte", tokenEmbeddingTable) + prefixed("transformer.wpe", positionEmbeddingTable)
+        var named = prefixed("transformer.wte", tokenEmbeddingTable)
+        if let positionEmbeddingTable { named += prefixed("transformer.wpe", positionEmbeddingTable) }
+        if let embeddingNorm { named += prefixed("transformer.ln_e", embeddingNorm) }
         for (i, block) in blocks.enumerated() { named += prefixed("transformer.h.\(i)", block) }
         named += prefixed("transformer.ln_f", finalNorm)
         if let lmHead { named.append(("lm_head.weight", lmHead.weight)) }

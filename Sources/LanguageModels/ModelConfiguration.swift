@@ -14,9 +14,19 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
         case relu, gelu, geluTanh = "gelu_tanh", relu2
     }
 
-    /// The `config.json` layout version this code writes (2: `gelu` is exact, `gelu_tanh` the approximation).
-    public static let currentFormatVersion = 2
+    /// How a position enters the model: a learned table added to the token embedding (GPT-2), or rotary
+    /// embeddings of the queries and keys (``ropeTheta``; LLaMA, nanochat).
+    public enum PositionEncoding: String, Codable, Sendable, CaseIterable { case learned, rope }
+    /// The normalisation of every block, of the final layer and of ``embeddingNorm``.
+    public enum Norm: String, Codable, Sendable, CaseIterable { case layerNorm = "layernorm", rmsNorm = "rmsnorm" }
 
+    /// The `config.json` layout version this code reads (2: `gelu` is exact, `gelu_tanh` the approximation; 3: the
+    /// modern options). A configuration is written with the lowest version that holds it, so a model of the 2019
+    /// layout still loads in tools that read version 2.
+    public static let currentFormatVersion = 3
+
+    /// The format version read: this tool's after decoding (older files are read in its meaning), or a newer one, which
+    /// ``validate()`` refuses. Written as the lowest version that holds the configuration.
     public var formatVersion = ModelConfiguration.currentFormatVersion
     public var modelType: ModelType
     public var vocabSize: Int
@@ -35,6 +45,24 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
     public var activation = Activation.relu
     /// Whether the lm head shares the token embedding table's weights (nanoGPT: yes; the lecture: no).
     public var tiedEmbeddings = false
+    public var positionEncoding = PositionEncoding.learned
+    /// The base θ of the rotary angles `t / θ^(2i/D)`.
+    public var ropeTheta: Float = 10_000
+    public var norm = Norm.layerNorm
+    /// Whether norms have a learnable gain (and, for a layer norm with ``bias``, a shift).
+    public var normAffine = true
+    /// The ε under every norm's square root.
+    public var normEpsilon: Float = 1e-5
+    /// RMS-normalise each query and key head (no gain) after the rotary embedding (nanochat).
+    public var qkNorm = false
+    /// Key and value heads (grouped-query attention); `nil`: one per query head.
+    public var keyValueHeadCount: Int?
+    /// A norm right after the token embedding (nanochat).
+    public var embeddingNorm = false
+    /// `c`: logits become `c·tanh(logits / c)`; `nil`: no cap.
+    public var logitSoftcap: Float?
+    /// The output projections of attention and feed-forward start at zero (modded-nanogpt, nanochat).
+    public var zeroInitProjections = false
 
     public init(modelType: ModelType, vocabSize: Int, blockSize: Int) {
         self.modelType = modelType
@@ -73,6 +101,7 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
                 throw fail("n_embd", "(\(embeddingSize)) must be divisible by n_head (\(headCount))")
             }
             if !(dropout >= 0 && dropout < 1) { throw fail("dropout", "must be in [0, 1), got \(dropout)") }
+            try validateModernOptions()
         }
         let bytes = try parameterBytes()
         let available = Self.availableMemory
@@ -108,15 +137,15 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
             }
         }
         guard modelType == .gpt else { return try product(vocabSize, vocabSize) }
-        let c = embeddingSize, v = vocabSize
-        let norm = bias ? 2 * c : c
+        let c = embeddingSize, v = vocabSize, qkv = packedQKV.width
+        let norm = !normAffine ? 0 : self.norm == .layerNorm && bias ? 2 * c : c
         let perLayer = try sum([
-            norm, try product(3 * c, c), attentionBias ? 3 * c : 0, try product(c, c), bias ? c : 0,  // attention
-            norm, try product(4 * c, c), bias ? 4 * c : 0, try product(c, 4 * c), bias ? c : 0,      // feed-forward
+            norm, try product(qkv, c), attentionBias ? qkv : 0, try product(c, c), bias ? c : 0,  // attention
+            norm, try product(4 * c, c), bias ? 4 * c : 0, try product(c, 4 * c), bias ? c : 0,  // feed-forward
         ])
         return try sum([
-            try product(v, c), try product(blockSize, c), try product(layerCount, perLayer), norm,
-            tiedEmbeddings ? 0 : try product(v, c), lmHeadBias ? v : 0,
+            try product(v, c), positionEncoding == .learned ? try product(blockSize, c) : 0, embeddingNorm ? norm : 0,
+            try product(layerCount, perLayer), norm, tiedEmbeddings ? 0 : try product(v, c), lmHeadBias ? v : 0,
         ])
     }
 
@@ -131,7 +160,9 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
         case formatVersion = "format_version", modelType = "model_type", vocabSize = "vocab_size"
         case blockSize = "block_size", layerCount = "n_layer", headCount = "n_head", embeddingSize = "n_embd"
         case dropout, bias, attentionBias = "attention_bias", lmHeadBias = "lm_head_bias", activation
-        case tiedEmbeddings = "tie_weights"
+        case tiedEmbeddings = "tie_weights", positionEncoding = "position_encoding", ropeTheta = "rope_theta", norm
+        case normAffine = "norm_affine", normEpsilon = "norm_eps", qkNorm = "qk_norm", keyValueHeadCount = "n_kv_head"
+        case embeddingNorm = "embedding_norm", logitSoftcap = "logit_softcap", zeroInitProjections = "zero_init_projections"
     }
 
     public init(from decoder: Decoder) throws {
@@ -151,6 +182,18 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
         let activation = try c.decodeIfPresent(Activation.self, forKey: .activation) ?? .gelu
         self.activation = activation == .gelu && formatVersion < 2 && c.contains(.activation) ? .geluTanh : activation
         tiedEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tiedEmbeddings) ?? true
+        positionEncoding = try c.decodeIfPresent(PositionEncoding.self, forKey: .positionEncoding) ?? .learned
+        ropeTheta = try c.decodeIfPresent(Float.self, forKey: .ropeTheta) ?? 10_000
+        norm = try c.decodeIfPresent(Norm.self, forKey: .norm) ?? .layerNorm
+        normAffine = try c.decodeIfPresent(Bool.self, forKey: .normAffine) ?? true
+        normEpsilon = try c.decodeIfPresent(Float.self, forKey: .normEpsilon) ?? 1e-5
+        qkNorm = try c.decodeIfPresent(Bool.self, forKey: .qkNorm) ?? false
+        keyValueHeadCount = try c.decodeIfPresent(Int.self, forKey: .keyValueHeadCount)
+        embeddingNorm = try c.decodeIfPresent(Bool.self, forKey: .embeddingNorm) ?? false
+        logitSoftcap = try c.decodeIfPresent(Float.self, forKey: .logitSoftcap)
+        zeroInitProjections = try c.decodeIfPresent(Bool.self, forKey: .zeroInitProjections) ?? false
+        // Read in the current meaning from here on; a newer version is kept so that validate() refuses it.
+        if formatVersion < Self.currentFormatVersion { formatVersion = Self.currentFormatVersion }
     }
 }
 

@@ -30,7 +30,8 @@ import _TestSupport
         if let b = attention.packedProjection.bias { generator.fillNormal(b.storage.buffer, mean: 0, std: 0.5) }
         let reference = attention.referenceHeads()
         let x = randomTensor([2, 7, 8], seed: 6)
-        let fused = attention(x, generator: &generator)
+        var context = ForwardContext()
+        let fused = attention(x, context: &context)
         let expected = reference(x, generator: &generator)
         #expect(compare(fused.values, expected.values, absolute: 1e-5).passed)
 

@@ -1,0 +1,88 @@
+import Foundation
+
+/// Where the queries, keys and values lie in a block's packed projection (`attn.c_attn`, `[(H + 2·KV)·D, C]`): the
+/// features `0..<H·D` are the queries of heads `0..<H`, then `KV·D` keys, then `KV·D` values (nanoGPT's order when
+/// KV = H, Hugging Face's and llama.cpp's with grouped-query attention). Query head `h` reads key/value head
+/// `h / (H / KV)`. Every reader of that layout (attention, the KV cache, attention maps, the reference heads, the
+/// exporters) asks this type.
+public struct PackedQKV: Equatable, Sendable {
+    public let heads: Int, keyValueHeads: Int, headSize: Int
+
+    public var queryWidth: Int { heads * headSize }
+    public var keyValueWidth: Int { keyValueHeads * headSize }
+    /// `(H + 2·KV)·D`: one row of the packed projection.
+    public var width: Int { queryWidth + 2 * keyValueWidth }
+    /// Query heads per key/value head.
+    public var groupSize: Int { heads / keyValueHeads }
+
+    public func queryOffset(_ head: Int) -> Int { head * headSize }
+    public func keyOffset(_ keyValueHead: Int) -> Int { queryWidth + keyValueHead * headSize }
+    public func valueOffset(_ keyValueHead: Int) -> Int { queryWidth + keyValueWidth + keyValueHead * headSize }
+    /// The key/value head query head `head` reads.
+    public func keyValueHead(forQuery head: Int) -> Int { head / groupSize }
+}
+
+extension ModelConfiguration {
+    /// The packed q/k/v layout of this configuration's attention.
+    public var packedQKV: PackedQKV {
+        PackedQKV(heads: headCount, keyValueHeads: keyValueHeadCount ?? headCount, headSize: headSize)
+    }
+
+    /// The initial standard deviation of a block's two output projections: GPT-2's `0.02 / √(2·n_layer)`, or 0
+    /// with ``zeroInitProjections``.
+    var projectionStd: Float { zeroInitProjections ? 0 : 0.02 / Float(2 * layerCount).squareRoot() }
+
+    /// Whether any option of the modern layout differs from the 2019 GPT's (then `config.json` is format 3).
+    public var usesModernOptions: Bool {
+        positionEncoding != .learned || norm != .layerNorm || !normAffine || normEpsilon != 1e-5 || qkNorm
+            || (keyValueHeadCount ?? headCount) != headCount || embeddingNorm || logitSoftcap != nil || zeroInitProjections
+    }
+
+    func validateModernOptions() throws {
+        func fail(_ field: String, _ reason: String) -> GPTError { .invalidConfiguration(field: field, reason: reason) }
+        let kv = keyValueHeadCount ?? headCount
+        guard (1...headCount).contains(kv), headCount % kv == 0 else {
+            throw fail("n_kv_head", "(\(kv)) must divide n_head (\(headCount))")
+        }
+        if positionEncoding == .rope {
+            guard headSize % 2 == 0 else { throw fail("n_embd", "/ n_head = \(headSize) must be even for rotary embeddings") }
+            guard ropeTheta.isFinite, ropeTheta > 1 else { throw fail("rope_theta", "must be a finite number above 1, got \(ropeTheta)") }
+        }
+        guard normEpsilon.isFinite, normEpsilon > 0, normEpsilon <= 1 else {
+            throw fail("norm_eps", "must be in (0, 1], got \(normEpsilon)")
+        }
+        if let cap = logitSoftcap, !(cap.isFinite && cap > 0 && cap <= 1e4) {
+            throw fail("logit_softcap", "must be null or in (0, 10000], got \(cap)")
+        }
+    }
+
+    /// Writes every 2019 field, and the modern ones only where they differ from the 2019 GPT, under the lowest
+    /// format version that holds them.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(usesModernOptions ? 3 : 2, forKey: .formatVersion)
+        try c.encode(modelType, forKey: .modelType)
+        try c.encode(vocabSize, forKey: .vocabSize)
+        try c.encode(blockSize, forKey: .blockSize)
+        try c.encode(layerCount, forKey: .layerCount)
+        try c.encode(headCount, forKey: .headCount)
+        try c.encode(embeddingSize, forKey: .embeddingSize)
+        try c.encode(dropout, forKey: .dropout)
+        try c.encode(bias, forKey: .bias)
+        try c.encode(attentionBias, forKey: .attentionBias)
+        try c.encode(lmHeadBias, forKey: .lmHeadBias)
+        try c.encode(activation, forKey: .activation)
+        try c.encode(tiedEmbeddings, forKey: .tiedEmbeddings)
+        guard usesModernOptions else { return }
+        try c.encode(positionEncoding, forKey: .positionEncoding)
+        if positionEncoding == .rope { try c.encode(ropeTheta, forKey: .ropeTheta) }
+        try c.encode(norm, forKey: .norm)
+        try c.encode(normAffine, forKey: .normAffine)
+        try c.encode(normEpsilon, forKey: .normEpsilon)
+        try c.encode(qkNorm, forKey: .qkNorm)
+        try c.encode(keyValueHeadCount ?? headCount, forKey: .keyValueHeadCount)
+        try c.encode(embeddingNorm, forKey: .embeddingNorm)
+        try c.encodeIfPresent(logitSoftcap, forKey: .logitSoftcap)
+        try c.encode(zeroInitProjections, forKey: .zeroInitProjections)
+    }
+}

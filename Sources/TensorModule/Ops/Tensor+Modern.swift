@@ -1,0 +1,154 @@
+import Foundation
+
+// The ops of the modern GPT layout (nanochat, the modded-nanogpt speedrun), each forward with its backward below it.
+// N rows (every leading dimension flattened), C the last dimension; D a head's size, a "head" being D consecutive
+// features of a row.
+
+extension Tensor {
+    // MARK: - RMSNorm
+
+    /// `y = x / sqrt(mean(x²) + ε) ⊙ g` over the last dimension (PyTorch's `F.rms_norm`); no gain when `weight` is
+    /// `nil`. `[N..., C] -> [N..., C]`, `weight` `[C]`.
+    public func rmsNorm(weight: Tensor?, epsilon: Float) -> Tensor {
+        let columns = shape.last!, rows = count / columns
+        let out = TensorStorage(uninitialized: count), rstd = TensorStorage(uninitialized: rows)
+        let x = storage.pointer, y = out.pointer, g = weight?.storage.pointer
+        for r in 0..<rows {
+            let row = x + r * columns
+            var squares: Float = 0
+            for c in 0..<columns { squares += row[c] * row[c] }
+            let scale = 1 / (squares / Float(columns) + epsilon).squareRoot()
+            rstd.pointer[r] = scale
+            for c in 0..<columns { y[r * columns + c] = row[c] * scale * (g?[c] ?? 1) }
+        }
+        let parents = [self] + (weight.map { [$0] } ?? [])
+        return Tensor(shape: shape, storage: out, parents: parents) { dy in
+            let dx = self.requiresGrad ? self.ensureGradient().pointer : nil
+            let dg = weight?.requiresGrad == true ? weight!.ensureGradient().pointer : nil
+            for r in 0..<rows {
+                let row = x + r * columns, grad = dy.pointer + r * columns, scale = rstd.pointer[r]
+                // With n = x·s: dn = dy ⊙ g, dx = s (dn - n mean(dn ⊙ n)), dg += dy ⊙ n.
+                var dot: Float = 0
+                for c in 0..<columns { dot += grad[c] * (g?[c] ?? 1) * row[c] * scale }
+                let mean = dot / Float(columns)
+                for c in 0..<columns {
+                    let n = row[c] * scale
+                    dx?[r * columns + c] += scale * (grad[c] * (g?[c] ?? 1) - n * mean)
+                    dg?[c] += grad[c] * n
+                }
+            }
+        }
+    }
+
+    // MARK: - Heads normalized
+
+    /// RMS-normalises each of the first `heads` heads of `headSize` features of every row (no gain), leaving the
+    /// rest of the row as it is: QK-norm on a packed `[q | k | v]` projection. `[N..., C] -> [N..., C]`.
+    public func normalizingHeads(_ heads: Int, headSize: Int, epsilon: Float) -> Tensor {
+        let columns = shape.last!, rows = count / columns
+        precondition(heads * headSize <= columns, "normalizingHeads: \(heads) heads of \(headSize) exceed \(columns)")
+        let out = TensorStorage(uninitialized: count), rstd = TensorStorage(uninitialized: rows * heads)
+        let x = storage.pointer, y = out.pointer
+        y.update(from: x, count: count)
+        for r in 0..<rows {
+            for h in 0..<heads {
+                let head = y + r * columns + h * headSize
+                var squares: Float = 0
+                for i in 0..<headSize { squares += head[i] * head[i] }
+                let scale = 1 / (squares / Float(headSize) + epsilon).squareRoot()
+                rstd.pointer[r * heads + h] = scale
+                for i in 0..<headSize { head[i] *= scale }
+            }
+        }
+        return Tensor(shape: shape, storage: out, parents: [self]) { dy in
+            let dx = self.ensureGradient().pointer
+            for r in 0..<rows {
+                for h in 0..<heads {
+                    let offset = r * columns + h * headSize, scale = rstd.pointer[r * heads + h]
+                    var dot: Float = 0
+                    for i in 0..<headSize { dot += dy.pointer[offset + i] * y[offset + i] }
+                    let mean = dot / Float(headSize)
+                    for i in 0..<headSize { dx[offset + i] += scale * (dy.pointer[offset + i] - y[offset + i] * mean) }
+                }
+                let rest = r * columns + heads * headSize
+                for c in rest..<(r * columns + columns) { dx[c] += dy.pointer[c] }
+            }
+        }
+    }
+
+    // MARK: - Rotary position embedding
+
+    /// Rotates each of the first `heads` heads of every row by its position's angles, in Hugging Face LLaMA's
+    /// half-split convention: `x' = x cos + rotate_half(x) sin`, `rotate_half(x) = cat(-x₂, x₁)`, the angle of pair
+    /// `i` at position `t` being `t / θ^(2i/D)`. `self` is `[B, T, C]`; positions are `start..<start+T`; `cosine` and
+    /// `sine` are `[positions, D/2]` tables. The rest of each row is left as it is.
+    public func rotatingHeads(_ heads: Int, headSize: Int, cosine: TensorStorage, sine: TensorStorage, start: Int) -> Tensor {
+        let columns = shape.last!, time = shape[shape.count - 2], rows = count / columns, half = headSize / 2
+        precondition(heads * headSize <= columns && headSize % 2 == 0, "rotatingHeads: \(heads) heads of \(headSize) in \(columns)")
+        let out = TensorStorage(uninitialized: count)
+        let x = storage.pointer, y = out.pointer
+        func rotate(_ source: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>, direction: Float) {
+            for r in 0..<rows {
+                let position = start + r % time
+                let cos = cosine.pointer + position * half, sin = sine.pointer + position * half
+                for h in 0..<heads {
+                    let offset = r * columns + h * headSize
+                    for i in 0..<half {
+                        let first = source[offset + i], second = source[offset + half + i], s = direction * sin[i]
+                        target[offset + i] += first * cos[i] - second * s
+                        target[offset + half + i] += second * cos[i] + first * s
+                    }
+                }
+                let rest = r * columns + heads * headSize
+                for c in rest..<(r * columns + columns) { target[c] += source[c] }
+            }
+        }
+        y.update(repeating: 0, count: count)
+        rotate(x, into: y, direction: 1)
+        return Tensor(shape: shape, storage: out, parents: [self]) { dy in
+            rotate(dy.pointer, into: self.ensureGradient().pointer, direction: -1)  // the inverse rotation
+        }
+    }
+
+    // MARK: - Grouped-query attention
+
+    /// `[N..., (H + 2·KV)·D] -> [N..., 3·H·D]`: the packed `[q | k | v]` of `keyValueHeads` key and value heads, each
+    /// repeated for the `H / KV` query heads that read it (query head `h` reads head `h / (H / KV)`: Hugging Face's
+    /// `repeat_kv`). The backward sums each repeated head's gradients.
+    public func expandingKeyValueHeads(queryHeads: Int, keyValueHeads: Int, headSize: Int) -> Tensor {
+        let inColumns = shape.last!, rows = count / inColumns, group = queryHeads / keyValueHeads
+        let q = queryHeads * headSize, kv = keyValueHeads * headSize, outColumns = 3 * q
+        precondition(inColumns == q + 2 * kv && queryHeads % keyValueHeads == 0, "expandingKeyValueHeads: \(shape)")
+        let out = TensorStorage(uninitialized: rows * outColumns)
+        let x = storage.pointer, y = out.pointer
+        /// Source column of each output column.
+        func source(_ column: Int) -> Int {
+            if column < q { return column }
+            let part = (column - q) / q, within = (column - q) % q  // 0 keys, 1 values
+            return q + part * kv + (within / headSize / group) * headSize + within % headSize
+        }
+        let map = (0..<outColumns).map(source)
+        for r in 0..<rows { for c in 0..<outColumns { y[r * outColumns + c] = x[r * inColumns + map[c]] } }
+        var outShape = shape
+        outShape[outShape.count - 1] = outColumns
+        return Tensor(shape: outShape, storage: out, parents: [self]) { dy in
+            let dx = self.ensureGradient().pointer
+            for r in 0..<rows { for c in 0..<outColumns { dx[r * inColumns + map[c]] += dy.pointer[r * outColumns + c] } }
+        }
+    }
+
+    // MARK: - Logit soft-cap
+
+    /// `cap · tanh(x / cap)`: logits squashed smoothly into `(-cap, cap)` (Gemma 2, the modded-nanogpt speedrun).
+    public func softcapped(_ cap: Float) -> Tensor {
+        let out = TensorStorage(uninitialized: count)
+        for i in 0..<count { out.pointer[i] = cap * Foundation.tanh(storage.pointer[i] / cap) }
+        return Tensor(shape: shape, storage: out, parents: [self]) { dy in
+            let dx = self.ensureGradient().pointer
+            for i in 0..<self.count {
+                let t = out.pointer[i] / cap
+                dx[i] += dy.pointer[i] * (1 - t * t)
+            }
+        }
+    }
+}
