@@ -99,6 +99,7 @@ extension StateDictLayout {
     public func checkCompatible(_ configuration: ModelConfiguration) throws {
         func fail(_ field: String, _ reason: String) -> GPTError { .invalidConfiguration(field: field, reason: reason) }
         guard configuration.modelType == .gpt else { throw fail("model_type", "only a GPT can be exported") }
+        try configuration.requireClassicLayout(for: self == .nanoGPT ? "nanoGPT's GPT" : "the lecture's gpt.py")
         switch self {
         case .nanoGPT:
             if configuration.activation != .gelu {

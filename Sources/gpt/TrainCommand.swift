@@ -49,6 +49,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "lecture (ReLU, untied head with a bias; default) or nanogpt (exact GELU, tied head, no head bias).")
     var layout: String?
     @Flag(help: "Tie the lm head to the token embedding table (nanoGPT, GPT-2).") var tieWeights = false
+    @OptionGroup(title: "Modern architecture (nanochat, the modded-nanogpt speedrun)") var architecture: ArchitectureOptions
     @Option(help: "Biases in the linear layers and layer norms (nanoGPT's bias; default: true).") var bias: Bool?
     @Option(parsing: .unconditional, help: "Micro-batches summed per optimizer step (nanoGPT's; default: 1).")
     var gradientAccumulationSteps: Int?
@@ -136,6 +137,7 @@ struct TrainCommand: ParsableCommand {
             }
             configuration.activation = parsed
         }
+        try architecture.apply(to: &configuration)
         let directory = URL(fileURLWithPath: out ?? "runs/\(preset.name)")
         try prepareRunDirectory(directory)
         var generator = SeededGenerator(seed: settings.seed)
@@ -149,7 +151,7 @@ struct TrainCommand: ParsableCommand {
     func fineTuningRun(from path: String, preset: TrainingPreset, settings: TrainingSettings) throws -> Run {
         let shapeFlags: [(String, Any?)] = [("--layers", layers), ("--heads", heads), ("--embedding-size", embeddingSize),
             ("--activation", activation), ("--layout", layout), ("--tie-weights", tieWeights ? true : nil), ("--bias", bias),
-            ("--tokenizer", tokenizer == "char" ? nil : tokenizer)]
+            ("--tokenizer", tokenizer == "char" ? nil : tokenizer), (architecture.firstGiven ?? "", architecture.firstGiven)]
         if let flag = shapeFlags.first(where: { $0.1 != nil }) {
             throw GPTError.invalidArgument(name: flag.0, reason: "a fine-tuned model keeps the shape and tokenizer of --init-from")
         }

@@ -6,7 +6,9 @@ import Testing
 import _TestSupport
 
 /// The GPT against PyTorch on the same weights: logits, loss, every gradient and the weights after one AdamW step,
-/// from fixtures written by `Scripts/make_parity_fixtures.py` (both the lecture's and nanoGPT's layouts).
+/// from fixtures written by `Scripts/make_parity_fixtures.py` (both the lecture's and nanoGPT's layouts) and
+/// `Scripts/make_modern_fixtures.py` (rotary positions, RMSNorm without gain, QK-norm, ReLU², 2 key/value heads for
+/// 4 query heads, an untied head, no biases, a soft-cap and an embedding norm).
 @Suite struct ParityTests {
     static func fixture(_ name: String) throws -> SafeTensors.File {
         let url = try #require(Bundle.module.url(forResource: "Fixtures/\(name)", withExtension: "safetensors"))
@@ -19,7 +21,14 @@ import _TestSupport
 
     @Test(arguments: StateDictLayout.allCases)
     func matchesPyTorch(layout: StateDictLayout) throws {
-        let prefix = layout.rawValue
+        try check(prefix: layout.rawValue, layout: layout)
+    }
+
+    @Test func modernLayoutMatchesPyTorch() throws {
+        try check(prefix: "modern", layout: .nanoGPT)
+    }
+
+    func check(prefix: String, layout: StateDictLayout) throws {
         let weights = try Self.fixture("\(prefix)_weights"), io = try Self.fixture("\(prefix)_io")
         let gradients = try Self.fixture("\(prefix)_grads"), stepped = try Self.fixture("\(prefix)_step")
         let configuration = try JSONDecoder().decode(ModelConfiguration.self, from: Data(weights.metadata["config"]!.utf8))

@@ -65,6 +65,7 @@ public enum HuggingFaceGPT2 {
         let c = model.configuration
         func fail(_ field: String, _ reason: String) -> GPTError { .invalidConfiguration(field: field, reason: reason) }
         if c.lmHeadBias { throw fail("lm_head_bias", "must be false: GPT-2's head has no bias; train with --layout nanogpt") }
+        try c.requireClassicLayout(for: "transformers' GPT-2")
         let activation: String
         switch c.activation {
         case .geluTanh: activation = "gelu_new"

@@ -46,6 +46,7 @@ public enum LlamaCppGPT2 {
         let c = model.configuration
         func fail(_ field: String, _ reason: String) -> GPTError { .invalidConfiguration(field: field, reason: reason) }
         if c.lmHeadBias { throw fail("lm_head_bias", "must be false: llama.cpp's gpt2 head has no bias; train with --layout nanogpt") }
+        try c.requireClassicLayout(for: "llama.cpp's gpt2")
         switch c.activation {
         case .gelu, .geluTanh: break
         case .relu, .relu2:
