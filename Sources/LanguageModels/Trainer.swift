@@ -17,7 +17,12 @@ public final class Trainer {
     public let model: any LanguageModel
     public let dataset: TextDataset
     public let settings: TrainingSettings
+    /// AdamW, for every parameter, or with Muon for those Muon does not take.
     public let optimizer: AdamW
+    /// Muon, for the blocks' matrices, when the settings name it.
+    public let muon: Muon?
+    /// The names of the parameters of each optimizer, in their order (for saving and restoring their state).
+    let adamWNames: [String], muonNames: [String]
     /// Draws the training and evaluation batches.
     public var generator: SeededGenerator
     /// Optimizer steps taken so far.
@@ -28,6 +33,9 @@ public final class Trainer {
     public internal(set) var bestValidationLoss = Float.infinity
     /// Set (from a signal handler, say) to stop after the current step.
     public let stopRequest = CancellationFlag()
+    /// Where a speedrun reached ``TrainingSettings/targetValidationLoss``: the step, the loss, the wall time since
+    /// ``run(report:save:)`` began (evaluations included) and the tokens trained on.
+    public internal(set) var reachedTarget: (step: Int, validationLoss: Float, seconds: Double, tokens: Int)?
     /// The learning rate of the last step taken.
     public private(set) var lastLearningRate: Float = 0
     /// Parts of each batch trained side by side, one per thread (1: the whole batch, kernels split across
@@ -47,11 +55,17 @@ public final class Trainer {
         self.model = model
         self.dataset = dataset
         self.settings = settings
+        let named = model.namedParameters()
+        let toMuon = named.map { settings.optimizer == "muon" && $0.tensor.rank == 2 && $0.name.hasPrefix("transformer.h.") }
+        let adamW = zip(named, toMuon).filter { !$0.1 }.map(\.0), matrices = zip(named, toMuon).filter(\.1).map(\.0)
+        (adamWNames, muonNames) = (adamW.map(\.name), matrices.map(\.name))
         optimizer = AdamW(
-            parameters: model.parameters,
+            parameters: adamW.map(\.tensor),
             settings: .init(learningRate: settings.learningRate, beta1: settings.beta1, beta2: settings.beta2,
                             weightDecay: settings.weightDecay),
             decayAll: settings.decayAllParameters)
+        muon = matrices.isEmpty ? nil : Muon(parameters: matrices.map(\.tensor), settings: .init(
+            learningRate: settings.muonLearningRate, momentum: settings.muonMomentum, weightDecay: settings.muonWeightDecay))
         generator = SeededGenerator(seed: settings.seed)
         dataParallelShards = Self.defaultShardCount(model: model, settings: settings)
     }
@@ -114,9 +128,13 @@ public final class Trainer {
         guard loss.isFinite, norm.isFinite else { throw GPTError.nonFiniteLoss(step: step + 1) }
         lastLearningRate = currentLearningRate
         optimizer.settings.learningRate = lastLearningRate
+        // Muon's rate follows the same schedule, scaled to its own peak.
+        muon?.settings.learningRate = settings.muonLearningRate * lastLearningRate / settings.learningRate
         // Clipping (`clip_grad_norm_`) as a factor on the gradients the optimizer reads: no pass of its own.
         let maximumNorm = settings.gradientClip > 0 ? settings.gradientClip : .infinity
-        optimizer.update(gradientScale: clippingScale(norm: norm, maximumNorm: maximumNorm))
+        let scale = clippingScale(norm: norm, maximumNorm: maximumNorm)
+        optimizer.update(gradientScale: scale)
+        muon?.update(gradientScale: scale)
         step += 1
         return loss
     }
@@ -173,11 +191,16 @@ public final class Trainer {
             if isBest { bestValidationLoss = losses.validation }
             report(.evaluation(step: step, trainLoss: losses.train, validationLoss: losses.validation))
             try save(isBest)
+            if let target = settings.targetValidationLoss, losses.validation <= target, reachedTarget == nil {
+                let tokens = step * settings.batchSize * settings.blockSize * settings.gradientAccumulationSteps
+                reachedTarget = (step, losses.validation, (clock.now - start).seconds, tokens)
+            }
             return true
         }
         while step < settings.maxIterations {
             if step % settings.evalInterval == 0 && step != evaluatedStep {
                 guard try evaluate(iterations: settings.evalIterations) else { return false }
+                if reachedTarget != nil { return true }  // a speedrun stops at its target
             }
             let loss = try trainStep()
             let elapsed = (clock.now - start).seconds

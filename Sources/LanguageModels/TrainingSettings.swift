@@ -24,13 +24,23 @@ public struct TrainingSettings: Codable, Equatable, Sendable {
     /// Micro-batches of `batchSize` sequences whose gradients are summed before each optimizer step (nanoGPT's
     /// `gradient_accumulation_steps`): a step sees `batchSize x gradientAccumulationSteps` sequences.
     public var gradientAccumulationSteps = 1
+    /// `adamw` for every parameter, or `muon` for the 2-D matrices inside the blocks and AdamW for the rest
+    /// (embeddings, head, gains and biases), each group with its own peak learning rate on the same schedule.
+    public var optimizer = "adamw"
+    /// Muon's peak learning rate (`--muon-learning-rate`), momentum and weight decay.
+    public var muonLearningRate: Float = 0.02
+    public var muonMomentum: Float = 0.95
+    public var muonWeightDecay: Float = 0
+    /// Stop at the first evaluation whose validation loss is at or below this (`--target-val-loss`: a speedrun).
+    public var targetValidationLoss: Float?
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case batchSize, blockSize, maxIterations, learningRate, minimumLearningRate, warmupIterations, decayIterations
         case evalInterval, evalIterations, finalEvalIterations, beta1, beta2, weightDecay, decayAllParameters
-        case gradientClip, seed, gradientAccumulationSteps
+        case gradientClip, seed, gradientAccumulationSteps, optimizer, muonLearningRate, muonMomentum, muonWeightDecay
+        case targetValidationLoss
     }
 
     /// Reads saved settings; a key that an older version did not write takes its default.
@@ -55,6 +65,11 @@ public struct TrainingSettings: Codable, Equatable, Sendable {
         gradientClip = try value(.gradientClip, d.gradientClip)
         seed = try value(.seed, d.seed)
         gradientAccumulationSteps = try value(.gradientAccumulationSteps, d.gradientAccumulationSteps)
+        optimizer = try value(.optimizer, d.optimizer)
+        muonLearningRate = try value(.muonLearningRate, d.muonLearningRate)
+        muonMomentum = try value(.muonMomentum, d.muonMomentum)
+        muonWeightDecay = try value(.muonWeightDecay, d.muonWeightDecay)
+        targetValidationLoss = try c.decodeIfPresent(Float.self, forKey: .targetValidationLoss)
     }
 
     /// The largest count of any loop the settings drive (steps, warm-up, decay, evaluation interval), so that a
@@ -100,6 +115,15 @@ public struct TrainingSettings: Codable, Equatable, Sendable {
         try check(beta2, 0...1, "--beta2", open: true)
         try check(weightDecay, 0...10, "--weight-decay")
         try check(gradientClip, 0...1e6, "--grad-clip")
+        guard ["adamw", "muon"].contains(optimizer) else {
+            throw fail("--optimizer", "use adamw or muon, not \(optimizer.prefix(40))")
+        }
+        guard muonLearningRate.isFinite, muonLearningRate > 0, muonLearningRate <= 10 else {
+            throw fail("--muon-learning-rate", "must be in (0, 10], got \(muonLearningRate)")
+        }
+        try check(muonMomentum, 0...1, "--muon-momentum", open: true)
+        try check(muonWeightDecay, 0...10, "--muon-weight-decay")
+        if let target = targetValidationLoss { try check(target, 0...1e4, "--target-val-loss") }
     }
 }
 
@@ -111,7 +135,7 @@ public struct TrainingPreset: Sendable {
     public let model: @Sendable (Int) -> ModelConfiguration
     public let training: TrainingSettings
 
-    public static let all: [TrainingPreset] = [bigram, tiny, baby, lecture]
+    public static let all: [TrainingPreset] = [bigram, tiny, baby, lecture, modern]
 
     public static func named(_ name: String) throws -> TrainingPreset {
         guard let preset = all.first(where: { $0.name == name }) else {
@@ -165,4 +189,26 @@ public struct TrainingPreset: Sendable {
         return TrainingPreset(name: "lecture", summary: "the lecture's gpt.py: 6 layers, 6 heads, 384 wide, block 256",
                               model: { gpt($0, block: 256, layers: 6, heads: 6, width: 384, dropout: 0.2) }, training: s)
     }()
+
+    /// The modern layout (nanochat's, the modded-nanogpt speedrun's) near baby's size, tuned on 2 cores for the
+    /// shortest wall time to baby's validation loss (the README's speedrun log): rotary positions, RMSNorm without
+    /// gain (also after the embedding), QK-norm, ReLU², no biases, an untied head, zero-initialised projections, a
+    /// soft-cap of 15; Muon for the blocks' matrices, AdamW for the rest.
+    public static let modern: TrainingPreset = {
+        var s = TrainingSettings()
+        (s.batchSize, s.blockSize, s.maxIterations, s.learningRate, s.minimumLearningRate) = (32, 64, 300, 6e-3, 6e-4)
+        (s.evalInterval, s.evalIterations, s.finalEvalIterations, s.warmupIterations, s.decayIterations) = (100, 10, 10, 50, 300)
+        (s.optimizer, s.muonLearningRate, s.weightDecay) = ("muon", 0.05, 0)
+        return TrainingPreset(name: "modern", summary: "nanochat's layout with Muon: 3 layers, 4 heads, 128 wide, block 64, batch 32",
+                              model: { modernGPT($0, block: 64, layers: 3, heads: 4, width: 128) }, training: s)
+    }()
+
+    /// nanochat's layout of a GPT of the given shape.
+    static func modernGPT(_ vocab: Int, block: Int, layers: Int, heads: Int, width: Int) -> ModelConfiguration {
+        var c = gpt(vocab, block: block, layers: layers, heads: heads, width: width, dropout: 0)
+        (c.positionEncoding, c.norm, c.normAffine, c.qkNorm, c.embeddingNorm) = (.rope, .rmsNorm, false, true, true)
+        (c.activation, c.bias, c.attentionBias, c.lmHeadBias, c.tiedEmbeddings) = (.relu2, false, false, false, false)
+        (c.zeroInitProjections, c.logitSoftcap) = (true, 15)
+        return c
+    }
 }

@@ -75,22 +75,31 @@ extension Trainer {
         generator = state.batchGenerator
         if let gpt = model as? GPTLanguageModel, let dropout = state.dropoutGenerator { gpt.dropoutGenerator = dropout }
         optimizer.step = state.step
-        for (index, (name, parameter)) in model.namedParameters().enumerated() {
-            for (prefix, buffers) in [("exp_avg", optimizer.firstMoments), ("exp_avg_sq", optimizer.secondMoments)] {
-                guard let stored = optimizerTensors["\(prefix).\(name)"], stored.values.count == parameter.count else {
-                    throw GPTError.invalidCheckpoint(path: source, reason: "optimizer state \(prefix).\(name) is missing or misshapen")
-                }
-                try requireFinite(stored.values, name: "\(prefix).\(name)", source: source)
-                stored.values.withUnsafeBufferPointer { buffers[index].pointer.update(from: $0.baseAddress!, count: $0.count) }
+        muon?.step = state.step
+        func load(_ name: String, into buffer: TensorStorage) throws {
+            guard let stored = optimizerTensors[name], stored.values.count == buffer.count else {
+                throw GPTError.invalidCheckpoint(path: source, reason: "optimizer state \(name.prefix(200)) is missing or misshapen")
             }
+            try requireFinite(stored.values, name: name, source: source)
+            stored.values.withUnsafeBufferPointer { buffer.pointer.update(from: $0.baseAddress!, count: $0.count) }
         }
+        for (index, name) in adamWNames.enumerated() {
+            try load("exp_avg.\(name)", into: optimizer.firstMoments[index])
+            try load("exp_avg_sq.\(name)", into: optimizer.secondMoments[index])
+        }
+        for (index, name) in muonNames.enumerated() { try load("momentum_buffer.\(name)", into: muon!.momentumBuffers[index]) }
     }
 
-    /// AdamW's moments as named tensors.
+    /// The optimizers' state as named tensors: AdamW's moments (`exp_avg.NAME`, `exp_avg_sq.NAME`) and Muon's
+    /// momentum (`momentum_buffer.NAME`), PyTorch's names.
     func optimizerTensors() -> [(name: String, tensor: Tensor)] {
-        model.namedParameters().enumerated().flatMap { index, named in
-            [("exp_avg.\(named.name)", Tensor(shape: named.tensor.shape, storage: optimizer.firstMoments[index])),
-             ("exp_avg_sq.\(named.name)", Tensor(shape: named.tensor.shape, storage: optimizer.secondMoments[index]))]
+        let shapes = Dictionary(uniqueKeysWithValues: model.namedParameters().map { ($0.name, $0.tensor.shape) })
+        let adamW = adamWNames.enumerated().flatMap { index, name in
+            [("exp_avg.\(name)", Tensor(shape: shapes[name]!, storage: optimizer.firstMoments[index])),
+             ("exp_avg_sq.\(name)", Tensor(shape: shapes[name]!, storage: optimizer.secondMoments[index]))]
+        }
+        return adamW + muonNames.enumerated().map { index, name in
+            ("momentum_buffer.\(name)", Tensor(shape: shapes[name]!, storage: muon!.momentumBuffers[index]))
         }
     }
 }

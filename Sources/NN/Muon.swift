@@ -42,9 +42,10 @@ public final class Muon {
         step += 1
         let s = settings
         let active = parameters.indices.filter { parameters[$0].gradientStorage != nil }
-        do {  // matrix by matrix: each product is split across the cores
-            for index in active {
-                let parameter = parameters[index]
+        // Matrices side by side, one per core, each orthogonalised on its own thread (small products split badly).
+        parallelFor(active.count) { range in
+            for item in range {
+                let index = active[item], parameter = parameters[index]
                 let rows = parameter.shape[0], columns = parameter.shape[1], count = parameter.count
                 let g = parameter.gradientStorage!.pointer, buffer = momentumBuffers[index].pointer
                 var update = [Float](repeating: 0, count: count)
@@ -53,7 +54,7 @@ public final class Muon {
                     buffer[i] += (1 - s.momentum) * (gradient - buffer[i])  // lerp(buf, grad, 1 - μ)
                     update[i] = s.nesterov ? gradient + s.momentum * (buffer[i] - gradient) : buffer[i]
                 }
-                let orthogonal = newtonSchulz(update, rows: rows, columns: columns, settings: s)
+                let orthogonal = newtonSchulz(update, rows: rows, columns: columns, settings: s, serial: true)
                 let adjusted = s.learningRate * max(1, Float(rows) / Float(columns)).squareRoot()
                 let w = parameter.storage.pointer, decay = 1 - s.learningRate * s.weightDecay
                 for i in 0..<count { w[i] = w[i] * decay - adjusted * orthogonal[i] }
@@ -63,7 +64,9 @@ public final class Muon {
 }
 
 /// The Newton-Schulz orthogonalisation of `matrix` `[rows, columns]` (row-major) that ``Muon`` applies, in fp32.
-public func newtonSchulz(_ matrix: [Float], rows: Int, columns: Int, settings: Muon.Settings) -> [Float] {
+/// With `serial`, its products run on the calling thread only.
+public func newtonSchulz(_ matrix: [Float], rows: Int, columns: Int, settings: Muon.Settings, serial: Bool = false) -> [Float] {
+    let product = serial ? serialGEMM : { gemm(transposeA: $0, transposeB: $1, m: $2, n: $3, k: $4, alpha: $5, a: $6, lda: $7, b: $8, ldb: $9, beta: $10, c: $11, ldc: $12) }
     let transposed = rows > columns, m = min(rows, columns), n = max(rows, columns)
     var x = [Float](repeating: 0, count: rows * columns)  // [m, n]
     for r in 0..<rows { for c in 0..<columns { x[transposed ? c * rows + r : r * columns + c] = matrix[r * columns + c] } }
@@ -74,14 +77,11 @@ public func newtonSchulz(_ matrix: [Float], rows: Int, columns: Int, settings: M
     var gram = [Float](repeating: 0, count: m * m), polynomial = [Float](repeating: 0, count: m * m)
     var next = [Float](repeating: 0, count: m * n)
     for _ in 0..<settings.steps {
-        gemm(transposeA: false, transposeB: true, m: m, n: m, k: n, alpha: 1, a: x, lda: n, b: x, ldb: n,
-             beta: 0, c: &gram, ldc: m)  // A = X Xᵀ
+        product(false, true, m, m, n, 1, x, n, x, n, 0, &gram, m)  // A = X Xᵀ
         polynomial = gram.map { b * $0 }
-        gemm(transposeA: false, transposeB: false, m: m, n: m, k: m, alpha: c, a: gram, lda: m, b: gram, ldb: m,
-             beta: 1, c: &polynomial, ldc: m)  // B = b·A + c·A²
+        product(false, false, m, m, m, c, gram, m, gram, m, 1, &polynomial, m)  // B = b·A + c·A²
         next = x.map { a * $0 }
-        gemm(transposeA: false, transposeB: false, m: m, n: n, k: m, alpha: 1, a: polynomial, lda: m, b: x, ldb: n,
-             beta: 1, c: &next, ldc: n)  // X = a·X + B X
+        product(false, false, m, n, m, 1, polynomial, m, x, n, 1, &next, n)  // X = a·X + B X
         swap(&x, &next)
     }
     guard transposed else { return x }

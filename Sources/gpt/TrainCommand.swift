@@ -14,7 +14,7 @@ struct TrainCommand: ParsableCommand {
             the final model. Ctrl-C saves latest/ and exits; `gpt train --resume DIR` continues exactly.
             """)
 
-    @Option(help: "bigram, tiny, baby or lecture (see the README's table).") var preset = "baby"
+    @Option(help: "bigram, tiny, baby, lecture or modern (see the README's table).") var preset = "baby"
     @Option(help: "A UTF-8 text file, or a folder written by `gpt prepare` (default: the bundled tiny shakespeare).")
     var data: String?
     @Option(help: "Where to save the run (default: runs/<preset>).") var out: String?
@@ -50,6 +50,7 @@ struct TrainCommand: ParsableCommand {
     var layout: String?
     @Flag(help: "Tie the lm head to the token embedding table (nanoGPT, GPT-2).") var tieWeights = false
     @OptionGroup(title: "Modern architecture (nanochat, the modded-nanogpt speedrun)") var architecture: ArchitectureOptions
+    @OptionGroup(title: "Optimizer and speedrun") var optimization: OptimizerOptions
     @Option(help: "Biases in the linear layers and layer norms (nanoGPT's bias; default: true).") var bias: Bool?
     @Option(parsing: .unconditional, help: "Micro-batches summed per optimizer step (nanoGPT's; default: 1).")
     var gradientAccumulationSteps: Int?
@@ -108,6 +109,7 @@ struct TrainCommand: ParsableCommand {
         if let minLr { settings.minimumLearningRate = minLr }
         if decayLr == false { settings.decayIterations = 0 }
         if decayLr == true && settings.decayIterations == 0 { settings.decayIterations = settings.maxIterations }
+        optimization.apply(to: &settings)
         if let initFrom { return try fineTuningRun(from: initFrom, preset: preset, settings: settings) }
         try settings.validate()
         let (dataset, tokenizer) = try loadData(data, tokenizerKind: self.tokenizer, vocabularySize: vocabSize)
@@ -197,7 +199,8 @@ struct TrainCommand: ParsableCommand {
             ("--eval-iters", evalIterations), ("--overwrite", overwrite ? true : nil), ("--weight-decay", weightDecay),
             ("--layout", layout), ("--gradient-accumulation-steps", gradientAccumulationSteps), ("--init-from", initFrom), ("--tie-weights", tieWeights ? true : nil), ("--bias", bias),
             ("--beta1", beta1), ("--beta2", beta2), ("--grad-clip", gradClip), ("--warmup-iters", warmupIters),
-            ("--lr-decay-iters", decayIters), ("--min-lr", minLr), ("--decay-lr", decayLr)]
+            ("--lr-decay-iters", decayIters), ("--min-lr", minLr), ("--decay-lr", decayLr),
+            (architecture.firstGiven ?? "", architecture.firstGiven), (optimization.firstGiven ?? "", optimization.firstGiven)]
         if let flag = shapeFlags.first(where: { $0.1 != nil }) {
             throw GPTError.invalidArgument(name: flag.0, reason:
                 "a resumed run keeps the model, data and settings it was saved with; only --max-iters may change")
@@ -280,6 +283,14 @@ struct TrainCommand: ParsableCommand {
         }
         try Checkpoint(model: model, tokenizer: run.tokenizer).save(to: run.directory)
         print(String(format: "trained in %.1f s; saved to %@", (clock.now - started).seconds, run.directory.path))
+        if let target = settings.targetValidationLoss {
+            if let reached = trainer.reachedTarget {
+                print(String(format: "reached val loss %.4f (target %.4f) at step %d: %.1f s wall, %d tokens",
+                             reached.validationLoss, target, reached.step, reached.seconds, reached.tokens))
+            } else {
+                print(String(format: "did not reach val loss %.4f in %d steps", target, settings.maxIterations))
+            }
+        }
         guard sampleLength > 0 else { return true }
         print("--- sample ---")
         var options = SamplingOptions()

@@ -7,7 +7,7 @@ import Testing
 @Suite struct ResumeTests {
     static let tokenizer = Tokenizer.character(CharacterTokenizer(training: "abcdefghijk"))
 
-    static func makeTrainer(seed: UInt64 = 5) throws -> Trainer {
+    static func makeTrainer(seed: UInt64 = 5, optimizer: String = "adamw", target: Float? = nil) throws -> Trainer {
         var generator = SeededGenerator(seed: seed)
         var configuration = AttentionTests.tinyConfiguration(dropout: 0.1)  // dropout: its generator must resume too
         configuration.blockSize = 8
@@ -16,6 +16,7 @@ import Testing
         (settings.batchSize, settings.blockSize, settings.maxIterations) = (4, 8, 24)
         (settings.evalInterval, settings.evalIterations, settings.finalEvalIterations) = (8, 2, 2)
         (settings.warmupIterations, settings.decayIterations) = (4, 24)
+        (settings.optimizer, settings.targetValidationLoss) = (optimizer, target)
         let tokens = (0..<600).map { ($0 * 7 + $0 / 5) % 11 }
         return try Trainer(model: model, dataset: TextDataset(tokens: tokens), settings: settings)
     }
@@ -31,14 +32,15 @@ import Testing
         return losses
     }
 
-    @Test func resumedRunRepeatsTheUninterruptedLossesBitForBit() throws {
-        let uninterrupted = try losses(try Self.makeTrainer())
+    @Test(arguments: ["adamw", "muon"])
+    func resumedRunRepeatsTheUninterruptedLossesBitForBit(optimizerName: String) throws {
+        let uninterrupted = try losses(try Self.makeTrainer(optimizer: optimizerName))
         #expect(uninterrupted.count == 24)
 
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gpt-resume-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         let latest = directory.appendingPathComponent("latest")
-        let first = try losses(try Self.makeTrainer(), stopAt: 13) { trainer in
+        let first = try losses(try Self.makeTrainer(optimizer: optimizerName), stopAt: 13) { trainer in
             try TrainingCheckpoint.save(trainer, tokenizer: Self.tokenizer, state: trainer.state(data: nil, preset: "test"), to: latest)
         }
         #expect(first.count == 13)
@@ -50,12 +52,29 @@ import Testing
 
         let (checkpoint, state, optimizer) = try TrainingCheckpoint.load(directory)
         #expect(state.step == 13)
+        #expect(optimizer.keys.contains { $0.hasPrefix("momentum_buffer.") } == (optimizerName == "muon"))
         let resumed = try Trainer(model: checkpoint.model, dataset: try Self.makeTrainer().dataset, settings: state.settings)
         try resumed.restore(state, optimizerTensors: optimizer, source: directory.path)
         let second = try losses(resumed)
         #expect(second.count == 11)
         for step in 14...24 { #expect(second[step] == uninterrupted[step], "step \(step)") }
         for step in 1...13 { #expect(first[step] == uninterrupted[step], "step \(step)") }
+    }
+
+    @Test func aSpeedrunStopsAtTheFirstEvaluationAtItsTarget() throws {
+        let unreachable = try Self.makeTrainer(target: 0)
+        _ = try losses(unreachable)
+        #expect(unreachable.step == 24 && unreachable.reachedTarget == nil)
+        // The first evaluation after step 0 whose loss is at or below the target: choose the target from a full run.
+        let full = try Self.makeTrainer()
+        var evaluations: [(step: Int, loss: Float)] = []
+        try full.run(report: { if case .evaluation(let step, _, let loss) = $0 { evaluations.append((step, loss)) } })
+        let target = evaluations[2].loss  // step 16
+        let speedrun = try Self.makeTrainer(target: target)
+        _ = try losses(speedrun)
+        let first = evaluations.first { $0.loss <= target }!
+        #expect(speedrun.reachedTarget?.step == first.step && speedrun.step == first.step)
+        #expect(speedrun.reachedTarget?.tokens == first.step * 4 * 8)
     }
 
     @Test func aStopDuringAnEvaluationResumesBitForBit() throws {

@@ -1,0 +1,33 @@
+import ArgumentParser
+import LanguageModels
+
+/// `gpt train`'s optimizer choice and speedrun target.
+struct OptimizerOptions: ParsableArguments {
+    @Option(help: "adamw (every parameter) or muon (the blocks' matrices; AdamW for embeddings, head and gains; default: the preset's).")
+    var optimizer: String?
+    @Option(parsing: .unconditional, help: "Muon's peak learning rate, on the same schedule as --learning-rate (default: the preset's; 0.02).")
+    var muonLearningRate: Float?
+    @Option(parsing: .unconditional, help: "Muon's momentum (default: 0.95).") var muonMomentum: Float?
+    @Option(parsing: .unconditional, help: "Muon's decoupled weight decay (default: 0).") var muonWeightDecay: Float?
+    @Option(parsing: .unconditional, help: "A speedrun: stop at the first evaluation at or below this validation loss and print the wall time and tokens it took.")
+    var targetValLoss: Float?
+    @Option(name: .customLong("final-eval-iters"), parsing: .unconditional,
+            help: "Validation batches of the final evaluation (default: the preset's; baby 200).")
+    var finalEvalIterations: Int?
+
+    /// The first option given, for a resumed run (which keeps its settings).
+    var firstGiven: String? {
+        [("--optimizer", optimizer != nil), ("--muon-learning-rate", muonLearningRate != nil),
+         ("--muon-momentum", muonMomentum != nil), ("--muon-weight-decay", muonWeightDecay != nil),
+         ("--target-val-loss", targetValLoss != nil), ("--final-eval-iters", finalEvalIterations != nil)].first { $0.1 }?.0
+    }
+
+    func apply(to settings: inout TrainingSettings) {
+        if let optimizer { settings.optimizer = optimizer.lowercased() }
+        if let muonLearningRate { settings.muonLearningRate = muonLearningRate }
+        if let muonMomentum { settings.muonMomentum = muonMomentum }
+        if let muonWeightDecay { settings.muonWeightDecay = muonWeightDecay }
+        if let targetValLoss { settings.targetValidationLoss = targetValLoss }
+        if let finalEvalIterations { settings.finalEvalIterations = finalEvalIterations }
+    }
+}
