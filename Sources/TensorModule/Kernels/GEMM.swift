@@ -20,14 +20,17 @@ public enum MatrixBackend: Sendable, Equatable, CustomStringConvertible {
     public static var current: MatrixBackend { activeBLAS.map { .blas($0.name) } ?? .portable }
 }
 
-/// The BLAS chosen once per process (Swift globals are initialised lazily and thread-safely).
-let activeBLAS: BLASLibrary? = BLASLibrary.load()
+/// The BLAS loaded once per process (Swift globals are initialised lazily and thread-safely).
+let loadedBLAS: BLASLibrary? = BLASLibrary.load()
+
+/// The BLAS products may use under the settings in force.
+var activeBLAS: BLASLibrary? { KernelSettings.current.usesBLAS ? loadedBLAS : nil }
 
 /// Products of at most this many multiply-adds (`m * n * k`) run on the C kernel of `gpt_sgemm` when the CPU has
 /// AVX2 or AVX-512, even where a BLAS is loaded: at the training presets' small shapes it matches or beats the BLAS,
 /// which packs both operands on every call, while the BLAS stays ahead on the large products of `lecture`.
 /// `GPT_GEMM=blas` sends every product to the BLAS instead (to compare).
-let smallProductLimit: Int = ProcessInfo.processInfo.environment["GPT_GEMM"] == "blas" ? 0 : 1 << 27
+var smallProductLimit: Int { KernelSettings.current.smallProductLimit }
 
 /// Which kernel multiplies on one thread: a BLAS, or the C kernel at an instruction level (2 or 3).
 enum SerialMatrixKernel {

@@ -2,16 +2,12 @@ import CKernels
 import Dispatch
 import Foundation
 
-/// Number of threads kernels split work across: the active processor count, or `GPT_THREADS` when set.
-public let kernelThreadCount: Int = {
-    if let text = ProcessInfo.processInfo.environment["GPT_THREADS"], let threads = Int(text), threads > 0 {
-        return threads
-    }
-    return max(1, _sysconfProcessors())
-}()
+/// Number of threads kernels split work across: ``KernelSettings/threads`` of the settings in force (the active
+/// processor count, or `GPT_THREADS` when set, unless a scope says otherwise).
+public var kernelThreadCount: Int { KernelSettings.current.threads }
 
-/// `GPT_POOL=0` sends every parallel kernel to Dispatch instead (for comparison, or where spinning is unwelcome).
-let usePool = ProcessInfo.processInfo.environment["GPT_POOL"] != "0"
+/// `GPT_POOL=0` (or a scope's ``KernelSettings/usesWorkerPool``) sends every parallel kernel to Dispatch instead.
+var usePool: Bool { KernelSettings.current.usesWorkerPool }
 
 /// Runs `body` over `0..<count` split into contiguous chunks, one per core, and waits for all of them.
 ///
@@ -26,11 +22,12 @@ public func parallelFor(_ count: Int, minimumChunk: Int = 1, _ body: (Range<Int>
         return
     }
     @Sendable func range(_ chunk: Int) -> Range<Int> { count * chunk / chunks..<count * (chunk + 1) / chunks }
-    if #available(macOS 15, *), usePool, WorkerPool.shared.run({ chunk in if chunk < chunks { body(range(chunk)) } }) {
-        return
-    }
     withoutActuallyEscaping(body) { escapable in
-        let box = UncheckedSendableBox(escapable)
+        let body = KernelSettings.carried(escapable)  // a scope's settings hold on the workers too
+        if #available(macOS 15, *), usePool, WorkerPool.shared.run({ chunk in if chunk < chunks { body(range(chunk)) } }) {
+            return
+        }
+        let box = UncheckedSendableBox(body)
         DispatchQueue.concurrentPerform(iterations: chunks) { chunk in box.value(range(chunk)) }
     }
 }

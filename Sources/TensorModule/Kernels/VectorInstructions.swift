@@ -15,8 +15,12 @@ public enum VectorInstructions: Int, Sendable, Comparable, CaseIterable, CustomS
     /// 512-bit AVX-512 (F and BW).
     case avx512 = 3
 
+    /// The set the kernels use: ``KernelSettings/instructions`` of the settings in force (``machine`` unless a
+    /// scope narrows it).
+    public static var widest: VectorInstructions { KernelSettings.current.instructions }
+
     /// The widest set this CPU and OS support, capped by `GPT_SIMD`.
-    public static let widest: VectorInstructions = {
+    public static let machine: VectorInstructions = {
         let detected = VectorInstructions(rawValue: Int(gpt_simd_level())) ?? .portable
         guard let cap = ProcessInfo.processInfo.environment["GPT_SIMD"]?.lowercased() else { return detected }
         let limit: VectorInstructions = cap == "avx512" ? .avx512 : cap == "avx2" ? .avx2 : .portable
@@ -24,7 +28,7 @@ public enum VectorInstructions: Int, Sendable, Comparable, CaseIterable, CustomS
     }()
 
     /// Every set this machine can run, narrowest first (what tests check against each other).
-    public static var available: [VectorInstructions] { allCases.filter { $0 <= widest } }
+    public static var available: [VectorInstructions] { allCases.filter { $0 <= machine } }
 
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 

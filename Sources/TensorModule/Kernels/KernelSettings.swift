@@ -1,0 +1,62 @@
+import CKernels
+import Foundation
+
+/// The kernels' runtime knobs as one value: how many cores they split work across, the widest vector instructions
+/// they may use, whether products may go to the BLAS, the size below which products stay on the C kernel, and
+/// whether parallel loops run on the worker pool.
+///
+/// ``process`` is read once from the machine and the environment (`GPT_THREADS`, `GPT_SIMD`, `GPT_BLAS`, `GPT_GEMM`,
+/// `GPT_POOL`); ``current`` is that, or what a caller set for a scope with ``with(_:_:)`` (a task-local value, carried
+/// into the worker threads of every parallel loop), so a test can run one block on one thread with the portable
+/// kernels without touching the rest of the process:
+///
+/// ```swift
+/// var settings = KernelSettings.current
+/// (settings.threads, settings.instructions) = (1, .portable)
+/// KernelSettings.with(settings) { model.forward(tokens) }
+/// ```
+public struct KernelSettings: Sendable, Equatable {
+    /// Cores the kernels split work across (at least 1).
+    public var threads: Int
+    /// The widest vector instructions the kernels use (capped at what the machine has).
+    public var instructions: VectorInstructions
+    /// Whether products may go to the BLAS the process loaded (if any).
+    public var usesBLAS: Bool
+    /// Products of at most this many multiply-adds run on the C kernel even where a BLAS is loaded.
+    public var smallProductLimit: Int
+    /// Whether parallel loops run on the spinning worker pool (else on Dispatch).
+    public var usesWorkerPool: Bool
+
+    public init(threads: Int, instructions: VectorInstructions, usesBLAS: Bool, smallProductLimit: Int, usesWorkerPool: Bool) {
+        self.threads = max(1, threads)
+        self.instructions = min(instructions, VectorInstructions.machine)
+        (self.usesBLAS, self.smallProductLimit, self.usesWorkerPool) = (usesBLAS, max(0, smallProductLimit), usesWorkerPool)
+    }
+
+    /// The settings of this process, from the machine and the environment.
+    public static let process: KernelSettings = {
+        let environment = ProcessInfo.processInfo.environment
+        var threads = max(1, _sysconfProcessors())
+        if let text = environment["GPT_THREADS"], let value = Int(text), value > 0 { threads = value }
+        return KernelSettings(threads: threads, instructions: VectorInstructions.machine, usesBLAS: true,
+                              smallProductLimit: environment["GPT_GEMM"] == "blas" ? 0 : 1 << 27,
+                              usesWorkerPool: environment["GPT_POOL"] != "0")
+    }()
+
+    @TaskLocal static var scoped: KernelSettings?
+
+    /// The settings in force here: the innermost ``with(_:_:)`` around this code, else ``process``.
+    public static var current: KernelSettings { scoped ?? process }
+
+    /// Runs `body` with `settings` in force, on this thread and in the worker threads of every parallel loop it
+    /// starts; the rest of the process keeps its own.
+    public static func with<Result>(_ settings: KernelSettings, _ body: () throws -> Result) rethrows -> Result {
+        try $scoped.withValue(settings, operation: body)
+    }
+
+    /// `body` wrapped to run with the caller's scoped settings on another thread (itself when there are none).
+    static func carried<Argument>(_ body: @escaping (Argument) -> Void) -> (Argument) -> Void {
+        guard let settings = scoped else { return body }
+        return { argument in $scoped.withValue(settings) { body(argument) } }
+    }
+}

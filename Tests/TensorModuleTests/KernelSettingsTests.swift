@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+import TensorModule
+import _TestSupport
+
+/// The kernels' runtime knobs as a value a test sets for a scope: seen by the caller and by the workers of every
+/// parallel loop inside it, gone after it, and without effect on the results beyond rounding.
+@Suite struct KernelSettingsTests {
+    static var portableTwoThreads: KernelSettings {
+        var settings = KernelSettings.current
+        (settings.threads, settings.instructions, settings.usesBLAS) = (2, .portable, false)
+        return settings
+    }
+
+    @Test func aScopeHoldsOnTheWorkersAndEndsWithIt() {
+        let outside = VectorInstructions.widest
+        let seen = KernelSettings.with(Self.portableTwoThreads) { () -> [VectorInstructions] in
+            #expect(kernelThreadCount == 2 && MatrixBackend.current == .portable)
+            let box = UnsafeMutableBufferPointer<Int>.allocate(capacity: 4)
+            defer { box.deallocate() }
+            let caller = pthread_self()
+            parallelFor(2) { range in
+                usleep(20_000)  // long enough that a worker takes the other chunk
+                for chunk in range {
+                    box[2 * chunk] = VectorInstructions.widest.rawValue
+                    box[2 * chunk + 1] = pthread_equal(pthread_self(), caller) != 0 ? 1 : 0
+                }
+            }
+            #expect(box[1] + box[3] == 1, "one chunk on the caller, one on a worker")
+            return [box[0], box[2]].map { VectorInstructions(rawValue: $0)! }
+        }
+        #expect(seen == [.portable, .portable], "both chunks ran with the scope's instructions")
+        #expect(VectorInstructions.widest == outside && KernelSettings.current == KernelSettings.process)
+    }
+
+    @Test func oneThreadWithThePortableKernelGivesTheSameProduct() {
+        let a = randomTensor([37, 29], seed: 1, requiresGrad: false), b = randomTensor([23, 29], seed: 2, requiresGrad: false)
+        let usual = a.linear(weight: b).values
+        var settings = Self.portableTwoThreads
+        settings.threads = 1
+        let scoped = KernelSettings.with(settings) { a.linear(weight: b).values }
+        #expect(compare(scoped, usual, absolute: 1e-5, relative: 1e-5).passed)
+    }
+
+    @Test func concurrentScopesDoNotMeet() async {
+        var one = KernelSettings.current
+        one.threads = 1
+        var three = KernelSettings.current
+        three.threads = 3
+        async let first = KernelSettings.with(one) { kernelThreadCount }
+        async let second = KernelSettings.with(three) { kernelThreadCount }
+        let results = await (first, second)
+        #expect(results == (1, 3))
+    }
+}
