@@ -28,6 +28,9 @@ public final class BufferCache: @unchecked Sendable {
     /// Idle bytes held right now.
     public var heldBytes: Int { lock.withLock { idleBytes } }
 
+    /// Idle buffers of exactly `byteCount` bytes held right now.
+    public func idleBuffers(byteCount: Int) -> Int { lock.withLock { idle[byteCount]?.count ?? 0 } }
+
     /// A 64-byte aligned buffer of `byteCount` bytes, reused if an idle one of that exact size exists.
     public func allocate(byteCount: Int) -> UnsafeMutableRawPointer {
         if byteCount >= Self.minimumBytes {

@@ -18,9 +18,14 @@ public final class TensorStorage: @unchecked Sendable {
     /// Allocates `count` elements without setting them, for op outputs that every element is written to.
     public init(uninitialized count: Int) {
         self.count = count
-        let raw = BufferCache.shared.allocate(byteCount: max(count, 1) * 4)
+        cached = KernelSettings.current.usesBufferCache
+        let raw = cached ? BufferCache.shared.allocate(byteCount: max(count, 1) * 4)
+            : UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64)
         pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
     }
+
+    /// Whether the buffer came from (and goes back to) ``BufferCache/shared``.
+    private let cached: Bool
 
     /// Allocates a copy of `values`.
     public convenience init(_ values: [Float]) {
@@ -30,7 +35,13 @@ public final class TensorStorage: @unchecked Sendable {
         }
     }
 
-    deinit { BufferCache.shared.release(UnsafeMutableRawPointer(pointer), byteCount: max(count, 1) * 4) }
+    deinit {
+        if cached {
+            BufferCache.shared.release(UnsafeMutableRawPointer(pointer), byteCount: max(count, 1) * 4)
+        } else {
+            pointer.deallocate()
+        }
+    }
 
     /// The elements as a buffer pointer.
     public var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: pointer, count: count) }

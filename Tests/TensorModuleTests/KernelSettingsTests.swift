@@ -42,6 +42,18 @@ import _TestSupport
         #expect(compare(scoped, usual, absolute: 1e-5, relative: 1e-5).passed)
     }
 
+    @Test func aScopeWithoutTheBufferCacheLeavesItAlone() {
+        let count = 70_001, bytes = 70_001 * 4  // a size no other test allocates
+        var settings = KernelSettings.current
+        settings.usesBufferCache = false
+        KernelSettings.with(settings) {
+            for _ in 0..<3 { _ = TensorStorage(zeros: count) }  // freed at once, not kept
+        }
+        #expect(BufferCache.shared.idleBuffers(byteCount: bytes) == 0, "nothing was given back to the cache")
+        _ = TensorStorage(zeros: count)  // outside the scope: kept for reuse
+        #expect(BufferCache.shared.idleBuffers(byteCount: bytes) == (BufferCache.shared.limitBytes > 0 ? 1 : 0))
+    }
+
     @Test func concurrentScopesDoNotMeet() async {
         var one = KernelSettings.current
         one.threads = 1

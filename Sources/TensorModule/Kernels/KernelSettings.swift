@@ -2,11 +2,11 @@ import CKernels
 import Foundation
 
 /// The kernels' runtime knobs as one value: how many cores they split work across, the widest vector instructions
-/// they may use, whether products may go to the BLAS, the size below which products stay on the C kernel, and
-/// whether parallel loops run on the worker pool.
+/// they may use, whether products may go to the BLAS, the size below which products stay on the C kernel, whether
+/// parallel loops run on the worker pool, and whether tensors reuse buffers from ``BufferCache/shared``.
 ///
 /// ``process`` is read once from the machine and the environment (`GPT_THREADS`, `GPT_SIMD`, `GPT_BLAS`, `GPT_GEMM`,
-/// `GPT_POOL`); ``current`` is that, or what a caller set for a scope with ``with(_:_:)`` (a task-local value, carried
+/// `GPT_POOL`, `GPT_BUFFER_CACHE_MB`); ``current`` is that, or what a caller set for a scope with ``with(_:_:)`` (a task-local value, carried
 /// into the worker threads of every parallel loop), so a test can run one block on one thread with the portable
 /// kernels without touching the rest of the process:
 ///
@@ -26,11 +26,15 @@ public struct KernelSettings: Sendable, Equatable {
     public var smallProductLimit: Int
     /// Whether parallel loops run on the spinning worker pool (else on Dispatch).
     public var usesWorkerPool: Bool
+    /// Whether new tensors take idle buffers from ``BufferCache/shared`` (and give theirs back), else allocate fresh.
+    public var usesBufferCache: Bool
 
-    public init(threads: Int, instructions: VectorInstructions, usesBLAS: Bool, smallProductLimit: Int, usesWorkerPool: Bool) {
+    public init(threads: Int, instructions: VectorInstructions, usesBLAS: Bool, smallProductLimit: Int, usesWorkerPool: Bool,
+                usesBufferCache: Bool = true) {
         self.threads = max(1, threads)
         self.instructions = min(instructions, VectorInstructions.machine)
         (self.usesBLAS, self.smallProductLimit, self.usesWorkerPool) = (usesBLAS, max(0, smallProductLimit), usesWorkerPool)
+        self.usesBufferCache = usesBufferCache
     }
 
     /// The settings of this process, from the machine and the environment.
@@ -40,7 +44,7 @@ public struct KernelSettings: Sendable, Equatable {
         if let text = environment["GPT_THREADS"], let value = Int(text), value > 0 { threads = value }
         return KernelSettings(threads: threads, instructions: VectorInstructions.machine, usesBLAS: true,
                               smallProductLimit: environment["GPT_GEMM"] == "blas" ? 0 : 1 << 27,
-                              usesWorkerPool: environment["GPT_POOL"] != "0")
+                              usesWorkerPool: environment["GPT_POOL"] != "0", usesBufferCache: BufferCache.shared.limitBytes > 0)
     }()
 
     @TaskLocal static var scoped: KernelSettings?
