@@ -14,12 +14,14 @@ extension Tensor {
         let out = TensorStorage(uninitialized: count), rstd = TensorStorage(uninitialized: rows)
         let x = storage.pointer, y = out.pointer, g = weight?.storage.pointer
         for r in 0..<rows {
-            let row = x + r * columns
-            var squares: Float = 0
-            for c in 0..<columns { squares += row[c] * row[c] }
-            let scale = 1 / (squares / Float(columns) + epsilon).squareRoot()
+            let row = x + r * columns, out = y + r * columns
+            let scale = 1 / (dotProduct(row, row, count: columns) / Float(columns) + epsilon).squareRoot()
             rstd.pointer[r] = scale
-            for c in 0..<columns { y[r * columns + c] = row[c] * scale * (g?[c] ?? 1) }
+            if let g {
+                for c in 0..<columns { out[c] = row[c] * scale * g[c] }
+            } else {
+                for c in 0..<columns { out[c] = row[c] * scale }
+            }
         }
         let parents = [self] + (weight.map { [$0] } ?? [])
         return Tensor(shape: shape, storage: out, parents: parents) { dy in
@@ -28,13 +30,19 @@ extension Tensor {
             for r in 0..<rows {
                 let row = x + r * columns, grad = dy.pointer + r * columns, scale = rstd.pointer[r]
                 // With n = x·s: dn = dy ⊙ g, dx = s (dn - n mean(dn ⊙ n)), dg += dy ⊙ n.
-                var dot: Float = 0
-                for c in 0..<columns { dot += grad[c] * (g?[c] ?? 1) * row[c] * scale }
-                let mean = dot / Float(columns)
-                for c in 0..<columns {
-                    let n = row[c] * scale
-                    dx?[r * columns + c] += scale * (grad[c] * (g?[c] ?? 1) - n * mean)
-                    dg?[c] += grad[c] * n
+                if let g {
+                    var dot: Float = 0
+                    for c in 0..<columns { dot += grad[c] * g[c] * row[c] }
+                    let mean = dot * scale / Float(columns)
+                    for c in 0..<columns {
+                        let n = row[c] * scale
+                        dx?[r * columns + c] += scale * (grad[c] * g[c] - n * mean)
+                        dg?[c] += grad[c] * n
+                    }
+                } else if let dx {
+                    let mean = dotProduct(grad, row, count: columns) * scale / Float(columns)
+                    let out = dx + r * columns, factor = scale * scale * mean
+                    for c in 0..<columns { out[c] += scale * grad[c] - row[c] * factor }
                 }
             }
         }
@@ -53,9 +61,7 @@ extension Tensor {
         for r in 0..<rows {
             for h in 0..<heads {
                 let head = y + r * columns + h * headSize
-                var squares: Float = 0
-                for i in 0..<headSize { squares += head[i] * head[i] }
-                let scale = 1 / (squares / Float(headSize) + epsilon).squareRoot()
+                let scale = 1 / (dotProduct(head, head, count: headSize) / Float(headSize) + epsilon).squareRoot()
                 rstd.pointer[r * heads + h] = scale
                 for i in 0..<headSize { head[i] *= scale }
             }
@@ -65,9 +71,7 @@ extension Tensor {
             for r in 0..<rows {
                 for h in 0..<heads {
                     let offset = r * columns + h * headSize, scale = rstd.pointer[r * heads + h]
-                    var dot: Float = 0
-                    for i in 0..<headSize { dot += dy.pointer[offset + i] * y[offset + i] }
-                    let mean = dot / Float(headSize)
+                    let mean = dotProduct(dy.pointer + offset, y + offset, count: headSize) / Float(headSize)
                     for i in 0..<headSize { dx[offset + i] += scale * (dy.pointer[offset + i] - y[offset + i] * mean) }
                 }
                 let rest = r * columns + heads * headSize
