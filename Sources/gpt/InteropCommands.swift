@@ -14,7 +14,9 @@ struct ImportCommand: ParsableCommand {
             """)
 
     @Option(help: "The weights: nanoGPT's ckpt.pt, a Hugging Face GPT-2 folder (save_pretrained), or a state dict as safetensors.")
-    var weights: String
+    var weights: String?
+    @Argument(help: "The weights, as --weights (either way).") var path: String?
+    @Option(help: "What the weights are: hf, nanogpt (ckpt.pt) or safetensors (default: detected).") var from: String?
     @Option(help: "The model configuration, JSON with nanoGPT's keys (default for ckpt.pt: its model_args).")
     var config: String?
     @Option(help: "meta.pkl, meta.json or tokenizer.json (default for a Hugging Face folder: its vocab.json and merges.txt, else its tokenizer.json).")
@@ -23,9 +25,20 @@ struct ImportCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            guard let weights = weights ?? path, (self.weights == nil) != (path == nil) else {
+                throw GPTError.invalidArgument(name: "--weights", reason: "name the weights once: --weights PATH or PATH")
+            }
             let url = URL(fileURLWithPath: weights)
             guard FileManager.default.fileExists(atPath: weights) else { throw GPTError.fileNotFound(path: weights) }
-            if HuggingFaceGPT2.isModelDirectory(url) { return try importHuggingFace(url) }
+            let detected = HuggingFaceGPT2.isModelDirectory(url) ? "hf" : TorchCheckpoint.isTorchFile(url) ? "nanogpt" : "safetensors"
+            if let from, from.lowercased() != detected {
+                guard ["hf", "nanogpt", "safetensors"].contains(from.lowercased()) else {
+                    throw GPTError.invalidArgument(name: "--from", reason: "use hf, nanogpt or safetensors, not \(from.prefix(40))")
+                }
+                throw GPTError.invalidArgument(name: "--from", reason: "says \(from.prefix(40)), but \(weights.prefix(200)) is "
+                    + (detected == "hf" ? "a Hugging Face GPT-2 folder" : detected == "nanogpt" ? "a PyTorch ckpt.pt" : "neither a Hugging Face folder (config.json with model_type gpt2) nor a ckpt.pt"))
+            }
+            if detected == "hf" { return try importHuggingFace(url) }
             guard let vocab else { throw GPTError.invalidArgument(name: "--vocab", reason: "is needed for this kind of weights") }
             let torch = TorchCheckpoint.isTorchFile(url) ? try TorchCheckpoint(contentsOf: url) : nil
             let tensors = try torch?.tensors ?? SafeTensors.read(url).tensors
