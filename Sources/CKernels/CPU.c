@@ -36,9 +36,45 @@ int gpt_simd_level(void) {
     return seen;
 }
 
+#ifdef __linux__
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
+// Bit 0: AVX512-BF16 (vdpbf16ps) usable; bit 1: AMX tiles with BF16 (tdpbf16ps) usable, which on Linux also needs
+// the kernel's permission for the tile data state (arch_prctl ARCH_REQ_XCOMP_PERM), requested here once.
+static int detect_bf16_units(void) {
+    if (gpt_simd_level() < 3) return 0;
+    unsigned a, b, c, d, units = 0;
+    if (__get_cpuid_count(7, 1, &a, &b, &c, &d) && ((a >> 5) & 1)) units |= 1;
+    if (__get_cpuid_count(7, 0, &a, &b, &c, &d) && ((d >> 22) & 1) && ((d >> 24) & 1)) {
+        unsigned xcr0_low, xcr0_high;
+        __asm__ volatile("xgetbv" : "=a"(xcr0_low), "=d"(xcr0_high) : "c"(0));
+        int tile_state = (xcr0_low & 0x60000) == 0x60000;  // XTILECFG and XTILEDATA
+#ifdef __linux__
+        // ARCH_REQ_XCOMP_PERM (0x1023) for XFEATURE_XTILEDATA (18): refused on kernels without AMX support.
+        if (tile_state && syscall(SYS_arch_prctl, 0x1023, 18) == 0) units |= 2;
+#else
+        if (tile_state) units |= 2;
+#endif
+    }
+    return (int)units;
+}
+
+int gpt_bf16_units(void) {
+    static int units = -1;
+    int seen = __atomic_load_n(&units, __ATOMIC_RELAXED);
+    if (seen < 0) {
+        seen = detect_bf16_units();
+        __atomic_store_n(&units, seen, __ATOMIC_RELAXED);
+    }
+    return seen;
+}
+
 #else
 
 int gpt_simd_level(void) { return 0; }
+int gpt_bf16_units(void) { return 0; }
 
 #endif
 

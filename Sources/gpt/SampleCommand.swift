@@ -80,6 +80,7 @@ struct InfoCommand: ParsableCommand {
         print("cores: \(kernelThreadCount)")
         print("vector instructions: \(VectorInstructions.widest) (products up to 2^27 multiply-adds, all without a BLAS, "
               + "decoding, softmax, layer norm, AdamW)")
+        print("bfloat16 units: \(BFloat16Units.machine) (no kernel uses them yet)")
         if let coreType = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] { print("OPENBLAS_CORETYPE: \(coreType)") }
         print(String(format: "GEMM %dx%dx%d: %.1f GFLOP/s (%@)", size, size, size, measureGEMMGigaflops(size: size),
                      backend.description))

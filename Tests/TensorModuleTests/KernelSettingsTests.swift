@@ -65,3 +65,14 @@ import _TestSupport
         #expect(results == (1, 3))
     }
 }
+
+/// The bfloat16 units' detection agrees with what they need: both need AVX-512 (and AMX, on Linux, the kernel's
+/// permission, which a second query does not ask again).
+@Suite struct BFloat16UnitsTests {
+    @Test func unitsNeedAVX512() {
+        let units = BFloat16Units.machine
+        if units.avx512BF16 || units.amx { #expect(VectorInstructions.machine == .avx512) }
+        #expect(BFloat16Units.machine == units)
+        #expect(units.description.contains("AVX512-BF16") && units.description.contains("AMX-BF16"))
+    }
+}

@@ -10,6 +10,8 @@
 /// 0: no kernel here applies (not x86-64, or no AVX2+FMA); 2: AVX2 and FMA; 3: AVX-512 F/BW as well.
 /// The operating system's support for the wider registers (XSAVE state) is checked, not only the CPU's flags.
 int gpt_simd_level(void);
+/// The CPU's bfloat16 matrix units: bit 0 AVX512-BF16, bit 1 AMX-BF16 (tiles, with the OS's permission).
+int gpt_bf16_units(void);
 
 /// out[r] = (accumulate ? out[r] : 0) + sum_c weight[r * columns + c] * input[c], for r in [row_begin, row_end).
 /// weight: fp32 [rows, columns] row-major; input: [columns]; out: [rows]. `level` picks the instruction set (2 or

@@ -40,3 +40,21 @@ public enum VectorInstructions: Int, Sendable, Comparable, CaseIterable, CustomS
         }
     }
 }
+
+/// The bfloat16 matrix units this CPU and OS offer: AVX512-BF16 (`vdpbf16ps`, two bf16 products per fp32 lane;
+/// Zen 4, Xeon from Cooper Lake on) and AMX-BF16 (`tdpbf16ps` on 16 x 32 tiles; Xeon from Sapphire Rapids on, usable
+/// on Linux once the kernel grants the tile state, which the first query requests).
+public struct BFloat16Units: Sendable, Equatable, CustomStringConvertible {
+    public let avx512BF16: Bool
+    public let amx: Bool
+
+    /// What this machine has (detected once).
+    public static let machine: BFloat16Units = {
+        let units = gpt_bf16_units()
+        return BFloat16Units(avx512BF16: units & 1 != 0, amx: units & 2 != 0)
+    }()
+
+    public var description: String {
+        "AVX512-BF16 \(avx512BF16 ? "yes" : "no"), AMX-BF16 \(amx ? "yes" : "no")"
+    }
+}
