@@ -231,6 +231,10 @@ extension BytePairTokenizer {
         return result
     }()
 
+    /// GPT-2's end-of-text token: the first id that no byte and no merge forms (50256 in GPT-2's vocabulary), if any.
+    public var endOfTextToken: Int? { tokenBytes.firstIndex(where: \.isEmpty) }
+    static let endOfTextText = "<|endoftext|>"
+
     /// `bytes` in GPT-2's printable stand-ins (`Ġ` for a space): how vocab.json, merges.txt and GGUF spell a token.
     static func gpt2Text(_ bytes: [UInt8]) -> String {
         String(String.UnicodeScalarView(bytes.map { gpt2ByteCharacters[Int($0)] }))
@@ -264,6 +268,7 @@ extension BytePairTokenizer {
         func text(_ token: Int) -> String { Self.gpt2Text(tokenBytes[token]) }
         var vocabulary: [String: Int] = [:]
         for token in 0..<vocabularySize where !tokenBytes[token].isEmpty { vocabulary[text(token)] = token }
+        if let endOfText = endOfTextToken { vocabulary[Self.endOfTextText] = endOfText }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let lines = merges.map { "\(text($0[0])) \(text($0[1]))" }

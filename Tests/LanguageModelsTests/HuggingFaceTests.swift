@@ -91,3 +91,23 @@ import Testing
         }
     }
 }
+
+/// GPT-2's `<|endoftext|>`: the id no merge forms is named in vocab.json, listed as a special added token in
+/// tokenizer.json (which tokenizers.Tokenizer then matches whole), and read back as the same tokenizer.
+@Suite struct EndOfTextTests {
+    @Test func gpt2EndOfTextIsWrittenAsASpecialToken() throws {
+        let trained = try BytePairTokenizer(training: "hello hello world", vocabularySize: 260)
+        #expect(trained.endOfTextToken == nil, "a trained tokenizer forms every id")
+        var vocabulary = try JSONDecoder().decode([String: Int].self, from: trained.gpt2Files().vocabulary)
+        vocabulary["<|endoftext|>"] = 260
+        let gpt2 = try BytePairTokenizer(gpt2Vocabulary: JSONEncoder().encode(vocabulary), merges: trained.gpt2Files().merges)
+        #expect(gpt2.vocabularySize == 261 && gpt2.endOfTextToken == 260)
+        let written = try JSONDecoder().decode([String: Int].self, from: gpt2.gpt2Files().vocabulary)
+        #expect(written["<|endoftext|>"] == 260)
+        let json = try JSONSerialization.jsonObject(with: gpt2.huggingFaceJSON()) as! [String: Any]
+        let added = try #require(json["added_tokens"] as? [[String: Any]])
+        #expect(added.count == 1 && added[0]["id"] as? Int == 260 && added[0]["content"] as? String == "<|endoftext|>")
+        #expect(added[0]["special"] as? Bool == true)
+        #expect(try BytePairTokenizer(huggingFaceJSON: gpt2.huggingFaceJSON(), source: "test") == gpt2)
+    }
+}

@@ -10,8 +10,11 @@ extension BytePairTokenizer {
         let vocabulary = try JSONSerialization.jsonObject(with: files.vocabulary)
         let merges = files.merges.split(separator: "\n").dropFirst().map(String.init)
         let byteLevel: [String: Any] = ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true]
+        // GPT-2's <|endoftext|> is a special token: matched whole in text, never split, skipped when decoding.
+        let added: [[String: Any]] = endOfTextToken.map { [["id": $0, "content": Self.endOfTextText, "single_word": false,
+            "lstrip": false, "rstrip": false, "normalized": false, "special": true]] } ?? []
         let object: [String: Any] = [
-            "version": "1.0", "truncation": NSNull(), "padding": NSNull(), "added_tokens": [], "normalizer": NSNull(),
+            "version": "1.0", "truncation": NSNull(), "padding": NSNull(), "added_tokens": added, "normalizer": NSNull(),
             "pre_tokenizer": byteLevel, "post_processor": byteLevel, "decoder": byteLevel,
             "model": ["type": "BPE", "dropout": NSNull(), "unk_token": NSNull(), "continuing_subword_prefix": "",
                       "end_of_word_suffix": "", "fuse_unk": false, "byte_fallback": false, "ignore_merges": false,

@@ -18,7 +18,7 @@ struct LlamaCppVocabulary {
     /// The id of `<|endoftext|>`: `bos_token_id` and `eos_token_id`.
     var endOfText = 0
 
-    static let endOfTextText = "<|endoftext|>"
+    static let endOfTextText = BytePairTokenizer.endOfTextText
 
     /// The vocabulary for `tokenizer` and a model of `modelVocabularySize` rows (ids past the tokenizer's are
     /// unused tokens). Throws naming what llama.cpp cannot hold: a word-level tokenizer, a model with fewer rows
@@ -41,12 +41,11 @@ struct LlamaCppVocabulary {
                 }
             }
         case .bytePair(let bpe):
+            endOfText = bpe.endOfTextToken  // GPT-2's <|endoftext|> (50256): the id that no merge forms
             for bytes in bpe.tokenBytes {
                 if !bytes.isEmpty {
                     append(Self.text(bytes), .normal)
-                } else if endOfText == nil {
-                    // GPT-2's <|endoftext|> (50256) is the one id that no merge forms.
-                    endOfText = tokens.count
+                } else if tokens.count == endOfText {
                     append(Self.endOfTextText, .control)
                 } else {
                     append("<|unused_\(tokens.count)|>", .unused)
