@@ -13,13 +13,13 @@ logit soft-cap. Parameter names are this package's (nanoGPT's), so `gpt import -
 Usage: python3 Scripts/make_modern_fixtures.py Tests/LanguageModelsTests/Fixtures
 Needs: torch, safetensors.
 """
-import json
 import sys
 
 import torch
 import torch.nn as nn
 from torch.nn import functional as F
-from safetensors.torch import save_file
+
+import make_parity_fixtures as parity  # the batch, and the four files written the same way
 
 V, T, L, H, KV, C, B = 13, 8, 2, 4, 2, 16, 3
 D, THETA, EPS, CAP = C // H, 10000.0, 1e-5, 2.0
@@ -102,24 +102,13 @@ CONFIG = dict(format_version=3, model_type="gpt", vocab_size=V, block_size=T, n_
 
 
 def main(out):
+    assert (parity.V, parity.T, parity.B) == (V, T, B), "the shared batch must fit this model"
     torch.manual_seed(2026)
     model = ModernGPT()
-    g = torch.Generator().manual_seed(7)
-    idx, targets = torch.randint(0, V, (B, T), generator=g), torch.randint(0, V, (B, T), generator=g)
-    params = dict(model.named_parameters())
-    save_file({n: p.detach().clone().contiguous() for n, p in params.items()}, f"{out}/modern_weights.safetensors",
-              {"config": json.dumps(CONFIG)})
-    logits, loss = model(idx, targets)
-    loss.backward()
-    save_file({"idx": idx.float(), "targets": targets.float(), "logits": logits.detach().contiguous(),
-               "loss": loss.detach().reshape(1)}, f"{out}/modern_io.safetensors")
-    save_file({n: p.grad.contiguous() for n, p in params.items()}, f"{out}/modern_grads.safetensors")
     decay = [p for p in model.parameters() if p.dim() >= 2]
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}], lr=1e-3, betas=(0.9, 0.99))
-    optimizer.step()
     settings = dict(learning_rate=1e-3, beta1=0.9, beta2=0.99, weight_decay=0.1, decay_all=False)
-    save_file({n: p.detach().contiguous() for n, p in params.items()}, f"{out}/modern_step.safetensors",
-              {"adamw": json.dumps(settings)})
+    parity.write("modern", model, optimizer, settings, out, configuration=CONFIG)
     print("wrote modern fixtures to", out, "with torch", torch.__version__)
 
 

@@ -120,12 +120,14 @@ def config(layout):
         return dict(base, bias=True, attention_bias=False, lm_head_bias=True, activation="relu", tie_weights=False)
     return dict(base, bias=False, attention_bias=False, lm_head_bias=False, activation="gelu", tie_weights=True)
 
-def write(layout, model, optimizer, settings, out):
+def write(layout, model, optimizer, settings, out, configuration=None):
+    """One forward, backward and optimizer step of `model` on the fixed batch, saved as the four fixture files
+    (`configuration`: the config.json to store, by default the layout's)."""
     g = torch.Generator().manual_seed(7)
     idx, targets = torch.randint(0, V, (B, T), generator=g), torch.randint(0, V, (B, T), generator=g)
     # Shared (tied) tensors are saved once, under the token embedding's name, as safetensors requires.
     params = {n: p for n, p in model.named_parameters()}  # named_parameters lists a tied tensor once
-    meta = {"config": json.dumps(config(layout))}
+    meta = {"config": json.dumps(configuration or config(layout))}
     save_file({n: p.detach().clone().contiguous() for n, p in params.items()}, f"{out}/{layout}_weights.safetensors", meta)
     logits, loss = model(idx, targets)
     loss.backward()

@@ -49,43 +49,51 @@ public final class Muon {
                 let rows = parameter.shape[0], columns = parameter.shape[1], count = parameter.count
                 let g = parameter.gradientStorage!.pointer, buffer = momentumBuffers[index].pointer
                 var update = [Float](repeating: 0, count: count)
-                for i in 0..<count {
-                    let gradient = g[i] * gradientScale
-                    buffer[i] += (1 - s.momentum) * (gradient - buffer[i])  // lerp(buf, grad, 1 - μ)
-                    update[i] = s.nesterov ? gradient + s.momentum * (buffer[i] - gradient) : buffer[i]
+                update.withUnsafeMutableBufferPointer { u in
+                    for i in 0..<count {
+                        let gradient = g[i] * gradientScale
+                        buffer[i] += (1 - s.momentum) * (gradient - buffer[i])  // lerp(buf, grad, 1 - μ)
+                        u[i] = s.nesterov ? gradient + s.momentum * (buffer[i] - gradient) : buffer[i]
+                    }
                 }
                 let orthogonal = newtonSchulz(update, rows: rows, columns: columns, settings: s, serial: true)
                 let adjusted = s.learningRate * max(1, Float(rows) / Float(columns)).squareRoot()
                 let w = parameter.storage.pointer, decay = 1 - s.learningRate * s.weightDecay
-                for i in 0..<count { w[i] = w[i] * decay - adjusted * orthogonal[i] }
+                orthogonal.withUnsafeBufferPointer { o in for i in 0..<count { w[i] = w[i] * decay - adjusted * o[i] } }
             }
         }
     }
 }
 
 /// The Newton-Schulz orthogonalisation of `matrix` `[rows, columns]` (row-major) that ``Muon`` applies, in fp32.
-/// With `serial`, its products run on the calling thread only.
+/// With `serial`, its products run on the calling thread only. Each step is torch's two `addmm`s: the products'
+/// `beta` adds `b·A` and `a·X`, so the loop allocates nothing.
 public func newtonSchulz(_ matrix: [Float], rows: Int, columns: Int, settings: Muon.Settings, serial: Bool = false) -> [Float] {
     let product = serial ? serialGEMM : { gemm(transposeA: $0, transposeB: $1, m: $2, n: $3, k: $4, alpha: $5, a: $6, lda: $7, b: $8, ldb: $9, beta: $10, c: $11, ldc: $12) }
     let transposed = rows > columns, m = min(rows, columns), n = max(rows, columns)
-    var x = [Float](repeating: 0, count: rows * columns)  // [m, n]
-    for r in 0..<rows { for c in 0..<columns { x[transposed ? c * rows + r : r * columns + c] = matrix[r * columns + c] } }
-    let norm = x.reduce(Float(0)) { $0 + $1 * $1 }.squareRoot()
-    let scale = 1 / max(norm, settings.epsilon)
-    for i in x.indices { x[i] *= scale }
     let (a, b, c) = (settings.coefficients[0], settings.coefficients[1], settings.coefficients[2])
+    var x = [Float](repeating: 0, count: rows * columns)  // [m, n]
     var gram = [Float](repeating: 0, count: m * m), polynomial = [Float](repeating: 0, count: m * m)
     var next = [Float](repeating: 0, count: m * n)
+    x.withUnsafeMutableBufferPointer { x in
+        matrix.withUnsafeBufferPointer { g in
+            for r in 0..<rows { for c in 0..<columns { x[transposed ? c * rows + r : r * columns + c] = g[r * columns + c] } }
+        }
+        let scale = 1 / max(dotProduct(x.baseAddress!, x.baseAddress!, count: x.count).squareRoot(), settings.epsilon)
+        for i in x.indices { x[i] *= scale }
+    }
     for _ in 0..<settings.steps {
         product(false, true, m, m, n, 1, x, n, x, n, 0, &gram, m)  // A = X Xᵀ
-        polynomial = gram.map { b * $0 }
-        product(false, false, m, m, m, c, gram, m, gram, m, 1, &polynomial, m)  // B = b·A + c·A²
-        next = x.map { a * $0 }
-        product(false, false, m, n, m, 1, polynomial, m, x, n, 1, &next, n)  // X = a·X + B X
+        polynomial.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: gram, count: m * m) }
+        product(false, false, m, m, m, c, gram, m, gram, m, b, &polynomial, m)  // B = b·A + c·A²
+        next.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: x, count: m * n) }
+        product(false, false, m, n, m, 1, polynomial, m, x, n, a, &next, n)  // X = a·X + B X
         swap(&x, &next)
     }
     guard transposed else { return x }
     var out = [Float](repeating: 0, count: rows * columns)
-    for r in 0..<rows { for c in 0..<columns { out[r * columns + c] = x[c * rows + r] } }
+    out.withUnsafeMutableBufferPointer { out in
+        x.withUnsafeBufferPointer { x in for r in 0..<rows { for c in 0..<columns { out[r * columns + c] = x[c * rows + r] } } }
+    }
     return out
 }

@@ -85,7 +85,7 @@ public enum HuggingFaceGPT2 {
             let moved = try transposed((tensor.shape, tensor.values), name: tensor.name, path: "export")
             return (tensor.name, moved.shape, moved.values)
         }
-        return (config, tensors.sorted { $0.name < $1.name })
+        return (config, tensors)  // in gpt2Tensors' order: by name
     }
 
     /// `model`'s tensors under nanoGPT's names, `[out, in]` as this package stores them, with every bias GPT-2 has:
@@ -97,7 +97,7 @@ public enum HuggingFaceGPT2 {
         var widths = [("transformer.ln_f.bias", c.embeddingSize)]
         for layer in 0..<c.layerCount {
             let prefix = "transformer.h.\(layer)"
-            widths += [("\(prefix).ln_1.bias", c.embeddingSize), ("\(prefix).attn.c_attn.bias", 3 * c.embeddingSize),
+            widths += [("\(prefix).ln_1.bias", c.embeddingSize), ("\(prefix).attn.c_attn.bias", c.packedQKV.width),
                        ("\(prefix).attn.c_proj.bias", c.embeddingSize), ("\(prefix).ln_2.bias", c.embeddingSize),
                        ("\(prefix).mlp.c_fc.bias", 4 * c.embeddingSize), ("\(prefix).mlp.c_proj.bias", c.embeddingSize)]
         }

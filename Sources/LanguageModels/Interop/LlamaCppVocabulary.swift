@@ -28,15 +28,16 @@ struct LlamaCppVocabulary {
         guard modelVocabularySize >= tokenizer.vocabularySize else {
             throw fail("has \(tokenizer.vocabularySize) tokens for a model of \(modelVocabularySize) rows")
         }
+        let text = BytePairTokenizer.gpt2Text
         var endOfText: Int?
         switch tokenizer {
         case .character(let characters):
             var seen = Set<String>()
             for scalar in characters.vocabulary {
                 let bytes = Array(String(scalar).utf8)
-                append(Self.text(bytes), .normal)
+                append(text(bytes), .normal)
                 for split in 1..<max(bytes.count, 1) {
-                    let merge = Self.text(Array(bytes[..<split])) + " " + Self.text([bytes[split]])
+                    let merge = text(Array(bytes[..<split])) + " " + text([bytes[split]])
                     if seen.insert(merge).inserted { merges.append(merge) }
                 }
             }
@@ -44,14 +45,14 @@ struct LlamaCppVocabulary {
             endOfText = bpe.endOfTextToken  // GPT-2's <|endoftext|> (50256): the id that no merge forms
             for bytes in bpe.tokenBytes {
                 if !bytes.isEmpty {
-                    append(Self.text(bytes), .normal)
+                    append(text(bytes), .normal)
                 } else if tokens.count == endOfText {
                     append(Self.endOfTextText, .control)
                 } else {
                     append("<|unused_\(tokens.count)|>", .unused)
                 }
             }
-            merges = bpe.merges.map { Self.text(bpe.tokenBytes[$0[0]]) + " " + Self.text(bpe.tokenBytes[$0[1]]) }
+            merges = bpe.merges.map { text(bpe.tokenBytes[$0[0]]) + " " + text(bpe.tokenBytes[$0[1]]) }
         case .word:
             throw fail("is word-level; llama.cpp reads byte-level BPE: retrain with --tokenizer char or bpe")
         }
@@ -76,6 +77,4 @@ struct LlamaCppVocabulary {
         tokens.append(token)
         types.append(type)
     }
-
-    static func text(_ bytes: [UInt8]) -> String { BytePairTokenizer.gpt2Text(bytes) }
 }

@@ -132,12 +132,16 @@ extension Tensor {
             return q + part * kv + (within / headSize / group) * headSize + within % headSize
         }
         let map = (0..<outColumns).map(source)
-        for r in 0..<rows { for c in 0..<outColumns { y[r * outColumns + c] = x[r * inColumns + map[c]] } }
+        map.withUnsafeBufferPointer { map in
+            for r in 0..<rows { for c in 0..<outColumns { y[r * outColumns + c] = x[r * inColumns + map[c]] } }
+        }
         var outShape = shape
         outShape[outShape.count - 1] = outColumns
         return Tensor(shape: outShape, storage: out, parents: [self]) { dy in
             let dx = self.ensureGradient().pointer
-            for r in 0..<rows { for c in 0..<outColumns { dx[r * inColumns + map[c]] += dy.pointer[r * outColumns + c] } }
+            map.withUnsafeBufferPointer { map in
+                for r in 0..<rows { for c in 0..<outColumns { dx[r * inColumns + map[c]] += dy.pointer[r * outColumns + c] } }
+            }
         }
     }
 
