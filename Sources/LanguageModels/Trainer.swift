@@ -87,6 +87,24 @@ public final class Trainer {
         }
     }
 
+    /// The precision this run's products actually use: ``TrainingSettings/precision``, unless that is bf16 and no
+    /// bfloat16 kernel runs here (then fp32).
+    public var productPrecision: MatrixPrecision {
+        settings.precision == .bfloat16 && KernelSettings.current.bfloat16Kernel != nil ? .bfloat16 : .float32
+    }
+
+    /// Runs `body` (forward and backward passes, or an evaluation) with the products in ``productPrecision``; in
+    /// bf16 the weight matrices are rounded once for the whole of `body` (``PackedWeights``), not per product.
+    func inProductPrecision<Result>(_ body: () throws -> Result) rethrows -> Result {
+        guard productPrecision == .bfloat16 else { return try body() }
+        var kernels = KernelSettings.current
+        kernels.precision = .bfloat16
+        kernels.packedWeights = PackedWeights(weights: model.parameters.filter { $0.rank == 2 }.map {
+            UnsafePointer($0.storage.pointer)
+        })
+        return try KernelSettings.with(kernels, body)
+    }
+
     /// The learning rate of the current step.
     public var currentLearningRate: Float {
         learningRate(step: step, maximum: settings.learningRate, minimum: settings.minimumLearningRate,
@@ -108,23 +126,7 @@ public final class Trainer {
             y += by
         }
         model.clearGradients()
-        let loss: Float, norm: Float
-        if dataParallelShards > 1, let gpt = model as? GPTLanguageModel {
-            // Parts of at most a micro-batch's share per core, so the memory in flight does not grow with N.
-            (loss, norm) = shardedForwardBackward(gpt, inputs: x, targets: y, rows: rows,
-                                                  parts: min(rows, dataParallelShards * micro))
-        } else {
-            var total: Float = 0
-            let span = settings.batchSize * settings.blockSize
-            for step in 0..<micro {
-                let range = (step * span)..<((step + 1) * span)
-                let output = model.forward(Array(x[range]), batchSize: settings.batchSize, targets: Array(y[range]),
-                                           training: true).loss!
-                (micro == 1 ? output : output.scaled(by: 1 / Float(micro))).backward()
-                total += output.item / Float(micro)
-            }
-            (loss, norm) = (total, gradientNorm(model.parameters))
-        }
+        let (loss, norm) = inProductPrecision { forwardBackward(inputs: x, targets: y, rows: rows) }
         guard loss.isFinite, norm.isFinite else { throw GPTError.nonFiniteLoss(step: step + 1) }
         lastLearningRate = currentLearningRate
         optimizer.settings.learningRate = lastLearningRate
@@ -139,6 +141,27 @@ public final class Trainer {
         return loss
     }
 
+    /// Forward and backward over one step's batch (`rows` sequences, all micro-batches), leaving the gradients in
+    /// the parameters; returns the mean loss and the gradients' global L2 norm.
+    func forwardBackward(inputs x: [Int], targets y: [Int], rows: Int) -> (loss: Float, norm: Float) {
+        let micro = settings.gradientAccumulationSteps
+        if dataParallelShards > 1, let gpt = model as? GPTLanguageModel {
+            // Parts of at most a micro-batch's share per core, so the memory in flight does not grow with N.
+            return shardedForwardBackward(gpt, inputs: x, targets: y, rows: rows,
+                                          parts: min(rows, dataParallelShards * micro))
+        }
+        var total: Float = 0
+        let span = settings.batchSize * settings.blockSize
+        for step in 0..<micro {
+            let range = (step * span)..<((step + 1) * span)
+            let output = model.forward(Array(x[range]), batchSize: settings.batchSize, targets: Array(y[range]),
+                                       training: true).loss!
+            (micro == 1 ? output : output.scaled(by: 1 / Float(micro))).backward()
+            total += output.item / Float(micro)
+        }
+        return (total, gradientNorm(model.parameters))
+    }
+
     /// Mean loss over random batches of each split (`iterations` of the training split, `validationIterations`
     /// of the validation split, by default the same), dropout off and no graph recorded. `progress` hears after
     /// each batch how many of all of them are done and returns `false` to stop: the result is then `nil`.
@@ -146,7 +169,7 @@ public final class Trainer {
                              progress: (_ done: Int, _ total: Int) -> Bool = { _, _ in true })
         -> (train: Float, validation: Float)?
     {
-        withoutGradient {
+        inProductPrecision { withoutGradient {
             let counts = [(TextDataset.Split.train, iterations), (.validation, validationIterations ?? iterations)]
             let total = counts.reduce(0) { $0 + $1.1 }
             var means: [Float] = [], done = 0
@@ -162,7 +185,7 @@ public final class Trainer {
                 means.append(Float(sum / Double(count)))
             }
             return (means[0], means[1])
-        }
+        } }
     }
 
     /// Trains to `maxIterations`, reporting each step and evaluation, and calling `save` after each evaluation

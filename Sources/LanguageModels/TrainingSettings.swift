@@ -1,3 +1,5 @@
+import TensorModule
+
 /// How a model is trained: batch shape, schedule, optimizer and evaluation. Saved with a run so it can be resumed.
 public struct TrainingSettings: Codable, Equatable, Sendable {
     public var batchSize = 12
@@ -33,6 +35,9 @@ public struct TrainingSettings: Codable, Equatable, Sendable {
     public var muonWeightDecay: Float = 0
     /// Stop at the first evaluation whose validation loss is at or below this (`--target-val-loss`: a speedrun).
     public var targetValidationLoss: Float?
+    /// The inputs of the matrix products of forward and backward passes and evaluations (`--precision`): fp32, or
+    /// bf16 with fp32 accumulation where the CPU has a bfloat16 kernel (else fp32, with a notice).
+    public var precision = MatrixPrecision.float32
 
     public init() {}
 
@@ -40,7 +45,7 @@ public struct TrainingSettings: Codable, Equatable, Sendable {
         case batchSize, blockSize, maxIterations, learningRate, minimumLearningRate, warmupIterations, decayIterations
         case evalInterval, evalIterations, finalEvalIterations, beta1, beta2, weightDecay, decayAllParameters
         case gradientClip, seed, gradientAccumulationSteps, optimizer, muonLearningRate, muonMomentum, muonWeightDecay
-        case targetValidationLoss
+        case targetValidationLoss, precision
     }
 
     /// Reads saved settings; a key that an older version did not write takes its default.
@@ -70,6 +75,7 @@ public struct TrainingSettings: Codable, Equatable, Sendable {
         muonMomentum = try value(.muonMomentum, d.muonMomentum)
         muonWeightDecay = try value(.muonWeightDecay, d.muonWeightDecay)
         targetValidationLoss = try c.decodeIfPresent(Float.self, forKey: .targetValidationLoss)
+        precision = try value(.precision, d.precision)
     }
 
     /// The largest count of any loop the settings drive (steps, warm-up, decay, evaluation interval), so that a

@@ -1,7 +1,8 @@
 import ArgumentParser
 import LanguageModels
+import TensorModule
 
-/// `gpt train`'s optimizer choice and speedrun target.
+/// `gpt train`'s optimizer choice, speedrun target and product precision.
 struct OptimizerOptions: ParsableArguments {
     @Option(help: "adamw (every parameter) or muon (the blocks' matrices; AdamW for embeddings, head and gains; default: the preset's).")
     var optimizer: String?
@@ -14,15 +15,24 @@ struct OptimizerOptions: ParsableArguments {
     @Option(name: .customLong("final-eval-iters"), parsing: .unconditional,
             help: "Validation batches of the final evaluation (default: the preset's; baby 200).")
     var finalEvalIterations: Int?
+    @Option(help: "fp32, or bf16: matrix products on bfloat16 inputs summed in fp32, on AMX or AVX512-BF16 (fp32, with a notice, where the CPU has neither). Saved with the run.")
+    var precision: String?
 
     /// The first option given, for a resumed run (which keeps its settings).
     var firstGiven: String? {
         [("--optimizer", optimizer != nil), ("--muon-learning-rate", muonLearningRate != nil),
          ("--muon-momentum", muonMomentum != nil), ("--muon-weight-decay", muonWeightDecay != nil),
-         ("--target-val-loss", targetValLoss != nil), ("--final-eval-iters", finalEvalIterations != nil)].first { $0.1 }?.0
+         ("--target-val-loss", targetValLoss != nil), ("--final-eval-iters", finalEvalIterations != nil),
+         ("--precision", precision != nil)].first { $0.1 }?.0
     }
 
-    func apply(to settings: inout TrainingSettings) {
+    func apply(to settings: inout TrainingSettings) throws {
+        if let precision {
+            guard let value = MatrixPrecision(name: precision) else {
+                throw GPTError.invalidArgument(name: "--precision", reason: "use fp32 or bf16, not \(precision.prefix(40).debugDescription)")
+            }
+            settings.precision = value
+        }
         if let optimizer { settings.optimizer = optimizer.lowercased() }
         if let muonLearningRate { settings.muonLearningRate = muonLearningRate }
         if let muonMomentum { settings.muonMomentum = muonMomentum }

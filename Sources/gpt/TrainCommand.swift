@@ -109,7 +109,7 @@ struct TrainCommand: ParsableCommand {
         if let minLr { settings.minimumLearningRate = minLr }
         if decayLr == false { settings.decayIterations = 0 }
         if decayLr == true && settings.decayIterations == 0 { settings.decayIterations = settings.maxIterations }
-        optimization.apply(to: &settings)
+        try optimization.apply(to: &settings)
         if let initFrom { return try fineTuningRun(from: initFrom, preset: preset, settings: settings) }
         try settings.validate()
         let (dataset, tokenizer) = try loadData(data, tokenizerKind: self.tokenizer, vocabularySize: vocabSize)
@@ -234,6 +234,11 @@ struct TrainCommand: ParsableCommand {
         print("training \(run.preset) (\(model.parameterCount) parameters) on \(run.dataPath ?? "the bundled tiny shakespeare"): "
             + "\(trainer.dataset.trainTokens.count) train / \(trainer.dataset.validationTokens.count) val tokens, "
             + "vocab \(run.tokenizer.vocabularySize), \(MatrixBackend.current)")
+        if settings.precision == .bfloat16 {
+            print(trainer.productPrecision == .bfloat16
+                ? "precision bf16: matrix products on bfloat16 inputs, summed in fp32, on \(KernelSettings.current.bfloat16Kernel!)"
+                : "precision bf16: this CPU has neither AVX512-BF16 nor AMX, so the products run in fp32 (the run stays bf16 for a resume elsewhere)")
+        }
         let evaluations = (settings.maxIterations - trainer.step + settings.evalInterval - 1) / settings.evalInterval
         let accumulation = settings.gradientAccumulationSteps > 1 ? " x \(settings.gradientAccumulationSteps) micro-batches" : ""
         print("\(settings.maxIterations - trainer.step) steps of \(settings.batchSize) x \(settings.blockSize) tokens\(accumulation); "

@@ -7,7 +7,8 @@ import Testing
 @Suite struct ResumeTests {
     static let tokenizer = Tokenizer.character(CharacterTokenizer(training: "abcdefghijk"))
 
-    static func makeTrainer(seed: UInt64 = 5, optimizer: String = "adamw", target: Float? = nil) throws -> Trainer {
+    static func makeTrainer(seed: UInt64 = 5, optimizer: String = "adamw", target: Float? = nil,
+                            precision: MatrixPrecision = .float32) throws -> Trainer {
         var generator = SeededGenerator(seed: seed)
         var configuration = AttentionTests.tinyConfiguration(dropout: 0.1)  // dropout: its generator must resume too
         configuration.blockSize = 8
@@ -16,7 +17,7 @@ import Testing
         (settings.batchSize, settings.blockSize, settings.maxIterations) = (4, 8, 24)
         (settings.evalInterval, settings.evalIterations, settings.finalEvalIterations) = (8, 2, 2)
         (settings.warmupIterations, settings.decayIterations) = (4, 24)
-        (settings.optimizer, settings.targetValidationLoss) = (optimizer, target)
+        (settings.optimizer, settings.targetValidationLoss, settings.precision) = (optimizer, target, precision)
         let tokens = (0..<600).map { ($0 * 7 + $0 / 5) % 11 }
         return try Trainer(model: model, dataset: TextDataset(tokens: tokens), settings: settings)
     }
@@ -34,13 +35,24 @@ import Testing
 
     @Test(arguments: ["adamw", "muon"])
     func resumedRunRepeatsTheUninterruptedLossesBitForBit(optimizerName: String) throws {
-        let uninterrupted = try losses(try Self.makeTrainer(optimizer: optimizerName))
+        try checkResume(optimizerName: optimizerName, precision: .float32)
+    }
+
+    /// A bf16 run resumes in bf16 (saved with it) and repeats the uninterrupted run's losses bit for bit.
+    @Test func resumedBFloat16RunRepeatsTheUninterruptedLossesBitForBit() throws {
+        try KernelSettings.with(BFloat16TrainingTests.bfloat16Settings) {
+            try checkResume(optimizerName: "adamw", precision: .bfloat16)
+        }
+    }
+
+    func checkResume(optimizerName: String, precision: MatrixPrecision) throws {
+        let uninterrupted = try losses(try Self.makeTrainer(optimizer: optimizerName, precision: precision))
         #expect(uninterrupted.count == 24)
 
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gpt-resume-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         let latest = directory.appendingPathComponent("latest")
-        let first = try losses(try Self.makeTrainer(optimizer: optimizerName), stopAt: 13) { trainer in
+        let first = try losses(try Self.makeTrainer(optimizer: optimizerName, precision: precision), stopAt: 13) { trainer in
             try TrainingCheckpoint.save(trainer, tokenizer: Self.tokenizer, state: trainer.state(data: nil, preset: "test"), to: latest)
         }
         #expect(first.count == 13)
@@ -51,7 +63,7 @@ import Testing
         try Data("{".utf8).write(to: staging.appendingPathComponent("trainer.json"))
 
         let (checkpoint, state, optimizer) = try TrainingCheckpoint.load(directory)
-        #expect(state.step == 13)
+        #expect(state.step == 13 && state.settings.precision == precision)
         #expect(optimizer.keys.contains { $0.hasPrefix("momentum_buffer.") } == (optimizerName == "muon"))
         let resumed = try Trainer(model: checkpoint.model, dataset: try Self.makeTrainer().dataset, settings: state.settings)
         try resumed.restore(state, optimizerTensors: optimizer, source: directory.path)

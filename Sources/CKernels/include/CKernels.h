@@ -43,6 +43,35 @@ int gpt_sgemm(int level, int transpose_a, int transpose_b, ptrdiff_t m, ptrdiff_
               const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb, float beta, float *c, ptrdiff_t ldc,
               const float *bias, int relu);
 
+/// The bfloat16 bit pattern nearest to x (ties to even; a NaN stays a quiet NaN).
+uint16_t gpt_bf16_round(float x);
+/// The depth k rounded up to the kernels' multiple of 32 (the packed operands are zero past k).
+ptrdiff_t gpt_bf16_depth(ptrdiff_t k);
+/// Elements (uint16) of op(B) [k, n] packed by gpt_bf16_pack_b: n rounded up to 32 times gpt_bf16_depth(k).
+ptrdiff_t gpt_bf16_packed_b_count(ptrdiff_t k, ptrdiff_t n);
+/// Rounds op(B) [k, n] (B is [k, n], or [n, k] when transpose_b, row stride ldb) to bfloat16 "VNNI" panels of 16
+/// columns, panels [panel_begin, panel_end) of the n / 16 rounded up to even: element (p * kp / 2 + r) * 32 + 2 j + e
+/// is op(B)[2r + e][16 p + j] (zero past k and n), kp = gpt_bf16_depth(k). Panels may be packed by several threads.
+void gpt_bf16_pack_b(uint16_t *out, int transpose_b, ptrdiff_t k, ptrdiff_t n, const float *b, ptrdiff_t ldb,
+                     ptrdiff_t panel_begin, ptrdiff_t panel_end);
+/// Rounds `rows` rows of op(A) and `valid` of its depth to bfloat16, row-major [padded_rows][depth], zero past
+/// `valid` and past `rows`. a points at op(A)'s first element: A [rows, .] (stride lda), or [depth, rows] when
+/// transpose_a.
+void gpt_bf16_pack_a(uint16_t *out, int transpose_a, const float *a, ptrdiff_t lda, ptrdiff_t rows,
+                     ptrdiff_t padded_rows, ptrdiff_t depth, ptrdiff_t valid);
+/// Whether a bfloat16 kernel runs here: 1 AVX2 (operands widened to fp32, FMA: AVX512-BF16's sums on any AVX2 CPU),
+/// 2 AVX512-BF16 (vdpbf16ps), 3 AMX (tdpbf16ps tiles), 4 and 5 the kernels of 2 and 3 with each instruction written
+/// out in C (for tests; slow).
+int gpt_bf16_kernel_available(int kernel);
+/// Row-major C = alpha op(A) op(B) + beta C (+ bias) (then max(0, .) when relu) on the calling thread, with op(A)
+/// [m, k] (A [m, k], or [k, m] when transpose_a, stride lda) rounded to bfloat16 block by block and op(B) packed by
+/// gpt_bf16_pack_b (a pointer j0 * gpt_bf16_depth(k) elements in, for columns from a multiple of 32 j0); products
+/// accumulate in fp32. C is not read when beta is 0. Returns 0 (and does nothing) when the kernel is not available,
+/// a size is not positive or the buffer cannot be allocated.
+int gpt_bf16_gemm(int kernel, int transpose_a, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha, const float *a,
+                  ptrdiff_t lda, const uint16_t *packed_b, float beta, float *c, ptrdiff_t ldc, const float *bias,
+                  int relu);
+
 /// One AdamW update of `count` elements, with the gradient g = g_stored * gradient_scale (a clipping factor, or 1):
 /// m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p = p * decay - step_size * m / (sqrt(v) / root_correction2 +
 /// epsilon). Same operations and order as the Swift loop in AdamWKernel.swift, 16 or 8 lanes at a time.

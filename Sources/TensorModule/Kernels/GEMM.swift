@@ -109,6 +109,10 @@ func withEpilogue(
 
 /// General matrix product, row-major: `C = alpha * op(A) * op(B) + beta * C`.
 ///
+/// Under ``KernelSettings/precision`` ``MatrixPrecision/bfloat16`` (with a ``KernelSettings/bfloat16Kernel``),
+/// products of at least ``KernelSettings/bfloat16ProductLimit`` multiply-adds round `op(A)` and `op(B)` to bfloat16
+/// and sum in fp32 (``bfloat16GEMM(kernel:transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:bias:relu:threads:)``).
+///
 /// - Parameters:
 ///   - transposeA: `op(A) = Aᵀ` when true; `A` is then stored `[k, m]`, else `[m, k]`.
 ///   - transposeB: `op(B) = Bᵀ` when true; `B` is then stored `[n, k]`, else `[k, n]`.
@@ -123,6 +127,12 @@ public func gemm(
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>? = nil, relu: Bool = false
 ) {
     guard m > 0, n > 0 else { return }
+    if k > 0, let bfloat16 = KernelSettings.current.bfloat16Kernel(m: m, n: n, k: k), bfloat16GEMM(
+        kernel: bfloat16, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a,
+        lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, bias: bias, relu: relu, threads: kernelThreadCount)
+    {
+        return
+    }
     guard k > 0, let kernel = SerialMatrixKernel.choose(m: m, n: n, k: k) else {
         portableGEMM(
             transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
@@ -223,15 +233,14 @@ public func serialGEMM(
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
 ) {
     guard m > 0, n > 0 else { return }
-    if k > 0, let kernel = SerialMatrixKernel.choose(m: m, n: n, k: k) {
-        kernel.multiply(
-            transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-            a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
-    } else {
-        portableGEMM(
-            transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-            a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, parallel: false)
+    if k > 0, let bfloat16 = KernelSettings.current.bfloat16Kernel(m: m, n: n, k: k), bfloat16GEMM(
+        kernel: bfloat16, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a,
+        lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    {
+        return
     }
+    float32SerialGEMM(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                      a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
 }
 
 /// The reference matrix product: a triple loop with `Double` accumulation. Slow and obviously right; the tests use
@@ -257,25 +266,31 @@ public func naiveGEMM(
 
 /// Measures the GEMM throughput of the active backend on a square product of side `size`, in GFLOP/s.
 public func measureGEMMGigaflops(size: Int = 512, repetitions: Int = 8, portable: Bool = false) -> Double {
+    measureSquareProduct(size: size, repetitions: repetitions) { a, b, c in
+        if portable {
+            portableGEMM(
+                transposeA: false, transposeB: false, m: size, n: size, k: size, alpha: 1,
+                a: a, lda: size, b: b, ldb: size, beta: 0, c: c, ldc: size)
+        } else {
+            gemm(
+                transposeA: false, transposeB: false, m: size, n: size, k: size, alpha: 1,
+                a: a, lda: size, b: b, ldb: size, beta: 0, c: c, ldc: size)
+        }
+    }
+}
+
+/// GFLOP/s of `product` on random `size x size` operands `a`, `b` into `c`: once untimed, then `repetitions` times.
+func measureSquareProduct(
+    size: Int, repetitions: Int,
+    _ product: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void
+) -> Double {
     let a = TensorStorage(zeros: size * size), b = TensorStorage(zeros: size * size)
     let c = TensorStorage(zeros: size * size)
     var generator = SeededGenerator(seed: 1)
     generator.fillNormal(a.buffer, mean: 0, std: 1)
     generator.fillNormal(b.buffer, mean: 0, std: 1)
-    func run() {
-        if portable {
-            portableGEMM(
-                transposeA: false, transposeB: false, m: size, n: size, k: size, alpha: 1,
-                a: a.pointer, lda: size, b: b.pointer, ldb: size, beta: 0, c: c.pointer, ldc: size)
-        } else {
-            gemm(
-                transposeA: false, transposeB: false, m: size, n: size, k: size, alpha: 1,
-                a: a.pointer, lda: size, b: b.pointer, ldb: size, beta: 0, c: c.pointer, ldc: size)
-        }
-    }
-    run()
-    let clock = ContinuousClock()
-    let elapsed = clock.measure { for _ in 0..<repetitions { run() } }
+    product(a.pointer, b.pointer, c.pointer)
+    let elapsed = ContinuousClock().measure { for _ in 0..<repetitions { product(a.pointer, b.pointer, c.pointer) } }
     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
     return 2 * Double(size * size * size) * Double(repetitions) / seconds / 1e9
 }

@@ -6,7 +6,7 @@ import Foundation
 /// parallel loops run on the worker pool, and whether tensors reuse buffers from ``BufferCache/shared``.
 ///
 /// ``process`` is read once from the machine and the environment (`GPT_THREADS`, `GPT_SIMD`, `GPT_BLAS`, `GPT_GEMM`,
-/// `GPT_POOL`, `GPT_BUFFER_CACHE_MB`); ``current`` is that, or what a caller set for a scope with ``with(_:_:)`` (a task-local value, carried
+/// `GPT_POOL`, `GPT_BUFFER_CACHE_MB`, `GPT_BF16_KERNEL`, `GPT_BF16_MIN_PRODUCT`); ``current`` is that, or what a caller set for a scope with ``with(_:_:)`` (a task-local value, carried
 /// into the worker threads of every parallel loop), so a test can run one block on one thread with the portable
 /// kernels without touching the rest of the process:
 ///
@@ -28,13 +28,30 @@ public struct KernelSettings: Sendable, Equatable {
     public var usesWorkerPool: Bool
     /// Whether new tensors take idle buffers from ``BufferCache/shared`` (and give theirs back), else allocate fresh.
     public var usesBufferCache: Bool
+    /// The precision of matrix products' inputs (``MatrixPrecision/bfloat16`` only runs where ``bfloat16Kernel``
+    /// is set; training sets it for its forward and backward passes).
+    public var precision = MatrixPrecision.float32
+    /// The kernel of bfloat16 products: ``BFloat16Kernel/machine``, or `GPT_BF16_KERNEL` (a kernel's name, or
+    /// `none`); nil keeps every product fp32.
+    public var bfloat16Kernel: BFloat16Kernel?
+    /// Products of fewer multiply-adds than this stay fp32 under ``MatrixPrecision/bfloat16`` (rounding both operands
+    /// costs more than it saves there); `GPT_BF16_MIN_PRODUCT` sets it.
+    public var bfloat16ProductLimit = 1 << 15
+    /// The weights' bfloat16 copies for the step running now, if any.
+    public var packedWeights: PackedWeights?
 
     public init(threads: Int, instructions: VectorInstructions, usesBLAS: Bool, smallProductLimit: Int, usesWorkerPool: Bool,
-                usesBufferCache: Bool = true) {
+                usesBufferCache: Bool = true, bfloat16Kernel: BFloat16Kernel? = BFloat16Kernel.machine) {
         self.threads = max(1, threads)
         self.instructions = min(instructions, VectorInstructions.machine)
         (self.usesBLAS, self.smallProductLimit, self.usesWorkerPool) = (usesBLAS, max(0, smallProductLimit), usesWorkerPool)
         self.usesBufferCache = usesBufferCache
+        self.bfloat16Kernel = bfloat16Kernel.flatMap { $0.isAvailable ? $0 : nil }
+    }
+
+    /// The bfloat16 kernel an `m x n x k` product runs on under these settings, or nil for fp32.
+    func bfloat16Kernel(m: Int, n: Int, k: Int) -> BFloat16Kernel? {
+        precision == .bfloat16 && m * n * k >= bfloat16ProductLimit ? bfloat16Kernel : nil
     }
 
     /// The settings of this process, from the machine and the environment.
@@ -42,9 +59,16 @@ public struct KernelSettings: Sendable, Equatable {
         let environment = ProcessInfo.processInfo.environment
         var threads = max(1, _sysconfProcessors())
         if let text = environment["GPT_THREADS"], let value = Int(text), value > 0 { threads = value }
-        return KernelSettings(threads: threads, instructions: VectorInstructions.machine, usesBLAS: true,
-                              smallProductLimit: environment["GPT_GEMM"] == "blas" ? 0 : 1 << 27,
-                              usesWorkerPool: environment["GPT_POOL"] != "0", usesBufferCache: BufferCache.shared.limitBytes > 0)
+        let bfloat16 = environment["GPT_BF16_KERNEL"].map(BFloat16Kernel.init(name:)) ?? BFloat16Kernel.machine
+        var settings = KernelSettings(
+            threads: threads, instructions: VectorInstructions.machine, usesBLAS: true,
+            smallProductLimit: environment["GPT_GEMM"] == "blas" ? 0 : 1 << 27,
+            usesWorkerPool: environment["GPT_POOL"] != "0", usesBufferCache: BufferCache.shared.limitBytes > 0,
+            bfloat16Kernel: bfloat16)
+        if let text = environment["GPT_BF16_MIN_PRODUCT"], let value = Int(text), value >= 0 {
+            settings.bfloat16ProductLimit = value
+        }
+        return settings
     }()
 
     @TaskLocal static var scoped: KernelSettings?

@@ -1,0 +1,106 @@
+// Rounding fp32 operands to bfloat16 in the layouts the bfloat16 kernels read (BFloat16Kernels.h): A in blocks of
+// rows, B in VNNI panels. One body each, compiled for AVX-512 (vectorised by the compiler) and for the baseline.
+#include "CKernels.h"
+#include "Internal.h"
+#include <string.h>
+
+/// The bfloat16 nearest to x, ties to even (torch's round_to_nearest_even); a NaN stays a quiet NaN.
+static inline __attribute__((always_inline)) uint16_t round_bf16(float x) {
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    uint32_t rounded = (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
+    return (u & 0x7FFFFFFFu) > 0x7F800000u ? (uint16_t)((u >> 16) | 0x40u) : (uint16_t)rounded;
+}
+
+uint16_t gpt_bf16_round(float x) { return round_bf16(x); }
+
+ptrdiff_t gpt_bf16_depth(ptrdiff_t k) { return (k + 31) / 32 * 32; }
+
+ptrdiff_t gpt_bf16_packed_b_count(ptrdiff_t k, ptrdiff_t n) { return (n + 31) / 32 * 32 * gpt_bf16_depth(k); }
+
+static inline __attribute__((always_inline)) void pack_a_body(
+    uint16_t *out, int transpose_a, const float *a, ptrdiff_t lda, ptrdiff_t rows, ptrdiff_t padded_rows,
+    ptrdiff_t depth, ptrdiff_t valid) {
+    if (!transpose_a) {
+        for (ptrdiff_t i = 0; i < rows; i++) {
+            const float *source = a + i * lda;
+            uint16_t *target = out + i * depth;
+            for (ptrdiff_t p = 0; p < valid; p++) target[p] = round_bf16(source[p]);
+            for (ptrdiff_t p = valid; p < depth; p++) target[p] = 0;
+        }
+    } else {
+        for (ptrdiff_t i = 0; i < rows; i++) {
+            for (ptrdiff_t p = valid; p < depth; p++) out[i * depth + p] = 0;
+        }
+        // Eight rows of op(A) at a time, so that the eight output rows written for each p stay in cache.
+        for (ptrdiff_t i0 = 0; i0 < rows; i0 += 8) {
+            ptrdiff_t count = rows - i0 < 8 ? rows - i0 : 8;
+            for (ptrdiff_t p = 0; p < valid; p++) {
+                const float *source = a + p * lda + i0;
+                for (ptrdiff_t i = 0; i < count; i++) out[(i0 + i) * depth + p] = round_bf16(source[i]);
+            }
+        }
+    }
+    memset(out + rows * depth, 0, sizeof(uint16_t) * (size_t)((padded_rows - rows) * depth));
+}
+
+static void pack_a_plain(uint16_t *out, int transpose_a, const float *a, ptrdiff_t lda, ptrdiff_t rows,
+                         ptrdiff_t padded_rows, ptrdiff_t depth, ptrdiff_t valid) {
+    pack_a_body(out, transpose_a, a, lda, rows, padded_rows, depth, valid);
+}
+
+#ifdef GPT_X86
+GPT_AVX512 static void pack_a_avx512(uint16_t *out, int transpose_a, const float *a, ptrdiff_t lda, ptrdiff_t rows,
+                                     ptrdiff_t padded_rows, ptrdiff_t depth, ptrdiff_t valid) {
+    pack_a_body(out, transpose_a, a, lda, rows, padded_rows, depth, valid);
+}
+#endif
+
+void gpt_bf16_pack_a(uint16_t *out, int transpose_a, const float *a, ptrdiff_t lda, ptrdiff_t rows,
+                     ptrdiff_t padded_rows, ptrdiff_t depth, ptrdiff_t valid) {
+    GPT_DISPATCH(3, pack_a_avx512(out, transpose_a, a, lda, rows, padded_rows, depth, valid),
+                 pack_a_plain(out, transpose_a, a, lda, rows, padded_rows, depth, valid),
+                 pack_a_plain(out, transpose_a, a, lda, rows, padded_rows, depth, valid));
+}
+
+static inline __attribute__((always_inline)) void pack_b_body(
+    uint16_t *out, int transpose_b, ptrdiff_t k, ptrdiff_t n, const float *b, ptrdiff_t ldb, ptrdiff_t panel_begin,
+    ptrdiff_t panel_end) {
+    ptrdiff_t kp = gpt_bf16_depth(k), pairs = kp / 2;
+    for (ptrdiff_t panel = panel_begin; panel < panel_end; panel++) {
+        uint16_t *target = out + panel * pairs * 32;
+        ptrdiff_t j0 = panel * 16, columns = n - j0 < 16 ? (n - j0 > 0 ? n - j0 : 0) : 16;
+        memset(target, 0, sizeof(uint16_t) * (size_t)(pairs * 32));
+        if (transpose_b) {  // op(B)[p][j] = b[j * ldb + p]: each column's pairs are contiguous in its row of b
+            for (ptrdiff_t j = 0; j < columns; j++) {
+                const float *source = b + (j0 + j) * ldb;
+                for (ptrdiff_t p = 0; p < k; p++) target[(p / 2) * 32 + 2 * j + (p & 1)] = round_bf16(source[p]);
+            }
+        } else {  // op(B)[p][j] = b[p * ldb + j]
+            for (ptrdiff_t p = 0; p < k; p++) {
+                const float *source = b + p * ldb + j0;
+                uint16_t *row = target + (p / 2) * 32 + (p & 1);
+                for (ptrdiff_t j = 0; j < columns; j++) row[2 * j] = round_bf16(source[j]);
+            }
+        }
+    }
+}
+
+static void pack_b_plain(uint16_t *out, int transpose_b, ptrdiff_t k, ptrdiff_t n, const float *b, ptrdiff_t ldb,
+                         ptrdiff_t panel_begin, ptrdiff_t panel_end) {
+    pack_b_body(out, transpose_b, k, n, b, ldb, panel_begin, panel_end);
+}
+
+#ifdef GPT_X86
+GPT_AVX512 static void pack_b_avx512(uint16_t *out, int transpose_b, ptrdiff_t k, ptrdiff_t n, const float *b,
+                                     ptrdiff_t ldb, ptrdiff_t panel_begin, ptrdiff_t panel_end) {
+    pack_b_body(out, transpose_b, k, n, b, ldb, panel_begin, panel_end);
+}
+#endif
+
+void gpt_bf16_pack_b(uint16_t *out, int transpose_b, ptrdiff_t k, ptrdiff_t n, const float *b, ptrdiff_t ldb,
+                     ptrdiff_t panel_begin, ptrdiff_t panel_end) {
+    GPT_DISPATCH(3, pack_b_avx512(out, transpose_b, k, n, b, ldb, panel_begin, panel_end),
+                 pack_b_plain(out, transpose_b, k, n, b, ldb, panel_begin, panel_end),
+                 pack_b_plain(out, transpose_b, k, n, b, ldb, panel_begin, panel_end));
+}

@@ -1,0 +1,81 @@
+import CKernels
+import Foundation
+
+/// The bfloat16 copies of a model's weight matrices for one training step, made once and read by every product
+/// that multiplies by them (the forward's `x Wᵀ`, the backward's `dY W`, each micro-batch and data-parallel part).
+///
+/// A product finds its `B` here by address when that address is one of the ``init(weights:)`` matrices, packed
+/// lazily in the layout its transposition needs (``packed(_:transposed:k:n:ldb:)``); every other operand
+/// (activations, whose buffers are reused) is packed per product. The weights must not change while this lives:
+/// take a new one after each optimizer step.
+public final class PackedWeights: @unchecked Sendable, Equatable {
+    private struct Key: Hashable {
+        let address: UnsafeRawPointer, transposed: Bool, k: Int, n: Int, ldb: Int
+    }
+
+    private let weights: Set<UnsafeRawPointer>
+    private var packs: [Key: UnsafeMutablePointer<UInt16>] = [:]
+    private let lock = NSLock()
+
+    /// How many packings this has made (each weight once per layout it was read in).
+    public var packCount: Int { lock.withLock { packs.count } }
+
+    /// `weights`: the first elements of matrices that stay fixed while this lives.
+    public init(weights: [UnsafePointer<Float>]) { self.weights = Set(weights.map { UnsafeRawPointer($0) }) }
+
+    deinit { for pointer in packs.values { pointer.deallocate() } }
+
+    /// `op(B)` `[k, n]` packed by `gpt_bf16_pack_b` (on `threads` threads), when `b` is one of the weights, else nil.
+    /// Two threads asking at once for the same weight get one packing (the second waits for it).
+    func packed(_ b: UnsafePointer<Float>, transposed: Bool, k: Int, n: Int, ldb: Int, threads: Int)
+        -> UnsafePointer<UInt16>?
+    {
+        guard weights.contains(UnsafeRawPointer(b)) else { return nil }
+        let key = Key(address: UnsafeRawPointer(b), transposed: transposed, k: k, n: n, ldb: ldb)
+        return lock.withLock {
+            if let pointer = packs[key] { return UnsafePointer(pointer) }
+            let pointer = UnsafeMutablePointer<UInt16>.allocate(capacity: gpt_bf16_packed_b_count(k, n))
+            packBFloat16Panels(pointer, transposed: transposed, k: k, n: n, b: b, ldb: ldb, threads: threads)
+            packs[key] = pointer
+            return UnsafePointer(pointer)
+        }
+    }
+
+    public static func == (lhs: PackedWeights, rhs: PackedWeights) -> Bool { lhs === rhs }
+}
+
+/// Buffers for operands packed per product, kept for the next product instead of mapped and faulted in again
+/// (a weight gradient's `x` at the lecture's size packs to 12 MB).
+final class BFloat16Scratch: @unchecked Sendable {
+    static let shared = BFloat16Scratch()
+
+    struct Buffer {
+        let pointer: UnsafeMutablePointer<UInt16>, capacity: Int
+    }
+
+    private var idle: [Buffer] = []
+    private let lock = NSLock()
+    /// Idle buffers kept at most.
+    private let limit = 8
+
+    /// A buffer of at least `count` elements: the smallest idle one that fits, else a new one.
+    func take(count: Int) -> Buffer {
+        let reused: Buffer? = lock.withLock {
+            guard let index = idle.indices.filter({ idle[$0].capacity >= count }).min(by: { idle[$0].capacity < idle[$1].capacity })
+            else { return nil }
+            return idle.remove(at: index)
+        }
+        return reused ?? Buffer(pointer: .allocate(capacity: max(1, count)), capacity: max(1, count))
+    }
+
+    /// Returns a buffer for reuse; past the limit, the smallest idle buffer is freed.
+    func give(_ buffer: Buffer) {
+        let dropped: Buffer? = lock.withLock {
+            idle.append(buffer)
+            guard idle.count > limit, let index = idle.indices.min(by: { idle[$0].capacity < idle[$1].capacity })
+            else { return nil }
+            return idle.remove(at: index)
+        }
+        dropped?.pointer.deallocate()
+    }
+}

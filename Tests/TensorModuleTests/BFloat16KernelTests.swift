@@ -1,0 +1,132 @@
+import CKernels
+import Foundation
+import Testing
+import TensorModule
+import _TestSupport
+
+/// Every bfloat16 kernel that runs here (the written-out AVX512-BF16 and AMX copies always; AVX2, AVX512-BF16 and
+/// AMX where the CPU has them) against the naive product of the same bfloat16-rounded operands.
+///
+/// The tolerance is the worst case of fp32 summation: each of the k additions (and the alpha, beta and bias
+/// steps) rounds once, by at most 2⁻²⁴ of the running magnitude, so the error is at most (k + 3) 2⁻²⁴ times
+/// |alpha| Σ|a b| + |beta c| + |bias| (the products of two bfloat16 values are exact in fp32).
+@Suite struct BFloat16KernelTests {
+    /// Partial tiles of every kernel (12 and 2 rows, 32 columns, 32 of depth), several 96-row blocks, depth past the
+    /// 256 and 512 blocks, an odd panel count.
+    static let shapes: [(Int, Int, Int)] = [
+        (1, 1, 1), (37, 45, 70), (13, 33, 600), (200, 17, 33), (5, 100, 257), (96, 64, 64),
+    ]
+
+    static let kernels = BFloat16Kernel.allCases.filter(\.isAvailable)
+
+    /// `op(X)` of `rows x columns` as rounded bfloat16 values (`X` stored `[columns, rows]` when transposed).
+    func rounded(_ x: [Float], rows: Int, columns: Int, transposed: Bool) -> [Float] {
+        (0..<rows * columns).map { index in
+            let (i, j) = (index / columns, index % columns)
+            let value = transposed ? x[j * rows + i] : x[i * columns + j]
+            return Float(bitPattern: UInt32(gpt_bf16_round(value)) << 16)
+        }
+    }
+
+    func check(_ kernel: BFloat16Kernel, m: Int, n: Int, k: Int, ta: Bool, tb: Bool, alpha: Float, beta: Float,
+               bias withBias: Bool, relu: Bool, threads: Int = 1) {
+        let a = randomTensor([m * k], seed: UInt64(m + 3 * k), requiresGrad: false).values
+        let b = randomTensor([k * n], seed: UInt64(n + 5 * k), requiresGrad: false).values
+        let bias = randomTensor([n], seed: 12, requiresGrad: false).values
+        let start = randomTensor([m * n], seed: 11, requiresGrad: false).values
+        let ra = rounded(a, rows: m, columns: k, transposed: ta), rb = rounded(b, rows: k, columns: n, transposed: tb)
+        var actual = start
+        let done = actual.withUnsafeMutableBufferPointer { c in
+            bfloat16GEMM(kernel: kernel, transposeA: ta, transposeB: tb, m: m, n: n, k: k, alpha: alpha, a: a,
+                         lda: ta ? m : k, b: b, ldb: tb ? k : n, beta: beta, c: c.baseAddress!, ldc: n,
+                         bias: withBias ? bias : nil, relu: relu, threads: threads)
+        }
+        #expect(done)
+        var worst: (error: Double, bound: Double, index: Int) = (0, 1, -1)
+        for i in 0..<m {
+            for j in 0..<n {
+                var sum = 0.0, magnitude = 0.0
+                for p in 0..<k {
+                    sum += Double(ra[i * k + p]) * Double(rb[p * n + j])
+                    magnitude += abs(Double(ra[i * k + p]) * Double(rb[p * n + j]))
+                }
+                let extra = Double(beta) * Double(start[i * n + j]) + (withBias ? Double(bias[j]) : 0)
+                var expected = Double(alpha) * sum + extra
+                if relu { expected = max(0, expected) }
+                let bound = Double(k + 3) * 0x1p-24 * (abs(Double(alpha)) * magnitude + abs(extra)) + 1e-30
+                let error = abs(Double(actual[i * n + j]) - expected)
+                if error / bound > worst.error / worst.bound { worst = (error, bound, i * n + j) }
+            }
+        }
+        #expect(worst.error <= worst.bound,
+                "\(kernel.name) m=\(m) n=\(n) k=\(k) ta=\(ta) tb=\(tb): error \(worst.error) > \(worst.bound) at \(worst.index)")
+    }
+
+    @Test(arguments: kernels)
+    func kernelMatchesNaiveProductOfRoundedOperands(kernel: BFloat16Kernel) {
+        for (m, n, k) in Self.shapes {
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                check(kernel, m: m, n: n, k: k, ta: ta, tb: tb, alpha: 1, beta: 0, bias: false, relu: false)
+            }
+        }
+    }
+
+    /// alpha, beta (C read), the bias and the ReLU of a linear layer, with depth over several blocks (beta and the
+    /// bias belong to the first block, the ReLU to the last), split across threads.
+    @Test(arguments: kernels)
+    func epilogueAndThreads(kernel: BFloat16Kernel) {
+        for (m, n, k) in [(37, 45, 70), (13, 33, 600), (200, 70, 40)] {
+            check(kernel, m: m, n: n, k: k, ta: false, tb: true, alpha: 0.5, beta: 0.25, bias: true, relu: true,
+                  threads: 2)
+            check(kernel, m: m, n: n, k: k, ta: true, tb: false, alpha: -2, beta: 1, bias: false, relu: false,
+                  threads: 2)
+        }
+    }
+
+    /// The AVX2 kernel adds the same exact products in AVX512-BF16's order, so its sums equal vdpbf16ps's bit for
+    /// bit, and so do the written-out copy's (normal numbers: vdpbf16ps flushes denormals).
+    @Test func dotKernelsAgreeBitForBit() throws {
+        let kernels = [BFloat16Kernel.emulatedAVX512BF16, .avx2, .avx512BF16].filter(\.isAvailable)
+        try #require(kernels.count > 1, "only the written-out kernel runs here")
+        let (m, n, k) = (29, 70, 300)
+        let a = randomTensor([m * k], seed: 1, requiresGrad: false).values
+        let b = randomTensor([k * n], seed: 2, requiresGrad: false).values
+        let results = kernels.map { kernel in
+            var c = [Float](repeating: 0, count: m * n)
+            c.withUnsafeMutableBufferPointer { c in
+                _ = bfloat16GEMM(kernel: kernel, transposeA: false, transposeB: false, m: m, n: n, k: k, alpha: 1,
+                                 a: a, lda: k, b: b, ldb: n, beta: 0, c: c.baseAddress!, ldc: n)
+            }
+            return c.map(\.bitPattern)
+        }
+        for (kernel, result) in zip(kernels.dropFirst(), results.dropFirst()) {
+            #expect(result == results[0], "\(kernel.name) differs from the written-out AVX512-BF16 kernel")
+        }
+    }
+
+    /// Rounding: ties go to the even neighbour, infinities stay, NaN stays NaN, and a packed operand holds exactly
+    /// the rounded values in the documented VNNI positions.
+    @Test func packingLayout() {
+        #expect(gpt_bf16_round(1 + 0x1p-8) == 0x3F80)  // a tie between 0x3F80 and 0x3F81: to even
+        #expect(gpt_bf16_round(1 + 0x1p-8 + 0x1p-20) == 0x3F81)
+        #expect(gpt_bf16_round(1 + 0x1p-7 + 0x1p-8) == 0x3F82)  // a tie above an odd pattern: up
+        #expect(gpt_bf16_round(.infinity) == 0x7F80)
+        #expect(gpt_bf16_round(-.greatestFiniteMagnitude) == 0xFF80)  // rounds up to -inf, as torch does
+        #expect(Float(bitPattern: UInt32(gpt_bf16_round(.nan)) << 16).isNaN)
+        let (k, n) = (5, 19), b = (0..<k * n).map { Float($0) - 40.5 }
+        var packed = [UInt16](repeating: 0xFFFF, count: gpt_bf16_packed_b_count(k, n))
+        gpt_bf16_pack_b(&packed, 0, k, n, b, n, 0, 2)
+        let pairs = gpt_bf16_depth(k) / 2
+        for panel in 0..<2 {
+            for r in 0..<pairs {
+                for j in 0..<16 {
+                    for e in 0..<2 {
+                        let (row, column) = (2 * r + e, 16 * panel + j)
+                        let expected = row < k && column < n ? gpt_bf16_round(b[row * n + column]) : 0
+                        #expect(packed[(panel * pairs + r) * 32 + 2 * j + e] == expected)
+                    }
+                }
+            }
+        }
+    }
+}
