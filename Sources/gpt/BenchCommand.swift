@@ -26,6 +26,8 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Tokens generated per sampling measurement.") var sampleTokens = 200
     @Option(help: "Weights formats to time sampling with (comma-separated: float32, bfloat16).")
     var precision = "float32,bfloat16"
+    @Option(help: "Precisions to time training steps in (comma-separated: fp32, bf16; bf16 runs fp32 where the CPU has no bfloat16 kernel, and says so).")
+    var trainPrecision = "fp32"
 
     func run() throws {
         try reportingErrors {
@@ -38,6 +40,12 @@ struct BenchCommand: ParsableCommand {
                 }
                 return value
             }
+            let trainPrecisions = try trainPrecision.split(separator: ",").map { name in
+                guard let value = MatrixPrecision(name: String(name)) else {
+                    throw GPTError.invalidArgument(name: "--train-precision", reason: "use fp32 or bf16, got \(name.prefix(20))")
+                }
+                return value
+            }
             let ceiling = measureGEMMGigaflops(size: 1024, repetitions: 4)
             print(String(format: "backend: %@, cores: %d, GEMM ceiling (1024^3, measured now): %.1f GFLOP/s",
                          MatrixBackend.current.description, kernelThreadCount, ceiling))
@@ -47,8 +55,11 @@ struct BenchCommand: ParsableCommand {
                 var generator = SeededGenerator(seed: 1337)
                 let configuration = preset.model(tokenizer.vocabularySize)
                 let model = try makeModel(configuration, generator: &generator)
-                if steps > 0 {
-                    try timeTraining(name, preset: preset, model: model, dataset: dataset, ceiling: ceiling)
+                for precision in trainPrecisions where steps > 0 {
+                    var generator = SeededGenerator(seed: 1337)  // each precision from the same initial weights
+                    let fresh = try makeModel(configuration, generator: &generator)
+                    try timeTraining(name, preset: preset, model: fresh, dataset: dataset, ceiling: ceiling,
+                                     precision: precision)
                 }
                 if sample, let gpt = model as? GPTLanguageModel {
                     for precision in precisions {
@@ -60,8 +71,10 @@ struct BenchCommand: ParsableCommand {
     }
 
     func timeTraining(_ name: String, preset: TrainingPreset, model: any LanguageModel, dataset: TextDataset,
-                      ceiling: Double) throws {
-        let trainer = try Trainer(model: model, dataset: dataset, settings: preset.training)
+                      ceiling: Double, precision: MatrixPrecision) throws {
+        var settings = preset.training
+        settings.precision = precision
+        let trainer = try Trainer(model: model, dataset: dataset, settings: settings)
         for _ in 0..<warmup { try trainer.trainStep() }
         let elapsed = try ContinuousClock().measure { for _ in 0..<steps { try trainer.trainStep() } }.seconds
             / Double(steps)
@@ -69,9 +82,11 @@ struct BenchCommand: ParsableCommand {
         let c = model.configuration
         let flops = 6 * Double(model.parameterCount) * tokens
             + 6 * Double(c.layerCount * c.blockSize * c.blockSize * c.embeddingSize * preset.training.batchSize)
-        print(String(format: "swift config=%@ params=%d ms_per_step=%.1f tok_per_s=%.0f gflops=%.1f "
-                     + "ceiling_share=%.0f%% peak_rss_mb=%.0f", name, model.parameterCount, elapsed * 1000,
-                     tokens / elapsed, flops / elapsed / 1e9, 100 * flops / elapsed / 1e9 / ceiling, peakMegabytes()))
+        let kernel = trainer.productPrecision == .bfloat16 ? KernelSettings.current.bfloat16Kernel?.name ?? "none" : "fp32"
+        print(String(format: "swift config=%@ precision=%@ kernel=%@ params=%d ms_per_step=%.1f tok_per_s=%.0f "
+                     + "gflops=%.1f ceiling_share=%.0f%% peak_rss_mb=%.0f", name, precision.rawValue, kernel,
+                     model.parameterCount, elapsed * 1000, tokens / elapsed, flops / elapsed / 1e9,
+                     100 * flops / elapsed / 1e9 / ceiling, peakMegabytes()))
     }
 
     /// Times `sampleTokens` KV-cached tokens after a newline, as the reference does; the bfloat16 copy of the
