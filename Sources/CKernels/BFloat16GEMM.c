@@ -188,6 +188,9 @@ static int drive_plain(GPT_BF16_DRIVE_ARGUMENTS) {
     return drive(info, transpose_a, m, n, k, alpha, a, lda, packed_b, beta, c, ldc, bias, relu);
 }
 #ifdef GPT_X86
+GPT_AVX2 static int drive_avx2(GPT_BF16_DRIVE_ARGUMENTS) {
+    return drive(info, transpose_a, m, n, k, alpha, a, lda, packed_b, beta, c, ldc, bias, relu);
+}
 GPT_AVX512 static int drive_avx512(GPT_BF16_DRIVE_ARGUMENTS) {
     return drive(info, transpose_a, m, n, k, alpha, a, lda, packed_b, beta, c, ldc, bias, relu);
 }
@@ -198,8 +201,8 @@ int gpt_bf16_gemm(int kernel, int transpose_a, ptrdiff_t m, ptrdiff_t n, ptrdiff
                   int relu) {
     kernel_info info;
     if (m <= 0 || n <= 0 || k <= 0 || !kernel_for(kernel, &info)) return 0;
-#ifdef GPT_X86
-    if (gpt_simd_level() >= 3) return drive_avx512(info, transpose_a, m, n, k, alpha, a, lda, packed_b, beta, c, ldc, bias, relu);
-#endif
-    return drive_plain(info, transpose_a, m, n, k, alpha, a, lda, packed_b, beta, c, ldc, bias, relu);
+    // The merging of tiles into C vectorised for the widest instructions here (the kernels are called, not inlined).
+    GPT_DISPATCH(3, return drive_avx512(info, transpose_a, m, n, k, alpha, a, lda, packed_b, beta, c, ldc, bias, relu),
+                 return drive_avx2(info, transpose_a, m, n, k, alpha, a, lda, packed_b, beta, c, ldc, bias, relu),
+                 return drive_plain(info, transpose_a, m, n, k, alpha, a, lda, packed_b, beta, c, ldc, bias, relu));
 }

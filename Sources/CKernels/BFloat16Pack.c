@@ -1,5 +1,5 @@
 // Rounding fp32 operands to bfloat16 in the layouts the bfloat16 kernels read (BFloat16Kernels.h): A in blocks of
-// rows, B in VNNI panels. One body each, compiled for AVX-512 (vectorised by the compiler) and for the baseline.
+// rows, B in VNNI panels. One body each, compiled for AVX-512 and AVX2 (vectorised by the compiler) and the baseline.
 #include "CKernels.h"
 #include "Internal.h"
 #include <string.h>
@@ -32,12 +32,17 @@ static inline __attribute__((always_inline)) void pack_a_body(
         for (ptrdiff_t i = 0; i < rows; i++) {
             for (ptrdiff_t p = valid; p < depth; p++) out[i * depth + p] = 0;
         }
-        // Eight rows of op(A) at a time, so that the eight output rows written for each p stay in cache.
-        for (ptrdiff_t i0 = 0; i0 < rows; i0 += 8) {
-            ptrdiff_t count = rows - i0 < 8 ? rows - i0 : 8;
-            for (ptrdiff_t p = 0; p < valid; p++) {
-                const float *source = a + p * lda + i0;
-                for (ptrdiff_t i = 0; i < count; i++) out[(i0 + i) * depth + p] = round_bf16(source[i]);
+        // Pairs of depth (p, p + 1) of 16 rows at a time: the 16 rows' values are contiguous in A's rows p and
+        // p + 1, and each row's pair is one 32-bit word of the output.
+        for (ptrdiff_t i0 = 0; i0 < rows; i0 += 16) {
+            ptrdiff_t count = rows - i0 < 16 ? rows - i0 : 16;
+            for (ptrdiff_t p = 0; p < valid; p += 2) {
+                const float *low = a + p * lda + i0, *high = p + 1 < valid ? low + lda : NULL;
+                uint32_t words[16];
+                for (ptrdiff_t i = 0; i < count; i++) {
+                    words[i] = (uint32_t)round_bf16(low[i]) | (high ? (uint32_t)round_bf16(high[i]) << 16 : 0);
+                }
+                for (ptrdiff_t i = 0; i < count; i++) memcpy(out + (i0 + i) * depth + p, &words[i], sizeof words[i]);
             }
         }
     }
@@ -50,6 +55,10 @@ static void pack_a_plain(uint16_t *out, int transpose_a, const float *a, ptrdiff
 }
 
 #ifdef GPT_X86
+GPT_AVX2 static void pack_a_avx2(uint16_t *out, int transpose_a, const float *a, ptrdiff_t lda, ptrdiff_t rows,
+                                 ptrdiff_t padded_rows, ptrdiff_t depth, ptrdiff_t valid) {
+    pack_a_body(out, transpose_a, a, lda, rows, padded_rows, depth, valid);
+}
 GPT_AVX512 static void pack_a_avx512(uint16_t *out, int transpose_a, const float *a, ptrdiff_t lda, ptrdiff_t rows,
                                      ptrdiff_t padded_rows, ptrdiff_t depth, ptrdiff_t valid) {
     pack_a_body(out, transpose_a, a, lda, rows, padded_rows, depth, valid);
@@ -59,7 +68,7 @@ GPT_AVX512 static void pack_a_avx512(uint16_t *out, int transpose_a, const float
 void gpt_bf16_pack_a(uint16_t *out, int transpose_a, const float *a, ptrdiff_t lda, ptrdiff_t rows,
                      ptrdiff_t padded_rows, ptrdiff_t depth, ptrdiff_t valid) {
     GPT_DISPATCH(3, pack_a_avx512(out, transpose_a, a, lda, rows, padded_rows, depth, valid),
-                 pack_a_plain(out, transpose_a, a, lda, rows, padded_rows, depth, valid),
+                 pack_a_avx2(out, transpose_a, a, lda, rows, padded_rows, depth, valid),
                  pack_a_plain(out, transpose_a, a, lda, rows, padded_rows, depth, valid));
 }
 
@@ -74,13 +83,21 @@ static inline __attribute__((always_inline)) void pack_b_body(
         if (transpose_b) {  // op(B)[p][j] = b[j * ldb + p]: each column's pairs are contiguous in its row of b
             for (ptrdiff_t j = 0; j < columns; j++) {
                 const float *source = b + (j0 + j) * ldb;
-                for (ptrdiff_t p = 0; p < k; p++) target[(p / 2) * 32 + 2 * j + (p & 1)] = round_bf16(source[p]);
+                ptrdiff_t p = 0;
+                for (; p + 1 < k; p += 2) {
+                    uint32_t word = (uint32_t)round_bf16(source[p]) | (uint32_t)round_bf16(source[p + 1]) << 16;
+                    memcpy(target + (p / 2) * 32 + 2 * j, &word, sizeof word);
+                }
+                if (p < k) target[(p / 2) * 32 + 2 * j] = round_bf16(source[p]);
             }
-        } else {  // op(B)[p][j] = b[p * ldb + j]
-            for (ptrdiff_t p = 0; p < k; p++) {
-                const float *source = b + p * ldb + j0;
-                uint16_t *row = target + (p / 2) * 32 + (p & 1);
-                for (ptrdiff_t j = 0; j < columns; j++) row[2 * j] = round_bf16(source[j]);
+        } else {  // op(B)[p][j] = b[p * ldb + j]: rows p and p + 1 give the 16 columns' pairs, one word each
+            for (ptrdiff_t p = 0; p < k; p += 2) {
+                const float *low = b + p * ldb + j0, *high = p + 1 < k ? low + ldb : NULL;
+                uint32_t words[16];
+                for (ptrdiff_t j = 0; j < columns; j++) {
+                    words[j] = (uint32_t)round_bf16(low[j]) | (high ? (uint32_t)round_bf16(high[j]) << 16 : 0);
+                }
+                memcpy(target + (p / 2) * 32, words, sizeof(uint32_t) * (size_t)columns);
             }
         }
     }
@@ -92,6 +109,10 @@ static void pack_b_plain(uint16_t *out, int transpose_b, ptrdiff_t k, ptrdiff_t 
 }
 
 #ifdef GPT_X86
+GPT_AVX2 static void pack_b_avx2(uint16_t *out, int transpose_b, ptrdiff_t k, ptrdiff_t n, const float *b, ptrdiff_t ldb,
+                                 ptrdiff_t panel_begin, ptrdiff_t panel_end) {
+    pack_b_body(out, transpose_b, k, n, b, ldb, panel_begin, panel_end);
+}
 GPT_AVX512 static void pack_b_avx512(uint16_t *out, int transpose_b, ptrdiff_t k, ptrdiff_t n, const float *b,
                                      ptrdiff_t ldb, ptrdiff_t panel_begin, ptrdiff_t panel_end) {
     pack_b_body(out, transpose_b, k, n, b, ldb, panel_begin, panel_end);
@@ -101,6 +122,6 @@ GPT_AVX512 static void pack_b_avx512(uint16_t *out, int transpose_b, ptrdiff_t k
 void gpt_bf16_pack_b(uint16_t *out, int transpose_b, ptrdiff_t k, ptrdiff_t n, const float *b, ptrdiff_t ldb,
                      ptrdiff_t panel_begin, ptrdiff_t panel_end) {
     GPT_DISPATCH(3, pack_b_avx512(out, transpose_b, k, n, b, ldb, panel_begin, panel_end),
-                 pack_b_plain(out, transpose_b, k, n, b, ldb, panel_begin, panel_end),
+                 pack_b_avx2(out, transpose_b, k, n, b, ldb, panel_begin, panel_end),
                  pack_b_plain(out, transpose_b, k, n, b, ldb, panel_begin, panel_end));
 }

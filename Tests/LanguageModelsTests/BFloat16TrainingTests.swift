@@ -13,7 +13,7 @@ import CKernels
     static var bfloat16Settings: KernelSettings {
         var settings = KernelSettings.current
         settings.bfloat16Kernel = BFloat16Kernel.machine ?? (BFloat16Kernel.avx2.isAvailable ? .avx2 : .emulatedAVX512BF16)
-        settings.bfloat16ProductLimit = 0
+        (settings.bfloat16ProductLimit, settings.bfloat16MinimumIntensity) = (0, 0)
         return settings
     }
 

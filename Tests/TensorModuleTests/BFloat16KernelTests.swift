@@ -129,4 +129,33 @@ import _TestSupport
             }
         }
     }
+
+    /// Which products round to bfloat16 under the default limits: those with enough multiply-adds per element
+    /// rounded (a weight rounded for the step counting nothing).
+    @Test func productsChooseBFloat16ByShape() {
+        var settings = KernelSettings.current
+        (settings.precision, settings.bfloat16Kernel) = (.bfloat16, .emulatedAVX512BF16)
+        let weight = [Float](repeating: 0, count: 1), activation = [Float](repeating: 0, count: 1)
+        weight.withUnsafeBufferPointer { weight in
+            activation.withUnsafeBufferPointer { activation in
+                let (w, x) = (weight.baseAddress!, activation.baseAddress!)
+                settings.packedWeights = PackedWeights(weights: [w])
+                func kernel(_ m: Int, _ n: Int, _ k: Int, ta: Bool = false, tb: Bool = false, b: UnsafePointer<Float>)
+                    -> BFloat16Kernel?
+                {
+                    settings.bfloat16Kernel(m: m, n: n, k: k, transposeA: ta, transposeB: tb, b: b)
+                }
+                #expect(kernel(384, 384, 128, tb: true, b: w) != nil)  // baby's c_attn forward, x Wᵀ
+                #expect(kernel(384, 128, 384, b: w) != nil)  // its input gradient, dY W
+                #expect(kernel(384, 384, 384, tb: true, b: x) != nil)  // the same shape by an activation: 128 per element
+                #expect(kernel(128, 128, 384, ta: true, b: x) != nil)  // baby's c_proj weight gradient: 43 per element
+                #expect(kernel(64, 64, 256, ta: true, b: x) == nil)  // tiny's: 21 per element
+                #expect(kernel(384, 384, 16_384, ta: true, b: x) != nil)  // lecture's: 128 per element
+                #expect(kernel(64, 256, 64, tb: true, b: x) == nil)  // Q Kᵀ of a 64-row block at T = 256: 28
+                #expect(kernel(32, 32, 16, b: w) == nil)  // tiny's attention: under 32,768 multiply-adds
+                settings.precision = .float32
+                #expect(kernel(384, 384, 128, tb: true, b: w) == nil)
+            }
+        }
+    }
 }

@@ -110,7 +110,8 @@ func withEpilogue(
 /// General matrix product, row-major: `C = alpha * op(A) * op(B) + beta * C`.
 ///
 /// Under ``KernelSettings/precision`` ``MatrixPrecision/bfloat16`` (with a ``KernelSettings/bfloat16Kernel``),
-/// products of at least ``KernelSettings/bfloat16ProductLimit`` multiply-adds round `op(A)` and `op(B)` to bfloat16
+/// products of at least ``KernelSettings/bfloat16ProductLimit`` multiply-adds (and
+/// ``KernelSettings/bfloat16MinimumIntensity`` per element rounded) round `op(A)` and `op(B)` to bfloat16
 /// and sum in fp32 (``bfloat16GEMM(kernel:transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:bias:relu:threads:)``).
 ///
 /// - Parameters:
@@ -127,7 +128,8 @@ public func gemm(
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>? = nil, relu: Bool = false
 ) {
     guard m > 0, n > 0 else { return }
-    if k > 0, let bfloat16 = KernelSettings.current.bfloat16Kernel(m: m, n: n, k: k), bfloat16GEMM(
+    if k > 0, let bfloat16 = KernelSettings.current.bfloat16Kernel(
+        m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB, b: b), bfloat16GEMM(
         kernel: bfloat16, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a,
         lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, bias: bias, relu: relu, threads: kernelThreadCount)
     {
@@ -233,7 +235,8 @@ public func serialGEMM(
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
 ) {
     guard m > 0, n > 0 else { return }
-    if k > 0, let bfloat16 = KernelSettings.current.bfloat16Kernel(m: m, n: n, k: k), bfloat16GEMM(
+    if k > 0, let bfloat16 = KernelSettings.current.bfloat16Kernel(
+        m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB, b: b), bfloat16GEMM(
         kernel: bfloat16, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a,
         lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     {

@@ -6,7 +6,7 @@ import Foundation
 /// parallel loops run on the worker pool, and whether tensors reuse buffers from ``BufferCache/shared``.
 ///
 /// ``process`` is read once from the machine and the environment (`GPT_THREADS`, `GPT_SIMD`, `GPT_BLAS`, `GPT_GEMM`,
-/// `GPT_POOL`, `GPT_BUFFER_CACHE_MB`, `GPT_BF16_KERNEL`, `GPT_BF16_MIN_PRODUCT`); ``current`` is that, or what a caller set for a scope with ``with(_:_:)`` (a task-local value, carried
+/// `GPT_POOL`, `GPT_BUFFER_CACHE_MB`, `GPT_BF16_KERNEL`, `GPT_BF16_MIN_PRODUCT`, `GPT_BF16_MIN_INTENSITY`); ``current`` is that, or what a caller set for a scope with ``with(_:_:)`` (a task-local value, carried
 /// into the worker threads of every parallel loop), so a test can run one block on one thread with the portable
 /// kernels without touching the rest of the process:
 ///
@@ -37,6 +37,14 @@ public struct KernelSettings: Sendable, Equatable {
     /// Products of fewer multiply-adds than this stay fp32 under ``MatrixPrecision/bfloat16`` (rounding both operands
     /// costs more than it saves there); `GPT_BF16_MIN_PRODUCT` sets it.
     public var bfloat16ProductLimit = 1 << 15
+    /// Products with fewer multiply-adds per operand element rounded than this stay fp32 under
+    /// ``MatrixPrecision/bfloat16``: `m n k / (m k + k n)`, a transposed operand's elements counted twice (its
+    /// packing reads across rows) and a weight already rounded for the step (``packedWeights``) not at all. At 32, a
+    /// linear layer's forward and input gradient (`n` per element) qualify from 32 outputs, a weight gradient
+    /// (`m n / (2m + n)`) from about 100 x 100 on (not `tiny`'s), attention's per-head products not (`Q Kᵀ` of a
+    /// 64-row block at `T` = 256: 28); `GPT_BF16_MIN_INTENSITY`
+    /// sets it.
+    public var bfloat16MinimumIntensity = 32
     /// The weights' bfloat16 copies for the step running now, if any.
     public var packedWeights: PackedWeights?
 
@@ -49,9 +57,13 @@ public struct KernelSettings: Sendable, Equatable {
         self.bfloat16Kernel = bfloat16Kernel.flatMap { $0.isAvailable ? $0 : nil }
     }
 
-    /// The bfloat16 kernel an `m x n x k` product runs on under these settings, or nil for fp32.
-    func bfloat16Kernel(m: Int, n: Int, k: Int) -> BFloat16Kernel? {
-        precision == .bfloat16 && m * n * k >= bfloat16ProductLimit ? bfloat16Kernel : nil
+    /// The bfloat16 kernel an `m x n x k` product by `b` runs on under these settings, or nil for fp32.
+    public func bfloat16Kernel(m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool, b: UnsafePointer<Float>)
+        -> BFloat16Kernel?
+    {
+        guard precision == .bfloat16, let kernel = bfloat16Kernel, m * n * k >= bfloat16ProductLimit else { return nil }
+        let rounded = m * k * (transposeA ? 2 : 1) + (packedWeights?.holds(b) == true ? 0 : k * n * (transposeB ? 2 : 1))
+        return m * n * k >= bfloat16MinimumIntensity * rounded ? kernel : nil
     }
 
     /// The settings of this process, from the machine and the environment.
@@ -67,6 +79,9 @@ public struct KernelSettings: Sendable, Equatable {
             bfloat16Kernel: bfloat16)
         if let text = environment["GPT_BF16_MIN_PRODUCT"], let value = Int(text), value >= 0 {
             settings.bfloat16ProductLimit = value
+        }
+        if let text = environment["GPT_BF16_MIN_INTENSITY"], let value = Int(text), value >= 0 {
+            settings.bfloat16MinimumIntensity = value
         }
         return settings
     }()

@@ -25,6 +25,9 @@ public final class PackedWeights: @unchecked Sendable, Equatable {
 
     deinit { for pointer in packs.values { pointer.deallocate() } }
 
+    /// Whether `b` is one of the weights (its products then round nothing of it).
+    func holds(_ b: UnsafePointer<Float>) -> Bool { weights.contains(UnsafeRawPointer(b)) }
+
     /// `op(B)` `[k, n]` packed by `gpt_bf16_pack_b` (on `threads` threads), when `b` is one of the weights, else nil.
     /// Two threads asking at once for the same weight get one packing (the second waits for it).
     func packed(_ b: UnsafePointer<Float>, transposed: Bool, k: Int, n: Int, ldb: Int, threads: Int)
