@@ -48,7 +48,7 @@ GPT_AMX static void end_amx(void) { _tile_release(); }
 
 // AVX2: each 32-bit lane holds a pair (even depth in the low half, odd in the high half); shifting left by 16 and
 // masking the low half off widen them to fp32, and two FMAs add the (exact) products in vdpbf16ps's order, odd
-// first: the same sums as AVX512-BF16's, bit for bit, but for its flushing of denormals.
+// first: the sums the Intel manual defines for vdpbf16ps, bit for bit, but for its flushing of denormals.
 typedef struct { __m256 low, high; } avx2_acc;
 typedef struct { __m256i low, high; } avx2_ops;
 GPT_AVX2 static inline avx2_acc zero256(void) { return (avx2_acc){_mm256_setzero_ps(), _mm256_setzero_ps()}; }

@@ -43,6 +43,10 @@ public final class Trainer {
     public var dataParallelShards: Int
     /// The parts' gradient collectors, kept from step to step (see ``GradientShard/reset()``).
     var gradientShards: [GradientShard] = []
+    /// The weight matrices' bfloat16 copies of a bf16 run, their memory kept from step to step.
+    lazy var packedWeights = PackedWeights(weights: model.parameters.filter { $0.rank == 2 }.map {
+        UnsafePointer($0.storage.pointer)
+    })
 
     public init(model: any LanguageModel, dataset: TextDataset, settings: TrainingSettings) throws {
         try settings.validate()
@@ -99,9 +103,8 @@ public final class Trainer {
         guard productPrecision == .bfloat16 else { return try body() }
         var kernels = KernelSettings.current
         kernels.precision = .bfloat16
-        kernels.packedWeights = PackedWeights(weights: model.parameters.filter { $0.rank == 2 }.map {
-            UnsafePointer($0.storage.pointer)
-        })
+        kernels.packedWeights = packedWeights
+        packedWeights.invalidate()  // the weights have changed since the last scope (or may have)
         return try KernelSettings.with(kernels, body)
     }
 

@@ -116,7 +116,8 @@ import CKernels
         #expect(MatrixPrecision(name: "fp16") == nil)
     }
 
-    /// The weights are rounded once per step: every product by the same matrix in the same layout reads one copy.
+    /// The weights are rounded once per step: every product by the same matrix in the same layout reads one copy,
+    /// until the copies are marked stale.
     @Test func weightsArePackedOncePerLayout() {
         let (rows, inputs, outputs) = (64, 40, 24)
         let x = randomValues(rows * inputs, seed: 1), w = randomValues(outputs * inputs, seed: 2)
@@ -141,6 +142,9 @@ import CKernels
             settings.packedWeights = packed
             #expect(products(settings) == unpacked)
             #expect(packed.packCount == 2)
+            packed.invalidate()  // after an optimizer step: packed again, once per layout
+            #expect(products(settings) == unpacked)
+            #expect(packed.packCount == 4)
         }
     }
 

@@ -24,8 +24,9 @@ public enum MatrixPrecision: String, Sendable, Codable, CaseIterable, CustomStri
 /// A kernel that multiplies bfloat16 operands with fp32 accumulation (C's `gpt_bf16_gemm`). All of them read the
 /// same packed layouts (A in row blocks, B in "VNNI" panels of 16 columns, pairs of depth side by side).
 public enum BFloat16Kernel: Int32, Sendable, CaseIterable, CustomStringConvertible {
-    /// AVX2: the operands widened to fp32 in registers and multiplied with FMA, in AVX512-BF16's order, so its sums
-    /// are AVX512-BF16's bit for bit (but for denormals). No faster than fp32: bf16 numerics on any AVX2 CPU.
+    /// AVX2: the operands widened to fp32 in registers and multiplied with FMA, in the order the Intel manual gives
+    /// for `vdpbf16ps`, so its sums are that instruction's bit for bit (but for denormals). No faster than fp32:
+    /// bf16 numerics on any AVX2 CPU.
     case avx2 = 1
     /// AVX512-BF16's `vdpbf16ps` (Zen 4, Xeon from Cooper Lake on): two products per fp32 lane.
     case avx512BF16 = 2

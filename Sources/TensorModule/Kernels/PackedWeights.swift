@@ -5,25 +5,30 @@ import Foundation
 /// that multiplies by them (the forward's `x Wᵀ`, the backward's `dY W`, each micro-batch and data-parallel part).
 ///
 /// A product finds its `B` here by address when that address is one of the ``init(weights:)`` matrices, packed
-/// lazily in the layout its transposition needs (``packed(_:transposed:k:n:ldb:)``); every other operand
-/// (activations, whose buffers are reused) is packed per product. The weights must not change while this lives:
-/// take a new one after each optimizer step.
+/// lazily in the layout its transposition needs (``packed(_:transposed:k:n:ldb:threads:)``); every other operand
+/// (activations, whose buffers are reused) is packed per product. After the weights change (an optimizer step),
+/// ``invalidate()`` marks every copy stale: each is packed again, into the same memory, when next read.
 public final class PackedWeights: @unchecked Sendable, Equatable {
     private struct Key: Hashable {
         let address: UnsafeRawPointer, transposed: Bool, k: Int, n: Int, ldb: Int
     }
 
     private let weights: Set<UnsafeRawPointer>
-    private var packs: [Key: UnsafeMutablePointer<UInt16>] = [:]
+    private var packs: [Key: (pointer: UnsafeMutablePointer<UInt16>, current: Bool)] = [:]
+    private var packings = 0
     private let lock = NSLock()
 
-    /// How many packings this has made (each weight once per layout it was read in).
-    public var packCount: Int { lock.withLock { packs.count } }
+    /// How many packings this has made (each weight once per layout it was read in, again after each
+    /// ``invalidate()``).
+    public var packCount: Int { lock.withLock { packings } }
 
-    /// `weights`: the first elements of matrices that stay fixed while this lives.
+    /// `weights`: the first elements of the matrices whose copies this keeps.
     public init(weights: [UnsafePointer<Float>]) { self.weights = Set(weights.map { UnsafeRawPointer($0) }) }
 
-    deinit { for pointer in packs.values { pointer.deallocate() } }
+    deinit { for entry in packs.values { entry.pointer.deallocate() } }
+
+    /// Marks every copy stale (the weights have changed); the memory is kept for the next packing.
+    public func invalidate() { lock.withLock { for key in packs.keys { packs[key]!.current = false } } }
 
     /// Whether `b` is one of the weights (its products then round nothing of it).
     func holds(_ b: UnsafePointer<Float>) -> Bool { weights.contains(UnsafeRawPointer(b)) }
@@ -36,10 +41,11 @@ public final class PackedWeights: @unchecked Sendable, Equatable {
         guard weights.contains(UnsafeRawPointer(b)) else { return nil }
         let key = Key(address: UnsafeRawPointer(b), transposed: transposed, k: k, n: n, ldb: ldb)
         return lock.withLock {
-            if let pointer = packs[key] { return UnsafePointer(pointer) }
-            let pointer = UnsafeMutablePointer<UInt16>.allocate(capacity: gpt_bf16_packed_b_count(k, n))
+            if let entry = packs[key], entry.current { return UnsafePointer(entry.pointer) }
+            let pointer = packs[key]?.pointer ?? .allocate(capacity: gpt_bf16_packed_b_count(k, n))
             packBFloat16Panels(pointer, transposed: transposed, k: k, n: n, b: b, ldb: ldb, threads: threads)
-            packs[key] = pointer
+            packs[key] = (pointer, true)
+            packings += 1
             return UnsafePointer(pointer)
         }
     }
