@@ -11,8 +11,8 @@ import _TestSupport
 /// steps) rounds once, by at most 2⁻²⁴ of the running magnitude, so the error is at most (k + 3) 2⁻²⁴ times
 /// |alpha| Σ|a b| + |beta c| + |bias| (the products of two bfloat16 values are exact in fp32).
 @Suite struct BFloat16KernelTests {
-    /// Partial tiles of every kernel (12 and 2 rows, 32 columns, 32 of depth), several 96-row blocks, depth past the
-    /// 256 and 512 blocks, an odd panel count.
+    /// Partial tiles of every kernel (12, 2 and 32 rows, 32 columns, 32 of depth), several 96-row blocks, an odd
+    /// panel count.
     static let shapes: [(Int, Int, Int)] = [
         (1, 1, 1), (37, 45, 70), (13, 33, 600), (200, 17, 33), (5, 100, 257), (96, 64, 64),
     ]
@@ -71,11 +71,11 @@ import _TestSupport
         }
     }
 
-    /// alpha, beta (C read), the bias and the ReLU of a linear layer, with depth over several blocks (beta and the
-    /// bias belong to the first block, the ReLU to the last), split across threads.
+    /// alpha, beta (C read), the bias and the ReLU of a linear layer, with depth over several blocks of every kernel
+    /// (1,024 and 2,048: beta and the bias belong to the first block, the ReLU to the last), split across threads.
     @Test(arguments: kernels)
     func epilogueAndThreads(kernel: BFloat16Kernel) {
-        for (m, n, k) in [(37, 45, 70), (13, 33, 600), (200, 70, 40)] {
+        for (m, n, k) in [(37, 45, 70), (13, 33, 600), (200, 70, 40), (20, 40, 2100)] {
             check(kernel, m: m, n: n, k: k, ta: false, tb: true, alpha: 0.5, beta: 0.25, bias: true, relu: true,
                   threads: 2)
             check(kernel, m: m, n: n, k: k, ta: true, tb: false, alpha: -2, beta: 1, bias: false, relu: false,
