@@ -148,7 +148,8 @@ static inline __attribute__((always_inline)) void merge_tile(
 /// thread's buffer, then multiplied against every pair of B's panels (kept in cache across the block's rows).
 static inline __attribute__((always_inline)) int drive(
     kernel_info info, int transpose_a, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha, const float *a,
-    ptrdiff_t lda, const uint16_t *packed_b, float beta, float *c, ptrdiff_t ldc, const float *bias, int relu) {
+    ptrdiff_t lda, const uint16_t *packed_b, ptrdiff_t packed_depth, float beta, float *c, ptrdiff_t ldc,
+    const float *bias, int relu) {
     ptrdiff_t kp = gpt_bf16_depth(k);
     size_t needed = (size_t)block_rows * (size_t)info.depth_block;
     if (a_capacity < needed) {
@@ -169,7 +170,7 @@ static inline __attribute__((always_inline)) int drive(
             gpt_bf16_pack_a(a_buffer, transpose_a, source, lda, rows, padded, depth, valid);
             int first = p0 == 0, last = p0 + depth >= kp;
             for (ptrdiff_t j0 = 0; j0 < n; j0 += 32) {
-                const uint16_t *b0 = packed_b + j0 * kp + p0 * 16, *b1 = b0 + kp * 16;
+                const uint16_t *b0 = packed_b + j0 * packed_depth + p0 * 16, *b1 = b0 + packed_depth * 16;
                 ptrdiff_t columns = n - j0 < 32 ? n - j0 : 32;
                 for (ptrdiff_t r0 = 0; r0 < rows; r0 += info.rows) {
                     info.micro(a_buffer + r0 * depth, depth, b0, b1, depth / 2, tile);
@@ -186,26 +187,35 @@ static inline __attribute__((always_inline)) int drive(
 
 #define GPT_BF16_DRIVE_ARGUMENTS                                                                                   \
     kernel_info info, int transpose_a, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha, const float *a,        \
-        ptrdiff_t lda, const uint16_t *packed_b, float beta, float *c, ptrdiff_t ldc, const float *bias, int relu
+        ptrdiff_t lda, const uint16_t *packed_b, ptrdiff_t packed_depth, float beta, float *c, ptrdiff_t ldc,      \
+        const float *bias, int relu
 static int drive_plain(GPT_BF16_DRIVE_ARGUMENTS) {
-    return drive(info, transpose_a, m, n, k, alpha, a, lda, packed_b, beta, c, ldc, bias, relu);
+    return drive(info, transpose_a, m, n, k, alpha, a, lda, packed_b, packed_depth, beta, c, ldc, bias, relu);
 }
 #ifdef GPT_X86
 GPT_AVX2 static int drive_avx2(GPT_BF16_DRIVE_ARGUMENTS) {
-    return drive(info, transpose_a, m, n, k, alpha, a, lda, packed_b, beta, c, ldc, bias, relu);
+    return drive(info, transpose_a, m, n, k, alpha, a, lda, packed_b, packed_depth, beta, c, ldc, bias, relu);
 }
 GPT_AVX512 static int drive_avx512(GPT_BF16_DRIVE_ARGUMENTS) {
-    return drive(info, transpose_a, m, n, k, alpha, a, lda, packed_b, beta, c, ldc, bias, relu);
+    return drive(info, transpose_a, m, n, k, alpha, a, lda, packed_b, packed_depth, beta, c, ldc, bias, relu);
 }
 #endif
+
+int gpt_bf16_gemm_packed(int kernel, int transpose_a, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha,
+                         const float *a, ptrdiff_t lda, const uint16_t *packed_b, ptrdiff_t packed_depth, float beta,
+                         float *c, ptrdiff_t ldc, const float *bias, int relu) {
+    kernel_info info;
+    if (m <= 0 || n <= 0 || k <= 0 || packed_depth < gpt_bf16_depth(k) || !kernel_for(kernel, &info)) return 0;
+    // The merging of tiles into C vectorised for the widest instructions here (the kernels are called, not inlined).
+#define GPT_BF16_DRIVE(variant) \
+    return variant(info, transpose_a, m, n, k, alpha, a, lda, packed_b, packed_depth, beta, c, ldc, bias, relu)
+    GPT_DISPATCH(3, GPT_BF16_DRIVE(drive_avx512), GPT_BF16_DRIVE(drive_avx2), GPT_BF16_DRIVE(drive_plain));
+#undef GPT_BF16_DRIVE
+}
 
 int gpt_bf16_gemm(int kernel, int transpose_a, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha, const float *a,
                   ptrdiff_t lda, const uint16_t *packed_b, float beta, float *c, ptrdiff_t ldc, const float *bias,
                   int relu) {
-    kernel_info info;
-    if (m <= 0 || n <= 0 || k <= 0 || !kernel_for(kernel, &info)) return 0;
-    // The merging of tiles into C vectorised for the widest instructions here (the kernels are called, not inlined).
-    GPT_DISPATCH(3, return drive_avx512(info, transpose_a, m, n, k, alpha, a, lda, packed_b, beta, c, ldc, bias, relu),
-                 return drive_avx2(info, transpose_a, m, n, k, alpha, a, lda, packed_b, beta, c, ldc, bias, relu),
-                 return drive_plain(info, transpose_a, m, n, k, alpha, a, lda, packed_b, beta, c, ldc, bias, relu));
+    return gpt_bf16_gemm_packed(kernel, transpose_a, m, n, k, alpha, a, lda, packed_b, gpt_bf16_depth(k), beta, c,
+                                ldc, bias, relu);
 }

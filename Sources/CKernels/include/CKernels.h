@@ -71,6 +71,12 @@ int gpt_bf16_kernel_available(int kernel);
 int gpt_bf16_gemm(int kernel, int transpose_a, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha, const float *a,
                   ptrdiff_t lda, const uint16_t *packed_b, float beta, float *c, ptrdiff_t ldc, const float *bias,
                   int relu);
+/// gpt_bf16_gemm on a B packed for a greater depth (packed_depth = gpt_bf16_depth of the k it was packed with, at
+/// least gpt_bf16_depth(k)): op(B)'s first k rows of it. For a head's keys or values rounded once for all of its row
+/// blocks, each block multiplying by a prefix of them.
+int gpt_bf16_gemm_packed(int kernel, int transpose_a, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha,
+                         const float *a, ptrdiff_t lda, const uint16_t *packed_b, ptrdiff_t packed_depth, float beta,
+                         float *c, ptrdiff_t ldc, const float *bias, int relu);
 
 /// One AdamW update of `count` elements, with the gradient g = g_stored * gradient_scale (a clipping factor, or 1):
 /// m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p = p * decay - step_size * m / (sqrt(v) / root_correction2 +

@@ -41,8 +41,8 @@ public struct KernelSettings: Sendable, Equatable {
     /// ``MatrixPrecision/bfloat16``: `m n k / (m k + k n)`, a transposed operand's elements counted twice (its
     /// packing reads across rows) and a weight already rounded for the step (``packedWeights``) not at all. At 32, a
     /// linear layer's forward and input gradient (`n` per element) qualify from 32 outputs, a weight gradient
-    /// (`m n / (2m + n)`) from about 100 x 100 on (not `tiny`'s), attention's per-head products not (`Q Kᵀ` of a
-    /// 64-row block at `T` = 256: 28); `GPT_BF16_MIN_INTENSITY`
+    /// (`m n / (2m + n)`) from about 100 x 100 on (not `tiny`'s); fused attention applies the same limits to a
+    /// head's `Q Kᵀ` blocks, whose keys and values it rounds once per head (`RoundedHeadOperand`); `GPT_BF16_MIN_INTENSITY`
     /// sets it.
     public var bfloat16MinimumIntensity = 32
     /// The weights' bfloat16 copies for the step running now, if any.

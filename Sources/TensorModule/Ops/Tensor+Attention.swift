@@ -57,16 +57,17 @@ let attentionRowBlock = 64
 /// (`[rows.count, t]`, row `i` zero from column `i + 1` on): `S = Q Kᵀ / √D`, then per row either the softmax,
 /// saving `log Σ exp` in `logSumExp[i]` (the forward), or `exp(S - logSumExp[i])` from the saved value (the
 /// backward, which so recomputes `P` instead of keeping a `[B, H, T, T]` tensor, as flash attention does).
-/// `q`, `k`: the head's columns of `[T, 3C]` rows.
+/// `q`, `k`: the head's columns of `[T, 3C]` rows; `keys`: its `Kᵀ` rounded to bfloat16, under bf16 products.
 @inline(__always)
 func attentionProbabilities(
     _ block: UnsafeMutablePointer<Float>, q: UnsafePointer<Float>, k: UnsafePointer<Float>, rows: Range<Int>,
-    time t: Int, rowStride: Int, headSize d: Int, logSumExp: UnsafeMutablePointer<Float>, recompute: Bool
+    time t: Int, rowStride: Int, headSize d: Int, logSumExp: UnsafeMutablePointer<Float>, recompute: Bool,
+    keys: RoundedHeadOperand? = nil
 ) {
     let first = rows.lowerBound, last = rows.upperBound
-    serialGEMM(  // S = Q Kᵀ / √D   (rows, last)
-        transposeA: false, transposeB: true, m: rows.count, n: last, k: d, alpha: 1 / Float(d).squareRoot(),
-        a: q + first * rowStride, lda: rowStride, b: k, ldb: rowStride, beta: 0, c: block, ldc: t)
+    headProduct(  // S = Q Kᵀ / √D   (rows, last)
+        keys, transposed: true, m: rows.count, n: last, k: d, alpha: 1 / Float(d).squareRoot(),
+        a: q + first * rowStride, lda: rowStride, x: k, rowStride: rowStride, beta: 0, c: block, ldc: t)
     causalSoftmaxRows(block, stride: t, rows: rows, logSumExp: logSumExp, recompute: recompute)
 }
 
@@ -124,30 +125,38 @@ public func attentionForward(
     let t = sizes.time, c = sizes.channels, d = sizes.headSize
     precondition(probabilities == nil || t <= attentionRowBlock, "probabilities are kept for one block of rows")
     let kept = probabilities.map { SendablePointer($0) }
+    let bfloat16 = RoundedHeadOperand.kernel(time: t, headSize: d)
     parallelFor(sizes.batch * sizes.heads) { range in
         let weights = UnsafeMutablePointer<Float>.allocate(capacity: attentionRowBlock * t)
         let dropped = dropout > 0 ? UnsafeMutablePointer<Float>.allocate(capacity: attentionRowBlock * t) : nil
+        // Under bf16 products: each head's Kᵀ and V rounded once for all of its row blocks.
+        let keys = bfloat16.map { RoundedHeadOperand(kernel: $0, transposed: true, time: t, headSize: d) }
+        let values = bfloat16.map { RoundedHeadOperand(kernel: $0, transposed: false, time: t, headSize: d) }
         defer {
             weights.deallocate()
             dropped?.deallocate()
+            keys?.deallocate()
+            values?.deallocate()
         }
         for bh in range {
             let b = bh / sizes.heads, h = bh % sizes.heads
             var generator = SeededGenerator(seed: seeds[bh])
             let q = x.base + b * t * 3 * c + h * d, k = q + c, v = q + 2 * c
             let y = o.base + b * t * c + h * d
+            keys?.round(k, rowStride: 3 * c)
+            values?.round(v, rowStride: 3 * c)
             for first in stride(from: 0, to: t, by: attentionRowBlock) {
                 let last = min(t, first + attentionRowBlock)  // rows first..<last attend to keys 0..<last
                 let weights = kept.map { $0.base + bh * t * t } ?? weights
                 attentionProbabilities(weights, q: q, k: k, rows: first..<last, time: t, rowStride: 3 * c,
-                                       headSize: d, logSumExp: l.base + bh * t, recompute: false)
+                                       headSize: d, logSumExp: l.base + bh * t, recompute: false, keys: keys)
                 if let dropped {
                     dropProbabilities(dropped, probabilities: weights, rows: first..<last, time: t, dropout: dropout,
                                       generator: &generator)
                 }
-                serialGEMM(  // Y = Pd V   (rows, D)
-                    transposeA: false, transposeB: false, m: last - first, n: d, k: last, alpha: 1,
-                    a: dropped ?? weights, lda: t, b: v, ldb: 3 * c, beta: 0, c: y + first * c, ldc: c)
+                headProduct(  // Y = Pd V   (rows, D)
+                    values, transposed: false, m: last - first, n: d, k: last, alpha: 1, a: dropped ?? weights,
+                    lda: t, x: v, rowStride: 3 * c, beta: 0, c: y + first * c, ldc: c)
             }
         }
     }
@@ -184,14 +193,20 @@ public func attentionBackward(
     let firstBeta: Float = writesFirst ? 0 : 1, queryBeta: Float = overwrite ? 0 : 1
     precondition(probabilities == nil || t <= attentionRowBlock, "probabilities are kept for one block of rows")
     let kept = probabilities.map { SendablePointer(UnsafeMutablePointer(mutating: $0)) }
+    let bfloat16 = RoundedHeadOperand.kernel(time: t, headSize: d)
     parallelFor(sizes.batch * sizes.heads) { range in
         let scores = UnsafeMutablePointer<Float>.allocate(capacity: attentionRowBlock * t)
         let weights = UnsafeMutablePointer<Float>.allocate(capacity: attentionRowBlock * t)
         let dropped = dropout > 0 ? UnsafeMutablePointer<Float>.allocate(capacity: attentionRowBlock * t) : nil
+        // Under bf16 products: each head's Kᵀ (to recompute P), Vᵀ (for dPd) and K (for dQ) rounded once.
+        let rounded = bfloat16.map { kernel in
+            [true, true, false].map { RoundedHeadOperand(kernel: kernel, transposed: $0, time: t, headSize: d) }
+        }
         defer {
             scores.deallocate()
             weights.deallocate()
             dropped?.deallocate()
+            rounded?.forEach { $0.deallocate() }
         }
         for bh in range {
             let b = bh / sizes.heads, h = bh % sizes.heads
@@ -199,13 +214,19 @@ public func attentionBackward(
             let q = x.base + b * t * 3 * c + h * d, k = q + c, v = q + 2 * c
             let dq = dx.base + b * t * 3 * c + h * d, dk = dq + c, dv = dq + 2 * c
             let g = dy.base + b * t * c + h * d
+            if let rounded {
+                if kept == nil { rounded[0].round(k, rowStride: 3 * c) }
+                rounded[1].round(v, rowStride: 3 * c)
+                rounded[2].round(k, rowStride: 3 * c)
+            }
             for first in blocks {
                 let last = min(t, first + attentionRowBlock), rows = last - first
                 let beta = first == blocks[0] ? firstBeta : 1  // for dV and dK
                 let weights = kept.map { $0.base + bh * t * t } ?? weights
                 if kept == nil {
                     attentionProbabilities(weights, q: q, k: k, rows: first..<last, time: t, rowStride: 3 * c,
-                                           headSize: d, logSumExp: l.base + bh * t, recompute: true)
+                                           headSize: d, logSumExp: l.base + bh * t, recompute: true,
+                                           keys: rounded?[0])
                 }
                 if let dropped {  // the forward's mask for these rows, from the same seed in the same order
                     dropProbabilities(dropped, probabilities: weights, rows: first..<last, time: t, dropout: dropout,
@@ -214,9 +235,9 @@ public func attentionBackward(
                 serialGEMM(  // dV[0..<last] += Pdᵀ dY
                     transposeA: true, transposeB: false, m: last, n: d, k: rows, alpha: 1,
                     a: dropped ?? weights, lda: t, b: g + first * c, ldb: c, beta: beta, c: dv, ldc: 3 * c)
-                serialGEMM(  // dPd = dY Vᵀ   (rows, last), stored with row stride t
-                    transposeA: false, transposeB: true, m: rows, n: last, k: d, alpha: 1,
-                    a: g + first * c, lda: c, b: v, ldb: 3 * c, beta: 0, c: scores, ldc: t)
+                headProduct(  // dPd = dY Vᵀ   (rows, last), stored with row stride t
+                    rounded?[1], transposed: true, m: rows, n: last, k: d, alpha: 1, a: g + first * c, lda: c,
+                    x: v, rowStride: 3 * c, beta: 0, c: scores, ldc: t)
                 if let dropped {  // dP = dPd through the mask
                     for i in first..<last {
                         let dRow = scores + (i - first) * t, droppedRow = dropped + (i - first) * t
@@ -224,9 +245,9 @@ public func attentionBackward(
                     }
                 }
                 causalSoftmaxBackwardRows(scores, probabilities: weights, stride: t, rows: first..<last)  // dS
-                serialGEMM(  // dQ[first..<last] += dS K / √D
-                    transposeA: false, transposeB: false, m: rows, n: d, k: last, alpha: scale,
-                    a: scores, lda: t, b: k, ldb: 3 * c, beta: queryBeta, c: dq + first * 3 * c, ldc: 3 * c)
+                headProduct(  // dQ[first..<last] += dS K / √D
+                    rounded?[2], transposed: false, m: rows, n: d, k: last, alpha: scale, a: scores, lda: t,
+                    x: k, rowStride: 3 * c, beta: queryBeta, c: dq + first * 3 * c, ldc: 3 * c)
                 serialGEMM(  // dK[0..<last] += dSᵀ Q / √D
                     transposeA: true, transposeB: false, m: last, n: d, k: rows, alpha: scale,
                     a: scores, lda: t, b: q + first * 3 * c, ldb: 3 * c, beta: beta, c: dk, ldc: 3 * c)
