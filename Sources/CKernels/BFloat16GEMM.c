@@ -9,7 +9,8 @@ _Thread_local gpt_emulated_tile gpt_emulated_tiles[8];
 // MARK: - The kernels
 
 GPT_DEFINE_BF16_DOT_KERNEL(dot_emulated, , 12, gpt_emulated_acc, gpt_emulated_ops, gpt_emulated_zero,
-                           gpt_emulated_load, gpt_emulated_broadcast_pair, gpt_emulated_dot, gpt_emulated_store)
+                           gpt_emulated_load_acc, gpt_emulated_load, gpt_emulated_broadcast_pair, gpt_emulated_dot,
+                           gpt_emulated_store)
 GPT_DEFINE_BF16_TILE_KERNEL(tiles_emulated, , gpt_emulated_tile_zero, gpt_emulated_tile_load, gpt_emulated_tile_dot,
                             gpt_emulated_tile_store)
 static void begin_emulated_tiles(void) {
@@ -32,8 +33,9 @@ GPT_AVX512BF16 static inline __m512 dot512(__m512 acc, __m512i a, __m512i b) {
     return _mm512_dpbf16_ps(acc, (__m512bh)a, (__m512bh)b);
 }
 GPT_AVX512BF16 static inline void store512(float *p, __m512 v) { _mm512_storeu_ps(p, v); }
-GPT_DEFINE_BF16_DOT_KERNEL(dot_avx512bf16, GPT_AVX512BF16, 12, __m512, __m512i, zero512, load512, broadcast512, dot512,
-                           store512)
+GPT_AVX512BF16 static inline __m512 load_acc512(const float *p) { return _mm512_loadu_ps(p); }
+GPT_DEFINE_BF16_DOT_KERNEL(dot_avx512bf16, GPT_AVX512BF16, 12, __m512, __m512i, zero512, load_acc512, load512,
+                           broadcast512, dot512, store512)
 
 #define amx_zero(t) _tile_zero(t)
 #define amx_load(t, base, stride) _tile_loadd(t, base, stride)
@@ -75,7 +77,11 @@ GPT_AVX2 static inline void store256(float *p, avx2_acc v) {
     _mm256_storeu_ps(p, v.low);
     _mm256_storeu_ps(p + 8, v.high);
 }
-GPT_DEFINE_BF16_DOT_KERNEL(dot_avx2, GPT_AVX2, 2, avx2_acc, avx2_ops, zero256, load256, broadcast256, dot256, store256)
+GPT_AVX2 static inline avx2_acc load_acc256(const float *p) {
+    return (avx2_acc){_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8)};
+}
+GPT_DEFINE_BF16_DOT_KERNEL(dot_avx2, GPT_AVX2, 2, avx2_acc, avx2_ops, zero256, load_acc256, load256, broadcast256,
+                           dot256, store256)
 #endif
 
 /// A kernel as the driver uses it: rows per call, depth per block, and what runs before and after a product. The
@@ -159,6 +165,8 @@ static inline __attribute__((always_inline)) int drive(
         if (!a_buffer) return 0;
     }
     float tile[32 * 32] __attribute__((aligned(64)));
+    // Whole tiles of a plain product (C = A B, or C += A B) are summed in C itself, block after block of depth.
+    int direct = alpha == 1 && (beta == 0 || beta == 1) && !bias && !relu;
     if (info.begin) info.begin();
     for (ptrdiff_t i0 = 0; i0 < m; i0 += block_rows) {
         ptrdiff_t rows = m - i0 < block_rows ? m - i0 : block_rows;
@@ -173,9 +181,14 @@ static inline __attribute__((always_inline)) int drive(
                 const uint16_t *b0 = packed_b + j0 * packed_depth + p0 * 16, *b1 = b0 + packed_depth * 16;
                 ptrdiff_t columns = n - j0 < 32 ? n - j0 : 32;
                 for (ptrdiff_t r0 = 0; r0 < rows; r0 += info.rows) {
-                    info.micro(a_buffer + r0 * depth, depth, b0, b1, depth / 2, tile);
-                    merge_tile(tile, rows - r0 < info.rows ? rows - r0 : info.rows, columns,
-                               c + (i0 + r0) * ldc + j0, ldc, alpha, first ? beta : 1,
+                    ptrdiff_t tile_rows = rows - r0 < info.rows ? rows - r0 : info.rows;
+                    float *target = c + (i0 + r0) * ldc + j0;
+                    if (direct && tile_rows == info.rows && columns == 32) {  // into C, no merge
+                        info.micro(a_buffer + r0 * depth, depth, b0, b1, depth / 2, target, ldc, !first || beta == 1);
+                        continue;
+                    }
+                    info.micro(a_buffer + r0 * depth, depth, b0, b1, depth / 2, tile, 32, 0);
+                    merge_tile(tile, tile_rows, columns, target, ldc, alpha, first ? beta : 1,
                                first && bias ? bias + j0 : NULL, last && relu);
                 }
             }

@@ -6,7 +6,9 @@
 // - A block: bf16 row-major [rows][depth], depth a multiple of 32, zero past the product's k and past its last row.
 // - B: "VNNI" panels of 16 columns. Panel p holds, for each pair r of rows (2r, 2r + 1) of op(B), the 16 columns'
 //   pairs side by side: element (p * kp / 2 + r) * 32 + 2 j + e is op(B)[2r + e][16 p + j]. Panels come in twos.
-// - Tile: the kernel's fp32 result, [rows][32], written (not added to).
+// - Tile: the kernel's fp32 result, [rows][32] with row stride tile_stride: C itself where a whole tile of it is
+//   wanted as it is (alpha 1, no bias or ReLU), else a buffer the driver merges into C; with `accumulate` the products
+//   are added to what the tile holds, else they replace it.
 #ifndef SWIFT_GPT_BF16_KERNELS_H
 #define SWIFT_GPT_BF16_KERNELS_H
 #include "Internal.h"
@@ -14,19 +16,23 @@
 #include <stdint.h>
 #include <string.h>
 
-/// tile[rows][32] = A block rows (stride a_stride) x the two panels b0, b1 over `pairs` pairs of depth.
+/// tile[rows][32] (row stride tile_stride) (+)= A block rows (stride a_stride) x the two panels b0, b1 over `pairs`
+/// pairs of depth.
 typedef void (*gpt_bf16_micro_kernel)(const uint16_t *a, ptrdiff_t a_stride, const uint16_t *b0, const uint16_t *b1,
-                                      ptrdiff_t pairs, float *tile);
+                                      ptrdiff_t pairs, float *tile, ptrdiff_t tile_stride, int accumulate);
 
 /// The dot-product kernel: `rows` rows of A against 32 columns, one accumulator of 16 fp32 lanes per row and panel.
 /// For each pair r, each row's pair (A[i][2r], A[i][2r + 1]) is broadcast to every lane and `dot` adds both its
 /// products with the panel's pair in that lane: vdpbf16ps, lane j: acc += a1 b1, then acc += a0 b0.
-#define GPT_DEFINE_BF16_DOT_KERNEL(name, attributes, rows, acc_t, ops_t, zero, load_ops, broadcast_pair, dot,     \
-                                   store_acc)                                                                        \
+#define GPT_DEFINE_BF16_DOT_KERNEL(name, attributes, rows, acc_t, ops_t, zero, load_acc, load_ops, broadcast_pair,  \
+                                   dot, store_acc)                                                                   \
     attributes static void name(const uint16_t *a, ptrdiff_t a_stride, const uint16_t *b0, const uint16_t *b1,     \
-                                ptrdiff_t pairs, float *tile) {                                                      \
+                                ptrdiff_t pairs, float *tile, ptrdiff_t tile_stride, int accumulate) {              \
         acc_t acc[rows][2];                                                                                          \
-        GPT_UNROLL for (int i = 0; i < rows; i++) { acc[i][0] = zero(); acc[i][1] = zero(); }                        \
+        GPT_UNROLL for (int i = 0; i < rows; i++) {                                                                  \
+            acc[i][0] = accumulate ? load_acc(tile + tile_stride * i) : zero();                                      \
+            acc[i][1] = accumulate ? load_acc(tile + tile_stride * i + 16) : zero();                                 \
+        }                                                                                                            \
         for (ptrdiff_t r = 0; r < pairs; r++) {                                                                      \
             ops_t x0 = load_ops(b0 + 32 * r), x1 = load_ops(b1 + 32 * r);                                            \
             GPT_UNROLL for (int i = 0; i < rows; i++) {                                                              \
@@ -36,8 +42,8 @@ typedef void (*gpt_bf16_micro_kernel)(const uint16_t *a, ptrdiff_t a_stride, con
             }                                                                                                        \
         }                                                                                                            \
         GPT_UNROLL for (int i = 0; i < rows; i++) {                                                                  \
-            store_acc(tile + 32 * i, acc[i][0]);                                                                     \
-            store_acc(tile + 32 * i + 16, acc[i][1]);                                                                \
+            store_acc(tile + tile_stride * i, acc[i][0]);                                                            \
+            store_acc(tile + tile_stride * i + 16, acc[i][1]);                                                       \
         }                                                                                                            \
     }
 
@@ -46,11 +52,18 @@ typedef void (*gpt_bf16_micro_kernel)(const uint16_t *a, ptrdiff_t a_stride, con
 /// configured 16 rows of 64 bytes (gpt_amx_tile_config); `pairs` is a multiple of 16.
 #define GPT_DEFINE_BF16_TILE_KERNEL(name, attributes, tile_zero, tile_load, tile_dot, tile_store)                    \
     attributes static void name(const uint16_t *a, ptrdiff_t a_stride, const uint16_t *b0, const uint16_t *b1,     \
-                                ptrdiff_t pairs, float *tile) {                                                      \
-        tile_zero(0);                                                                                                \
-        tile_zero(1);                                                                                                \
-        tile_zero(2);                                                                                                \
-        tile_zero(3);                                                                                                \
+                                ptrdiff_t pairs, float *tile, ptrdiff_t tile_stride, int accumulate) {              \
+        if (accumulate) {                                                                                            \
+            tile_load(0, tile, 4 * tile_stride);                                                                     \
+            tile_load(1, tile + 16, 4 * tile_stride);                                                                \
+            tile_load(2, tile + 16 * tile_stride, 4 * tile_stride);                                                  \
+            tile_load(3, tile + 16 * tile_stride + 16, 4 * tile_stride);                                             \
+        } else {                                                                                                     \
+            tile_zero(0);                                                                                            \
+            tile_zero(1);                                                                                            \
+            tile_zero(2);                                                                                            \
+            tile_zero(3);                                                                                            \
+        }                                                                                                            \
         for (ptrdiff_t r = 0; r < pairs; r += 16) {                                                                  \
             tile_load(4, a + 2 * r, 2 * a_stride);                                                                   \
             tile_load(5, a + 16 * a_stride + 2 * r, 2 * a_stride);                                                   \
@@ -61,10 +74,10 @@ typedef void (*gpt_bf16_micro_kernel)(const uint16_t *a, ptrdiff_t a_stride, con
             tile_dot(2, 5, 6);                                                                                       \
             tile_dot(3, 5, 7);                                                                                       \
         }                                                                                                            \
-        tile_store(0, tile, 128);                                                                                    \
-        tile_store(1, tile + 16, 128);                                                                               \
-        tile_store(2, tile + 16 * 32, 128);                                                                          \
-        tile_store(3, tile + 16 * 32 + 16, 128);                                                                     \
+        tile_store(0, tile, 4 * tile_stride);                                                                        \
+        tile_store(1, tile + 16, 4 * tile_stride);                                                                   \
+        tile_store(2, tile + 16 * tile_stride, 4 * tile_stride);                                                     \
+        tile_store(3, tile + 16 * tile_stride + 16, 4 * tile_stride);                                                \
     }
 
 /// ldtilecfg's 64-byte operand: palette 1, and each tile's rows and bytes per row.
@@ -117,6 +130,11 @@ static inline gpt_emulated_acc gpt_emulated_dot(gpt_emulated_acc acc, gpt_emulat
     return acc;
 }
 static inline void gpt_emulated_store(float *p, gpt_emulated_acc v) { memcpy(p, v.f, sizeof v.f); }
+static inline gpt_emulated_acc gpt_emulated_load_acc(const float *p) {
+    gpt_emulated_acc v;
+    memcpy(v.f, p, sizeof v.f);
+    return v;
+}
 
 /// The tile registers of this thread, as ldtilecfg configured them.
 typedef struct { int rows, bytes_per_row; uint8_t data[16 * 64]; } gpt_emulated_tile;

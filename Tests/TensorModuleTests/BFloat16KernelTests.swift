@@ -80,6 +80,8 @@ import _TestSupport
                   threads: 2)
             check(kernel, m: m, n: n, k: k, ta: true, tb: false, alpha: -2, beta: 1, bias: false, relu: false,
                   threads: 2)
+            check(kernel, m: m, n: n, k: k, ta: false, tb: false, alpha: 1, beta: 1, bias: false, relu: false,
+                  threads: 2)  // whole tiles summed in C itself, over every block of depth
         }
     }
 
