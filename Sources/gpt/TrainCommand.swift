@@ -50,7 +50,7 @@ struct TrainCommand: ParsableCommand {
     var layout: String?
     @Flag(help: "Tie the lm head to the token embedding table (nanoGPT, GPT-2).") var tieWeights = false
     @OptionGroup(title: "Modern architecture (nanochat, the modded-nanogpt speedrun)") var architecture: ArchitectureOptions
-    @OptionGroup(title: "Optimizer and speedrun") var optimization: OptimizerOptions
+    @OptionGroup(title: "Optimizer, precision and speedrun") var optimization: OptimizerOptions
     @Option(help: "Biases in the linear layers and layer norms (nanoGPT's bias; default: true).") var bias: Bool?
     @Option(parsing: .unconditional, help: "Micro-batches summed per optimizer step (nanoGPT's; default: 1).")
     var gradientAccumulationSteps: Int?
@@ -235,6 +235,11 @@ struct TrainCommand: ParsableCommand {
             + "\(trainer.dataset.trainTokens.count) train / \(trainer.dataset.validationTokens.count) val tokens, "
             + "vocab \(run.tokenizer.vocabularySize), \(MatrixBackend.current)")
         if settings.precision == .bfloat16 {
+            if let name = ProcessInfo.processInfo.environment["GPT_BF16_KERNEL"], name != "none",
+               BFloat16Kernel(name: name)?.isAvailable != true {
+                print("GPT_BF16_KERNEL=\(name.prefix(40)) is not a bfloat16 kernel of this CPU; it runs: "
+                    + (BFloat16Kernel.allCases.filter(\.isAvailable).map(\.name) + ["none"]).joined(separator: ", "))
+            }
             print(trainer.productPrecision == .bfloat16
                 ? "precision bf16: matrix products on bfloat16 inputs, summed in fp32, on \(KernelSettings.current.bfloat16Kernel!)"
                 : "precision bf16: this CPU has neither AVX512-BF16 nor AMX, so the products run in fp32 (the run stays bf16 for a resume elsewhere)")
