@@ -132,6 +132,26 @@ import Glibc
         #expect(try Data(contentsOf: out.appendingPathComponent("model.safetensors")) != model)
     }
 
+    /// `--precision`: an unknown value refused naming the flag; a bf16 run says which products it runs (fp32 with a
+    /// notice where the CPU has no bfloat16 kernel), saves bf16 with the run and keeps it on a resume.
+    @Test func precisionIsCheckedAnnouncedAndSavedWithTheRun() throws {
+        let root = Self.temporaryRoot()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let corpus = try Self.corpus(in: root), out = root.appendingPathComponent("run")
+        let refused = try Running(Self.small(corpus, out: out, iterations: 20) + ["--precision", "fp16"])
+        #expect(refused.end(within: 60) && refused.process.terminationStatus == 1)
+        #expect(refused.text.contains("--precision") && refused.text.contains("fp32 or bf16"), "\(refused.text.suffix(300))")
+
+        let run = try Running(Self.small(corpus, out: out, iterations: 20) + ["--precision", "bf16"])
+        #expect(run.end(within: 120) && run.process.terminationStatus == 0, "\(run.text.suffix(300))")
+        #expect(run.text.contains("precision bf16: "), "\(run.text.prefix(600))")
+        let state = try String(contentsOf: out.appendingPathComponent("latest/trainer.json"), encoding: .utf8)
+        #expect(state.contains("\"precision\" : \"bf16\""))
+        let resumed = try Running(["train", "--resume", out.path, "--precision", "fp32"])
+        #expect(resumed.end(within: 60) && resumed.process.terminationStatus == 1)
+        #expect(resumed.text.contains("--precision") && resumed.text.contains("keeps"), "\(resumed.text.suffix(300))")
+    }
+
     @Test func initFromFineTunesASavedModelOnANewCorpus() throws {
         let root = Self.temporaryRoot()
         defer { try? FileManager.default.removeItem(at: root) }
