@@ -150,6 +150,27 @@ static inline __attribute__((always_inline)) void merge_tile(
     }
 }
 
+/// C's tile (rows x 32, stride ldc) = bias on every row, added to what it holds when `keep`.
+static inline __attribute__((always_inline)) void start_tile(float *c, ptrdiff_t ldc, ptrdiff_t rows,
+                                                              const float *bias, int keep) {
+    for (ptrdiff_t i = 0; i < rows; i++) {
+        float *row = c + i * ldc;
+        if (keep) {
+            for (ptrdiff_t j = 0; j < 32; j++) row[j] += bias[j];
+        } else {
+            for (ptrdiff_t j = 0; j < 32; j++) row[j] = bias[j];
+        }
+    }
+}
+
+/// max(0, .) over C's tile (rows x 32, stride ldc), NaN to 0 as merge_tile.
+static inline __attribute__((always_inline)) void relu_tile(float *c, ptrdiff_t ldc, ptrdiff_t rows) {
+    for (ptrdiff_t i = 0; i < rows; i++) {
+        float *row = c + i * ldc;
+        for (ptrdiff_t j = 0; j < 32; j++) row[j] = row[j] > 0 ? row[j] : 0;
+    }
+}
+
 /// The blocked loops: for each block of 96 rows of op(A) and each block of depth, that block is rounded into this
 /// thread's buffer, then multiplied against every pair of B's panels (kept in cache across the block's rows).
 static inline __attribute__((always_inline)) int drive(
@@ -165,8 +186,10 @@ static inline __attribute__((always_inline)) int drive(
         if (!a_buffer) return 0;
     }
     float tile[32 * 32] __attribute__((aligned(64)));
-    // Whole tiles of a plain product (C = A B, or C += A B) are summed in C itself, block after block of depth.
-    int direct = alpha == 1 && (beta == 0 || beta == 1) && !bias && !relu;
+    // Whole tiles of a product with alpha 1 and beta 0 or 1 (C (+)= A B (+ bias), then the ReLU) are summed in C
+    // itself, block after block of depth: the bias written into the tile first, the ReLU applied to it in cache
+    // after the last block. Only other alphas and betas go through the buffer and merge_tile.
+    int direct = alpha == 1 && (beta == 0 || beta == 1);
     if (info.begin) info.begin();
     for (ptrdiff_t i0 = 0; i0 < m; i0 += block_rows) {
         ptrdiff_t rows = m - i0 < block_rows ? m - i0 : block_rows;
@@ -184,7 +207,13 @@ static inline __attribute__((always_inline)) int drive(
                     ptrdiff_t tile_rows = rows - r0 < info.rows ? rows - r0 : info.rows;
                     float *target = c + (i0 + r0) * ldc + j0;
                     if (direct && tile_rows == info.rows && columns == 32) {  // into C, no merge
-                        info.micro(a_buffer + r0 * depth, depth, b0, b1, depth / 2, target, ldc, !first || beta == 1);
+                        int accumulate = !first || beta == 1;
+                        if (first && bias) {
+                            start_tile(target, ldc, info.rows, bias + j0, accumulate);
+                            accumulate = 1;
+                        }
+                        info.micro(a_buffer + r0 * depth, depth, b0, b1, depth / 2, target, ldc, accumulate);
+                        if (last && relu) relu_tile(target, ldc, info.rows);
                         continue;
                     }
                     info.micro(a_buffer + r0 * depth, depth, b0, b1, depth / 2, tile, 32, 0);

@@ -80,8 +80,11 @@ import _TestSupport
                   threads: 2)
             check(kernel, m: m, n: n, k: k, ta: true, tb: false, alpha: -2, beta: 1, bias: false, relu: false,
                   threads: 2)
+            // Whole tiles summed in C itself over every block of depth, with a linear layer's bias and ReLU too.
             check(kernel, m: m, n: n, k: k, ta: false, tb: false, alpha: 1, beta: 1, bias: false, relu: false,
-                  threads: 2)  // whole tiles summed in C itself, over every block of depth
+                  threads: 2)
+            check(kernel, m: m, n: n, k: k, ta: false, tb: true, alpha: 1, beta: 0, bias: true, relu: true)
+            check(kernel, m: m, n: n, k: k, ta: true, tb: false, alpha: 1, beta: 1, bias: true, relu: false)
         }
     }
 
