@@ -127,6 +127,22 @@ enum { block_rows = 96 };
 static _Thread_local uint16_t *a_buffer;
 static _Thread_local size_t a_capacity;
 
+/// C[rows][columns] (stride ldc) += bias on every row.
+static inline __attribute__((always_inline)) void add_bias(float *c, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t columns,
+                                                            const float *bias) {
+    for (ptrdiff_t i = 0; i < rows; i++) {
+        for (ptrdiff_t j = 0; j < columns; j++) c[i * ldc + j] += bias[j];
+    }
+}
+
+/// C[rows][columns] (stride ldc) = max(0, C), NaN to 0 (as gpt_sgemm's epilogue).
+static inline __attribute__((always_inline)) void apply_relu(float *c, ptrdiff_t ldc, ptrdiff_t rows,
+                                                              ptrdiff_t columns) {
+    for (ptrdiff_t i = 0; i < rows; i++) {
+        for (ptrdiff_t j = 0; j < columns; j++) c[i * ldc + j] = c[i * ldc + j] > 0 ? c[i * ldc + j] : 0;
+    }
+}
+
 /// C[rows][columns] (stride ldc) = alpha tile + beta C (+ bias) (then max(0, .) when relu); C not read when beta is 0.
 static inline __attribute__((always_inline)) void merge_tile(
     const float *tile, ptrdiff_t rows, ptrdiff_t columns, float *c, ptrdiff_t ldc, float alpha, float beta,
@@ -141,34 +157,9 @@ static inline __attribute__((always_inline)) void merge_tile(
         } else {
             for (ptrdiff_t j = 0; j < columns; j++) row[j] = alpha * sums[j] + beta * row[j];
         }
-        if (bias) {
-            for (ptrdiff_t j = 0; j < columns; j++) row[j] += bias[j];
-        }
-        if (relu) {
-            for (ptrdiff_t j = 0; j < columns; j++) row[j] = row[j] > 0 ? row[j] : 0;
-        }
     }
-}
-
-/// C's tile (rows x 32, stride ldc) = bias on every row, added to what it holds when `keep`.
-static inline __attribute__((always_inline)) void start_tile(float *c, ptrdiff_t ldc, ptrdiff_t rows,
-                                                              const float *bias, int keep) {
-    for (ptrdiff_t i = 0; i < rows; i++) {
-        float *row = c + i * ldc;
-        if (keep) {
-            for (ptrdiff_t j = 0; j < 32; j++) row[j] += bias[j];
-        } else {
-            for (ptrdiff_t j = 0; j < 32; j++) row[j] = bias[j];
-        }
-    }
-}
-
-/// max(0, .) over C's tile (rows x 32, stride ldc), NaN to 0 as merge_tile.
-static inline __attribute__((always_inline)) void relu_tile(float *c, ptrdiff_t ldc, ptrdiff_t rows) {
-    for (ptrdiff_t i = 0; i < rows; i++) {
-        float *row = c + i * ldc;
-        for (ptrdiff_t j = 0; j < 32; j++) row[j] = row[j] > 0 ? row[j] : 0;
-    }
+    if (bias) add_bias(c, ldc, rows, columns, bias);
+    if (relu) apply_relu(c, ldc, rows, columns);
 }
 
 /// The blocked loops: for each block of 96 rows of op(A) and each block of depth, that block is rounded into this
@@ -208,12 +199,18 @@ static inline __attribute__((always_inline)) int drive(
                     float *target = c + (i0 + r0) * ldc + j0;
                     if (direct && tile_rows == info.rows && columns == 32) {  // into C, no merge
                         int accumulate = !first || beta == 1;
-                        if (first && bias) {
-                            start_tile(target, ldc, info.rows, bias + j0, accumulate);
+                        if (first && bias) {  // the tile starts as (C +) the bias
+                            if (accumulate) {
+                                add_bias(target, ldc, info.rows, 32, bias + j0);
+                            } else {
+                                for (int i = 0; i < info.rows; i++) {
+                                    memcpy(target + i * ldc, bias + j0, 32 * sizeof(float));
+                                }
+                            }
                             accumulate = 1;
                         }
                         info.micro(a_buffer + r0 * depth, depth, b0, b1, depth / 2, target, ldc, accumulate);
-                        if (last && relu) relu_tile(target, ldc, info.rows);
+                        if (last && relu) apply_relu(target, ldc, info.rows, 32);
                         continue;
                     }
                     info.micro(a_buffer + r0 * depth, depth, b0, b1, depth / 2, tile, 32, 0);

@@ -52,16 +52,16 @@ struct BenchCommand: ParsableCommand {
             for name in presets.split(separator: ",").map(String.init) {
                 let preset = try TrainingPreset.named(name)
                 guard preset.name != "bigram" else { continue }
-                var generator = SeededGenerator(seed: 1337)
-                let configuration = preset.model(tokenizer.vocabularySize)
-                let model = try makeModel(configuration, generator: &generator)
+                /// The preset's model from the same initial weights each time (for each precision and the sampling).
+                func freshModel() throws -> any LanguageModel {
+                    var generator = SeededGenerator(seed: 1337)
+                    return try makeModel(preset.model(tokenizer.vocabularySize), generator: &generator)
+                }
                 for precision in trainPrecisions where steps > 0 {
-                    var generator = SeededGenerator(seed: 1337)  // each precision from the same initial weights
-                    let fresh = try makeModel(configuration, generator: &generator)
-                    try timeTraining(name, preset: preset, model: fresh, dataset: dataset, ceiling: ceiling,
+                    try timeTraining(name, preset: preset, model: try freshModel(), dataset: dataset, ceiling: ceiling,
                                      precision: precision)
                 }
-                if sample, let gpt = model as? GPTLanguageModel {
+                if sample, let gpt = try freshModel() as? GPTLanguageModel {
                     for precision in precisions {
                         timeSampling(name, model: gpt, tokenizer: tokenizer, precision: precision)
                     }
@@ -82,7 +82,8 @@ struct BenchCommand: ParsableCommand {
         let c = model.configuration
         let flops = 6 * Double(model.parameterCount) * tokens
             + 6 * Double(c.layerCount * c.blockSize * c.blockSize * c.embeddingSize * preset.training.batchSize)
-        let kernel = trainer.productPrecision == .bfloat16 ? KernelSettings.current.bfloat16Kernel?.name ?? "none" : "fp32"
+        let bfloat16 = trainer.productPrecision == .bfloat16 ? KernelSettings.current.bfloat16Kernel : nil
+        let kernel = bfloat16?.name ?? "fp32"
         print(String(format: "swift config=%@ precision=%@ kernel=%@ params=%d ms_per_step=%.1f tok_per_s=%.0f "
                      + "gflops=%.1f ceiling_share=%.0f%% peak_rss_mb=%.0f", name, precision.rawValue, kernel,
                      model.parameterCount, elapsed * 1000, tokens / elapsed, flops / elapsed / 1e9,

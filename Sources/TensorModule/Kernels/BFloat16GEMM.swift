@@ -94,15 +94,18 @@ public func bfloat16GEMM(
     let threads = GradientShard.isCollecting ? 1 : max(1, min(threads, m * n * k / 262_144))
     let cached = KernelSettings.current.packedWeights?.packed(
         b, transposed: transposeB, k: k, n: n, ldb: ldb, threads: threads)
-    let scratch = cached == nil ? BFloat16Scratch.shared.take(count: gpt_bf16_packed_b_count(k, n)) : nil
-    defer { scratch.map(BFloat16Scratch.shared.give) }
+    let scratch = cached == nil ? PackingBuffer(count: gpt_bf16_packed_b_count(k, n)) : nil
+    defer { scratch?.release() }
     let packed = cached ?? UnsafePointer(scratch!.pointer)
-    if let scratch { packBFloat16Panels(scratch.pointer, transposed: transposeB, k: k, n: n, b: b, ldb: ldb, threads: threads) }
+    if let scratch {
+        packBFloat16Panels(scratch.pointer, transposed: transposeB, k: k, n: n, b: b, ldb: ldb, threads: threads)
+    }
     // Blocks of 96 rows (the C driver's) when there are enough of them, else of 32 columns (a pair of panels).
     let depth = gpt_bf16_depth(k), splitRows = m >= 192 || m >= n
     let units = splitRows ? (m + 95) / 96 : (n + 31) / 32
     let parts = threads <= 1 ? 1 : min(units, 4 * threads)
-    let shared = (a: SendablePointer(UnsafeMutablePointer(mutating: a)), b: SendablePointer(UnsafeMutablePointer(mutating: packed)),
+    let shared = (a: SendablePointer(UnsafeMutablePointer(mutating: a)),
+                  b: SendablePointer(UnsafeMutablePointer(mutating: packed)),
                   c: SendablePointer(c), bias: bias.map { SendablePointer(UnsafeMutablePointer(mutating: $0)) })
     parallelForClaiming(parts, threads: threads) { part in
         let begin = units * part / parts, end = units * (part + 1) / parts
@@ -123,6 +126,23 @@ public func bfloat16GEMM(
         }
     }
     return true
+}
+
+/// The product on the bfloat16 kernel the settings in force choose for it
+/// (``KernelSettings/bfloat16Kernel(m:n:k:transposeA:transposeB:b:)``), returning `true`; `false`, having done
+/// nothing, where they choose fp32.
+@inline(__always)
+func multipliedInBFloat16(
+    transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+    a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>? = nil, relu: Bool = false,
+    threads: Int = 1
+) -> Bool {
+    guard k > 0, let kernel = KernelSettings.current.bfloat16Kernel(
+        m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB, b: b) else { return false }
+    return bfloat16GEMM(
+        kernel: kernel, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a,
+        lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, bias: bias, relu: relu, threads: threads)
 }
 
 /// Packs `op(B)` `[k, n]` into `out` (``gpt_bf16_packed_b_count(_:_:)`` elements), pairs of panels split across

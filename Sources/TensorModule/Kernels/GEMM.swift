@@ -112,7 +112,8 @@ func withEpilogue(
 /// Under ``KernelSettings/precision`` ``MatrixPrecision/bfloat16`` (with a ``KernelSettings/bfloat16Kernel``),
 /// products of at least ``KernelSettings/bfloat16ProductLimit`` multiply-adds (and
 /// ``KernelSettings/bfloat16MinimumIntensity`` per element rounded) round `op(A)` and `op(B)` to bfloat16
-/// and sum in fp32 (``bfloat16GEMM(kernel:transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:bias:relu:threads:)``).
+/// and sum in fp32
+/// (``bfloat16GEMM(kernel:transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:bias:relu:threads:)``).
 ///
 /// - Parameters:
 ///   - transposeA: `op(A) = Aᵀ` when true; `A` is then stored `[k, m]`, else `[m, k]`.
@@ -128,10 +129,9 @@ public func gemm(
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>? = nil, relu: Bool = false
 ) {
     guard m > 0, n > 0 else { return }
-    if k > 0, let bfloat16 = KernelSettings.current.bfloat16Kernel(
-        m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB, b: b), bfloat16GEMM(
-        kernel: bfloat16, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a,
-        lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, bias: bias, relu: relu, threads: kernelThreadCount)
+    if multipliedInBFloat16(
+        transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b,
+        ldb: ldb, beta: beta, c: c, ldc: ldc, bias: bias, relu: relu, threads: kernelThreadCount)
     {
         return
     }
@@ -235,10 +235,9 @@ public func serialGEMM(
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
 ) {
     guard m > 0, n > 0 else { return }
-    if k > 0, let bfloat16 = KernelSettings.current.bfloat16Kernel(
-        m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB, b: b), bfloat16GEMM(
-        kernel: bfloat16, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a,
-        lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    if multipliedInBFloat16(
+        transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b,
+        ldb: ldb, beta: beta, c: c, ldc: ldc)
     {
         return
     }

@@ -6,9 +6,10 @@ import Foundation
 /// parallel loops run on the worker pool, and whether tensors reuse buffers from ``BufferCache/shared``.
 ///
 /// ``process`` is read once from the machine and the environment (`GPT_THREADS`, `GPT_SIMD`, `GPT_BLAS`, `GPT_GEMM`,
-/// `GPT_POOL`, `GPT_BUFFER_CACHE_MB`, `GPT_BF16_KERNEL`, `GPT_BF16_MIN_PRODUCT`, `GPT_BF16_MIN_INTENSITY`); ``current`` is that, or what a caller set for a scope with ``with(_:_:)`` (a task-local value, carried
-/// into the worker threads of every parallel loop), so a test can run one block on one thread with the portable
-/// kernels without touching the rest of the process:
+/// `GPT_POOL`, `GPT_BUFFER_CACHE_MB`, `GPT_BF16_KERNEL`, `GPT_BF16_MIN_PRODUCT`, `GPT_BF16_MIN_INTENSITY`);
+/// ``current`` is that, or what a caller set for a scope with ``with(_:_:)`` (a task-local value, carried into the
+/// worker threads of every parallel loop), so a test can run one block on one thread with the portable kernels
+/// without touching the rest of the process:
 ///
 /// ```swift
 /// var settings = KernelSettings.current
@@ -42,8 +43,8 @@ public struct KernelSettings: Sendable, Equatable {
     /// packing reads across rows) and a weight already rounded for the step (``packedWeights``) not at all. At 32, a
     /// linear layer's forward and input gradient (`n` per element) qualify from 32 outputs, a weight gradient
     /// (`m n / (2m + n)`) from about 100 x 100 on (not `tiny`'s); fused attention applies the same limits to a
-    /// head's `Q Kᵀ` blocks, whose keys and values it rounds once per head (`RoundedHeadOperand`); `GPT_BF16_MIN_INTENSITY`
-    /// sets it.
+    /// head's `Q Kᵀ` blocks, whose keys and values it rounds once per head (`RoundedHeadOperand`);
+    /// `GPT_BF16_MIN_INTENSITY` sets it.
     public var bfloat16MinimumIntensity = 32
     /// The weights' bfloat16 copies for the step running now, if any.
     public var packedWeights: PackedWeights?
@@ -62,7 +63,8 @@ public struct KernelSettings: Sendable, Equatable {
         -> BFloat16Kernel?
     {
         guard precision == .bfloat16, let kernel = bfloat16Kernel, m * n * k >= bfloat16ProductLimit else { return nil }
-        let rounded = m * k * (transposeA ? 2 : 1) + (packedWeights?.holds(b) == true ? 0 : k * n * (transposeB ? 2 : 1))
+        let roundedB = packedWeights?.holds(b) == true ? 0 : k * n * (transposeB ? 2 : 1)
+        let rounded = m * k * (transposeA ? 2 : 1) + roundedB
         return m * n * k >= bfloat16MinimumIntensity * rounded ? kernel : nil
     }
 

@@ -53,38 +53,28 @@ public final class PackedWeights: @unchecked Sendable, Equatable {
     public static func == (lhs: PackedWeights, rhs: PackedWeights) -> Bool { lhs === rhs }
 }
 
-/// Buffers for operands packed per product, kept for the next product instead of mapped and faulted in again
-/// (a weight gradient's `x` at the lecture's size packs to 12 MB).
-final class BFloat16Scratch: @unchecked Sendable {
-    static let shared = BFloat16Scratch()
+/// Memory for an operand packed per product (or per attention head): from ``BufferCache/shared`` as tensors take
+/// theirs (a weight gradient's `x` at the lecture's size packs to 12 MB, reused step after step), or allocated where
+/// the settings turn the cache off.
+struct PackingBuffer {
+    let pointer: UnsafeMutablePointer<UInt16>
+    private let byteCount: Int, cached: Bool
 
-    struct Buffer {
-        let pointer: UnsafeMutablePointer<UInt16>, capacity: Int
+    /// `count` elements, not set.
+    init(count: Int) {
+        byteCount = 2 * max(1, count)
+        cached = KernelSettings.current.usesBufferCache
+        let raw = cached ? BufferCache.shared.allocate(byteCount: byteCount)
+            : UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: 64)
+        pointer = raw.bindMemory(to: UInt16.self, capacity: max(1, count))
     }
 
-    private var idle: [Buffer] = []
-    private let lock = NSLock()
-    /// Idle buffers kept at most.
-    private let limit = 8
-
-    /// A buffer of at least `count` elements: the smallest idle one that fits, else a new one.
-    func take(count: Int) -> Buffer {
-        let reused: Buffer? = lock.withLock {
-            guard let index = idle.indices.filter({ idle[$0].capacity >= count }).min(by: { idle[$0].capacity < idle[$1].capacity })
-            else { return nil }
-            return idle.remove(at: index)
+    /// Gives the memory back.
+    func release() {
+        if cached {
+            BufferCache.shared.release(UnsafeMutableRawPointer(pointer), byteCount: byteCount)
+        } else {
+            pointer.deallocate()
         }
-        return reused ?? Buffer(pointer: .allocate(capacity: max(1, count)), capacity: max(1, count))
-    }
-
-    /// Returns a buffer for reuse; past the limit, the smallest idle buffer is freed.
-    func give(_ buffer: Buffer) {
-        let dropped: Buffer? = lock.withLock {
-            idle.append(buffer)
-            guard idle.count > limit, let index = idle.indices.min(by: { idle[$0].capacity < idle[$1].capacity })
-            else { return nil }
-            return idle.remove(at: index)
-        }
-        dropped?.pointer.deallocate()
     }
 }

@@ -9,7 +9,8 @@ import CKernels
 /// depth). `X` is `[T, D]` with row stride `rowStride` (the head's columns of `[T, 3C]`).
 struct RoundedHeadOperand {
     let kernel: BFloat16Kernel, transposed: Bool, time: Int, headSize: Int
-    private let buffer: UnsafeMutablePointer<UInt16>
+    private let memory: PackingBuffer
+    private var buffer: UnsafeMutablePointer<UInt16> { memory.pointer }
 
     /// The bfloat16 kernel of a head's attention products at `time` x `headSize` under the settings in force, or
     /// nil (fp32): the limits of ``KernelSettings/bfloat16Kernel(m:n:k:transposeA:transposeB:b:)`` on a head's
@@ -28,11 +29,11 @@ struct RoundedHeadOperand {
 
     init(kernel: BFloat16Kernel, transposed: Bool, time: Int, headSize: Int) {
         (self.kernel, self.transposed, self.time, self.headSize) = (kernel, transposed, time, headSize)
-        buffer = .allocate(capacity: transposed ? gpt_bf16_packed_b_count(headSize, time)
-                                                : gpt_bf16_packed_b_count(time, headSize))
+        memory = PackingBuffer(count: transposed ? gpt_bf16_packed_b_count(headSize, time)
+                                                 : gpt_bf16_packed_b_count(time, headSize))
     }
 
-    func deallocate() { buffer.deallocate() }
+    func deallocate() { memory.release() }
 
     /// Rounds the head's `X` (`[T, D]`, row stride `rowStride`) into this copy.
     func round(_ x: UnsafePointer<Float>, rowStride: Int) {
@@ -55,8 +56,8 @@ struct RoundedHeadOperand {
     }
 }
 
-/// `C = alpha A op(X) + beta C` on `rounded` when there is one, else ``serialGEMM(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``
-/// on the fp32 `x`: a per-head product of fused attention.
+/// `C = alpha A op(X) + beta C` on `rounded` when there is one, else on the fp32 `x` with
+/// ``serialGEMM(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``: a per-head product of fused attention.
 @inline(__always)
 func headProduct(
     _ rounded: RoundedHeadOperand?, transposed: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>,

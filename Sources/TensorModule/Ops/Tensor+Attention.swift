@@ -198,15 +198,17 @@ public func attentionBackward(
         let scores = UnsafeMutablePointer<Float>.allocate(capacity: attentionRowBlock * t)
         let weights = UnsafeMutablePointer<Float>.allocate(capacity: attentionRowBlock * t)
         let dropped = dropout > 0 ? UnsafeMutablePointer<Float>.allocate(capacity: attentionRowBlock * t) : nil
-        // Under bf16 products: each head's Kᵀ (to recompute P), Vᵀ (for dPd) and K (for dQ) rounded once.
-        let rounded = bfloat16.map { kernel in
-            [true, true, false].map { RoundedHeadOperand(kernel: kernel, transposed: $0, time: t, headSize: d) }
+        // Under bf16 products: each head's Kᵀ (to recompute P, unless kept), Vᵀ (for dPd) and K (for dQ) rounded
+        // once.
+        func operand(_ transposed: Bool) -> RoundedHeadOperand? {
+            bfloat16.map { RoundedHeadOperand(kernel: $0, transposed: transposed, time: t, headSize: d) }
         }
+        let keysT = kept == nil ? operand(true) : nil, valuesT = operand(true), keys = operand(false)
         defer {
             scores.deallocate()
             weights.deallocate()
             dropped?.deallocate()
-            rounded?.forEach { $0.deallocate() }
+            for operand in [keysT, valuesT, keys] { operand?.deallocate() }
         }
         for bh in range {
             let b = bh / sizes.heads, h = bh % sizes.heads
@@ -214,11 +216,9 @@ public func attentionBackward(
             let q = x.base + b * t * 3 * c + h * d, k = q + c, v = q + 2 * c
             let dq = dx.base + b * t * 3 * c + h * d, dk = dq + c, dv = dq + 2 * c
             let g = dy.base + b * t * c + h * d
-            if let rounded {
-                if kept == nil { rounded[0].round(k, rowStride: 3 * c) }
-                rounded[1].round(v, rowStride: 3 * c)
-                rounded[2].round(k, rowStride: 3 * c)
-            }
+            keysT?.round(k, rowStride: 3 * c)
+            valuesT?.round(v, rowStride: 3 * c)
+            keys?.round(k, rowStride: 3 * c)
             for first in blocks {
                 let last = min(t, first + attentionRowBlock), rows = last - first
                 let beta = first == blocks[0] ? firstBeta : 1  // for dV and dK
@@ -226,7 +226,7 @@ public func attentionBackward(
                 if kept == nil {
                     attentionProbabilities(weights, q: q, k: k, rows: first..<last, time: t, rowStride: 3 * c,
                                            headSize: d, logSumExp: l.base + bh * t, recompute: true,
-                                           keys: rounded?[0])
+                                           keys: keysT)
                 }
                 if let dropped {  // the forward's mask for these rows, from the same seed in the same order
                     dropProbabilities(dropped, probabilities: weights, rows: first..<last, time: t, dropout: dropout,
@@ -236,7 +236,7 @@ public func attentionBackward(
                     transposeA: true, transposeB: false, m: last, n: d, k: rows, alpha: 1,
                     a: dropped ?? weights, lda: t, b: g + first * c, ldb: c, beta: beta, c: dv, ldc: 3 * c)
                 headProduct(  // dPd = dY Vᵀ   (rows, last), stored with row stride t
-                    rounded?[1], transposed: true, m: rows, n: last, k: d, alpha: 1, a: g + first * c, lda: c,
+                    valuesT, transposed: true, m: rows, n: last, k: d, alpha: 1, a: g + first * c, lda: c,
                     x: v, rowStride: 3 * c, beta: 0, c: scores, ldc: t)
                 if let dropped {  // dP = dPd through the mask
                     for i in first..<last {
@@ -246,7 +246,7 @@ public func attentionBackward(
                 }
                 causalSoftmaxBackwardRows(scores, probabilities: weights, stride: t, rows: first..<last)  // dS
                 headProduct(  // dQ[first..<last] += dS K / √D
-                    rounded?[2], transposed: false, m: rows, n: d, k: last, alpha: scale, a: scores, lda: t,
+                    keys, transposed: false, m: rows, n: d, k: last, alpha: scale, a: scores, lda: t,
                     x: k, rowStride: 3 * c, beta: queryBeta, c: dq + first * 3 * c, ldc: 3 * c)
                 serialGEMM(  // dK[0..<last] += dSᵀ Q / √D
                     transposeA: true, transposeB: false, m: last, n: d, k: rows, alpha: scale,
