@@ -18,26 +18,15 @@ struct OptimizerOptions: ParsableArguments {
     @Option(help: "fp32, or bf16: matrix products on bfloat16 inputs summed in fp32, on AMX or AVX512-BF16 (fp32, with a notice, where the CPU has neither). Saved with the run.")
     var precision: String?
 
-    /// The first option given, for a resumed run (which keeps its settings).
-    var firstGiven: String? {
-        [("--optimizer", optimizer != nil), ("--muon-learning-rate", muonLearningRate != nil),
-         ("--muon-momentum", muonMomentum != nil), ("--muon-weight-decay", muonWeightDecay != nil),
-         ("--target-val-loss", targetValLoss != nil), ("--final-eval-iters", finalEvalIterations != nil),
-         ("--precision", precision != nil)].first { $0.1 }?.0
-    }
-
-    func apply(to settings: inout TrainingSettings) throws {
+    func apply(to options: inout TrainingRecipe.TrainingOptions) throws {
         if let precision {
             guard let value = MatrixPrecision(name: precision) else {
                 throw GPTError.invalidArgument(name: "--precision", reason: "use fp32 or bf16, not \(precision.prefix(40).debugDescription)")
             }
-            settings.precision = value
+            options.precision = value
         }
-        if let optimizer { settings.optimizer = optimizer.lowercased() }
-        if let muonLearningRate { settings.muonLearningRate = muonLearningRate }
-        if let muonMomentum { settings.muonMomentum = muonMomentum }
-        if let muonWeightDecay { settings.muonWeightDecay = muonWeightDecay }
-        if let targetValLoss { settings.targetValidationLoss = targetValLoss }
-        if let finalEvalIterations { settings.finalEvalIterations = finalEvalIterations }
+        (options.optimizer, options.muonLearningRate) = (optimizer, muonLearningRate)
+        (options.muonMomentum, options.muonWeightDecay) = (muonMomentum, muonWeightDecay)
+        (options.targetValLoss, options.finalEvalIters) = (targetValLoss, finalEvalIterations)
     }
 }

@@ -1,0 +1,84 @@
+/// The three ways a GPT of this package is laid out, defined once: presets build models with them, exports check a
+/// model against the one their format represents, and imports set the one their weights come in.
+///
+/// | layout | activation | head | biases | positions, norms |
+/// |---|---|---|---|---|
+/// | `lecture` (the lecture's gpt.py) | ReLU | untied, with a bias | everywhere but key/query/value | learned, LayerNorm |
+/// | `nanogpt` (nanoGPT's model.py, GPT-2) | exact GELU | tied to the embedding, no bias | everywhere (`bias`) | learned, LayerNorm |
+/// | `modern` (nanochat, the speedruns) | ReLU² | untied, no bias | none | rotary, RMSNorm without gain, QK-norm, soft-cap 15 |
+public enum ModelLayout: String, CaseIterable, Sendable, Codable {
+    case lecture, nanoGPT = "nanogpt", modern
+
+    /// A field of a configuration that a layout fixes, and the value it must have.
+    public struct Requirement: Sendable, Equatable {
+        /// The `config.json` key.
+        public let field: String
+        /// The value the layout gives it, as a person reads it.
+        public let expected: String
+    }
+
+    /// Sets the fields this layout fixes; shape (layers, heads, width, block size, vocabulary) and dropout stay.
+    public func apply(to configuration: inout ModelConfiguration) {
+        var c = configuration
+        (c.positionEncoding, c.norm, c.normAffine, c.qkNorm, c.embeddingNorm) = (.learned, .layerNorm, true, false, false)
+        (c.keyValueHeadCount, c.logitSoftcap, c.zeroInitProjections) = (nil, nil, false)
+        switch self {
+        case .lecture:
+            (c.activation, c.tiedEmbeddings, c.lmHeadBias, c.bias, c.attentionBias) = (.relu, false, true, true, false)
+        case .nanoGPT:
+            (c.activation, c.tiedEmbeddings, c.lmHeadBias, c.bias, c.attentionBias) = (.gelu, true, false, true, true)
+        case .modern:
+            (c.activation, c.tiedEmbeddings, c.lmHeadBias, c.bias, c.attentionBias) = (.relu2, false, false, false, false)
+            (c.positionEncoding, c.norm, c.normAffine, c.qkNorm, c.embeddingNorm) = (.rope, .rmsNorm, false, true, true)
+            (c.zeroInitProjections, c.logitSoftcap) = (true, 15)
+        }
+        configuration = c
+    }
+
+    /// Every field of `configuration` that differs from this layout, with the value the layout needs (all of them at
+    /// once, so one refusal names everything). `bias` may be off in nanoGPT's layout (its `bias=False`) as long as
+    /// key/query/value follow it; the initialisation (`zero_init_projections`) and the rotary base never matter.
+    public func mismatches(_ configuration: ModelConfiguration) -> [Requirement] {
+        var reference = configuration
+        apply(to: &reference)
+        if self == .nanoGPT { (reference.bias, reference.attentionBias) = (configuration.bias, configuration.bias) }
+        reference.ropeTheta = configuration.ropeTheta
+        reference.zeroInitProjections = configuration.zeroInitProjections
+        if self != .modern { reference.normEpsilon = 1e-5 } else { reference.normEpsilon = configuration.normEpsilon }
+        let c = configuration, r = reference
+        let fields: [(String, String, String)] = [
+            ("activation", c.activation.rawValue, r.activation.rawValue),
+            ("tie_weights", "\(c.tiedEmbeddings)", "\(r.tiedEmbeddings)"),
+            ("lm_head_bias", "\(c.lmHeadBias)", "\(r.lmHeadBias)"),
+            ("bias", "\(c.bias)", "\(r.bias)"),
+            ("attention_bias", "\(c.attentionBias)", "\(r.attentionBias)"),
+            ("position_encoding", c.positionEncoding.rawValue, r.positionEncoding.rawValue),
+            ("norm", c.norm.rawValue, r.norm.rawValue),
+            ("norm_affine", "\(c.normAffine)", "\(r.normAffine)"),
+            ("norm_eps", "\(c.normEpsilon)", "\(r.normEpsilon)"),
+            ("qk_norm", "\(c.qkNorm)", "\(r.qkNorm)"),
+            ("n_kv_head", "\(c.keyValueHeadCount ?? c.headCount)", "\(r.keyValueHeadCount ?? r.headCount)"),
+            ("embedding_norm", "\(c.embeddingNorm)", "\(r.embeddingNorm)"),
+            ("logit_softcap", c.logitSoftcap.map { "\($0)" } ?? "none", r.logitSoftcap.map { "\($0)" } ?? "none"),
+        ]
+        return fields.filter { $0.1 != $0.2 }.map { Requirement(field: $0.0, expected: $0.2) }
+    }
+
+    /// The layout `configuration` follows exactly, if any (nanoGPT's before the lecture's, then the modern one).
+    public static func of(_ configuration: ModelConfiguration) -> ModelLayout? {
+        [.nanoGPT, .lecture, .modern].first { $0.mismatches(configuration).isEmpty }
+    }
+
+    /// Throws naming every field that keeps `configuration` from this layout, which `format` needs, and the training
+    /// option that avoids them all (`--layout`).
+    public func require(_ configuration: ModelConfiguration, for format: String) throws {
+        guard configuration.modelType == .gpt else {
+            throw GPTError.invalidConfiguration(field: "model_type", reason: "only a GPT can be written as \(format)")
+        }
+        let wrong = mismatches(configuration)
+        guard !wrong.isEmpty else { return }
+        let list = wrong.map { "\($0.field) must be \($0.expected)" }.joined(separator: ", ")
+        throw GPTError.invalidConfiguration(field: wrong[0].field, reason:
+            "\(format) holds \(rawValue)'s layout: \(list); train with --layout \(rawValue) to export there")
+    }
+}

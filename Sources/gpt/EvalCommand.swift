@@ -1,0 +1,26 @@
+import ArgumentParser
+import Foundation
+import LanguageModels
+
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Mean loss and perplexity of a saved model on a text file, or on its training corpus's validation split.")
+
+    @Option(help: "A directory written by `gpt train`.") var checkpoint: String
+    @Option(help: "A UTF-8 text file, a folder of .txt files or a prepared folder (default: the validation split of the corpus the model was trained on).")
+    var data: String?
+    @Option(parsing: .unconditional, help: "Windows scored at once.") var batchSize = 32
+
+    func run() throws {
+        try reportingErrors {
+            let directory = URL(fileURLWithPath: checkpoint)
+            let loaded = try Checkpoint.load(from: directory)
+            let text = try EvaluationText(data, checkpoint: directory, tokenizer: loaded.tokenizer)
+            let result = evaluate(loaded.model, tokens: text.tokens, characters: text.characters, batchSize: batchSize)
+            print("\(text.description): \(result.tokens) tokens")
+            print(String(format: "loss %.6f nats/token, perplexity %.3f, %.4f nats/character (%.4f bits/character)",
+                         result.meanLoss, result.perplexity, result.lossPerCharacter, result.lossPerCharacter / log(2)))
+        }
+    }
+}
