@@ -61,9 +61,7 @@ public struct Checkpoint {
 
     /// Writes `tokenizer.json`, `model.safetensors` and `config.json` (in that order) into `directory`.
     func writeFiles(into directory: URL, steps: inout SaveSequence) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let tokenizerData = try encoder.encode(tokenizer), configurationData = try encoder.encode(model.configuration)
+        let tokenizerData = try Self.json(tokenizer), configurationData = try Self.json(model.configuration)
         try steps.step { try writeAtomically(tokenizerData, to: directory.appendingPathComponent(Self.tokenizerFile)) }
         try steps.step {
             try SafeTensors.write(model.namedParameters(), metadata: ["format": "pt"],
@@ -103,6 +101,13 @@ public struct Checkpoint {
         let model = try makeModel(configuration, generator: &generator)
         try model.loadWeights(weights.tensors, source: directory.appendingPathComponent(weightsFile).path)
         return Checkpoint(model: model, tokenizer: tokenizer)
+    }
+
+    /// `value` as this package writes JSON files: indented, keys sorted.
+    public static func json(_ value: some Encodable) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return try encoder.encode(value)
     }
 
     static func decodeJSON<Value: Decodable>(_ url: URL) throws -> Value {

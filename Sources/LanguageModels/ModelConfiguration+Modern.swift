@@ -38,20 +38,6 @@ extension ModelConfiguration {
             || (keyValueHeadCount ?? headCount) != headCount || embeddingNorm || logitSoftcap != nil || zeroInitProjections
     }
 
-    /// Throws naming the first option of the modern layout that `format` (a 2019 GPT: GPT-2, the lecture, llama.cpp's
-    /// `gpt2`) cannot hold. The initialisation (``zeroInitProjections``) does not matter to an export.
-    public func requireClassicLayout(for format: String) throws {
-        let modern: [(String, Bool)] = [
-            ("position_encoding", positionEncoding != .learned), ("norm", norm != .layerNorm), ("norm_affine", !normAffine),
-            ("norm_eps", normEpsilon != 1e-5), ("qk_norm", qkNorm), ("n_kv_head", (keyValueHeadCount ?? headCount) != headCount),
-            ("embedding_norm", embeddingNorm), ("logit_softcap", logitSoftcap != nil),
-        ]
-        if let field = modern.first(where: { $0.1 })?.0 {
-            throw GPTError.invalidConfiguration(field: field, reason:
-                "is an option of the modern layout, which \(format) cannot hold (it runs the 2019 GPT)")
-        }
-    }
-
     func validateModernOptions() throws {
         func fail(_ field: String, _ reason: String) -> GPTError { .invalidConfiguration(field: field, reason: reason) }
         let kv = keyValueHeadCount ?? headCount

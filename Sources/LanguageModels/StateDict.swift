@@ -95,29 +95,15 @@ public enum StateDictLayout: String, Sendable, CaseIterable {
 }
 
 extension StateDictLayout {
-    /// Throws naming the first configuration field that this layout's PyTorch class cannot represent.
+    /// Throws naming every configuration field that this layout's PyTorch class cannot represent (the lecture's
+    /// gpt.py holds a head with or without a bias, and key/query/value biases if present).
     public func checkCompatible(_ configuration: ModelConfiguration) throws {
-        func fail(_ field: String, _ reason: String) -> GPTError { .invalidConfiguration(field: field, reason: reason) }
-        guard configuration.modelType == .gpt else { throw fail("model_type", "only a GPT can be exported") }
-        try configuration.requireClassicLayout(for: self == .nanoGPT ? "nanoGPT's GPT" : "the lecture's gpt.py")
         switch self {
-        case .nanoGPT:
-            if configuration.activation != .gelu {
-                throw fail("activation", "must be gelu (exact, as nanoGPT's nn.GELU()); train with --layout nanogpt or --activation gelu")
-            }
-            if !configuration.tiedEmbeddings {
-                throw fail("tie_weights", "must be true: nanoGPT ties lm_head to wte; train with --layout nanogpt or --tie-weights")
-            }
-            if configuration.lmHeadBias {
-                throw fail("lm_head_bias", "must be false: nanoGPT's lm_head has no bias; train with --layout nanogpt")
-            }
-            if configuration.attentionBias != configuration.bias {
-                throw fail("attention_bias", "must equal bias: nanoGPT's one bias flag covers every layer")
-            }
+        case .nanoGPT: try ModelLayout.nanoGPT.require(configuration, for: "nanoGPT's GPT")
         case .lecture:
-            if configuration.activation != .relu { throw fail("activation", "must be relu: the lecture's FeedForward uses ReLU") }
-            if configuration.tiedEmbeddings { throw fail("tie_weights", "must be false: the lecture's lm_head is separate") }
-            if !configuration.bias { throw fail("bias", "must be true: the lecture's layers have biases") }
+            let free: Set = ["lm_head_bias", "attention_bias"]
+            try ModelLayout.lecture.require(configuration, for: "the lecture's gpt.py",
+                                            only: ModelLayout.lecture.mismatches(configuration).map(\.field).filter { !free.contains($0) })
         }
     }
 

@@ -115,8 +115,8 @@ import Testing
         var generator = SeededGenerator(seed: 13)
         let lecture = GPTLanguageModel(AttentionTests.tinyConfiguration(), generator: &generator)  // ReLU and a head bias
         let tokenizer = Tokenizer.character(CharacterTokenizer(vocabulary: (0..<11).map { Unicode.Scalar(UInt8(97 + $0)) }))
-        #expect(throws: GPTError.invalidConfiguration(field: "lm_head_bias", reason:
-            "must be false: llama.cpp's gpt2 head has no bias; train with --layout nanogpt")) {
+        #expect(throws: GPTError.invalidConfiguration(field: "activation", reason:
+            "must be gelu (and lm_head_bias=false) for llama.cpp's gpt2; train with --layout nanogpt")) {
             try LlamaCppGPT2.export(lecture, tokenizer: tokenizer)
         }
         var relu = AttentionTests.tinyConfiguration()
@@ -125,7 +125,7 @@ import Testing
         do {
             try LlamaCppGPT2.export(GPTLanguageModel(relu, generator: &generator), tokenizer: tokenizer)
         } catch GPTError.invalidConfiguration(let field, let reason) {
-            #expect(field == "activation" && reason.contains("--activation gelu_tanh"))
+            #expect(field == "activation" && reason == "must be gelu for llama.cpp's gpt2; train with --layout nanogpt")
         }
         var small = AttentionTests.tinyConfiguration()
         (small.lmHeadBias, small.activation, small.vocabSize) = (false, .geluTanh, 4)

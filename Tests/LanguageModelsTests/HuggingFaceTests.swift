@@ -54,7 +54,7 @@ import Testing
         var generator = SeededGenerator(seed: 3)
         let lecture = GPTLanguageModel(AttentionTests.tinyConfiguration(), generator: &generator)  // a head bias
         #expect(throws: GPTError.invalidConfiguration(field: "lm_head_bias", reason:
-            "must be false: GPT-2's head has no bias; train with --layout nanogpt")) { try HuggingFaceGPT2.export(lecture) }
+            "must be false for transformers' GPT-2; train with --layout nanogpt")) { try HuggingFaceGPT2.export(lecture) }
     }
 
     @Test func gpt2TokenizerFilesRoundTrip() throws {

@@ -67,8 +67,8 @@ import _TestSupport
     @Test func incompatibleExportsNameTheField() {
         var generator = SeededGenerator(seed: 3)
         let lectureModel = GPTLanguageModel(AttentionTests.tinyConfiguration(), generator: &generator)  // ReLU, untied
-        #expect(throws: GPTError.invalidConfiguration(field: "activation", reason:
-            "must be gelu (exact, as nanoGPT's nn.GELU()); train with --layout nanogpt or --activation gelu")) {
+        #expect(throws: GPTError.invalidConfiguration(field: "activation", reason: "must be gelu (and tie_weights=true, "
+            + "lm_head_bias=false, attention_bias=true) for nanoGPT's GPT; train with --layout nanogpt")) {
             try StateDictLayout.nanoGPT.exportTensors(lectureModel)
         }
     }

@@ -99,8 +99,9 @@ import _TestSupport
         var generator = SeededGenerator(seed: 3)
         let model = GPTLanguageModel(Self.modern(), generator: &generator)
         let tokenizer = Tokenizer.character(CharacterTokenizer(vocabulary: (0..<11).map { Unicode.Scalar(UInt8(97 + $0)) }))
-        #expect(throws: GPTError.invalidConfiguration(field: "position_encoding", reason:
-            "is an option of the modern layout, which llama.cpp's gpt2 cannot hold (it runs the 2019 GPT)")) {
+        #expect(throws: GPTError.invalidConfiguration(field: "activation", reason: "must be gelu (and position_encoding=learned, "
+            + "norm=layernorm, qk_norm=false, n_kv_head=4, embedding_norm=false, logit_softcap=none) for llama.cpp's gpt2; "
+            + "train with --layout nanogpt")) {
             try LlamaCppGPT2.export(model, tokenizer: tokenizer)
         }
         #expect(throws: GPTError.self) { try HuggingFaceGPT2.export(model) }

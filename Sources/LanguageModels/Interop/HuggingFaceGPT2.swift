@@ -58,20 +58,22 @@ public enum HuggingFaceGPT2 {
         return (configuration, tensors)
     }
 
+    /// The fields transformers' GPT-2 cannot hold: a head bias, ReLU², any option of the modern layout.
+    static func unsupported(_ c: ModelConfiguration) -> [String] {
+        ModelLayout.modernFields + (c.lmHeadBias ? ["lm_head_bias"] : []) + (c.activation == .relu2 ? ["activation"] : [])
+    }
+
     /// The `config.json` and tensors of `model` in transformers' GPT-2 form (`GPT2LMHeadModel.from_pretrained`):
     /// Conv1D weights transposed, zeros for biases the model does not have (GPT-2 has them everywhere), `lm_head`
     /// omitted when tied. Throws naming the field (and the training flag that avoids it) GPT-2 cannot represent.
-    public static func export(_ model: GPTLanguageModel) throws -> (config: [String: Any], tensors: [(name: String, shape: [Int], values: [Float])]) {
+    public static func export(_ model: GPTLanguageModel, endOfText: Int? = nil) throws -> (config: [String: Any], tensors: [(name: String, shape: [Int], values: [Float])]) {
         let c = model.configuration
-        func fail(_ field: String, _ reason: String) -> GPTError { .invalidConfiguration(field: field, reason: reason) }
-        if c.lmHeadBias { throw fail("lm_head_bias", "must be false: GPT-2's head has no bias; train with --layout nanogpt") }
-        try c.requireClassicLayout(for: "transformers' GPT-2")
+        try ModelLayout.nanoGPT.require(c, for: "transformers' GPT-2", only: unsupported(c))
         let activation: String
         switch c.activation {
         case .geluTanh: activation = "gelu_new"
         case .gelu: activation = "gelu"
-        case .relu: activation = "relu"
-        case .relu2: throw fail("activation", "relu2 has no GPT-2 equivalent; train with --activation gelu or relu")
+        case .relu, .relu2: activation = "relu"
         }
         let config: [String: Any] = [
             "model_type": "gpt2", "architectures": ["GPT2LMHeadModel"], "vocab_size": c.vocabSize, "n_positions": c.blockSize,
@@ -79,6 +81,8 @@ public enum HuggingFaceGPT2 {
             "activation_function": activation, "layer_norm_epsilon": 1e-5, "tie_word_embeddings": c.tiedEmbeddings,
             "resid_pdrop": Double(c.dropout), "embd_pdrop": Double(c.dropout), "attn_pdrop": Double(c.dropout),
             "initializer_range": 0.02, "scale_attn_weights": true, "use_cache": true,
+            // GPT-2's defaults (50256) would name a token a small vocabulary does not have.
+            "bos_token_id": endOfText ?? NSNull(), "eos_token_id": endOfText ?? NSNull(),
         ]
         let tensors = try gpt2Tensors(model).map { tensor in
             guard conv1DWeights.contains(where: tensor.name.hasSuffix) else { return tensor }

@@ -44,15 +44,8 @@ public enum LlamaCppGPT2 {
     public static func export(_ model: GPTLanguageModel, tokenizer: Tokenizer, type: GGUF.TensorType = .f32) throws
         -> (metadata: [(key: String, value: GGUF.Value)], tensors: [GGUF.TensorEntry]) {
         let c = model.configuration
-        func fail(_ field: String, _ reason: String) -> GPTError { .invalidConfiguration(field: field, reason: reason) }
-        if c.lmHeadBias { throw fail("lm_head_bias", "must be false: llama.cpp's gpt2 head has no bias; train with --layout nanogpt") }
-        try c.requireClassicLayout(for: "llama.cpp's gpt2")
-        switch c.activation {
-        case .gelu, .geluTanh: break
-        case .relu, .relu2:
-            throw fail("activation", "\(c.activation.rawValue) is not one llama.cpp's gpt2 runs (GELU only); "
-                + "train with --activation gelu_tanh")
-        }
+        try ModelLayout.nanoGPT.require(c, for: "llama.cpp's gpt2", only: ModelLayout.modernFields
+            + (c.lmHeadBias ? ["lm_head_bias"] : []) + ([.relu, .relu2].contains(c.activation) ? ["activation"] : []))
         let vocabulary = try LlamaCppVocabulary(tokenizer, modelVocabularySize: c.vocabSize)
         let extraRows = vocabulary.tokens.count - c.vocabSize
         var tensors: [GGUF.TensorEntry] = []

@@ -98,9 +98,9 @@ public struct TorchCheckpoint {
         (configuration.layerCount, configuration.headCount, configuration.embeddingSize) =
             (try number("n_layer"), try number("n_head"), try number("n_embd"))
         if case .float(let dropout)? = arguments["dropout"] { configuration.dropout = Float(dropout) }
-        configuration.bias = arguments["bias"]?.int.map { $0 != 0 } ?? true
-        (configuration.attentionBias, configuration.activation) = (configuration.bias, .gelu)
-        (configuration.tiedEmbeddings, configuration.lmHeadBias) = (true, false)
+        ModelLayout.nanoGPT.apply(to: &configuration)
+        let bias = arguments["bias"]?.int.map { $0 != 0 } ?? true
+        (configuration.bias, configuration.attentionBias) = (bias, bias)
         return configuration
     }
 }

@@ -64,6 +64,10 @@ public enum ModelLayout: String, CaseIterable, Sendable, Codable {
         return fields.filter { $0.1 != $0.2 }.map { Requirement(field: $0.0, expected: $0.2) }
     }
 
+    /// The fields of the 2026 layout, which no 2019 GPT format (GPT-2, the lecture, llama.cpp's `gpt2`) holds.
+    public static let modernFields = ["position_encoding", "norm", "norm_affine", "norm_eps", "qk_norm", "n_kv_head",
+                                      "embedding_norm", "logit_softcap"]
+
     /// The layout `configuration` follows exactly, if any (nanoGPT's before the lecture's, then the modern one).
     public static func of(_ configuration: ModelConfiguration) -> ModelLayout? {
         [.nanoGPT, .lecture, .modern].first { $0.mismatches(configuration).isEmpty }
@@ -71,14 +75,15 @@ public enum ModelLayout: String, CaseIterable, Sendable, Codable {
 
     /// Throws naming every field that keeps `configuration` from this layout, which `format` needs, and the training
     /// option that avoids them all (`--layout`).
-    public func require(_ configuration: ModelConfiguration, for format: String) throws {
+    /// `only` limits the check to those fields (a format that holds more than one layout's values of the others).
+    public func require(_ configuration: ModelConfiguration, for format: String, only: [String]? = nil) throws {
         guard configuration.modelType == .gpt else {
             throw GPTError.invalidConfiguration(field: "model_type", reason: "only a GPT can be written as \(format)")
         }
-        let wrong = mismatches(configuration)
-        guard !wrong.isEmpty else { return }
-        let list = wrong.map { "\($0.field) must be \($0.expected)" }.joined(separator: ", ")
-        throw GPTError.invalidConfiguration(field: wrong[0].field, reason:
-            "\(format) holds \(rawValue)'s layout: \(list); train with --layout \(rawValue) to export there")
+        let wrong = mismatches(configuration).filter { only?.contains($0.field) ?? true }
+        guard let first = wrong.first else { return }
+        let others = wrong.dropFirst().map { "\($0.field)=\($0.expected)" }
+        throw GPTError.invalidConfiguration(field: first.field, reason: "must be \(first.expected)"
+            + (others.isEmpty ? "" : " (and \(others.joined(separator: ", ")))") + " for \(format); train with --layout \(rawValue)")
     }
 }

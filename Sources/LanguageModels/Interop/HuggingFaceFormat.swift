@@ -1,0 +1,97 @@
+import Foundation
+
+/// A folder for Hugging Face transformers (`save_pretrained` / `from_pretrained`): `config.json`,
+/// `model.safetensors` (or shards) and the tokenizer files. Reads GPT-2 folders (`model_type` "gpt2"); writes a model
+/// of the 2019 layout as GPT-2 with its tokenizer beside it.
+public struct HuggingFaceFormat: ModelFormat {
+    public var name: String { "hf" }
+    public var summary: String { "a Hugging Face folder (config.json with model_type gpt2)" }
+    /// This tool's own tokenizer file, written beside a tokenizer that GPT-2's files cannot hold.
+    static let ownTokenizerFile = "tokenizer.swift-gpt.json"
+
+    public func recognizes(_ url: URL) -> Bool {
+        FileManager.default.fileExists(atPath: url.appendingPathComponent("config.json").path)
+            && ModelFormats.header(url.appendingPathComponent("config.json"), count: 1 << 20).count > 0
+    }
+
+    public func read(_ url: URL, tokenizer: URL?, configuration: URL?) throws -> Checkpoint {
+        if let configuration {
+            throw GPTError.invalidArgument(name: "--config", reason: "a Hugging Face folder has its own config.json, not \(configuration.path.prefix(200))")
+        }
+        let config = ModelFormats.header(url.appendingPathComponent("config.json"), count: 1 << 20)
+        let type = (try? JSONSerialization.jsonObject(with: config) as? [String: Any])?["model_type"] as? String
+        guard type == "gpt2" else {
+            throw GPTError.invalidCheckpoint(path: url.path, reason: "model_type \(String((type ?? "(none)").prefix(40)).debugDescription) "
+                + "is not one this tool imports (gpt2)")
+        }
+        let (model, tensors) = try HuggingFaceGPT2.load(url)
+        let chosen: Tokenizer
+        let vocabulary = url.appendingPathComponent("vocab.json"), merges = url.appendingPathComponent("merges.txt")
+        if tokenizer == nil, let vocabularyData = FileManager.default.contents(atPath: vocabulary.path),
+           let mergesText = try? String(contentsOf: merges, encoding: .utf8) {
+            chosen = .bytePair(try BytePairTokenizer(gpt2Vocabulary: vocabularyData, merges: mergesText))
+        } else {
+            chosen = try ModelFormats.tokenizer(tokenizer, beside: [Checkpoint.tokenizerFile, Self.ownTokenizerFile].map {
+                url.appendingPathComponent($0)
+            }, for: url.path)
+        }
+        return try ModelFormats.assemble(tensors, configuration: model, tokenizer: chosen, source: url.path)
+    }
+
+    public func check(_ model: GPTLanguageModel) throws -> String? {
+        try ModelLayout.nanoGPT.require(model.configuration, for: "transformers' GPT-2",
+                                        only: HuggingFaceGPT2.unsupported(model.configuration))
+        return nil
+    }
+
+    public func write(_ checkpoint: Checkpoint, to url: URL, options: ExportOptions) throws -> String {
+        guard let model = checkpoint.model as? GPTLanguageModel else {
+            throw GPTError.invalidArgument(name: "--checkpoint", reason: "only a GPT can be exported")
+        }
+        var endOfText: Int?
+        if case .bytePair(let bpe) = checkpoint.tokenizer { endOfText = bpe.endOfTextToken }
+        let (config, tensors) = try HuggingFaceGPT2.export(model, endOfText: endOfText)
+        try SafeTensors.write(tensors.map { (name: $0.name, tensor: Tensor(shape: $0.shape, values: $0.values)) },
+                              metadata: ["format": "pt"], to: url.appendingPathComponent("model.safetensors"))
+        try writeAtomically(try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys]),
+                            to: url.appendingPathComponent("config.json"))
+        var tokenizerNote = "the tokenizer as \(Self.ownTokenizerFile) (Hugging Face's files only for byte-level BPE)"
+        if case .bytePair(let bpe) = checkpoint.tokenizer {
+            // GPT-2's tokenizer files: GPT2Tokenizer(Fast).from_pretrained reads them, with the same ids.
+            let files = try bpe.gpt2Files()
+            try writeAtomically(files.vocabulary, to: url.appendingPathComponent("vocab.json"))
+            try writeAtomically(Data(files.merges.utf8), to: url.appendingPathComponent("merges.txt"))
+            try writeAtomically(try bpe.huggingFaceJSON(), to: url.appendingPathComponent(Checkpoint.tokenizerFile))
+            tokenizerNote = "vocab.json, merges.txt (GPT-2's tokenizer files) and tokenizer.json (Hugging Face's)"
+        } else {
+            try writeAtomically(try Checkpoint.json(checkpoint.tokenizer), to: url.appendingPathComponent(Self.ownTokenizerFile))
+        }
+        return "\(url.path): config.json and model.safetensors (\(tensors.count) tensors) for "
+            + "GPT2LMHeadModel.from_pretrained, \(tokenizerNote)"
+    }
+}
+
+/// One `.gguf` file for llama.cpp (and everything built on it), run as its `gpt2` architecture. Written only for
+/// now: reading GGUF is issue 31's.
+public struct GGUFFormat: ModelFormat {
+    public var name: String { "gguf" }
+    public var summary: String { "a GGUF file for llama.cpp (written only, for now)" }
+
+    public func recognizes(_ url: URL) -> Bool { ModelFormats.header(url, count: 4) == Data("GGUF".utf8) }
+
+    public func check(_ model: GPTLanguageModel) throws -> String? {
+        let c = model.configuration
+        try ModelLayout.nanoGPT.require(c, for: "llama.cpp's gpt2", only: ModelLayout.modernFields
+            + (c.lmHeadBias ? ["lm_head_bias"] : []) + ([.relu, .relu2].contains(c.activation) ? ["activation"] : []))
+        return LlamaCppGPT2.approximation(model)
+    }
+
+    public func write(_ checkpoint: Checkpoint, to url: URL, options: ExportOptions) throws -> String {
+        guard let model = checkpoint.model as? GPTLanguageModel else {
+            throw GPTError.invalidArgument(name: "--checkpoint", reason: "only a GPT can be exported")
+        }
+        let (metadata, tensors) = try LlamaCppGPT2.export(model, tokenizer: checkpoint.tokenizer, type: options.ggufType)
+        try GGUF.write(metadata: metadata, tensors: tensors, to: url)
+        return "\(url.path): GGUF for llama.cpp's gpt2 (\(tensors.count) tensors, weights \(options.ggufType.name))"
+    }
+}
