@@ -19,7 +19,18 @@ from transformers import GPT2Config, GPT2LMHeadModel, GPT2TokenizerFast
 
 root = Path(__file__).resolve().parent.parent
 out = Path(sys.argv[1])
-texts = sys.argv[2:] or [str(root / "Sources/LanguageModels/Resources/tinyshakespeare.txt")]
+def is_utf8(path):
+    try:
+        Path(path).read_text(encoding="utf-8")
+        return True
+    except (UnicodeDecodeError, OSError):
+        return False
+
+# The tokenizers library stops on a file that is not UTF-8 (the standard library has a few): those are left out.
+given = sys.argv[2:] or [str(root / "Sources/LanguageModels/Resources/tinyshakespeare.txt")]
+texts = [path for path in given if is_utf8(path)]
+if len(texts) < len(given):
+    print(f"left out {len(given) - len(texts)} files that are not UTF-8 text", file=sys.stderr)
 out.mkdir(parents=True, exist_ok=True)
 
 torch.manual_seed(0)

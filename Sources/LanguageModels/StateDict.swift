@@ -96,10 +96,15 @@ public enum StateDictLayout: String, Sendable, CaseIterable {
 
 extension StateDictLayout {
     /// Throws naming every configuration field that this layout's PyTorch class cannot represent (the lecture's
-    /// gpt.py holds a head with or without a bias, and key/query/value biases if present).
+    /// gpt.py holds a head with or without a bias, and key/query/value biases if present; nanoGPT's GPT runs GPT-2's
+    /// tanh GELU as the exact one).
     public func checkCompatible(_ configuration: ModelConfiguration) throws {
         switch self {
-        case .nanoGPT: try ModelLayout.nanoGPT.require(configuration, for: "nanoGPT's GPT")
+        case .nanoGPT:
+            // GPT-2's tanh GELU (an imported GPT-2) runs as nanoGPT's exact one, as nanoGPT's from_pretrained does.
+            var exact = configuration
+            if exact.activation == .geluTanh { exact.activation = .gelu }
+            try ModelLayout.nanoGPT.require(exact, for: "nanoGPT's GPT")
         case .lecture:
             let free: Set = ["lm_head_bias", "attention_bias"]
             try ModelLayout.lecture.require(configuration, for: "the lecture's gpt.py",

@@ -48,12 +48,8 @@ public struct StateDictFormat: ModelFormat {
     }
 
     public func check(_ model: GPTLanguageModel) throws -> String? {
-        var configuration = model.configuration
-        // nanoGPT runs its GELU exactly; GPT-2's tanh form (an imported GPT-2) is close, as nanoGPT's from_pretrained does.
-        let approximated = layout == .nanoGPT && configuration.activation == .geluTanh
-        if approximated { configuration.activation = .gelu }
-        try layout.checkCompatible(configuration)
-        return approximated ? "nanoGPT computes the exact GELU; this model uses GPT-2's tanh form, so outputs differ slightly" : nil
+        try layout.checkCompatible(model.configuration)
+        return layout == .nanoGPT && model.configuration.activation == .geluTanh ? "nanoGPT computes the exact GELU; this model uses GPT-2's tanh form, so outputs differ slightly" : nil
     }
 
     public func write(_ checkpoint: Checkpoint, to url: URL, options: ExportOptions) throws -> String {

@@ -92,3 +92,19 @@ import Testing
         }
     }
 }
+
+extension ModelFormatTests {
+    @Test func anImportedGPT2GoesOutToNanoGPTWithANote() throws {
+        let checkpoint = Self.checkpoint(.nanoGPT)
+        var configuration = checkpoint.model.configuration
+        configuration.activation = .geluTanh  // as a Hugging Face GPT-2 imports
+        var generator = SeededGenerator(seed: 2)
+        let gpt2 = GPTLanguageModel(configuration, generator: &generator)
+        let note = try ModelFormats.named("nanogpt").check(gpt2)
+        #expect(note?.contains("tanh") == true)
+        let url = try Self.temporaryDirectory().appendingPathComponent("gpt2.safetensors")
+        _ = try ModelFormats.named("nanogpt").write(Checkpoint(model: gpt2, tokenizer: checkpoint.tokenizer), to: url,
+                                                  options: ExportOptions())
+        #expect(try ModelFormats.named("nanogpt").check(Self.checkpoint(.nanoGPT).model as! GPTLanguageModel) == nil)
+    }
+}
