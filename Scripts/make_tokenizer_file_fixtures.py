@@ -8,7 +8,7 @@ vocabulary in the older `{"kind": ...}` format, which the library must still rea
 
 Usage: python Scripts/make_tokenizer_file_fixtures.py .build/debug/gpt      (needs `pip install tokenizers`)
 Writes Tests/LanguageModelsTests/Fixtures/tokenizer_files/{training.txt, char.json, word.json, bpe.json,
-legacy_char.json, legacy_word.json, expected.json}.
+legacy_char.json, legacy_word.json, legacy_bpe.json, expected.json}.
 """
 import json, os, random, shutil, subprocess, sys, tempfile
 from tokenizers import Tokenizer
@@ -83,6 +83,19 @@ for kind in ["char", "word"]:
     by_id = sorted(vocabulary, key=vocabulary.get)
     with open(os.path.join(out, f"legacy_{kind}.json"), "w", encoding="utf-8") as f:
         json.dump({"kind": kind, "vocabulary": by_id}, f, ensure_ascii=False, indent=2)
+
+# A byte-level BPE in the older format: the token of each byte value and the merges as [left, right, result] ids
+# (GPT-2's byte alphabet: printable Latin-1 bytes stand for themselves, the others map to U+0100 up).
+printable = list(range(33, 127)) + list(range(161, 173)) + list(range(174, 256))
+alphabet_of_byte = {b: chr(b) for b in printable}
+alphabet_of_byte.update({b: chr(256 + n) for n, b in enumerate(b for b in range(256) if b not in printable)})
+model = json.load(open(os.path.join(out, "bpe.json"), encoding="utf-8"))["model"]
+vocab = model["vocab"]
+pairs = [merge.split(" ") if isinstance(merge, str) else merge for merge in model["merges"]]
+with open(os.path.join(out, "legacy_bpe.json"), "w", encoding="utf-8") as f:
+    json.dump({"kind": "bpe", "byte_tokens": [vocab[alphabet_of_byte[b]] for b in range(256)],
+               "merges": [[vocab[left], vocab[right], vocab[left + right]] for left, right in pairs],
+               "vocab_size": max(vocab.values()) + 1}, f)
 
 tokenizers = {kind: Tokenizer.from_file(os.path.join(out, f"{kind}.json")) for kind in ["char", "word", "bpe"]}
 cases = []

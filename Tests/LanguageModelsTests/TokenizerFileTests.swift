@@ -1,5 +1,6 @@
 import Foundation
 import LanguageModels
+import TensorModule
 import Testing
 
 /// `tokenizer.json` is Hugging Face's format for every kind: `tokenizers.Tokenizer.from_file` gives our ids.
@@ -75,7 +76,7 @@ import Testing
     }
 
     @Test func olderFilesStillLoad() throws {
-        for kind in ["char", "word"] {
+        for kind in Tokenizer.kinds {
             let older = try Tokenizer(contentsOf: Self.fixtures.appendingPathComponent("legacy_\(kind).json"))
             #expect(older == (try Tokenizer(contentsOf: Self.fixtures.appendingPathComponent("\(kind).json"))))
         }
@@ -83,6 +84,22 @@ import Testing
         let older = try Tokenizer(contentsOf: bpe.appendingPathComponent("swift-gpt.json"))
         #expect(older == (try Tokenizer(contentsOf: bpe.appendingPathComponent("tokenizer.json"))))
         #expect(older.kind == "bpe")
+    }
+
+    @Test(arguments: Tokenizer.kinds)
+    func checkpointsSaveHuggingFacesFileAndLoadTheOlderOne(kind: String) throws {
+        let older = try Data(contentsOf: Self.fixtures.appendingPathComponent("legacy_\(kind).json"))
+        let tokenizer = try Tokenizer(huggingFaceJSON: older, source: "legacy")
+        var generator = SeededGenerator(seed: 1)
+        let model = try makeModel(.bigram(vocabSize: tokenizer.vocabularySize), generator: &generator)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gpt-tokenizer-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try Checkpoint(model: model, tokenizer: tokenizer).save(to: directory)
+        let file = directory.appendingPathComponent(Checkpoint.tokenizerFile)
+        #expect(try Data(contentsOf: file) == (try Data(contentsOf: Self.fixtures.appendingPathComponent("\(kind).json"))))
+        // A run saved by an earlier version, its tokenizer.json in the older format, still loads.
+        try older.write(to: file)
+        #expect(try Checkpoint.load(from: directory).tokenizer == tokenizer)
     }
 
     @Test func canonicallyEquivalentTokensStayApart() throws {
