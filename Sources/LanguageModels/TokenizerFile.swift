@@ -9,13 +9,18 @@ import Foundation
 /// | `word` | `WordLevel` | `Split` with ``Tokenizer/wordSplitPattern`` | `Fuse` |
 /// | `bpe` | `BPE` with GPT-2's byte alphabet and merges | `ByteLevel` | `ByteLevel` |
 ///
+/// `tokenizers`' `decode` gives back the text for every kind. Outside the vocabulary, `tokenizers` leaves out a
+/// character (as ``Tokenizer/encode(_:skippingUnknown:)`` with `true`) and refuses a word (as ``Tokenizer/encode(_:)``).
+///
 /// The structure says the kind: a BPE without a pre-tokenizer is a character tokenizer. Files of the older
 /// `{"kind": "char", "vocabulary": [...]}` format load too. Reading is strict: a missing key, a value of the wrong
 /// type, or an option this package would not apply as `tokenizers` does is refused, naming the field.
 extension Tokenizer {
     /// The regular expression of the `Split` pre-tokenizer that cuts text as ``WordTokenizer/split(_:)`` does: a
     /// word (letters, digits, marks) or one punctuation mark with the spaces before it, spaces before other
-    /// whitespace or at the end, one other whitespace character.
+    /// whitespace or at the end, one other whitespace character. Checked scalar by scalar against tokenizers 0.23.3:
+    /// the same for every scalar but 4,699 that its regex engine does not know yet (unassigned in Unicode 14), which
+    /// are punctuation there and letters here.
     public static let wordSplitPattern =
         #" *[\p{Alphabetic}\p{N}\p{M}]+| *[^\p{White_Space}\p{Alphabetic}\p{N}\p{M}]| +|\p{White_Space}"#
 

@@ -113,6 +113,20 @@ import Testing
         #expect(try word.encode(" cafe\u{301} caf\u{E9}") == [0, 1])
     }
 
+    @Test(arguments: ["char", "word", "legacy_bpe"])
+    func truncationsAndByteFlipsAreTypedErrors(name: String) throws {
+        let valid = try Data(contentsOf: Self.fixtures.appendingPathComponent("\(name).json"))
+        for length in stride(from: 0, to: valid.count, by: 7) {
+            #expect(throws: GPTError.self) { try Tokenizer(huggingFaceJSON: valid.prefix(length), source: "cut") }
+        }
+        var generator = SeededGenerator(seed: 9)
+        for _ in 0..<1000 {
+            var damaged = valid
+            damaged[generator.nextInt(below: damaged.count)] ^= UInt8(1 + generator.nextInt(below: 255))
+            do { _ = try Tokenizer(huggingFaceJSON: damaged, source: "flipped") } catch { #expect(error is GPTError) }
+        }
+    }
+
     @Test(arguments: [
         ("{}", "field model is missing"),
         (#"{"model": {"type": "BPE", "vocab": []}}"#, "field model.vocab must be an object, not an array"),
