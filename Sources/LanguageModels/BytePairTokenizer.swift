@@ -6,7 +6,7 @@ import Foundation
 ///
 /// Every string encodes (unknown text falls back to single bytes) and `decode(encode(s)) == s` for every string.
 /// Decoding a token sequence that cuts a character's bytes in half yields U+FFFD for the incomplete character.
-public struct BytePairTokenizer: Codable, Equatable, Sendable {
+public struct BytePairTokenizer: Equatable, Sendable {
     /// The token of each byte value (for a trained tokenizer, token `b` is byte `b`).
     public let byteTokens: [Int]
     /// Merges by rank: `[left, right, result]`.
@@ -60,9 +60,9 @@ public struct BytePairTokenizer: Codable, Equatable, Sendable {
         guard vocabularySize >= 256 else {
             throw GPTError.invalidArgument(name: "--vocab-size", reason: "a byte-level BPE needs at least 256 tokens, got \(vocabularySize)")
         }
-        var counts: [String: Int] = [:]
-        for piece in Self.preSplit(text) { counts[piece, default: 0] += 1 }
-        var words = counts.map { (tokens: $0.key.utf8.map(Int.init), count: $0.value) }
+        var counts: [ExactText: Int] = [:]
+        for piece in Self.preSplit(text) { counts[ExactText(piece), default: 0] += 1 }
+        var words = counts.map { (tokens: $0.key.text.utf8.map(Int.init), count: $0.value) }
         var merges: [[Int]] = []
         for next in 256..<vocabularySize {
             var pairs: [Int64: Int] = [:]
@@ -80,10 +80,11 @@ public struct BytePairTokenizer: Codable, Equatable, Sendable {
     }
 
     public func encode(_ text: String) -> [Int] {
-        var cache: [String: [Int]] = [:]
+        // Keyed scalar by scalar: " Å" (U+00C5) and " Å" (U+212B) are equal Strings with different bytes.
+        var cache: [ExactText: [Int]] = [:]
         var tokens: [Int] = []
         for piece in Self.preSplit(text) {
-            if let known = cache[piece] {
+            if let known = cache[ExactText(piece)] {
                 tokens += known
                 continue
             }
@@ -98,7 +99,7 @@ public struct BytePairTokenizer: Codable, Equatable, Sendable {
                 guard let best else { break }
                 ids = Self.merge(ids, ids[best.index], ids[best.index + 1], into: best.result)
             }
-            cache[piece] = ids
+            cache[ExactText(piece)] = ids
             tokens += ids
         }
         return tokens
@@ -186,29 +187,6 @@ public struct BytePairTokenizer: Codable, Equatable, Sendable {
         return pieces
     }
 
-    // MARK: - Codable: `{"kind": "bpe", "byte_tokens": [...], "merges": [[l, r, result], ...]}`
-
-    enum CodingKeys: String, CodingKey { case kind, byteTokens = "byte_tokens", merges, vocabularySize = "vocab_size" }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        let merges = try c.decode([[Int]].self, forKey: .merges)
-        do {
-            try self.init(byteTokens: try c.decode([Int].self, forKey: .byteTokens), merges: merges,
-                          vocabularySize: try c.decode(Int.self, forKey: .vocabularySize))
-        } catch let error as GPTError {
-            throw DecodingError.dataCorruptedError(forKey: .merges, in: c, debugDescription: error.description)
-        }
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode("bpe", forKey: .kind)
-        try c.encode(byteTokens, forKey: .byteTokens)
-        try c.encode(merges, forKey: .merges)
-        try c.encode(vocabularySize, forKey: .vocabularySize)
-    }
-
     public static func == (lhs: Self, rhs: Self) -> Bool { lhs.byteTokens == rhs.byteTokens && lhs.merges == rhs.merges }
 }
 
@@ -242,16 +220,22 @@ extension BytePairTokenizer {
 
     /// Loads GPT-2's `vocab.json` (token text to id) and `merges.txt` (one `left right` pair per line, by rank).
     public init(gpt2Vocabulary vocabularyData: Data, merges mergesText: String) throws {
-        func fail(_ reason: String) -> GPTError { .invalidArgument(name: "GPT-2 tokenizer files", reason: reason) }
         guard let vocabulary = try? JSONDecoder().decode([String: Int].self, from: vocabularyData) else {
-            throw fail("vocab.json is not a JSON object of token ids")
+            throw GPTError.invalidArgument(name: "GPT-2 tokenizer files", reason: "vocab.json is not a JSON object of token ids")
         }
+        try self.init(gpt2Vocabulary: vocabulary,
+                      mergeLines: mergesText.split(separator: "\n").filter { !$0.hasPrefix("#version") }.map(String.init))
+    }
+
+    /// A tokenizer from GPT-2's vocabulary (token text to id) and merges (`left right`, by rank).
+    init(gpt2Vocabulary vocabulary: [String: Int], mergeLines: [String]) throws {
+        func fail(_ reason: String) -> GPTError { .invalidArgument(name: "GPT-2 tokenizer files", reason: reason) }
         let byteTokens = try Self.gpt2ByteCharacters.map { scalar -> Int in
             guard let id = vocabulary[String(scalar)] else { throw fail("vocab.json lacks the byte token \(String(scalar))") }
             return id
         }
         var merges: [[Int]] = []
-        for line in mergesText.split(separator: "\n") where !line.hasPrefix("#version") {
+        for line in mergeLines {
             let parts = line.split(separator: " ")
             guard parts.count == 2 else { throw fail("merges.txt line \(line.debugDescription) is not two tokens") }
             guard let left = vocabulary[String(parts[0])], let right = vocabulary[String(parts[1])],

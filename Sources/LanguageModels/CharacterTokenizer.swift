@@ -9,10 +9,12 @@
 /// try tokenizer.encode("hell")                             // [1, 0, 2, 2]
 /// tokenizer.decode([3])                                    // "o"
 /// ```
-public struct CharacterTokenizer: Codable, Equatable, Sendable {
+public struct CharacterTokenizer: Equatable, Sendable {
     /// The distinct scalars of the training text, sorted by code point.
     public let vocabulary: [Unicode.Scalar]
     private let indexOfScalar: [UInt32: Int]
+    /// The id of each ASCII scalar, -1 when it is not in the vocabulary: most text needs no hashing.
+    private let indexOfASCII: [Int32]
 
     /// Builds the vocabulary from a text.
     public init(training text: String) {
@@ -23,25 +25,43 @@ public struct CharacterTokenizer: Codable, Equatable, Sendable {
     public init(vocabulary: [Unicode.Scalar]) {
         self.vocabulary = vocabulary
         var index: [UInt32: Int] = [:]
-        for (i, scalar) in vocabulary.enumerated() { index[scalar.value] = i }
+        var ascii = [Int32](repeating: -1, count: 128)
+        for (i, scalar) in vocabulary.enumerated() {
+            index[scalar.value] = i
+            if scalar.isASCII { ascii[Int(scalar.value)] = Int32(i) }
+        }
         indexOfScalar = index
+        indexOfASCII = ascii
     }
 
     /// The number of distinct tokens.
     public var vocabularySize: Int { vocabulary.count }
 
-    /// The token ids of `text`; throws ``GPTError/unknownCharacter(_:position:)`` for a scalar outside the
-    /// vocabulary.
+    /// The token ids of `text`; throws ``GPTError/unknownText(_:)`` if a scalar is outside the vocabulary.
     public func encode(_ text: String) throws -> [Int] {
+        try encode(text, skippingUnknown: false).tokens
+    }
+
+    /// The token ids of `text` and what it holds outside the vocabulary, which is skipped when `skippingUnknown`
+    /// is true and throws ``GPTError/unknownText(_:)`` otherwise (after counting the whole text).
+    public func encode(_ text: String, skippingUnknown: Bool) throws -> (tokens: [Int], skipped: UnknownText) {
         var tokens: [Int] = []
         tokens.reserveCapacity(text.utf8.count)
-        for (position, scalar) in text.unicodeScalars.enumerated() {
-            guard let id = indexOfScalar[scalar.value] else {
-                throw GPTError.unknownCharacter(describeScalar(scalar), position: position)
+        var unknown = UnknownText(unit: .character)
+        var position = 0
+        indexOfASCII.withUnsafeBufferPointer { ascii in
+            for scalar in text.unicodeScalars {
+                let id = scalar.isASCII ? Int(ascii[Int(scalar.value)]) : indexOfScalar[scalar.value] ?? -1
+                if id >= 0 {
+                    tokens.append(id)
+                } else {
+                    unknown.record(Substring(String(scalar)), characters: 1, position: position)
+                }
+                position += 1
             }
-            tokens.append(id)
         }
-        return tokens
+        try unknown.check(skipping: skippingUnknown)
+        return (tokens, unknown)
     }
 
     /// The text of token ids; ids outside the vocabulary are skipped.
@@ -49,35 +69,6 @@ public struct CharacterTokenizer: Codable, Equatable, Sendable {
         var scalars = String.UnicodeScalarView()
         for token in tokens where token >= 0 && token < vocabulary.count { scalars.append(vocabulary[token]) }
         return String(scalars)
-    }
-
-    // MARK: - Codable: `{"kind": "char", "vocabulary": ["\n", " ", "!", ...]}`
-
-    enum CodingKeys: String, CodingKey { case kind, vocabulary }
-
-    public init(from decoder: Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        let strings = try container.decode([String].self, forKey: .vocabulary)
-        var scalars: [Unicode.Scalar] = []
-        for string in strings {
-            let view = string.unicodeScalars
-            guard view.count == 1, let scalar = view.first else {
-                throw DecodingError.dataCorruptedError(
-                    forKey: .vocabulary, in: container, debugDescription: "entry \(string.debugDescription) is not one character")
-            }
-            scalars.append(scalar)
-        }
-        guard Set(scalars.map(\.value)).count == scalars.count else {
-            throw DecodingError.dataCorruptedError(
-                forKey: .vocabulary, in: container, debugDescription: "the vocabulary repeats a character")
-        }
-        self.init(vocabulary: scalars)
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode("char", forKey: .kind)
-        try container.encode(vocabulary.map { String($0) }, forKey: .vocabulary)
     }
 
     public static func == (lhs: Self, rhs: Self) -> Bool { lhs.vocabulary == rhs.vocabulary }

@@ -3,7 +3,7 @@ import NN
 import TensorModule
 
 /// A saved model: a directory with `model.safetensors` (weights by state-dict name), `config.json`
-/// (``ModelConfiguration``) and `tokenizer.json` (``Tokenizer``). Every file is written atomically.
+/// (``ModelConfiguration``) and `tokenizer.json` (``Tokenizer``, in Hugging Face's format). Every file is written atomically.
 public struct Checkpoint {
     public static let weightsFile = "model.safetensors"
     public static let configurationFile = "config.json"
@@ -61,7 +61,7 @@ public struct Checkpoint {
 
     /// Writes `tokenizer.json`, `model.safetensors` and `config.json` (in that order) into `directory`.
     func writeFiles(into directory: URL, steps: inout SaveSequence) throws {
-        let tokenizerData = try Self.json(tokenizer), configurationData = try Self.json(model.configuration)
+        let tokenizerData = tokenizer.huggingFaceJSON(), configurationData = try Self.json(model.configuration)
         try steps.step { try writeAtomically(tokenizerData, to: directory.appendingPathComponent(Self.tokenizerFile)) }
         try steps.step {
             try SafeTensors.write(model.namedParameters(), metadata: ["format": "pt"],
@@ -85,7 +85,7 @@ public struct Checkpoint {
         }
         let configuration: ModelConfiguration = try decodeJSON(directory.appendingPathComponent(configurationFile))
         try configuration.validate()
-        let tokenizer: Tokenizer = try decodeJSON(directory.appendingPathComponent(tokenizerFile))
+        let tokenizer = try Tokenizer(contentsOf: directory.appendingPathComponent(tokenizerFile))
         guard tokenizer.vocabularySize == configuration.vocabSize else {
             throw GPTError.invalidCheckpoint(path: path, reason:
                 "tokenizer.json has \(tokenizer.vocabularySize) tokens but the model's vocab_size is \(configuration.vocabSize)")

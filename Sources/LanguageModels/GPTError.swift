@@ -10,6 +10,8 @@ public enum GPTError: Error, Equatable, CustomStringConvertible, Sendable {
     case invalidUTF8(path: String, byteOffset: Int)
     case corpusTooShort(path: String, tokens: Int, needed: Int)
     case unknownCharacter(String, position: Int)
+    /// Text outside a tokenizer's vocabulary: how much of it, where it starts and a few examples.
+    case unknownText(UnknownText)
     case invalidConfiguration(field: String, reason: String)
     case invalidCheckpoint(path: String, reason: String)
     case invalidSafetensors(field: String, reason: String)
@@ -41,6 +43,9 @@ public enum GPTError: Error, Equatable, CustomStringConvertible, Sendable {
         case .unknownCharacter(let character, let position):
             "the character \(cut(character)) at position \(position) is not in the model's vocabulary; "
                 + "use only characters that occur in the training text"
+        case .unknownText(let unknown):
+            "text outside the model's vocabulary: \(unknown); use only \(unknown.unit)s that occur in the "
+                + "training text, or skip unknown \(unknown.unit)s"
         case .invalidConfiguration(let field, let reason):
             "invalid configuration: \(cut(field)) \(cut(reason))"
         case .invalidCheckpoint(let path, let reason):

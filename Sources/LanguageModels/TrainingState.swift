@@ -20,11 +20,13 @@ public struct TrainingState: Codable, Equatable {
     /// The corpus the run trains on (`nil`: the bundled tiny shakespeare) and the preset it started from.
     public var data: String?
     public var preset: String
+    /// Whether text outside the vocabulary is left out of the corpus (a fine-tune's `skipUnknown`).
+    public var skipsUnknown: Bool?
 
     enum CodingKeys: String, CodingKey {
         case formatVersion = "format_version", step, evaluatedStep = "evaluated_step"
         case bestValidationLoss = "best_val_loss", learningRate = "learning_rate", batchGenerator = "batch_rng"
-        case dropoutGenerator = "dropout_rng", settings, data, preset
+        case dropoutGenerator = "dropout_rng", settings, data, preset, skipsUnknown = "skip_unknown"
     }
 }
 
@@ -59,12 +61,13 @@ extension TrainingState {
 
 extension Trainer {
     /// The state to save now.
-    public func state(data: String?, preset: String) -> TrainingState {
+    public func state(data: String?, preset: String, skipsUnknown: Bool? = nil) -> TrainingState {
         TrainingState(
             step: step, evaluatedStep: evaluatedStep,
             bestValidationLoss: bestValidationLoss.isFinite ? bestValidationLoss : nil,
             learningRate: currentLearningRate, batchGenerator: generator,
-            dropoutGenerator: (model as? GPTLanguageModel)?.dropoutGenerator, settings: settings, data: data, preset: preset)
+            dropoutGenerator: (model as? GPTLanguageModel)?.dropoutGenerator, settings: settings, data: data, preset: preset,
+            skipsUnknown: skipsUnknown)
     }
 
     /// Puts the trainer (and the model's dropout generator) back in a saved state.

@@ -7,33 +7,55 @@
 /// tokenizer.vocabulary   // ["\n", " cats", " dogs", " love", "I"]
 /// ```
 /// Decoding concatenates the tokens, so `decode(encode(s)) == s` for any text made of known tokens. A word that
-/// never occurred in training cannot be encoded (``GPTError/unknownCharacter(_:position:)`` names it).
-public struct WordTokenizer: Codable, Equatable, Sendable {
+/// never occurred in training cannot be encoded: ``encode(_:)`` throws ``GPTError/unknownText(_:)`` naming it, or
+/// ``encode(_:skippingUnknown:)`` leaves it out.
+public struct WordTokenizer: Equatable, Sendable {
+    /// The tokens by id.
     public let vocabulary: [String]
-    private let indexOfToken: [String: Int]
+    private let indexOfToken: [ExactText: Int]
 
+    /// Builds the vocabulary from a text: its distinct tokens (compared scalar by scalar, so "é" and "e" + U+0301
+    /// are two tokens, as in Hugging Face's `tokenizers`), sorted.
     public init(training text: String) {
-        self.init(vocabulary: Array(Set(Self.split(text))).sorted())
+        let distinct = Set(Self.split(text).map(ExactText.init)).map(\.text)
+        // Canonically equivalent tokens compare neither way with `<`: their scalars order them.
+        self.init(vocabulary: distinct.sorted {
+            $0 < $1 || (!($1 < $0) && $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars))
+        })
     }
 
+    /// Uses a given vocabulary (token id = position).
     public init(vocabulary: [String]) {
         self.vocabulary = vocabulary
-        var index: [String: Int] = [:]
-        for (i, token) in vocabulary.enumerated() { index[token] = i }
+        var index: [ExactText: Int] = [:]
+        for (i, token) in vocabulary.enumerated() { index[ExactText(token)] = i }
         indexOfToken = index
     }
 
     public var vocabularySize: Int { vocabulary.count }
 
+    /// The token ids of `text`; throws ``GPTError/unknownText(_:)`` if a word is outside the vocabulary.
     public func encode(_ text: String) throws -> [Int] {
+        try encode(text, skippingUnknown: false).tokens
+    }
+
+    /// The token ids of `text` and the words it holds outside the vocabulary, which are skipped when
+    /// `skippingUnknown` is true and throw ``GPTError/unknownText(_:)`` otherwise (after counting the whole text).
+    public func encode(_ text: String, skippingUnknown: Bool) throws -> (tokens: [Int], skipped: UnknownText) {
+        var tokens: [Int] = []
+        var unknown = UnknownText(unit: .word)
         var position = 0
-        return try Self.split(text).map { token in
-            defer { position += token.unicodeScalars.count }
-            guard let id = indexOfToken[token] else {
-                throw GPTError.unknownCharacter("word \(token.debugDescription)", position: position)
+        for token in Self.split(text) {
+            let length = token.unicodeScalars.count
+            if let id = indexOfToken[ExactText(token)] {
+                tokens.append(id)
+            } else {
+                unknown.record(Substring(token), characters: length, position: position)
             }
-            return id
+            position += length
         }
+        try unknown.check(skipping: skippingUnknown)
+        return (tokens, unknown)
     }
 
     public func decode(_ tokens: [Int]) -> String {
@@ -77,22 +99,24 @@ public struct WordTokenizer: Codable, Equatable, Sendable {
         return tokens
     }
 
-    enum CodingKeys: String, CodingKey { case kind, vocabulary }
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.vocabulary.map(ExactText.init) == rhs.vocabulary.map(ExactText.init)
+    }
+}
 
-    public init(from decoder: Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        let vocabulary = try container.decode([String].self, forKey: .vocabulary)
-        guard Set(vocabulary).count == vocabulary.count else {
-            throw DecodingError.dataCorruptedError(forKey: .vocabulary, in: container, debugDescription: "the vocabulary repeats a token")
-        }
-        self.init(vocabulary: vocabulary)
+/// A string compared and hashed scalar by scalar (Swift's `String` equality is canonical equivalence).
+struct ExactText: Hashable, Sendable {
+    let text: String
+
+    init(_ text: String) { self.text = text }
+
+    static func == (lhs: Self, rhs: Self) -> Bool {
+        var (left, right) = (lhs.text, rhs.text)
+        return left.withUTF8 { a in right.withUTF8 { b in a.elementsEqual(b) } }
     }
 
-    public func encode(to encoder: Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode("word", forKey: .kind)
-        try container.encode(vocabulary, forKey: .vocabulary)
+    func hash(into hasher: inout Hasher) {
+        var text = text
+        text.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
     }
-
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.vocabulary == rhs.vocabulary }
 }

@@ -26,6 +26,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "char (Unicode scalars, the lecture), word, or bpe (byte-level BPE) (default: char).") var tokenizer: String?
     @Option(parsing: .unconditional, help: "Vocabulary size of a bpe tokenizer trained on the corpus (default: 512).")
     var vocabSize: Int?
+    @Flag(help: "With --init-from: leave out text outside the model's vocabulary (counted and named) instead of refusing it.")
+    var skipUnknown = false
     @Option(parsing: .unconditional, help: "Tokens to sample after training (0: none).") var sampleLength = 500
     @OptionGroup(title: "Model") var model: ModelShapeOptions
     @OptionGroup(title: "Schedule and evaluation") var schedule: ScheduleOptions
@@ -36,6 +38,7 @@ struct TrainCommand: ParsableCommand {
     func recipe() throws -> TrainingRecipe {
         var recipe = TrainingRecipe(preset: preset)
         (recipe.data.data, recipe.data.tokenizer, recipe.data.vocabSize) = (data, tokenizer, vocabSize)
+        recipe.data.skipUnknown = skipUnknown ? true : nil
         recipe.training.maxIters = maxIterations
         model.apply(to: &recipe.model)
         architecture.apply(to: &recipe.model)

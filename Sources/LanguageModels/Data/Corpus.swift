@@ -77,18 +77,21 @@ public enum Corpus: Equatable, Sendable {
     }
 
     /// The dataset (90/10 split) and its tokenizer: a prepared corpus's own (which must equal `tokenizer` when one is
-    /// given), else the text encoded with `tokenizer`, or with a new tokenizer of `kind` trained on it.
-    public func dataset(tokenizer: Tokenizer? = nil, kind: String = "char", vocabularySize: Int = 512)
-        throws -> (dataset: TextDataset, tokenizer: Tokenizer) {
+    /// given), else the text encoded with `tokenizer`, or with a new tokenizer of `kind` trained on it. Text outside
+    /// `tokenizer`'s vocabulary is an error that counts and names it, or is left out when `skippingUnknown`
+    /// (``UnknownText`` says what was).
+    public func dataset(tokenizer: Tokenizer? = nil, kind: String = "char", vocabularySize: Int = 512,
+                        skippingUnknown: Bool = false) throws -> (dataset: TextDataset, tokenizer: Tokenizer, skipped: UnknownText?) {
         if case .prepared(let path) = self {
             let prepared = try PreparedData.load(path)
             if let tokenizer, tokenizer != prepared.tokenizer {
                 throw GPTError.invalidArgument(name: "--data", reason: "was prepared with another tokenizer than the model's")
             }
-            return prepared
+            return (prepared.dataset, prepared.tokenizer, nil)
         }
         let text = try self.text()
         let chosen = try tokenizer ?? Tokenizer.training(kind, on: text, vocabularySize: vocabularySize)
-        return (TextDataset(tokens: try chosen.encode(text), source: path ?? "tiny shakespeare"), chosen)
+        let (tokens, skipped) = try chosen.encode(text, skippingUnknown: skippingUnknown)
+        return (TextDataset(tokens: tokens, source: path ?? "tiny shakespeare"), chosen, skipped.isEmpty ? nil : skipped)
     }
 }

@@ -6,8 +6,8 @@ import Foundation
 public struct HuggingFaceFormat: ModelFormat {
     public var name: String { "hf" }
     public var summary: String { "a Hugging Face folder (config.json with model_type gpt2)" }
-    /// This tool's own tokenizer file, written beside a tokenizer that GPT-2's files cannot hold.
-    static let ownTokenizerFile = "tokenizer.swift-gpt.json"
+    /// The tokenizer file earlier versions wrote beside a character or word tokenizer (read still).
+    static let olderTokenizerFile = "tokenizer.swift-gpt.json"
 
     public func recognizes(_ url: URL) -> Bool {
         FileManager.default.fileExists(atPath: url.appendingPathComponent("config.json").path)
@@ -31,7 +31,7 @@ public struct HuggingFaceFormat: ModelFormat {
            let mergesText = try? String(contentsOf: merges, encoding: .utf8) {
             chosen = .bytePair(try BytePairTokenizer(gpt2Vocabulary: vocabularyData, merges: mergesText))
         } else {
-            chosen = try ModelFormats.tokenizer(tokenizer, beside: [Checkpoint.tokenizerFile, Self.ownTokenizerFile].map {
+            chosen = try ModelFormats.tokenizer(tokenizer, beside: [Checkpoint.tokenizerFile, Self.olderTokenizerFile].map {
                 url.appendingPathComponent($0)
             }, for: url.path)
         }
@@ -55,16 +55,15 @@ public struct HuggingFaceFormat: ModelFormat {
                               metadata: ["format": "pt"], to: url.appendingPathComponent("model.safetensors"))
         try writeAtomically(try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys]),
                             to: url.appendingPathComponent("config.json"))
-        var tokenizerNote = "the tokenizer as \(Self.ownTokenizerFile) (Hugging Face's files only for byte-level BPE)"
+        // Hugging Face's tokenizer.json for every kind (AutoTokenizer and tokenizers read it with the same ids), and
+        // for byte-level BPE also GPT-2's vocab.json and merges.txt (GPT2Tokenizer reads those).
+        try writeAtomically(checkpoint.tokenizer.huggingFaceJSON(), to: url.appendingPathComponent(Checkpoint.tokenizerFile))
+        var tokenizerNote = "tokenizer.json (Hugging Face's)"
         if case .bytePair(let bpe) = checkpoint.tokenizer {
-            // GPT-2's tokenizer files: GPT2Tokenizer(Fast).from_pretrained reads them, with the same ids.
             let files = try bpe.gpt2Files()
             try writeAtomically(files.vocabulary, to: url.appendingPathComponent("vocab.json"))
             try writeAtomically(Data(files.merges.utf8), to: url.appendingPathComponent("merges.txt"))
-            try writeAtomically(try bpe.huggingFaceJSON(), to: url.appendingPathComponent(Checkpoint.tokenizerFile))
-            tokenizerNote = "vocab.json, merges.txt (GPT-2's tokenizer files) and tokenizer.json (Hugging Face's)"
-        } else {
-            try writeAtomically(try Checkpoint.json(checkpoint.tokenizer), to: url.appendingPathComponent(Self.ownTokenizerFile))
+            tokenizerNote += ", vocab.json and merges.txt (GPT-2's tokenizer files)"
         }
         return "\(url.path): config.json and model.safetensors (\(tensors.count) tensors) for "
             + "GPT2LMHeadModel.from_pretrained, \(tokenizerNote)"

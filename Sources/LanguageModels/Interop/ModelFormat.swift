@@ -110,18 +110,13 @@ public enum ModelFormats {
 }
 
 extension Tokenizer {
-    /// A tokenizer file of any kind this tool reads: nanoGPT's `meta.pkl`, a prepared folder's `meta.json`, Hugging
-    /// Face's `tokenizer.json`, or this tool's own tokenizer file.
+    /// A tokenizer file of any kind this tool reads: nanoGPT's `meta.pkl`, a prepared folder's `meta.json`, or a
+    /// `tokenizer.json` (Hugging Face's format, or this tool's older one).
     public static func read(from url: URL) throws -> Tokenizer {
         let path = url.path
         guard let data = FileManager.default.contents(atPath: path) else { throw GPTError.fileNotFound(path: path) }
         if data.first == 0x80 { return try characterTokenizer(fromMetaPickle: data, source: path) }  // a pickle
         if let meta = try? JSONDecoder().decode(PreparedData.Meta.self, from: data) { return meta.tokenizer }
-        if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], object["model"] != nil {
-            return .bytePair(try BytePairTokenizer(huggingFaceJSON: data, source: path))  // Hugging Face's tokenizer.json
-        }
-        do { return try JSONDecoder().decode(Tokenizer.self, from: data) } catch {
-            throw GPTError.invalidCheckpoint(path: path, reason: "neither a meta.pkl, a meta.json nor a tokenizer.json")
-        }
+        return try Tokenizer(huggingFaceJSON: data, source: path)  // Hugging Face's tokenizer.json, or an older file of ours
     }
 }

@@ -60,7 +60,7 @@ public struct StateDictFormat: ModelFormat {
         let named = tensors.keys.sorted().map { (name: $0, tensor: Tensor(shape: tensors[$0]!.shape, values: tensors[$0]!.values)) }
         let beside = Self.companions(of: url)
         let c = model.configuration
-        try writeAtomically(try Checkpoint.json(checkpoint.tokenizer), to: beside.tokenizer)
+        try writeAtomically(checkpoint.tokenizer.huggingFaceJSON(), to: beside.tokenizer)
         if layout == .nanoGPT {
             // nanoGPT's GPTConfig(**json) takes exactly its own fields; the full configuration goes beside it.
             let config: [String: Any] = ["block_size": c.blockSize, "vocab_size": c.vocabSize, "n_layer": c.layerCount,

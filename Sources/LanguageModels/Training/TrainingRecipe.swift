@@ -79,6 +79,8 @@ public struct TrainingRecipe: Sendable, Equatable {
         public var tokenizer: String?
         /// A `bpe` tokenizer's vocabulary size (`nil`: 512).
         public var vocabSize: Int?
+        /// Leave out text the model's tokenizer cannot encode (a fine-tune), instead of refusing it.
+        public var skipUnknown: Bool?
         public init() {}
     }
 

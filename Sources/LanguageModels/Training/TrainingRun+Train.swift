@@ -19,6 +19,7 @@ extension TrainingRun {
         lines.append("training \(preset) (\(model.parameterCount) parameters) on \(corpus.description): "
             + "\(trainer.dataset.trainTokens.count) train / \(trainer.dataset.validationTokens.count) val tokens, "
             + "vocab \(tokenizer.vocabularySize), \(MatrixBackend.current)")
+        if let skipped { lines.append("left out of the corpus, outside the model's vocabulary: \(skipped)") }
         if let notice = precisionNotice { lines.append(notice) }
         let evaluations = (settings.maxIterations - trainer.step + settings.evalInterval - 1) / settings.evalInterval
         let accumulation = settings.gradientAccumulationSteps > 1 ? " x \(settings.gradientAccumulationSteps) micro-batches" : ""
@@ -47,7 +48,7 @@ extension TrainingRun {
         }, save: { isBest in
             // The log first: a kill between the two leaves a log ahead of the save (trimmed on resume), never behind.
             try log.write()
-            let state = trainer.state(data: corpus.path, preset: preset)
+            let state = trainer.state(data: corpus.path, preset: preset, skipsUnknown: skipsUnknown ? true : nil)
             try TrainingCheckpoint.save(trainer, tokenizer: tokenizer, state: state, to: latestDirectory)
             if isBest {
                 try TrainingCheckpoint.save(trainer, tokenizer: tokenizer, state: state,

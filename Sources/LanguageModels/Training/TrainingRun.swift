@@ -28,12 +28,15 @@ public final class TrainingRun {
     public let preset: String
     public let directory: URL
     public let origin: Origin
+    /// What was left out of the corpus for being outside the tokenizer's vocabulary (``TrainingRecipe/DataOptions/skipUnknown``).
+    public let skipped: UnknownText?
+    let skipsUnknown: Bool
     let log: TrainingLog
 
     init(trainer: Trainer, tokenizer: Tokenizer, corpus: Corpus, preset: String, directory: URL, origin: Origin,
-         log: TrainingLog? = nil) {
+         skipsUnknown: Bool = false, skipped: UnknownText? = nil, log: TrainingLog? = nil) {
         (self.trainer, self.tokenizer, self.corpus, self.preset) = (trainer, tokenizer, corpus, preset)
-        (self.directory, self.origin) = (directory, origin)
+        (self.directory, self.origin, self.skipsUnknown, self.skipped) = (directory, origin, skipsUnknown, skipped)
         self.log = log ?? TrainingLog(directory: directory)
     }
 
@@ -55,7 +58,7 @@ public final class TrainingRun {
         let preset = try recipe.resolvedPreset()
         let settings = try recipe.settings(from: preset.training)
         let corpus = try Corpus(recipe.data.data)
-        let (dataset, tokenizer) = try corpus.dataset(kind: recipe.data.tokenizer ?? "char",
+        let (dataset, tokenizer, _) = try corpus.dataset(kind: recipe.data.tokenizer ?? "char",
                                                       vocabularySize: recipe.data.vocabSize ?? 512)
         var base = preset.model(tokenizer.vocabularySize)
         base.blockSize = settings.blockSize
@@ -74,7 +77,7 @@ public final class TrainingRun {
     /// and the block size is at most the model's.
     public static func fineTune(from checkpoint: URL, recipe: TrainingRecipe, in directory: URL? = nil,
                                 overwrite: Bool = false) throws -> TrainingRun {
-        let kept = Set(TrainingRecipe.given(recipe.model) + TrainingRecipe.given(recipe.data)).subtracting(["dropout", "data"])
+        let kept = Set(TrainingRecipe.given(recipe.model) + TrainingRecipe.given(recipe.data)).subtracting(["dropout", "data", "skipUnknown"])
         if let option = recipe.givenOptions.first(where: kept.contains) {
             throw GPTError.invalidArgument(name: TrainingRecipe.flag(option), reason:
                 "a fine-tuned model keeps the shape and tokenizer of --init-from (only --dropout may change)")
@@ -99,12 +102,13 @@ public final class TrainingRun {
             model = copy
         }
         let corpus = try Corpus(recipe.data.data)
-        let (dataset, _) = try corpus.dataset(tokenizer: loaded.tokenizer)
+        let skipsUnknown = recipe.data.skipUnknown == true
+        let (dataset, _, skipped) = try corpus.dataset(tokenizer: loaded.tokenizer, skippingUnknown: skipsUnknown)
         let target = directory ?? defaultDirectory(preset: preset.name, fineTuned: true)
         try claim(target, overwrite: overwrite)
         return TrainingRun(trainer: try Trainer(model: model, dataset: dataset, settings: settings),
                            tokenizer: loaded.tokenizer, corpus: corpus, preset: preset.name, directory: target,
-                           origin: .fineTuned(from: checkpoint.path))
+                           origin: .fineTuned(from: checkpoint.path), skipsUnknown: skipsUnknown, skipped: skipped)
     }
 
     /// The run saved in `directory`, continued exactly (after a kill, its newest complete save). The recipe may only
@@ -121,7 +125,8 @@ public final class TrainingRun {
         if let maxIters = recipe.training.maxIters { settings.maxIterations = maxIters }
         try settings.validate()
         let corpus = try Corpus(state.data)
-        let (dataset, _) = try corpus.dataset(tokenizer: checkpoint.tokenizer)
+        let skipsUnknown = state.skipsUnknown == true
+        let (dataset, _, skipped) = try corpus.dataset(tokenizer: checkpoint.tokenizer, skippingUnknown: skipsUnknown)
         let trainer = try Trainer(model: checkpoint.model, dataset: dataset, settings: settings)
         try trainer.restore(state, optimizerTensors: optimizer, source: directory.path)
         let target = output ?? directory
@@ -129,7 +134,7 @@ public final class TrainingRun {
             $0.step <= state.step && ($0.loss != nil || $0.step <= state.evaluatedStep)
         }
         return TrainingRun(trainer: trainer, tokenizer: checkpoint.tokenizer, corpus: corpus, preset: state.preset,
-                           directory: target, origin: .resumed(step: state.step),
+                           directory: target, origin: .resumed(step: state.step), skipsUnknown: skipsUnknown, skipped: skipped,
                            log: TrainingLog(directory: target, previous: previous))
     }
 

@@ -107,3 +107,30 @@ import Testing
         #expect(try recipe.settings(from: TrainingPreset.lecture.training).finalEvalIterations == 50)
     }
 }
+
+extension TrainingRunTests {
+    @Test func aFineTuneOnTextOutsideTheVocabularyRefusesOrSkipsAndItsResumeSkipsToo() throws {
+        let data = try Self.corpusFolder()
+        let root = data.deletingLastPathComponent()
+        try TrainingRun.start(Self.tinyRecipe(data: data), in: root.appendingPathComponent("base")).train()
+        let foreign = root.appendingPathComponent("foreign.txt")
+        try Data(String(repeating: "the quick brown fox jumps over the lazy dog. ZZ ", count: 30).utf8).write(to: foreign)
+        var recipe = TrainingRecipe(preset: "tiny")
+        recipe.data.data = foreign.path
+        (recipe.training.maxIters, recipe.training.evalInterval, recipe.training.evalIters) = (2, 1, 1)
+        #expect(throws: GPTError.self) {
+            try TrainingRun.fineTune(from: root.appendingPathComponent("base"), recipe: recipe, in: root.appendingPathComponent("no"))
+        }
+        recipe.data.skipUnknown = true
+        let ft = root.appendingPathComponent("ft")
+        let run = try TrainingRun.fineTune(from: root.appendingPathComponent("base"), recipe: recipe, in: ft)
+        #expect(run.skipped?.characters == 60)
+        #expect(run.summary.contains { $0.contains("left out of the corpus") })
+        try run.train()
+        var longer = TrainingRecipe()
+        longer.training.maxIters = 3
+        let resumed = try TrainingRun.resume(ft, recipe: longer)
+        #expect(resumed.skipped?.characters == 60)
+        #expect(try resumed.train())
+    }
+}
