@@ -35,11 +35,11 @@ struct ScheduleOptions: ParsableArguments {
     var blockSize: Int?
     @Option(parsing: .unconditional, help: "Micro-batches summed per optimizer step (nanoGPT's; default: 1).")
     var gradientAccumulationSteps: Int?
-    @Option(parsing: .unconditional, help: "Peak AdamW learning rate (default: the preset's; baby 1e-3).") var learningRate: Float?
+    @Option(parsing: .unconditional, help: "Peak AdamW learning rate (default: the preset's; baby 2e-3).") var learningRate: Float?
     @Option(parsing: .unconditional, help: "Linear warm-up steps of the learning rate (default: baby 100).") var warmupIters: Int?
     @Option(name: .customLong("lr-decay-iters"), parsing: .unconditional,
             help: "Steps of the cosine decay to --min-lr (default: --max-iters for baby; 0: constant).") var decayIters: Int?
-    @Option(parsing: .unconditional, help: "The learning rate at the end of the decay (default: baby 1e-4).") var minLr: Float?
+    @Option(parsing: .unconditional, help: "The learning rate at the end of the decay (default: baby 2e-4).") var minLr: Float?
     @Option(help: "true: cosine decay after the warm-up; false: a constant learning rate (default: the preset's).")
     var decayLr: Bool?
     @Option(parsing: .unconditional, help: "AdamW weight decay (default: the preset's; baby 0.1).") var weightDecay: Float?
