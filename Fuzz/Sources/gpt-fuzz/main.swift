@@ -7,7 +7,7 @@ import TensorModule
 ///
 /// - 0: a safetensors file (`SafeTensors.decode`)
 /// - 1: `config.json` (decode, `validate()`, `parameterCount()`)
-/// - 2: `tokenizer.json` (decode, then encode and decode a text with it)
+/// - 2: `tokenizer.json`, Hugging Face's format or the older one (read, then encode and decode a text with it)
 /// - 3: `trainer.json` (decode, `validate(source:)`)
 /// - 4: a `config.json` and a safetensors file together, as `Checkpoint.load` meets them (split at the first NUL)
 /// - 5: a `torch.save` archive, nanoGPT's `ckpt.pt` (`TorchCheckpoint`: the ZIP and the restricted pickle)
@@ -25,7 +25,7 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
             if (try? configuration.validate()) != nil { _ = try? configuration.parameterCount() }
         }
     case 2:
-        if let tokenizer = try? JSONDecoder().decode(Tokenizer.self, from: Data(body)) {
+        if let tokenizer = try? Tokenizer(huggingFaceJSON: Data(body), source: "fuzz") {
             let ids = (try? tokenizer.encode("To be, or not to be: ¿qué? 🙂\r\n")) ?? []
             _ = tokenizer.decode(ids + [-1, tokenizer.vocabularySize, Int.max])
         }
