@@ -123,7 +123,7 @@ import Testing
         relu.lmHeadBias = false
         #expect(throws: GPTError.self) { try LlamaCppGPT2.export(GPTLanguageModel(relu, generator: &generator), tokenizer: tokenizer) }
         do {
-            try LlamaCppGPT2.export(GPTLanguageModel(relu, generator: &generator), tokenizer: tokenizer)
+            _ = try LlamaCppGPT2.export(GPTLanguageModel(relu, generator: &generator), tokenizer: tokenizer)
         } catch GPTError.invalidConfiguration(let field, let reason) {
             #expect(field == "activation" && reason.contains("--activation gelu_tanh"))
         }
