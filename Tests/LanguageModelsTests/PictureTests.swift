@@ -4,6 +4,7 @@ import TensorModule
 import Testing
 #if canImport(FoundationXML)
 import FoundationXML
+import _TestSupport
 #endif
 
 /// Counts elements by name while checking that a document is well-formed XML.
@@ -127,7 +128,7 @@ final class LabelReader: NSObject, XMLParserDelegate {
     }
 
     @Test func trainingLogWritesJSONLinesAndAWellFormedLossChart() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gpt-log-\(UUID().uuidString)")
+        let directory = temporaryDirectory("log")
         defer { try? FileManager.default.removeItem(at: directory) }
         let log = TrainingLog(directory: directory)
         log.record(.evaluation(step: 0, trainLoss: 4.2, validationLoss: 4.3), learningRate: 0)
