@@ -41,7 +41,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .target(name: "_TestSupport", dependencies: ["TensorModule"], path: "Sources/_TestSupport"),
+        // Shared test helpers: op checks, naive references, fixtures (tiny configurations need LanguageModels).
+        .target(name: "_TestSupport", dependencies: ["LanguageModels", "TensorModule"], path: "Sources/_TestSupport"),
         // MARK: - Test targets
         .testTarget(name: "TensorModuleTests", dependencies: ["TensorModule", "_TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TensorModule", "_TestSupport"]),

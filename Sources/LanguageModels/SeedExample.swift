@@ -1,15 +1,16 @@
 import NN
 import TensorModule
 
-/// A worked example: a next-word model with 2-dimensional embeddings trained on "I love dogs / I love cats / Dogs
+/// A worked example: a next-word model with 2-dimensional word vectors trained on "I love dogs / I love cats / Dogs
 /// and cats are pets", small enough to see every number. Words are lower-cased, so the vocabulary has 7 words.
 ///
 /// The model is an embedding bigram: each word looks up its 2-D *embedding vector* (`[V, 2]`), and a linear layer
 /// (`[V, 2]` weights, `[V]` bias) turns that vector into scores for every possible next word; softmax makes the scores
-/// probabilities. A word's vector therefore encodes *what comes after it*: words followed by the same words are
-/// pushed to nearby vectors, and words followed by different words apart. "dogs" and "cats" both come after "love",
-/// which the model learns as the scores of the word after "love" (half each), not as nearby vectors: "dogs" is
-/// followed by "and", "cats" by "are", so their own vectors need not be close.
+/// probabilities. Row `w` of that layer's weights is word `w`'s *output vector*: the score of `w` coming next is its
+/// dot product with the current word's embedding, plus a bias. Words that come in the same places are scored high
+/// by the same embeddings, so training pulls their output vectors together: "dogs" and "cats" both follow "love"
+/// (and share their contexts), and end as nearest neighbours. (The embeddings encode the other direction, what
+/// comes *after* a word: "dogs" is followed by "and", "cats" by "are", so their embeddings need not be close.)
 public final class SeedExample: Module {
     public static let text = "I love dogs\nI love cats\nDogs and cats are pets\n"
 
@@ -46,11 +47,18 @@ public final class SeedExample: Module {
         return (inputs, targets)
     }
 
-    /// For each word, the other word whose embedding vector is closest (Euclidean).
-    public func nearestWords() -> [(word: String, nearest: String, distance: Double)] {
-        let values = embedding.weight.values
+    /// Every word's 2-D output vector (its row of the head's weights `[V, 2]`), in vocabulary order.
+    public func outputVectors() -> [(x: Double, y: Double)] {
+        let values = head.weight.values
+        return vocabulary.indices.map { (Double(values[$0 * 2]), Double(values[$0 * 2 + 1])) }
+    }
+
+    /// For each word, the other word whose vector in `vectors` (default: the output vectors now) is closest, and the
+    /// Euclidean distance between the two.
+    public func nearestWords(in vectors: [(x: Double, y: Double)]? = nil) -> [(word: String, nearest: String, distance: Double)] {
+        let vectors = vectors ?? outputVectors()
         func distance(_ a: Int, _ b: Int) -> Double {
-            let dx = Double(values[a * 2] - values[b * 2]), dy = Double(values[a * 2 + 1] - values[b * 2 + 1])
+            let (dx, dy) = (vectors[a].x - vectors[b].x, vectors[a].y - vectors[b].y)
             return (dx * dx + dy * dy).squareRoot()
         }
         return vocabulary.indices.map { a in
@@ -92,10 +100,16 @@ public final class SeedExample: Module {
             .sorted { $0.probability > $1.probability }
     }
 
-    /// The 2-D embedding of every word, as a labelled scatter plot.
-    public func embeddingPlot(title: String) -> ScatterPlot {
-        let values = embedding.weight.values
-        return ScatterPlot(title: title, xLabel: "dimension 0", yLabel: "dimension 1", points:
-            vocabulary.enumerated().map { (Double(values[$0.offset * 2]), Double(values[$0.offset * 2 + 1]), $0.element) })
+    /// Output vectors of the words (``outputVectors()``, at some moment of training) as a labelled scatter plot,
+    /// drawn on axes that hold every point of `scale` (give the vectors of each picture to compare, so they share one
+    /// scale).
+    public func plot(_ vectors: [(x: Double, y: Double)], title: String, scale: [(x: Double, y: Double)]) -> ScatterPlot {
+        func padded(_ values: [Double]) -> ClosedRange<Double> {
+            let range = ScatterPlot.range(values), pad = (range.upperBound - range.lowerBound) * 0.08
+            return (range.lowerBound - pad)...(range.upperBound + pad)
+        }
+        return ScatterPlot(title: title, xLabel: "output vector, dimension 0", yLabel: "output vector, dimension 1",
+                           points: zip(vectors, vocabulary).map { ($0.x, $0.y, $1) },
+                           xRange: padded(scale.map(\.x)), yRange: padded(scale.map(\.y)))
     }
 }

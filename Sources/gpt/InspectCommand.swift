@@ -20,6 +20,9 @@ struct InspectEmbeddings: ParsableCommand {
     var analogy: [String] = []
     @Option(parsing: .unconditional, help: "Neighbours to list per token.") var neighbours = 6
     @Option(help: "Where to write the SVG map (default: embeddings.svg in the checkpoint's directory).") var out: String?
+    @Option(help: "The text whose most frequent tokens the map names (default: the run's training corpus, if known).")
+    var data: String?
+    @Option(help: "The most tokens named on the map.") var labels = 100
 
     func run() throws {
         try reportingErrors {
@@ -47,15 +50,26 @@ struct InspectEmbeddings: ParsableCommand {
                 let ranked = analysis.analogy(try id(analogy[0]), minus: try id(analogy[1]), plus: try id(analogy[2]), count: neighbours)
                 print("\(analogy[0]) - \(analogy[1]) + \(analogy[2]) ≈ \(show(ranked))")
             }
-            let projected = analysis.principalComponents()
-            let plot = ScatterPlot(
-                title: "Token embeddings (\(analysis.vectors.count) tokens, \(analysis.vectors.first?.count ?? 0)-D, first two principal components)",
-                xLabel: "principal component 1", yLabel: "principal component 2",
-                points: projected.enumerated().map { ($0.element.x, $0.element.y, tokenizer.label($0.offset)) })
+            guard labels >= 0 else { throw GPTError.invalidArgument(name: "--labels", reason: "must be 0 or more, got \(labels)") }
+            let counts = try tokenCounts(tokenizer: tokenizer)
+            let plot = analysis.map(tokenizer: tokenizer, counts: counts, maximumLabels: labels)
             let url = out.map { URL(fileURLWithPath: $0) } ?? URL(fileURLWithPath: checkpoint).appendingPathComponent("embeddings.svg")
             try writeAtomically(Data(plot.svg().utf8), to: url)
             print("wrote \(url.path)")
         }
+    }
+}
+
+extension InspectEmbeddings {
+    /// Token counts of `--data`, else of the corpus the run recorded in its `trainer.json` when it can still be read;
+    /// nil when neither is known.
+    func tokenCounts(tokenizer: Tokenizer) throws -> [Int]? {
+        if let data { return try EmbeddingAnalysis.counts(in: try Corpus(data), tokenizer: tokenizer) }
+        guard let save = TrainingCheckpoint.locate(URL(fileURLWithPath: checkpoint)),
+              let state = try? TrainingState.read(from: save), let corpus = try? Corpus(state.data),
+              let counts = try? EmbeddingAnalysis.counts(in: corpus, tokenizer: tokenizer) else { return nil }
+        print("named: the most frequent tokens of \(corpus.description)")
+        return counts
     }
 }
 
@@ -100,35 +114,42 @@ struct InspectAttention: ParsableCommand {
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "A worked example: 2-D word embeddings learned from three sentences, in seconds.",
+        abstract: "A worked example: 2-D word vectors learned from three sentences, in seconds.",
         discussion: """
-            Trains a next-word model with 2-D embeddings on "I love dogs / I love cats / Dogs and cats are pets" \
-            (7 words, lower-cased) and writes the embeddings before and after training as SVG pictures.
+            Trains a next-word model with 2-D word vectors on "I love dogs / I love cats / Dogs and cats are pets" \
+            (7 words, lower-cased) and writes each word's output vector before and after training as SVG pictures \
+            on one scale: dogs and cats, which both follow "love", end close together.
             """)
 
-    @Option(help: "Directory for the before/after embedding pictures.") var out = "runs/demo"
+    @Option(help: "Directory for the before/after pictures.") var out = "runs/demo"
 
     func run() throws {
         try reportingErrors {
             let example = SeedExample()
             print("corpus: \(SeedExample.text.split(separator: "\n").joined(separator: " / "))")
             print("vocabulary (\(example.vocabulary.count) words, lower-cased): " + example.vocabulary.joined(separator: " "))
-            let directory = URL(fileURLWithPath: out)
-            let before = example.embeddingPlot(title: "2-D word embeddings before training (random)")
-            try writeAtomically(Data(before.svg().utf8), to: directory.appendingPathComponent("embeddings-before.svg"))
+            let before = example.outputVectors()
             let loss = try example.train()
-            print(String(format: "trained 400 steps, loss %.3f", loss))
-            print("next word after \"I love\":")
+            let after = example.outputVectors()
+            print(String(format: "trained 400 steps; loss %.3f (mean cross-entropy of the 10 word pairs, in nats; "
+                + "a uniform guess scores ln 7 = 1.946)", loss))
+            print("probability of each word coming next after \"I love\":")
             for (word, probability) in try example.nextWordProbabilities(after: "I love").prefix(5) {
-                print("  \(visibleLabel(word).padding(toLength: 8, withPad: " ", startingAt: 0)) \(String(format: "%.3f", probability))")
+                print("  \(word.padding(toLength: 6, withPad: " ", startingAt: 0)) \(String(format: "%.3f", probability))")
             }
-            print("a word's vector encodes what follows it; nearest vectors after training:")
-            for (word, nearest, distance) in example.nearestWords() {
-                print("  \(word.padding(toLength: 6, withPad: " ", startingAt: 0)) -> \(nearest) (\(String(format: "%.2f", distance)))")
+            print("a word's output vector scores it as the next word, so words that come in the same places end close:")
+            print("nearest other word by output vector (Euclidean distance in the plane), before -> after training:")
+            for (old, new) in zip(example.nearestWords(in: before), example.nearestWords(in: after)) {
+                print("  \(old.word.padding(toLength: 6, withPad: " ", startingAt: 0)) "
+                    + "\(old.nearest) (\(String(format: "%.2f", old.distance))) -> \(new.nearest) (\(String(format: "%.2f", new.distance)))")
             }
-            let after = example.embeddingPlot(title: "2-D word embeddings after training")
-            try writeAtomically(Data(after.svg().utf8), to: directory.appendingPathComponent("embeddings-after.svg"))
-            print("wrote \(directory.path)/embeddings-before.svg and embeddings-after.svg")
+            let directory = URL(fileURLWithPath: out)
+            for (name, vectors, title) in [("before", before, "Word output vectors before training (random)"),
+                                           ("after", after, "Word output vectors after 400 steps")] {
+                let plot = example.plot(vectors, title: title, scale: before + after)
+                try writeAtomically(Data(plot.svg().utf8), to: directory.appendingPathComponent("embeddings-\(name).svg"))
+            }
+            print("wrote \(directory.path)/embeddings-before.svg and embeddings-after.svg (one scale)")
         }
     }
 }

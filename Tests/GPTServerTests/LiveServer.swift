@@ -19,9 +19,17 @@ struct LiveServer {
         var object: [String: Any] { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:] }
     }
 
+    /// Quiets the test servers' logs: Hummingbird's application logger reads `LOG_LEVEL` when the application is
+    /// made. Its info lines ("Server started and listening") say nothing a test needs, and stopping a server by
+    /// cancelling its task (there is no graceful-shutdown trigger without swift-service-lifecycle, which this target
+    /// does not depend on) logs "Waiting on child channel: CancellationError()" and "Server shutdown error: Already
+    /// closed" at error level for every server. `LOG_LEVEL=info swift test` shows them again.
+    static let quietLogs: Void = { setenv("LOG_LEVEL", "critical", 0) }()
+
     /// Runs `body` while `server` listens on a free port, then stops the server.
     static func with<T: Sendable>(_ server: GPTServer, idleTimeout: Int64 = 60,
                                   _ body: (LiveServer) async throws -> T) async throws -> T {
+        _ = quietLogs
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let application = server.application(host: "127.0.0.1", port: 0, idleTimeout: idleTimeout) { port in
             continuation.yield(port)

@@ -6,8 +6,7 @@ import _TestSupport
 
 @Suite struct AttentionTests {
     static func tinyConfiguration(dropout: Float = 0, bias: Bool = false) -> ModelConfiguration {
-        var configuration = ModelConfiguration(modelType: .gpt, vocabSize: 11, blockSize: 8)
-        (configuration.layerCount, configuration.headCount, configuration.embeddingSize) = (2, 2, 8)
+        var configuration = tinyGPTConfiguration()
         configuration.dropout = dropout
         configuration.attentionBias = bias
         return configuration

@@ -4,6 +4,7 @@ import NN
 import TensorModule
 import Testing
 import CKernels
+import _TestSupport
 
 /// `--precision bf16`: rounding and a product against PyTorch (`Scripts/make_bf16_fixtures.py`), a training step
 /// against the fp32 step, the setting saved and resumed. Here the bf16 products run on the AVX2 kernel where the CPU
@@ -49,9 +50,7 @@ import CKernels
 
     static func model(seed: UInt64 = 3) -> GPTLanguageModel {
         var generator = SeededGenerator(seed: seed)
-        var configuration = ModelConfiguration(modelType: .gpt, vocabSize: 23, blockSize: 16)
-        (configuration.layerCount, configuration.headCount, configuration.embeddingSize) = (2, 2, 32)
-        return GPTLanguageModel(configuration, generator: &generator)
+        return GPTLanguageModel(tinyGPTConfiguration(vocabularySize: 23, blockSize: 16, width: 32), generator: &generator)
     }
 
     /// One step's loss and gradients in bf16 against fp32's, on the same weights and batch. bf16 keeps 8 bits of

@@ -3,11 +3,9 @@ import LanguageModels
 import NN
 import TensorModule
 import Testing
+import _TestSupport
 
 @Suite struct CheckpointTests {
-    func temporaryDirectory() -> URL {
-        FileManager.default.temporaryDirectory.appendingPathComponent("gpt-checkpoint-\(UUID().uuidString)")
-    }
 
     @Test(arguments: [ModelConfiguration.ModelType.bigram, .gpt])
     func saveAndLoadGiveTheSameLogits(type: ModelConfiguration.ModelType) throws {
@@ -15,7 +13,7 @@ import Testing
         let configuration = type == .gpt ? AttentionTests.tinyConfiguration() : .bigram(vocabSize: 11)
         let model = try makeModel(configuration, generator: &generator)
         let tokenizer = Tokenizer.character(CharacterTokenizer(training: "abcdefghijk"))
-        let directory = temporaryDirectory()
+        let directory = temporaryDirectory("checkpoint")
         defer { try? FileManager.default.removeItem(at: directory) }
         try Checkpoint(model: model, tokenizer: tokenizer).save(to: directory)
         let loaded = try Checkpoint.load(from: directory)
@@ -30,7 +28,7 @@ import Testing
     @Test func damagedCheckpointsAreTypedErrors() throws {
         var generator = SeededGenerator(seed: 1)
         let model = try makeModel(AttentionTests.tinyConfiguration(), generator: &generator)
-        let directory = temporaryDirectory()
+        let directory = temporaryDirectory("checkpoint")
         defer { try? FileManager.default.removeItem(at: directory) }
         let tokenizer = Tokenizer.character(CharacterTokenizer(training: "abcdefghijk"))
         try Checkpoint(model: model, tokenizer: tokenizer).save(to: directory)

@@ -3,6 +3,7 @@ import LanguageModels
 import Testing
 #if canImport(Glibc)
 import Glibc
+import _TestSupport
 #endif
 
 /// The real `gpt` executable as a user meets it: output through a pipe as it happens, Ctrl-C during an evaluation,
@@ -15,7 +16,7 @@ import Glibc
         private var output = Data()
 
         init(_ arguments: [String]) throws {
-            process.executableURL = KillTests.tool
+            process.executableURL = gptExecutable
             process.arguments = arguments
             let pipe = Pipe()
             process.standardOutput = pipe
@@ -51,28 +52,16 @@ import Glibc
         }
     }
 
-    static func corpus(in root: URL) throws -> String {
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-        let corpus = root.appendingPathComponent("corpus.txt")
-        try String(repeating: "I love dogs. I love cats. Dogs and cats are pets.\n", count: 80)
-            .write(to: corpus, atomically: true, encoding: .utf8)
-        return corpus.path
-    }
-
     static func small(_ corpus: String, out: URL, iterations: Int = 100_000, evalIterations: Int = 1) -> [String] {
         ["train", "--preset", "tiny", "--data", corpus, "--max-iters", "\(iterations)", "--eval-interval", "10",
          "--eval-iters", "\(evalIterations)", "--batch-size", "2", "--block-size", "8", "--layers", "1", "--heads", "1",
          "--embedding-size", "8", "--sample-length", "0", "--out", out.path]
     }
 
-    static func temporaryRoot() -> URL {
-        FileManager.default.temporaryDirectory.appendingPathComponent("gpt-cli-\(UUID().uuidString)")
-    }
-
     @Test func stepLinesReachAPipeAsTheyHappenAndSurviveAKill() throws {
-        let root = Self.temporaryRoot()
+        let root = temporaryDirectory("cli")
         defer { try? FileManager.default.removeItem(at: root) }
-        let run = try Running(Self.small(try Self.corpus(in: root), out: root.appendingPathComponent("run")))
+        let run = try Running(Self.small(try writeToyCorpus(in: root), out: root.appendingPathComponent("run")))
         // A run of 100,000 steps is far from its end when its first evaluations are printed.
         #expect(run.wait(for: "step 30:", seconds: 60), "no step line through the pipe: \(run.text.suffix(300))")
         #expect(run.process.isRunning)
@@ -85,11 +74,11 @@ import Glibc
     }
 
     @Test func ctrlCDuringAnEvaluationStopsAtOnceSavesAndExits130() throws {
-        let root = Self.temporaryRoot()
+        let root = temporaryDirectory("cli")
         defer { try? FileManager.default.removeItem(at: root) }
         let out = root.appendingPathComponent("run")
         // 100,000 evaluation batches: the first evaluation alone would run for minutes.
-        let run = try Running(Self.small(try Self.corpus(in: root), out: out, evalIterations: 100_000))
+        let run = try Running(Self.small(try writeToyCorpus(in: root), out: out, evalIterations: 100_000))
         #expect(run.wait(for: "steps of 2 x 8 tokens", seconds: 60))
         usleep(300_000)
         kill(run.process.processIdentifier, SIGINT)
@@ -101,9 +90,9 @@ import Glibc
     }
 
     @Test func aSecondCtrlCQuitsAtOnce() throws {
-        let root = Self.temporaryRoot()
+        let root = temporaryDirectory("cli")
         defer { try? FileManager.default.removeItem(at: root) }
-        let run = try Running(Self.small(try Self.corpus(in: root), out: root.appendingPathComponent("run"),
+        let run = try Running(Self.small(try writeToyCorpus(in: root), out: root.appendingPathComponent("run"),
                                          evalIterations: 100_000))
         #expect(run.wait(for: "steps of 2 x 8 tokens", seconds: 60))
         kill(run.process.processIdentifier, SIGINT)
@@ -115,9 +104,9 @@ import Glibc
     }
 
     @Test func trainingIntoAnExistingRunIsRefusedWithoutOverwrite() throws {
-        let root = Self.temporaryRoot()
+        let root = temporaryDirectory("cli")
         defer { try? FileManager.default.removeItem(at: root) }
-        let corpus = try Self.corpus(in: root), out = root.appendingPathComponent("run")
+        let corpus = try writeToyCorpus(in: root), out = root.appendingPathComponent("run")
         let first = try Running(Self.small(corpus, out: out, iterations: 20))
         #expect(first.end(within: 120) && first.process.terminationStatus == 0, "\(first.text.suffix(300))")
         let model = try Data(contentsOf: out.appendingPathComponent("model.safetensors"))
@@ -135,9 +124,9 @@ import Glibc
     /// `--precision`: an unknown value refused naming the flag; a bf16 run says which products it runs (fp32 with a
     /// notice where the CPU has no bfloat16 kernel), saves bf16 with the run and keeps it on a resume.
     @Test func precisionIsCheckedAnnouncedAndSavedWithTheRun() throws {
-        let root = Self.temporaryRoot()
+        let root = temporaryDirectory("cli")
         defer { try? FileManager.default.removeItem(at: root) }
-        let corpus = try Self.corpus(in: root), out = root.appendingPathComponent("run")
+        let corpus = try writeToyCorpus(in: root), out = root.appendingPathComponent("run")
         let refused = try Running(Self.small(corpus, out: out, iterations: 20) + ["--precision", "fp16"])
         #expect(refused.end(within: 60) && refused.process.terminationStatus == 1)
         #expect(refused.text.contains("--precision") && refused.text.contains("fp32 or bf16"), "\(refused.text.suffix(300))")
@@ -153,10 +142,10 @@ import Glibc
     }
 
     @Test func initFromFineTunesASavedModelOnANewCorpus() throws {
-        let root = Self.temporaryRoot()
+        let root = temporaryDirectory("cli")
         defer { try? FileManager.default.removeItem(at: root) }
         let base = root.appendingPathComponent("base"), tuned = root.appendingPathComponent("tuned")
-        let first = try Running(Self.small(try Self.corpus(in: root), out: base, iterations: 30))
+        let first = try Running(Self.small(try writeToyCorpus(in: root), out: base, iterations: 30))
         #expect(first.end(within: 120) && first.process.terminationStatus == 0, "\(first.text.suffix(300))")
         let other = root.appendingPathComponent("other.txt")
         try String(repeating: "cats are pets. dogs love cats.\n", count: 120).write(to: other, atomically: true, encoding: .utf8)

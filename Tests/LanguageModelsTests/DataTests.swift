@@ -2,6 +2,7 @@ import Foundation
 import LanguageModels
 import TensorModule
 import Testing
+import _TestSupport
 
 @Suite struct TokenizerTests {
     @Test func vocabularyIsSortedDistinctScalars() throws {
@@ -51,7 +52,7 @@ import Testing
     }
 
     @Test func corpusErrorsAreTyped() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gpt-data-\(UUID().uuidString)")
+        let directory = temporaryDirectory("data")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let missing = directory.appendingPathComponent("missing.txt").path

@@ -2,6 +2,7 @@ import Foundation
 import LanguageModels
 import TensorModule
 import Testing
+import _TestSupport
 
 /// The GGUF writer against llama.cpp's own Python writer (gguf-py: the same bytes, fixture from
 /// `Scripts/make_gguf_fixtures.py`) and against the format as the test's own reader decodes it (header, key types,
@@ -43,8 +44,7 @@ import Testing
     }
 
     @Test func charModelExportsInLlamaCppsGPT2Layout() throws {
-        var configuration = ModelConfiguration(modelType: .gpt, vocabSize: 5, blockSize: 8)
-        (configuration.layerCount, configuration.headCount, configuration.embeddingSize) = (2, 2, 8)
+        var configuration = tinyGPTConfiguration(vocabularySize: 5)
         (configuration.activation, configuration.tiedEmbeddings, configuration.lmHeadBias, configuration.bias) = (.geluTanh, true, false, false)
         var generator = SeededGenerator(seed: 11)
         let model = GPTLanguageModel(configuration, generator: &generator)
@@ -123,7 +123,7 @@ import Testing
         relu.lmHeadBias = false
         #expect(throws: GPTError.self) { try LlamaCppGPT2.export(GPTLanguageModel(relu, generator: &generator), tokenizer: tokenizer) }
         do {
-            try LlamaCppGPT2.export(GPTLanguageModel(relu, generator: &generator), tokenizer: tokenizer)
+            _ = try LlamaCppGPT2.export(GPTLanguageModel(relu, generator: &generator), tokenizer: tokenizer)
         } catch GPTError.invalidConfiguration(let field, let reason) {
             #expect(field == "activation" && reason == "must be gelu for llama.cpp's gpt2; train with --layout nanogpt")
         }

@@ -3,13 +3,11 @@ import LanguageModels
 import NN
 import TensorModule
 import Testing
+import _TestSupport
 
 /// Absurd, overflowing or damaged input gets a typed error naming the field before anything is allocated; it
 /// never traps, hangs or loads silently.
 @Suite struct HardeningTests {
-    static func temporaryDirectory() -> URL {
-        FileManager.default.temporaryDirectory.appendingPathComponent("gpt-hardening-\(UUID().uuidString)")
-    }
 
     /// A configuration.json text with one field replaced by a raw JSON number.
     static func configuration(_ field: String, _ value: String) throws -> ModelConfiguration {
@@ -125,7 +123,7 @@ import Testing
 
     /// Saves a resumable run, lets `damage` edit its trainer.json, and returns what resuming it throws.
     static func resumeError(_ damage: (inout [String: Any]) -> Void) throws -> GPTError? {
-        let directory = temporaryDirectory()
+        let directory = temporaryDirectory("hardening")
         defer { try? FileManager.default.removeItem(at: directory) }
         let trainer = try ResumeTests.makeTrainer()
         try trainer.trainStep()
@@ -172,7 +170,7 @@ import Testing
     func nonFiniteWeightsAreRefusedNamingTheTensor(value: Float) throws {
         var generator = SeededGenerator(seed: 1)
         let model = try makeModel(AttentionTests.tinyConfiguration(), generator: &generator)
-        let directory = Self.temporaryDirectory()
+        let directory = temporaryDirectory("hardening")
         defer { try? FileManager.default.removeItem(at: directory) }
         try Checkpoint(model: model, tokenizer: ResumeTests.tokenizer).save(to: directory)
         // Poke the value into lm_head.weight inside the file (the saved tensors are fp32 in the header's order).

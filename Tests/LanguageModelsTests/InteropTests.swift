@@ -6,9 +6,6 @@ import Testing
 import _TestSupport
 
 @Suite struct InteropTests {
-    func temporaryDirectory() -> URL {
-        FileManager.default.temporaryDirectory.appendingPathComponent("gpt-interop-\(UUID().uuidString)")
-    }
 
     @Test func evaluationIsDeterministicAndSurvivesSaveAndLoad() throws {
         let model = SamplingTests.tinyGPT()
@@ -23,7 +20,7 @@ import _TestSupport
             total += Double(loss) * Double(end - start)
         }
         #expect(abs(first.meanLoss - total / 49) < 1e-6)
-        let directory = temporaryDirectory()
+        let directory = temporaryDirectory("interop")
         defer { try? FileManager.default.removeItem(at: directory) }
         try Checkpoint(model: model, tokenizer: SamplingTests.tokenizer).save(to: directory)
         let loaded = try Checkpoint.load(from: directory)
@@ -31,7 +28,7 @@ import _TestSupport
     }
 
     @Test func preparedDataRoundTripsThroughMappedFiles() throws {
-        let directory = temporaryDirectory()
+        let directory = temporaryDirectory("interop")
         defer { try? FileManager.default.removeItem(at: directory) }
         let text = String(repeating: "To be, or not to be: that is the question.\n", count: 20)
         let tokenizer = Tokenizer.character(CharacterTokenizer(training: text))

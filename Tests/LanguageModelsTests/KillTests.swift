@@ -3,21 +3,15 @@ import LanguageModels
 import Testing
 #if canImport(Glibc)
 import Glibc
+import _TestSupport
 #endif
 
 /// `kill -9` of a real `gpt train` process between two saves, then `gpt train --resume`: the step losses of the
 /// resumed run must equal those of an uninterrupted run, bit for bit.
 @Suite struct KillTests {
-    /// The `gpt` executable built beside the test bundle.
-    static var tool: URL {
-        let candidates = [Bundle.main.executableURL?.deletingLastPathComponent(), Bundle.main.bundleURL,
-                          Bundle.main.bundleURL.deletingLastPathComponent()].compactMap { $0?.appendingPathComponent("gpt") }
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
-    }
-
     static func start(_ arguments: [String]) throws -> Process {
         let process = Process()
-        process.executableURL = tool
+        process.executableURL = gptExecutable
         process.arguments = arguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
@@ -32,14 +26,12 @@ import Glibc
     }
 
     @Test func resumeAfterKillNineRepeatsTheLosses() throws {
-        #expect(FileManager.default.fileExists(atPath: Self.tool.path), "build the gpt executable first (swift build)")
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("gpt-kill-\(UUID().uuidString)")
+        #expect(FileManager.default.fileExists(atPath: gptExecutable.path), "build the gpt executable first (swift build)")
+        let root = temporaryDirectory("kill")
         defer { try? FileManager.default.removeItem(at: root) }
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-        let corpus = root.appendingPathComponent("corpus.txt")
-        try String(repeating: "I love dogs. I love cats. Dogs and cats are pets.\n", count: 80).write(to: corpus, atomically: true, encoding: .utf8)
+        let corpus = try writeToyCorpus(in: root)
         func arguments(_ out: String) -> [String] {
-            ["train", "--preset", "tiny", "--data", corpus.path, "--max-iters", "400", "--eval-interval", "10",
+            ["train", "--preset", "tiny", "--data", corpus, "--max-iters", "400", "--eval-interval", "10",
              "--eval-iters", "1", "--batch-size", "2", "--block-size", "8", "--layers", "1", "--heads", "1",
              "--embedding-size", "8", "--sample-length", "0", "--out", root.appendingPathComponent(out).path]
         }

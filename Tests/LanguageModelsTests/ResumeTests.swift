@@ -3,6 +3,7 @@ import LanguageModels
 import NN
 import TensorModule
 import Testing
+import _TestSupport
 
 @Suite struct ResumeTests {
     static let tokenizer = Tokenizer.character(CharacterTokenizer(training: "abcdefghijk"))
@@ -49,7 +50,7 @@ import Testing
         let uninterrupted = try losses(try Self.makeTrainer(optimizer: optimizerName, precision: precision))
         #expect(uninterrupted.count == 24)
 
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gpt-resume-\(UUID().uuidString)")
+        let directory = temporaryDirectory("resume")
         defer { try? FileManager.default.removeItem(at: directory) }
         let latest = directory.appendingPathComponent("latest")
         let first = try losses(try Self.makeTrainer(optimizer: optimizerName, precision: precision), stopAt: 13) { trainer in
@@ -91,7 +92,7 @@ import Testing
 
     @Test func aStopDuringAnEvaluationResumesBitForBit() throws {
         let uninterrupted = try losses(try Self.makeTrainer())
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gpt-resume-\(UUID().uuidString)")
+        let directory = temporaryDirectory("resume")
         defer { try? FileManager.default.removeItem(at: directory) }
         let latest = directory.appendingPathComponent("latest")
         let first = try Self.makeTrainer()
@@ -116,7 +117,7 @@ import Testing
     }
 
     @Test func aSaveInterruptedBetweenRenamesFallsBackToTheOldCopy() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gpt-resume-\(UUID().uuidString)")
+        let directory = temporaryDirectory("resume")
         defer { try? FileManager.default.removeItem(at: directory) }
         let trainer = try Self.makeTrainer()
         try trainer.trainStep()
@@ -129,7 +130,7 @@ import Testing
     }
 
     @Test func nonFiniteWeightsAreNeverSaved() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gpt-resume-\(UUID().uuidString)")
+        let directory = temporaryDirectory("resume")
         defer { try? FileManager.default.removeItem(at: directory) }
         let trainer = try Self.makeTrainer()
         trainer.model.parameters[0].storage.pointer[0] = .nan

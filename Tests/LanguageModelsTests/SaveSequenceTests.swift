@@ -2,15 +2,12 @@ import Foundation
 @testable import LanguageModels
 import TensorModule
 import Testing
+import _TestSupport
 
 /// Saves that survive any two kills: a save is stopped before each of its file-system steps in turn (as a
 /// `kill -9` there would leave the disk), then the next save is stopped before each of its steps, and after every
 /// stop the next start (``TrainingCheckpoint/recover(_:)``, then loading) must find a complete save.
 @Suite struct SaveSequenceTests {
-    static func directory() -> URL {
-        FileManager.default.temporaryDirectory.appendingPathComponent("gpt-saves-\(UUID().uuidString)")
-    }
-
     /// Trains `trainer` one step and saves it into `run/latest`, stopped before step `stop` (nil: to the end);
     /// returns whether the save ran to its end.
     static func stepAndSave(_ trainer: Trainer, into run: URL, stoppingBefore stop: Int?) throws -> Bool {
@@ -27,7 +24,7 @@ import Testing
 
     /// The number of steps of an uninterrupted save over an existing one.
     static func stepCount() throws -> Int {
-        let run = directory()
+        let run = temporaryDirectory("saves")
         defer { try? FileManager.default.removeItem(at: run) }
         let trainer = try ResumeTests.makeTrainer()
         _ = try stepAndSave(trainer, into: run, stoppingBefore: nil)
@@ -42,7 +39,7 @@ import Testing
         #expect(count >= 7)
         for first in 0...count {
             for second in 0...count {
-                let run = Self.directory()
+                let run = temporaryDirectory("saves")
                 defer { try? FileManager.default.removeItem(at: run) }
                 let trainer = try ResumeTests.makeTrainer()
                 #expect(try Self.stepAndSave(trainer, into: run, stoppingBefore: nil))  // a complete save of step 1
@@ -63,7 +60,7 @@ import Testing
     }
 
     @Test func theFinalModelIsSwappedInWhole() throws {
-        let run = Self.directory(), scratch = Self.directory()
+        let run = temporaryDirectory("saves"), scratch = temporaryDirectory("saves")
         defer { [run, scratch].forEach { try? FileManager.default.removeItem(at: $0) } }
         let trainer = try ResumeTests.makeTrainer()
         #expect(try Self.stepAndSave(trainer, into: run, stoppingBefore: nil))  // latest/: the fallback

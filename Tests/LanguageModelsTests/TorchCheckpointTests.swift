@@ -2,6 +2,7 @@ import Foundation
 import LanguageModels
 import TensorModule
 import Testing
+import _TestSupport
 
 /// nanoGPT's own `ckpt.pt` and `meta.pkl`, read without Python: logits equal nanoGPT's model's on the same weights
 /// (fixtures from `Scripts/make_nanogpt_fixtures.py`, which runs nanoGPT's model.py and torch.save).
@@ -44,7 +45,7 @@ import Testing
         // and a folder with only a meta.pkl trains here.
         let text = try readCorpus(at: try bundledCorpusPath())
         let tokenizer = Tokenizer.character(CharacterTokenizer(training: text))
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gpt-meta-\(UUID().uuidString)")
+        let directory = temporaryDirectory("meta")
         defer { try? FileManager.default.removeItem(at: directory) }
         _ = try PreparedData.write(text: String(text.prefix(5000)) + String(text.suffix(5000)), tokenizer: tokenizer, to: directory)
         let ours = try characterTokenizer(fromMetaPickle: Data(contentsOf: directory.appendingPathComponent("meta.pkl")), source: "ours")

@@ -1,0 +1,38 @@
+import Foundation
+import LanguageModels
+
+// Fixtures that several test files share: tiny model configurations, temporary directories, a toy corpus and the
+// real `gpt` executable.
+
+/// A GPT configuration small enough for a test: `layers` blocks of `heads` heads, `width` wide (`C`), a vocabulary of
+/// `vocabularySize` tokens and a context of `blockSize`; the other options keep their defaults.
+public func tinyGPTConfiguration(vocabularySize: Int = 11, blockSize: Int = 8, layers: Int = 2, heads: Int = 2,
+                                 width: Int = 8) -> ModelConfiguration {
+    var configuration = ModelConfiguration(modelType: .gpt, vocabSize: vocabularySize, blockSize: blockSize)
+    (configuration.layerCount, configuration.headCount, configuration.embeddingSize) = (layers, heads, width)
+    return configuration
+}
+
+/// A fresh path under the system's temporary directory, `gpt-<prefix>-<UUID>` (not created); remove it with
+/// `defer { try? FileManager.default.removeItem(at: directory) }`.
+public func temporaryDirectory(_ prefix: String) -> URL {
+    FileManager.default.temporaryDirectory.appendingPathComponent("gpt-\(prefix)-\(UUID().uuidString)")
+}
+
+/// Writes `corpus.txt` into `directory` (created if missing): the three sentences of the seed example, 80 times,
+/// 4,000 characters of a 24-character vocabulary. Returns its path.
+@discardableResult
+public func writeToyCorpus(in directory: URL) throws -> String {
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let corpus = directory.appendingPathComponent("corpus.txt")
+    try String(repeating: "I love dogs. I love cats. Dogs and cats are pets.\n", count: 80)
+        .write(to: corpus, atomically: true, encoding: .utf8)
+    return corpus.path
+}
+
+/// The `gpt` executable that `swift build` put beside the test bundle.
+public var gptExecutable: URL {
+    let candidates = [Bundle.main.executableURL?.deletingLastPathComponent(), Bundle.main.bundleURL,
+                      Bundle.main.bundleURL.deletingLastPathComponent()].compactMap { $0?.appendingPathComponent("gpt") }
+    return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
+}
