@@ -44,7 +44,7 @@ extension EmbeddingAnalysis {
     /// The token counts of `corpus` encoded with `tokenizer` (train and validation parts together), as
     /// ``map(tokenizer:counts:maximumLabels:)`` takes them.
     public static func counts(in corpus: Corpus, tokenizer: Tokenizer) throws -> [Int] {
-        let (dataset, _) = try corpus.dataset(tokenizer: tokenizer)
+        let dataset = try corpus.dataset(tokenizer: tokenizer, skippingUnknown: true).dataset  // counts, not a refusal
         return counts(of: [dataset.trainTokens, dataset.validationTokens].joined(), vocabularySize: tokenizer.vocabularySize)
     }
 
