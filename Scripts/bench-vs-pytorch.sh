@@ -2,8 +2,9 @@
 # Side-by-side training benchmark: this tool's `gpt bench` and Scripts/torch_reference.py, alternately,
 # several rounds, then the median ms/step of each and the median ratio (PyTorch time / Swift time) per preset.
 #
-# With SAMPLE=1 it also compares sampling tokens/s (KV-cached here; the reference recomputes the context).
-# With TRAIN_PRECISION=fp32,bf16 each side also trains in bf16: `gpt bench --train-precision bf16` (AMX or
+# With SAMPLE=1 it also compares sampling tokens/s (KV-cached here, in each precision; the reference recomputes the
+# context).
+# With TRAIN_PRECISION=fp32,bf16 each side also trains in bf16: `gpt bench --precision bf16` (AMX or
 # AVX512-BF16; fp32 where the CPU has neither, shown as kernel=fp32) and the reference under `--autocast bf16`; each
 # Swift row is then put against both PyTorch rows.
 #
@@ -24,7 +25,7 @@ for round in $(seq "$rounds"); do
     steps=20; warmup=3; [ "$preset" = lecture ] && steps=2 && warmup=1
     sample=1; swift_sample=(); [ "${SAMPLE:-0}" = 1 ] && sample=200 && swift_sample=(--sample --sample-tokens 200)
     .build/release/gpt bench --presets "$preset" --steps "$steps" --warmup "$warmup" "${swift_sample[@]}" \
-      --train-precision "$precisions" | grep '^swift' | sed "s/^/round=$round /" >>"$log"
+      --precision "$precisions" | grep '^swift' | sed "s/^/round=$round /" >>"$log"
     for precision in ${precisions//,/ }; do
       autocast=none; [ "$precision" = bf16 ] && autocast=bf16
       "$python" "$reference" --config "$preset" --data "$data" --steps "$steps" --warmup "$warmup" --sample "$sample" \

@@ -15,19 +15,20 @@ public final class CompletionService: @unchecked Sendable {
     public let tokenizer: Tokenizer
     public let modelName: String
     public let created = Int(Date().timeIntervalSince1970)
-    /// The format of the weights every generation decodes with.
-    public let precision: DecodingPrecision
+    /// The precision of every generation's matrix products (`gpt serve --precision`).
+    public let precision: MatrixPrecision
     let slots: GenerationSlots
-    private let halfWeights: BFloat16Weights?
+    /// The weights' rounded copies, made once and shared by every generation (bf16).
+    private let roundedWeights: RoundedWeights?
 
     public init(checkpoint: Checkpoint, modelName: String, parallel: Int = 2, queueLimit: Int = 16,
-                precision: DecodingPrecision = .float32) {
+                precision: MatrixPrecision = .float32) {
         model = checkpoint.model
         tokenizer = checkpoint.tokenizer
         self.modelName = modelName
         self.precision = precision
         let gpt = checkpoint.model as? GPTLanguageModel
-        halfWeights = precision == .bfloat16 ? gpt.map { BFloat16Weights($0) } : nil
+        roundedWeights = precision == .float32 ? nil : gpt.map { RoundedWeights($0.matrices) }
         slots = GenerationSlots(parallel: max(1, parallel), queueLimit: max(0, queueLimit))
     }
 
@@ -52,7 +53,7 @@ public final class CompletionService: @unchecked Sendable {
         }
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
             runOnGenerationThread { [self] in
-                let generator = TextGenerator(model: model, tokenizer: tokenizer, halfWeights: halfWeights)
+                let generator = TextGenerator(model: model, tokenizer: tokenizer, roundedWeights: roundedWeights)
                 var index = 0
                 for prompt in prompts {
                     for sample in 0..<request.options.samples {

@@ -95,7 +95,7 @@ public final class CausalSelfAttention: Module {
     /// `[B, T, C] -> [B, T, C]`. With a cache (batch 1), this pass's keys and values are stored at positions
     /// `context.start...` of the context's layer; a pass after the first is one token attending to all of them.
     public func callAsFunction(_ x: Tensor, context: inout ForwardContext) -> Tensor {
-        var qkv = packedProjection(x, context: context)  // (B, T, (H + 2KV)·D)
+        var qkv = packedProjection(x)  // (B, T, (H + 2KV)·D)
         let rotated = layout.heads + layout.keyValueHeads  // q and k: the leading heads of each row
         if let rotary {
             qkv = qkv.rotatingHeads(rotated, headSize: layout.headSize, cosine: rotary.cosine, sine: rotary.sine,
@@ -111,15 +111,12 @@ public final class CausalSelfAttention: Module {
             y = attend(qkv, context: &context)
         }
         if let observer = context.attentionObserver { observer(context.layer, attentionMaps(qkv)) }
-        return context.dropout(outputProjection(y, context: context), probability: dropout)
+        return context.dropout(outputProjection(y), probability: dropout)
     }
 
-    /// Causal attention over this pass's own positions, key/value heads repeated for their query heads.
+    /// Causal attention over this pass's own positions.
     func attend(_ qkv: Tensor, context: inout ForwardContext) -> Tensor {
-        let packed = layout.keyValueHeads == layout.heads ? qkv
-            : qkv.expandingKeyValueHeads(queryHeads: layout.heads, keyValueHeads: layout.keyValueHeads, headSize: layout.headSize)
-        return packed.causalSelfAttention(heads: layout.heads, dropout: context.training ? dropout : 0,
-                                          generator: &context.generator)
+        qkv.causalSelfAttention(layout, dropout: context.training ? dropout : 0, generator: &context.generator)
     }
 
     /// Every head's attention weights `[T, T]` for batch 1, computed the readable way from the (rotated,

@@ -20,9 +20,8 @@ public final class FeedForward: Module {
     }
 
     public func callAsFunction(_ x: Tensor, context: inout ForwardContext) -> Tensor {
-        let activated = activation == .relu && !context.decodesOneRow(x)
-            ? expand(x, relu: true) : activation.apply(expand(x, context: context))  // (B, T, 4C)
-        let out = project(activated, context: context)  // (B, T, C)
+        let activated = activation == .relu ? expand(x, relu: true) : activation.apply(expand(x))  // (B, T, 4C)
+        let out = project(activated)  // (B, T, C)
         return context.dropout(out, probability: dropout)
     }
 
@@ -37,8 +36,8 @@ extension ModelConfiguration.Activation {
     func apply(_ x: Tensor) -> Tensor {
         switch self {
         case .relu: x.relu()
-        case .gelu: x.geluExact()
-        case .geluTanh: x.gelu()
+        case .gelu: x.gelu()
+        case .geluTanh: x.geluTanh()
         case .relu2: x.reluSquared()
         }
     }

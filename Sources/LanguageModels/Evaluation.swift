@@ -17,31 +17,30 @@ public struct EvaluationResult: Sendable, Equatable {
     public var lossPerCharacter: Double { meanLoss * Double(tokens) / Double(max(1, characters)) }
 }
 
-/// Scores `tokens` with `model` in batches of `batchSize` windows.
-public func evaluate(_ model: any LanguageModel, tokens: [Int], characters: Int, batchSize: Int = 32) -> EvaluationResult {
+/// Scores `tokens` with `model` in batches of `batchSize` windows, the matrix products in `precision` (bf16: on a
+/// bfloat16 kernel where the CPU has one, the weights rounded once for the whole evaluation).
+public func evaluate(_ model: any LanguageModel, tokens: [Int], characters: Int, batchSize: Int = 32,
+                     precision: MatrixPrecision = .float32) -> EvaluationResult {
     let t = model.configuration.blockSize
     var total = 0.0, scored = 0
-    withoutGradient {
-        var starts = Array(stride(from: 0, to: max(0, tokens.count - 1), by: t))
-        // Full windows go in batches; a shorter last window goes alone.
-        let last = starts.last.flatMap { tokens.count - 1 - $0 < t ? $0 : nil }
-        if last != nil { starts.removeLast() }
-        var index = 0
-        while index < starts.count {
-            let group = starts[index..<min(starts.count, index + batchSize)]
-            var x: [Int] = [], y: [Int] = []
-            for start in group {
-                x += tokens[start..<(start + t)]
-                y += tokens[(start + 1)...(start + t)]
+    /// Adds the loss of `x` (`rows` windows) predicting `y`.
+    func score(_ x: [Int], rows: Int, _ y: [Int]) {
+        total += Double(model.forward(x, batchSize: rows, targets: y).loss!.item) * Double(y.count)
+        scored += y.count
+    }
+    let weights = precision == .float32 ? nil : RoundedWeights(model.parameters)
+    KernelSettings.with(precision: precision, weights: weights) {
+        withoutGradient {
+            var starts = Array(stride(from: 0, to: max(0, tokens.count - 1), by: t))
+            // Full windows go in batches; a shorter last window goes alone.
+            let last = starts.last.flatMap { tokens.count - 1 - $0 < t ? $0 : nil }
+            if last != nil { starts.removeLast() }
+            for index in stride(from: 0, to: starts.count, by: batchSize) {
+                let group = starts[index..<min(starts.count, index + batchSize)]
+                score(group.flatMap { tokens[$0..<($0 + t)] }, rows: group.count,
+                      group.flatMap { tokens[($0 + 1)...($0 + t)] })
             }
-            total += Double(model.forward(x, batchSize: group.count, targets: y).loss!.item) * Double(y.count)
-            scored += y.count
-            index += batchSize
-        }
-        if let last {
-            let x = Array(tokens[last..<(tokens.count - 1)]), y = Array(tokens[(last + 1)...])
-            total += Double(model.forward(x, batchSize: 1, targets: y).loss!.item) * Double(y.count)
-            scored += y.count
+            if let last { score(Array(tokens[last..<(tokens.count - 1)]), rows: 1, Array(tokens[(last + 1)...])) }
         }
     }
     return EvaluationResult(meanLoss: scored == 0 ? .nan : total / Double(scored), tokens: scored, characters: characters)

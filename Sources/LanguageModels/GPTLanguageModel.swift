@@ -71,12 +71,21 @@ public final class GPTLanguageModel: LanguageModel {
         }
         context.cache?.count = start + time
         x = finalNorm(x)
-        let headWeight = lmHead?.weight ?? tokenEmbeddingTable.weight
-        var logits = context.decodesOneRow(x)  // (B, T, V)
-            ? rowProduct(x, weight: headWeight, bias: lmHeadBias, half: context.halfWeights?[headWeight])
-            : x.linear(weight: headWeight, bias: lmHeadBias)
+        var logits = x.linear(weight: headWeight, bias: lmHeadBias)  // (B, T, V)
         if let cap = configuration.logitSoftcap { logits = logits.softcapped(cap) }
         return (logits, targets.map { logits.crossEntropy(targets: $0) })
+    }
+
+    /// The head's weight `[V, C]`: ``lmHead``'s, or the token embedding table when tied.
+    var headWeight: Tensor { lmHead?.weight ?? tokenEmbeddingTable.weight }
+
+    /// The weight matrices a forward pass multiplies by, in the order it reads them (each block's packed q/k/v, output
+    /// projection, expansion and projection, then the head): what ``RoundedWeights`` rounds for bf16 decoding.
+    public var matrices: [Tensor] {
+        blocks.flatMap { block in
+            [block.attention.packedProjection.weight, block.attention.outputProjection.weight,
+             block.feedForward.expand.weight, block.feedForward.project.weight]
+        } + [headWeight]
     }
 
     public func namedParameters() -> [(name: String, tensor: Tensor)] {

@@ -70,14 +70,16 @@ extension GPTLanguageModel {
     }
 
     /// Appends one token at position `cache.count` and returns the next-token logits (`[V]`): the same blocks as
-    /// every other pass, with one query attending to every cached key. Requires `cache.count < blockSize`.
+    /// every other pass, with one query attending to every cached key; its products are one row each, so they run
+    /// the matrix-vector kernels. Requires `cache.count < blockSize`.
     ///
-    /// With `weights` (a bfloat16 copy of this model's matrices, ``BFloat16Weights``) the products stream half the
-    /// bytes; the logits then differ from the fp32 ones by bfloat16 rounding (about 3 significant digits).
-    public func decode(_ token: Int, cache: KVCache, weights: BFloat16Weights? = nil) -> [Float] {
+    /// Inside ``KernelSettings/with(precision:weights:_:)`` with ``MatrixPrecision/bfloat16`` and
+    /// `RoundedWeights(model.matrices)`, the products stream half the bytes; the logits then differ from the fp32
+    /// ones by bfloat16 rounding (about 3 significant digits).
+    public func decode(_ token: Int, cache: KVCache) -> [Float] {
         precondition(cache.count < configuration.blockSize, "the cache is full; prefill the cropped context instead")
         return withoutGradient {
-            var context = ForwardContext(cache: cache, halfWeights: weights)
+            var context = ForwardContext(cache: cache)
             return lastLogits(forward([token], batchSize: 1, targets: nil, context: &context).logits)
         }
     }

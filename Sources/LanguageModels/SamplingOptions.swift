@@ -24,8 +24,9 @@ public struct SamplingOptions: Sendable, Equatable {
     public var logprobs = 0
     /// Independent samples to draw (sample `i` uses seed `seed + i`).
     public var samples = 1
-    /// The format of the weights that KV-cached decoding reads (``DecodingPrecision``); `float32` is exact.
-    public var precision = DecodingPrecision.float32
+    /// The precision of the matrix products (``MatrixPrecision``): `fp32` is exact; `bf16` reads bfloat16 copies
+    /// of the weights in KV-cached decoding (half the bytes per token).
+    public var precision = MatrixPrecision.float32
 
     public init() {}
 

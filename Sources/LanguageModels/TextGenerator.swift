@@ -22,14 +22,15 @@ public final class TextGenerator: @unchecked Sendable {
     public let model: any LanguageModel
     public let tokenizer: Tokenizer
     private let lock = NSLock()
-    private var halfWeights: BFloat16Weights?
+    private var roundedWeights: RoundedWeights?
 
-    /// `halfWeights`: a bfloat16 copy of `model`'s matrices to share between generators; without it, the first
-    /// generation with `precision = .bfloat16` makes one (and keeps it: make a new generator after training more).
-    public init(model: any LanguageModel, tokenizer: Tokenizer, halfWeights: BFloat16Weights? = nil) {
+    /// `roundedWeights`: the rounded copies of `model`'s matrices to share between generators; without them, the
+    /// first generation with `precision = .bfloat16` makes them (and keeps them: make a new generator after
+    /// training more).
+    public init(model: any LanguageModel, tokenizer: Tokenizer, roundedWeights: RoundedWeights? = nil) {
         self.model = model
         self.tokenizer = tokenizer
-        self.halfWeights = halfWeights
+        self.roundedWeights = roundedWeights
     }
 
     /// Loads a checkpoint directory written by `gpt train`.
@@ -45,8 +46,8 @@ public final class TextGenerator: @unchecked Sendable {
     }
 
     /// Generates up to `options.maxNewTokens` tokens after `prompt` (one sample, seed `options.seed + sample`),
-    /// calling `onPiece` with text as soon as it is safe to show; `onPiece` returns `false` to stop early.
-    /// Returns why generation ended.
+    /// calling `onPiece` with text as soon as it is safe to show; `onPiece` returns `false` to stop early; every
+    /// matrix product in `options.precision`. Returns why generation ended.
     @discardableResult
     public func generate(
         prompt: [Int], options: SamplingOptions, sample: Int = 0, onPiece: (GeneratedPiece) -> Bool
@@ -58,11 +59,13 @@ public final class TextGenerator: @unchecked Sendable {
         var context = prompt
         let gpt = model as? GPTLanguageModel
         let cache = gpt.map { KVCache($0.configuration) }
-        if let gpt, options.precision == .bfloat16, halfWeights == nil { halfWeights = BFloat16Weights(gpt) }
-        let weights = options.precision == .bfloat16 ? halfWeights : nil
+        if let gpt, options.precision != .float32, roundedWeights == nil { roundedWeights = RoundedWeights(gpt.matrices) }
+        let weights = options.precision != .float32 ? roundedWeights : nil
         var stream = StopSequenceFilter(stops: options.stop, tokenizer: tokenizer)
         for _ in 0..<options.maxNewTokens {
-            let logits = nextLogits(context: context, cache: cache, weights: weights)
+            let logits = KernelSettings.with(precision: options.precision, weights: weights) {
+                nextLogits(context: context, cache: cache)
+            }
             let choice = chooseToken(logits: logits, context: context, options: options, generator: &generator)
             context.append(choice.token)
             let (piece, stopped) = stream.push(choice)
@@ -77,12 +80,12 @@ public final class TextGenerator: @unchecked Sendable {
     /// that extends the cached context costs one row per layer; when the window slides (the context passed the
     /// block size) every position moves, so the cropped context is prefilled again, which keeps the output equal
     /// to the uncached model's.
-    func nextLogits(context: [Int], cache: KVCache?, weights: BFloat16Weights? = nil) -> [Float] {
+    func nextLogits(context: [Int], cache: KVCache?) -> [Float] {
         let blockSize = model.configuration.blockSize
         let window = Array(context.suffix(blockSize))
         if let cache, let gpt = model as? GPTLanguageModel {
             if cache.count > 0, cache.count == window.count - 1, context.count <= blockSize {
-                return gpt.decode(window[window.count - 1], cache: cache, weights: weights)
+                return gpt.decode(window[window.count - 1], cache: cache)
             }
             return gpt.prefill(window, cache: cache)
         }

@@ -5,7 +5,7 @@ import TensorModule
 //
 // At 64-128 wide a step is about a hundred short kernels; splitting each across cores costs a hand-off per kernel
 // and leaves cores idle between them. Instead, each thread takes whole rows of the batch and runs forward and
-// backward on them alone (kernels inline, gradients collected in a `GradientShard`), and the parts' gradients are
+// backward on them alone (kernels on one thread, gradients collected in a `GradientShard`), and the parts' gradients are
 // combined, weighted by their share of the rows, before clipping and the optimizer step. The result is the same
 // mean loss and gradient as the whole batch's, summed in another order.
 
@@ -36,6 +36,8 @@ extension Trainer {
         let losses = UnsafeMutableBufferPointer<Float>.allocate(capacity: shards)
         defer { losses.deallocate() }
         let lossesOut = SendablePointer(losses.baseAddress!), box = UncheckedSendableBox(model)
+        var serial = KernelSettings.current  // each part's kernels on its own thread: the parts are the parallelism
+        serial.threads = 1
         // Threads claim parts one at a time: with more parts than cores, a core that the machine slows down
         // takes fewer of them instead of holding the step up.
         parallelForClaiming(shards, threads: kernelThreadCount) { shard in
@@ -43,11 +45,13 @@ extension Trainer {
             let part = Array(inputs[(rowRange.lowerBound * time)..<(rowRange.upperBound * time)])
             let partTargets = Array(targets[(rowRange.lowerBound * time)..<(rowRange.upperBound * time)])
             var dropout = SeededGenerator(seed: seeds[shard])
-            lossesOut.base[shard] = collectors[shard].collect {
-                let loss = box.value.forward(part, batchSize: rowRange.count, targets: partTargets,
-                                             dropout: &dropout).loss!
-                loss.backward()
-                return loss.item
+            lossesOut.base[shard] = KernelSettings.with(serial) {
+                collectors[shard].collect {
+                    let loss = box.value.forward(part, batchSize: rowRange.count, targets: partTargets,
+                                                 dropout: &dropout).loss!
+                    loss.backward()
+                    return loss.item
+                }
             }
         }
         let weights = (0..<shards).map { Float(bounds[$0 + 1] - bounds[$0]) / Float(rows) }

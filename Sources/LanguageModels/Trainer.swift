@@ -44,9 +44,7 @@ public final class Trainer {
     /// The parts' gradient collectors, kept from step to step (see ``GradientShard/reset()``).
     var gradientShards: [GradientShard] = []
     /// The weight matrices' bfloat16 copies of a bf16 run, their memory kept from step to step.
-    lazy var packedWeights = PackedWeights(weights: model.parameters.filter { $0.rank == 2 }.map {
-        UnsafePointer($0.storage.pointer)
-    })
+    lazy var roundedWeights = RoundedWeights(model.parameters)
 
     public init(model: any LanguageModel, dataset: TextDataset, settings: TrainingSettings) throws {
         try settings.validate()
@@ -98,14 +96,11 @@ public final class Trainer {
     }
 
     /// Runs `body` (forward and backward passes, or an evaluation) with the products in ``productPrecision``; in
-    /// bf16 the weight matrices are rounded once for the whole of `body` (``PackedWeights``), not per product.
+    /// bf16 the weight matrices are rounded once for the whole of `body` (``RoundedWeights``), not per product.
     func inProductPrecision<Result>(_ body: () throws -> Result) rethrows -> Result {
         guard productPrecision == .bfloat16 else { return try body() }
-        var kernels = KernelSettings.current
-        kernels.precision = .bfloat16
-        kernels.packedWeights = packedWeights
-        packedWeights.invalidate()  // the weights have changed since the last scope (or may have)
-        return try KernelSettings.with(kernels, body)
+        roundedWeights.invalidate()  // the weights have changed since the last scope (or may have)
+        return try KernelSettings.with(precision: .bfloat16, weights: roundedWeights, body)
     }
 
     /// The learning rate of the current step.

@@ -4,12 +4,17 @@ import CKernels
 ///
 /// Several threads can run forward and backward on different parts of a batch through the same parameters if each
 /// collects into its own shard: inside ``collect(_:)``, every gradient that backward would accumulate into a leaf
-/// goes into this shard's buffer for that leaf instead, and parallel kernels run on the calling thread (the
-/// parallelism is the shards). Gradients of intermediate tensors belong to each thread's own graph as usual.
+/// goes into this shard's buffer for that leaf instead. Gradients of intermediate tensors belong to each thread's
+/// own graph as usual. The kernels know nothing of shards: a caller that makes the shards its parallelism runs each
+/// under ``KernelSettings`` of one thread.
 ///
 /// ```swift
 /// let shards = [GradientShard(), GradientShard()]
-/// parallelFor(2) { range in for s in range { shards[s].collect { loss(part: s).backward() } } }
+/// var serial = KernelSettings.current
+/// serial.threads = 1
+/// parallelFor(2) { range in
+///     for s in range { KernelSettings.with(serial) { shards[s].collect { loss(part: s).backward() } } }
+/// }
 /// // shards[s].gradient(of: weight): that part's gradient
 /// ```
 public final class GradientShard: @unchecked Sendable {
@@ -25,7 +30,7 @@ public final class GradientShard: @unchecked Sendable {
     /// same thread each time writes buffers that are already in that core's cache.
     public func reset() { generation += 1 }
 
-    /// Runs `body` on this thread with leaf gradients collected here and parallel kernels run inline.
+    /// Runs `body` on this thread with leaf gradients collected here.
     public func collect<Result>(_ body: () throws -> Result) rethrows -> Result {
         let previous = gpt_thread_context()
         gpt_set_thread_context(Unmanaged.passUnretained(self).toOpaque())
@@ -93,7 +98,4 @@ public final class GradientShard: @unchecked Sendable {
     static var current: GradientShard? {
         gpt_thread_context().map { Unmanaged<GradientShard>.fromOpaque($0).takeUnretainedValue() }
     }
-
-    /// Whether this thread is collecting a shard (its kernels then run inline).
-    static var isCollecting: Bool { gpt_thread_context() != nil }
 }

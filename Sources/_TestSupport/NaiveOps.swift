@@ -63,10 +63,10 @@ public enum Naive {
     }
 
     /// GELU in GPT-2's tanh form: `0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³)))`.
-    public static func gelu(_ x: Double) -> Double { 0.5 * x * (1 + tanh((2 / Double.pi).squareRoot() * (x + 0.044715 * x * x * x))) }
+    public static func geluTanh(_ x: Double) -> Double { 0.5 * x * (1 + tanh((2 / Double.pi).squareRoot() * (x + 0.044715 * x * x * x))) }
 
     /// GELU, exact: `0.5 x (1 + erf(x / √2))`.
-    public static func geluExact(_ x: Double) -> Double { 0.5 * x * (1 + erf(x / 2.squareRoot())) }
+    public static func gelu(_ x: Double) -> Double { 0.5 * x * (1 + erf(x / 2.squareRoot())) }
 
     // MARK: - Rows
 

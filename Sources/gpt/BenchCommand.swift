@@ -24,28 +24,14 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Also time KV-cached sampling of --sample-tokens tokens from an untrained model of each preset.")
     var sample = false
     @Option(help: "Tokens generated per sampling measurement.") var sampleTokens = 200
-    @Option(help: "Weights formats to time sampling with (comma-separated: float32, bfloat16).")
-    var precision = "float32,bfloat16"
-    @Option(help: "Precisions to time training steps in (comma-separated: fp32, bf16; bf16 runs fp32 where the CPU has no bfloat16 kernel, and says so).")
-    var trainPrecision = "fp32"
+    @Option(help: "Precisions to time training steps and sampling in (comma-separated: fp32, bf16; bf16 trains in fp32 where the CPU has no bfloat16 kernel, and says so).")
+    var precision = PrecisionList([.float32])
 
     func run() throws {
         try reportingErrors {
             let text = try readCorpus(at: try bundledCorpusPath())
             let tokenizer = CharacterTokenizer(training: text)
             let dataset = TextDataset(tokens: try tokenizer.encode(text))
-            let precisions = try precision.split(separator: ",").map { name in
-                guard let value = DecodingPrecision(rawValue: String(name)) else {
-                    throw GPTError.invalidArgument(name: "--precision", reason: "use float32 or bfloat16, got \(name)")
-                }
-                return value
-            }
-            let trainPrecisions = try trainPrecision.split(separator: ",").map { name in
-                guard let value = MatrixPrecision(name: String(name)) else {
-                    throw GPTError.invalidArgument(name: "--train-precision", reason: "use fp32 or bf16, got \(name.prefix(20))")
-                }
-                return value
-            }
             let ceiling = measureGEMMGigaflops(size: 1024, repetitions: 4)
             print(String(format: "backend: %@, cores: %d, GEMM ceiling (1024^3, measured now): %.1f GFLOP/s",
                          MatrixBackend.current.description, kernelThreadCount, ceiling))
@@ -57,12 +43,12 @@ struct BenchCommand: ParsableCommand {
                     var generator = SeededGenerator(seed: 1337)
                     return try makeModel(preset.model(tokenizer.vocabularySize), generator: &generator)
                 }
-                for precision in trainPrecisions where steps > 0 {
+                for precision in precision.values where steps > 0 {
                     try timeTraining(name, preset: preset, model: try freshModel(), dataset: dataset, ceiling: ceiling,
                                      precision: precision)
                 }
                 if sample, let gpt = try freshModel() as? GPTLanguageModel {
-                    for precision in precisions {
+                    for precision in precision.values {
                         timeSampling(name, model: gpt, tokenizer: tokenizer, precision: precision)
                     }
                 }
@@ -90,12 +76,11 @@ struct BenchCommand: ParsableCommand {
                      100 * flops / elapsed / 1e9 / ceiling, peakMegabytes()))
     }
 
-    /// Times `sampleTokens` KV-cached tokens after a newline, as the reference does; the bfloat16 copy of the
-    /// weights is made before the clock starts (as loading a checkpoint is not timed on either side).
+    /// Times `sampleTokens` KV-cached tokens after a newline, as the reference does; the weights are rounded by
+    /// the untimed first generation (as loading a checkpoint is not timed on either side).
     func timeSampling(_ name: String, model: GPTLanguageModel, tokenizer: CharacterTokenizer,
-                      precision: DecodingPrecision) {
-        let half = precision == .bfloat16 ? BFloat16Weights(model) : nil
-        let generator = TextGenerator(model: model, tokenizer: .character(tokenizer), halfWeights: half)
+                      precision: MatrixPrecision) {
+        let generator = TextGenerator(model: model, tokenizer: .character(tokenizer))
         var options = SamplingOptions()
         options.precision = precision
         options.maxNewTokens = 8

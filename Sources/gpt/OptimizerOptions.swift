@@ -16,16 +16,10 @@ struct OptimizerOptions: ParsableArguments {
             help: "Validation batches of the final evaluation (default: the preset's; baby 200).")
     var finalEvalIterations: Int?
     @Option(help: "fp32, or bf16: matrix products on bfloat16 inputs summed in fp32, on AMX or AVX512-BF16 (fp32, with a notice, where the CPU has neither). Saved with the run.")
-    var precision: String?
+    var precision: MatrixPrecision?
 
-    func apply(to options: inout TrainingRecipe.TrainingOptions) throws {
-        if let precision {
-            guard let value = MatrixPrecision(name: precision) else {
-                throw GPTError.invalidArgument(name: "--precision", reason: "use fp32 or bf16, not \(precision.prefix(40).debugDescription)")
-            }
-            options.precision = value
-        }
-        (options.optimizer, options.muonLearningRate) = (optimizer, muonLearningRate)
+    func apply(to options: inout TrainingRecipe.TrainingOptions) {
+        (options.precision, options.optimizer, options.muonLearningRate) = (precision, optimizer, muonLearningRate)
         (options.muonMomentum, options.muonWeightDecay) = (muonMomentum, muonWeightDecay)
         (options.targetValLoss, options.finalEvalIters) = (targetValLoss, finalEvalIterations)
     }

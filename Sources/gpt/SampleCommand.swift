@@ -23,8 +23,8 @@ struct SampleCommand: ParsableCommand {
     var logprobs = 0
     @Option(parsing: .unconditional, help: "Seed of the sampling: the same seed gives the same text.")
     var seed: UInt64 = 1337
-    @Option(help: "Weights read per token: float32 (exact) or bfloat16 (half the memory traffic; logits rounded).")
-    var precision = DecodingPrecision.float32
+    @Option(help: "Matrix products in fp32 (exact) or bf16 (bfloat16 weights: half the memory traffic per token; logits rounded).")
+    var precision = MatrixPrecision.float32
 
     func run() throws {
         try reportingErrors {
@@ -87,9 +87,9 @@ struct InfoCommand: ParsableCommand {
         if let coreType = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] { print("OPENBLAS_CORETYPE: \(coreType)") }
         print(String(format: "GEMM %dx%dx%d: %.1f GFLOP/s (%@)", size, size, size, measureGEMMGigaflops(size: size),
                      backend.description))
-        if backend != .portable {
+        if backend != .cKernel {
             print(String(format: "GEMM %dx%dx%d: %.1f GFLOP/s (%@)", size, size, size,
-                         measureGEMMGigaflops(size: size, portable: true), MatrixBackend.portable.description))
+                         measureGEMMGigaflops(size: size, cKernel: true), MatrixBackend.cKernel.description))
         }
         // Every bfloat16 kernel this CPU runs natively (not the written-out test copies), operands rounded per call.
         for kernel in [BFloat16Kernel.amx, .avx512BF16, .avx2] {
@@ -99,5 +99,3 @@ struct InfoCommand: ParsableCommand {
         }
     }
 }
-
-extension DecodingPrecision: ExpressibleByArgument {}

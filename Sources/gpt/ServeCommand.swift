@@ -15,8 +15,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Require `Authorization: Bearer KEY` on the API.") var apiKey: String?
     @Option(help: "Generations that run at once.") var parallel = 2
     @Option(help: "Requests that may wait for a free slot before the server answers 503.") var queue = 16
-    @Option(help: "Weights read per token: float32 (exact) or bfloat16 (half the memory traffic; logits rounded).")
-    var precision = DecodingPrecision.float32
+    @Option(help: "Matrix products in fp32 (exact) or bf16 (bfloat16 weights: half the memory traffic per token; logits rounded).")
+    var precision = MatrixPrecision.float32
 
     func run() async throws {
         let url = URL(fileURLWithPath: checkpoint)

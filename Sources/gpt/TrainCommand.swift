@@ -43,7 +43,7 @@ struct TrainCommand: ParsableCommand {
         model.apply(to: &recipe.model)
         architecture.apply(to: &recipe.model)
         schedule.apply(to: &recipe.training)
-        try optimization.apply(to: &recipe.training)
+        optimization.apply(to: &recipe.training)
         return recipe
     }
 

@@ -113,6 +113,9 @@ import _TestSupport
         }
         #expect(MatrixPrecision(name: "bfloat16") == .bfloat16 && MatrixPrecision(name: "FP32") == .float32)
         #expect(MatrixPrecision(name: "fp16") == nil)
+        // The long names decoding and serving wrote before the spellings were one.
+        let long = try JSONDecoder().decode([MatrixPrecision].self, from: Data("[\"bfloat16\", \"float32\"]".utf8))
+        #expect(long == [.bfloat16, .float32])
     }
 
     /// The weights are rounded once per step: every product by the same matrix in the same layout reads one copy,
@@ -122,7 +125,7 @@ import _TestSupport
         let x = randomValues(rows * inputs, seed: 1), w = randomValues(outputs * inputs, seed: 2)
         let dy = randomValues(rows * outputs, seed: 3)
         w.withUnsafeBufferPointer { w in
-            let packed = PackedWeights(weights: [w.baseAddress!])
+            let packed = RoundedWeights(matrices: [(w.baseAddress!, rows: outputs, columns: inputs)])
             var settings = Self.bfloat16Settings
             settings.precision = .bfloat16
             func products(_ settings: KernelSettings) -> [Float] {
@@ -138,7 +141,7 @@ import _TestSupport
                 return y + dx
             }
             let unpacked = products(settings)
-            settings.packedWeights = packed
+            settings.roundedWeights = packed
             #expect(products(settings) == unpacked)
             #expect(packed.packCount == 2)
             packed.invalidate()  // after an optimizer step: packed again, once per layout

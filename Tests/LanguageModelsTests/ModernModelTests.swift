@@ -36,7 +36,7 @@ import _TestSupport
         }
         let tokens = [3, 1, 4, 1, 5, 9, 2, 6, 5]
         let cache = KVCache(configuration), half = KVCache(configuration)
-        let weights = BFloat16Weights(model)
+        let weights = RoundedWeights(model.matrices)
         var cached = model.prefill([tokens[0]], cache: cache)
         _ = model.prefill([tokens[0]], cache: half)
         for t in 1..<tokens.count {
@@ -44,7 +44,9 @@ import _TestSupport
             let uncached = Array(full.suffix(configuration.vocabSize))
             #expect(compare(cached, uncached, absolute: 1e-5, relative: 1e-4).passed, "position \(t - 1)")
             cached = model.decode(tokens[t], cache: cache)
-            let rounded = model.decode(tokens[t], cache: half, weights: weights)
+            let rounded = KernelSettings.with(precision: .bfloat16, weights: weights) {
+                model.decode(tokens[t], cache: half)
+            }
             #expect(compare(rounded, cached, absolute: 0.05, relative: 0.05).passed, "bf16 at position \(t)")
         }
         #expect(cache.width == configuration.packedQKV.keyValueWidth, "the cache holds the key/value heads only")

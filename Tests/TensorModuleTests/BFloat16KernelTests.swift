@@ -145,7 +145,7 @@ import _TestSupport
         weight.withUnsafeBufferPointer { weight in
             activation.withUnsafeBufferPointer { activation in
                 let (w, x) = (weight.baseAddress!, activation.baseAddress!)
-                settings.packedWeights = PackedWeights(weights: [w])
+                settings.roundedWeights = RoundedWeights(matrices: [(w, rows: 1, columns: 1)])
                 func kernel(_ m: Int, _ n: Int, _ k: Int, ta: Bool = false, tb: Bool = false, b: UnsafePointer<Float>)
                     -> BFloat16Kernel?
                 {

@@ -90,8 +90,8 @@ import _TestSupport
         // Keep inputs away from ReLU's kink, where finite differences are undefined.
         let x = Tensor(shape: [2, 5], values: [-2, -1.1, -0.5, 0.4, 1.3, 2.2, -0.3, 0.7, -1.7, 0.9], requiresGrad: true)
         let cases: [(String, (Double) -> Double, (Tensor) -> Tensor)] = [
-            ("relu", { max(0, $0) }, { $0.relu() }), ("gelu", Naive.gelu, { $0.gelu() }),
-            ("gelu exact", Naive.geluExact, { $0.geluExact() }), ("relu²", { max(0, $0) * max(0, $0) }, { $0.reluSquared() }),
+            ("relu", { max(0, $0) }, { $0.relu() }), ("gelu_tanh", Naive.geluTanh, { $0.geluTanh() }),
+            ("gelu", Naive.gelu, { $0.gelu() }), ("relu²", { max(0, $0) * max(0, $0) }, { $0.reluSquared() }),
         ]
         for (name, formula, op) in cases {
             expectPasses(checkOp(name, inputs: [x], reference: { $0[0].map(formula) }) { op($0[0]) })

@@ -15,7 +15,7 @@ import _TestSupport
     @Test func aScopeHoldsOnTheWorkersAndEndsWithIt() {
         let outside = VectorInstructions.widest
         let seen = KernelSettings.with(Self.portableTwoThreads) { () -> [VectorInstructions] in
-            #expect(kernelThreadCount == 2 && MatrixBackend.current == .portable)
+            #expect(kernelThreadCount == 2 && MatrixBackend.current == .cKernel)
             let box = UnsafeMutableBufferPointer<Int>.allocate(capacity: 4)
             defer { box.deallocate() }
             let caller = pthread_self()

@@ -37,9 +37,9 @@ import _TestSupport
     }
 
     @Test(arguments: VectorInstructions.available)
-    func portableMatchesNaive(instructions: VectorInstructions) {
-        run({ portableGEMM(transposeA: $0, transposeB: $1, m: $2, n: $3, k: $4, alpha: $5, a: $6, lda: $7,
-            b: $8, ldb: $9, beta: $10, c: $11, ldc: $12, instructions: instructions) }, name: "portable \(instructions)")
+    func cKernelMatchesNaive(instructions: VectorInstructions) {
+        run({ cKernelGEMM(transposeA: $0, transposeB: $1, m: $2, n: $3, k: $4, alpha: $5, a: $6, lda: $7,
+            b: $8, ldb: $9, beta: $10, c: $11, ldc: $12, instructions: instructions) }, name: "C kernel \(instructions)")
     }
 
     /// The bias and ReLU epilogue (a linear layer's) on every kernel level and the active backend: the naive
@@ -53,22 +53,22 @@ import _TestSupport
                     let b = randomTensor([k * n], seed: UInt64(n + 5 * k), requiresGrad: false)
                     let bias = randomTensor([n], seed: 12, requiresGrad: false)
                     let start = randomTensor([m * n], seed: 11, requiresGrad: false)
-                    let expected = start.detached(), viaPortable = start.detached(), viaGEMM = start.detached()
+                    let expected = start.detached(), viaCKernel = start.detached(), viaGEMM = start.detached()
                     let lda = ta ? m : k, ldb = tb ? k : n
                     naiveGEMM(
                         transposeA: ta, transposeB: tb, m: m, n: n, k: k, alpha: 0.5, a: a.storage.pointer,
                         lda: lda, b: b.storage.pointer, ldb: ldb, beta: beta, c: expected.storage.pointer, ldc: n)
                     let reference = expected.values.enumerated().map { max(0, $1 + bias.values[$0 % n]) }
-                    portableGEMM(
+                    cKernelGEMM(
                         transposeA: ta, transposeB: tb, m: m, n: n, k: k, alpha: 0.5, a: a.storage.pointer,
-                        lda: lda, b: b.storage.pointer, ldb: ldb, beta: beta, c: viaPortable.storage.pointer, ldc: n,
+                        lda: lda, b: b.storage.pointer, ldb: ldb, beta: beta, c: viaCKernel.storage.pointer, ldc: n,
                         bias: bias.storage.pointer, relu: true, instructions: instructions)
                     gemm(
                         transposeA: ta, transposeB: tb, m: m, n: n, k: k, alpha: 0.5, a: a.storage.pointer,
                         lda: lda, b: b.storage.pointer, ldb: ldb, beta: beta, c: viaGEMM.storage.pointer, ldc: n,
                         bias: bias.storage.pointer, relu: true)
                     let label = "\(instructions) m=\(m) n=\(n) k=\(k) ta=\(ta) tb=\(tb) beta=\(beta)"
-                    for (name, actual) in [("portable", viaPortable), ("gemm", viaGEMM)] {
+                    for (name, actual) in [("C kernel", viaCKernel), ("gemm", viaGEMM)] {
                         let result = compare(actual.values, reference, absolute: 1e-4, relative: 1e-4)
                         #expect(result.passed, "\(name) \(label): \(result)")
                     }
@@ -78,7 +78,7 @@ import _TestSupport
     }
 
     @Test func activeBackendMatchesNaive() {
-        // With a BLAS installed this checks it; without one it checks the dispatch to the portable kernel.
+        // With a BLAS installed this checks it; without one it checks the dispatch to the C kernel.
         run({ gemm(transposeA: $0, transposeB: $1, m: $2, n: $3, k: $4, alpha: $5, a: $6, lda: $7,
             b: $8, ldb: $9, beta: $10, c: $11, ldc: $12) }, name: "\(MatrixBackend.current)")
     }
@@ -107,7 +107,7 @@ import _TestSupport
     @Test func betaZeroIgnoresGarbageInOutput() {
         let a = randomTensor([3 * 4], seed: 1, requiresGrad: false), b = randomTensor([4 * 5], seed: 2, requiresGrad: false)
         let c = Tensor.filled([15], with: .nan)
-        portableGEMM(transposeA: false, transposeB: false, m: 3, n: 5, k: 4, alpha: 1, a: a.storage.pointer, lda: 4,
+        cKernelGEMM(transposeA: false, transposeB: false, m: 3, n: 5, k: 4, alpha: 1, a: a.storage.pointer, lda: 4,
             b: b.storage.pointer, ldb: 5, beta: 0, c: c.storage.pointer, ldc: 5)
         #expect(c.values.allSatisfy { $0.isFinite })
     }
@@ -149,7 +149,7 @@ import _TestSupport
 
     @Test func geluMatchesTanhForm() {
         let x: [Float] = [-3, -1, 0, 0.5, 2]
-        let y = Tensor(shape: [5], values: x).gelu().values
+        let y = Tensor(shape: [5], values: x).geluTanh().values
         let expected = x.map { v -> Float in
             let d = Double(v)
             return Float(0.5 * d * (1 + tanh((2 / Double.pi).squareRoot() * (d + 0.044715 * d * d * d))))
@@ -159,12 +159,12 @@ import _TestSupport
 
     @Test func exactGELUAndReLUSquaredMatchTheirFormulas() {
         let x: [Float] = [-6, -3, -1, -0.25, 0, 0.5, 2, 7]
-        let exact = Tensor(shape: [8], values: x).geluExact().values
+        let exact = Tensor(shape: [8], values: x).gelu().values
         #expect(compare(exact, x.map { Float(0.5 * Double($0) * (1 + erf(Double($0) / 2.0.squareRoot()))) }, absolute: 1e-6).passed)
         let squared = Tensor(shape: [8], values: x).reluSquared().values
         #expect(squared == x.map { $0 > 0 ? $0 * $0 : 0 })
         // The two GELUs differ by up to about 5e-4 (what nanoGPT's logits showed against the tanh form).
-        let tanhForm = Tensor(shape: [8], values: x).gelu().values
+        let tanhForm = Tensor(shape: [8], values: x).geluTanh().values
         #expect(zip(exact, tanhForm).map { abs($0 - $1) }.max()! > 1e-4)
     }
 

@@ -31,11 +31,11 @@ let benchmarks: @Sendable () -> Void = {
         let m = preset.tokens, c = preset.width
         // Forward products of one block and the head: qkv, attention output, MLP up and down, logits.
         let products = [("qkv", c, 3 * c), ("proj", c, c), ("fc", c, 4 * c), ("fc-proj", 4 * c, c), ("head", c, 65)]
-        // gemm: the backend's choice; portable: the C kernel; bf16: the bfloat16 kernel of `--precision bf16`
+        // gemm: the backend's choice; ckernel: the C kernel; bf16: the bfloat16 kernel of `--precision bf16`
         // (AMX or AVX512-BF16, or GPT_BF16_KERNEL's), operands rounded on every call, where there is one.
         let bfloat16 = KernelSettings.current.bfloat16Kernel
         for (label, k, n) in products {
-            for variant in ["gemm", "portable"] + (bfloat16 == nil ? [] : ["bf16"]) {
+            for variant in ["gemm", "ckernel"] + (bfloat16 == nil ? [] : ["bf16"]) {
                 let name = "\(variant) \(preset.name) \(label) \(m)x\(k)x\(n)"
                 Benchmark(name) { benchmark in
                     let a = random([m * k], seed: 1), b = random([k * n], seed: 2), out = random([m * n], seed: 3)
@@ -43,9 +43,9 @@ let benchmarks: @Sendable () -> Void = {
                     benchmark.startMeasurement()
                     for _ in benchmark.scaledIterations {
                         switch variant {
-                        case "portable":
-                            portableGEMM(transposeA: false, transposeB: false, m: m, n: n, k: k, alpha: 1,
-                                         a: x, lda: k, b: y, ldb: n, beta: 0, c: z, ldc: n)
+                        case "ckernel":
+                            cKernelGEMM(transposeA: false, transposeB: false, m: m, n: n, k: k, alpha: 1,
+                                        a: x, lda: k, b: y, ldb: n, beta: 0, c: z, ldc: n)
                         case "bf16":
                             bfloat16GEMM(kernel: bfloat16!, transposeA: false, transposeB: false, m: m, n: n, k: k,
                                          alpha: 1, a: x, lda: k, b: y, ldb: n, beta: 0, c: z, ldc: n,

@@ -1,26 +1,5 @@
 import CKernels
 
-/// The precision of the inputs of matrix products: what `gpt train --precision` chooses.
-public enum MatrixPrecision: String, Sendable, Codable, CaseIterable, CustomStringConvertible {
-    /// fp32 inputs, fp32 accumulation.
-    case float32 = "fp32"
-    /// Inputs rounded to bfloat16 (8 bits of mantissa), products accumulated in fp32, as `torch.autocast(dtype=
-    /// torch.bfloat16)` does on the CPU. Master weights, gradients, optimizer state, norms, softmax and the loss stay
-    /// fp32.
-    case bfloat16 = "bf16"
-
-    /// `fp32`/`float32` or `bf16`/`bfloat16`.
-    public init?(name: String) {
-        switch name.lowercased() {
-        case "fp32", "float32": self = .float32
-        case "bf16", "bfloat16": self = .bfloat16
-        default: return nil
-        }
-    }
-
-    public var description: String { rawValue }
-}
-
 /// A kernel that multiplies bfloat16 operands with fp32 accumulation (C's `gpt_bf16_gemm`). All of them read the
 /// same packed layouts (A in row blocks, B in "VNNI" panels of 16 columns, pairs of depth side by side).
 public enum BFloat16Kernel: Int32, Sendable, CaseIterable, CustomStringConvertible {
@@ -74,8 +53,8 @@ public enum BFloat16Kernel: Int32, Sendable, CaseIterable, CustomStringConvertib
 /// bfloat16 and the products summed in fp32, on `kernel`, split across `threads` threads; arguments as in
 /// ``gemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:bias:relu:)``.
 ///
-/// `B` comes from ``KernelSettings/packedWeights`` when it is one of the weights packed there, else it is packed
-/// for this product (in parallel). Returns `false`, having done nothing, when `kernel` does not run here.
+/// `B` comes from ``KernelSettings/roundedWeights`` when it is one of the weights there, else it is packed for this
+/// product (in parallel). Returns `false`, having done nothing, when `kernel` does not run here.
 @discardableResult
 public func bfloat16GEMM(
     kernel: BFloat16Kernel, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
@@ -91,8 +70,8 @@ public func bfloat16GEMM(
         }
         return true
     }
-    let threads = GradientShard.isCollecting ? 1 : max(1, min(threads, m * n * k / 262_144))
-    let cached = KernelSettings.current.packedWeights?.packed(
+    let threads = max(1, min(threads, m * n * k / 262_144))
+    let cached = KernelSettings.current.roundedWeights?.packed(
         b, transposed: transposeB, k: k, n: n, ldb: ldb, threads: threads)
     let scratch = cached == nil ? PackingBuffer(count: gpt_bf16_packed_b_count(k, n)) : nil
     defer { scratch?.release() }
@@ -169,7 +148,7 @@ func float32SerialGEMM(
             transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
             a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, bias: bias, relu: relu)
     } else {
-        portableGEMM(
+        cKernelGEMM(
             transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
             a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, bias: bias, relu: relu, parallel: false)
     }

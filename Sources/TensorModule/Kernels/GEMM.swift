@@ -5,19 +5,21 @@ import Foundation
 public enum MatrixBackend: Sendable, Equatable, CustomStringConvertible {
     /// A platform BLAS: Accelerate, or a shared library found at run time (its file name).
     case blas(String)
-    /// No BLAS: the C kernel of `gpt_sgemm` (AVX2 or AVX-512), else the portable Swift kernel of
-    /// ``portableGEMM(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:bias:relu:parallel:instructions:)``.
-    case portable
+    /// No BLAS: this package's own kernel,
+    /// ``cKernelGEMM(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:bias:relu:parallel:instructions:)``:
+    /// the C kernel of `gpt_sgemm` (AVX2 or AVX-512), or its Swift tile on a CPU with neither.
+    case cKernel
 
     public var description: String {
         switch self {
         case .blas(let name): "BLAS (\(name))"
-        case .portable: "portable kernel (\(VectorInstructions.widest))"
+        case .cKernel: VectorInstructions.widest >= .avx2 ? "C kernel (\(VectorInstructions.widest))"
+            : "Swift kernel (\(VectorInstructions.widest))"
         }
     }
 
-    /// The backend in use: a BLAS when one loads (unless `GPT_BLAS=none`), else the portable kernel.
-    public static var current: MatrixBackend { activeBLAS.map { .blas($0.name) } ?? .portable }
+    /// The backend in use: a BLAS when one loads (unless `GPT_BLAS=none`), else the C kernel.
+    public static var current: MatrixBackend { activeBLAS.map { .blas($0.name) } ?? .cKernel }
 }
 
 /// The BLAS loaded once per process (Swift globals are initialised lazily and thread-safely).
@@ -30,17 +32,17 @@ var activeBLAS: BLASLibrary? { KernelSettings.current.usesBLAS ? loadedBLAS : ni
 /// AVX2 or AVX-512, even where a BLAS is loaded: at the training presets' small shapes it matches or beats the BLAS,
 /// which packs both operands on every call, while the BLAS stays ahead on the large products of `lecture`.
 /// `GPT_GEMM=blas` sends every product to the BLAS instead (to compare).
-var smallProductLimit: Int { KernelSettings.current.smallProductLimit }
+var cKernelProductLimit: Int { KernelSettings.current.cKernelProductLimit }
 
 /// Which kernel multiplies on one thread: a BLAS, or the C kernel at an instruction level (2 or 3).
 enum SerialMatrixKernel {
     case blas(BLASLibrary)
     case vector(Int32)
 
-    /// The kernel for an `m x n x k` product: nil where only the Swift tile of ``portableGEMM`` applies.
+    /// The kernel for an `m x n x k` product: nil where only the Swift tile of ``cKernelGEMM`` applies.
     static func choose(m: Int, n: Int, k: Int, instructions: VectorInstructions = .widest) -> SerialMatrixKernel? {
         let level = instructions >= .avx2 ? Int32(instructions.rawValue) : nil
-        if let blas = activeBLAS, level == nil || m * n * k > smallProductLimit { return .blas(blas) }
+        if let blas = activeBLAS, level == nil || m * n * k > cKernelProductLimit { return .blas(blas) }
         return level.map { .vector($0) }
     }
 
@@ -109,6 +111,10 @@ func withEpilogue(
 
 /// General matrix product, row-major: `C = alpha * op(A) * op(B) + beta * C`.
 ///
+/// The shape picks the kernel: one row by a row-major `B` (`m` = 1, `op(B) = Bᵀ`: a linear layer's forward in
+/// one-token decoding) runs the matrix-vector kernels (``matrixVectorProduct(out:weight:input:rows:columns:accumulate:instructions:)``),
+/// everything else a matrix-matrix kernel.
+///
 /// Under ``KernelSettings/precision`` ``MatrixPrecision/bfloat16`` (with a ``KernelSettings/bfloat16Kernel``),
 /// products of at least ``KernelSettings/bfloat16ProductLimit`` multiply-adds (and
 /// ``KernelSettings/bfloat16MinimumIntensity`` per element rounded) round `op(A)` and `op(B)` to bfloat16
@@ -129,6 +135,10 @@ public func gemm(
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>? = nil, relu: Bool = false
 ) {
     guard m > 0, n > 0 else { return }
+    if m == 1, transposeB, !transposeA, alpha == 1, ldb == k, k > 0 {
+        oneRowProduct(n: n, k: k, a: a, b: b, beta: beta, c: c, bias: bias, relu: relu)
+        return
+    }
     if multipliedInBFloat16(
         transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b,
         ldb: ldb, beta: beta, c: c, ldc: ldc, bias: bias, relu: relu, threads: kernelThreadCount)
@@ -136,7 +146,7 @@ public func gemm(
         return
     }
     guard k > 0, let kernel = SerialMatrixKernel.choose(m: m, n: n, k: k) else {
-        portableGEMM(
+        cKernelGEMM(
             transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
             a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, bias: bias, relu: relu)
         return
@@ -151,8 +161,7 @@ public func gemm(
 /// Each kernel runs single-threaded (a BLAS's idle threads spin and steal the cores from ours); large products are
 /// split here into blocks of rows (or columns) of C. Threads claim blocks one at a time from a shared counter, so a
 /// thread that the hypervisor slows down does less of the work instead of holding the others up. Blocks stay at
-/// least `minimumSide` wide, so the operand that every block re-packs costs little next to the product. A thread
-/// that collects a ``GradientShard`` multiplies alone (the shards are the parallelism then).
+/// least `minimumSide` wide, so the operand that every block re-packs costs little next to the product.
 func splitGEMM(
     _ kernel: SerialMatrixKernel, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
     a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
@@ -160,7 +169,7 @@ func splitGEMM(
     threadLimit: Int = kernelThreadCount
 ) {
     let splitRows = m >= n, side = splitRows ? m : n, minimumSide = 256
-    let threads = GradientShard.isCollecting ? 1 : min(threadLimit, max(1, m * n * k / 262_144), side)
+    let threads = min(threadLimit, max(1, m * n * k / 262_144), side)
     if threads > 1, splitsAlongDepth(m: m, n: n, k: k), bias == nil, !relu {
         splitDepthGEMM(
             kernel, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
@@ -267,10 +276,11 @@ public func naiveGEMM(
 }
 
 /// Measures the GEMM throughput of the active backend on a square product of side `size`, in GFLOP/s.
-public func measureGEMMGigaflops(size: Int = 512, repetitions: Int = 8, portable: Bool = false) -> Double {
+/// `cKernel`: this package's own kernel even where a BLAS is loaded.
+public func measureGEMMGigaflops(size: Int = 512, repetitions: Int = 8, cKernel: Bool = false) -> Double {
     measureSquareProduct(size: size, repetitions: repetitions) { a, b, c in
-        if portable {
-            portableGEMM(
+        if cKernel {
+            cKernelGEMM(
                 transposeA: false, transposeB: false, m: size, n: size, k: size, alpha: 1,
                 a: a, lda: size, b: b, ldb: size, beta: 0, c: c, ldc: size)
         } else {

@@ -69,11 +69,16 @@ public struct BFloat16Matrix: @unchecked Sendable {
         let arena = Arena(count: total)
         var offset = 0
         return sources.map { source, rows, columns in
-            let storage = arena.pointer + offset
-            for i in 0..<rows * columns { storage[i] = bfloat16Bits(source[i]) }
+            let copy = BFloat16Matrix(rows: rows, columns: columns, storage: arena.pointer + offset, owner: arena)
+            copy.round(source)
             offset += rows * columns
-            return BFloat16Matrix(rows: rows, columns: columns, storage: storage, owner: arena)
+            return copy
         }
+    }
+
+    /// Rounds `source` (`[rows, columns]`, the matrix this copies, changed since) into this copy's memory.
+    func round(_ source: UnsafePointer<Float>) {
+        for i in 0..<rows * columns { storage[i] = bfloat16Bits(source[i]) }
     }
 
     /// The fp32 value of element `index` (row-major).
@@ -158,4 +163,28 @@ public func matrixVectorProduct(
             }
         }
     }
+}
+
+// MARK: - One row by a weight
+
+/// `c[1, n] = beta c + a[1, k] Bᵀ (+ bias)`, then `max(0, c)` when `relu`, for a row-major weight `B` `[n, k]`: a
+/// matrix product of one row (one-token decoding), on the matrix-vector kernels. Under
+/// ``MatrixPrecision/bfloat16`` it reads `B`'s bfloat16 copy when ``KernelSettings/roundedWeights`` holds one.
+func oneRowProduct(
+    n: Int, k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, beta: Float, c: UnsafeMutablePointer<Float>,
+    bias: UnsafePointer<Float>?, relu: Bool
+) {
+    if beta == 0 {
+        if let bias { c.update(from: bias, count: n) }
+    } else {
+        scaleMatrix(c, rows: 1, columns: n, stride: n, by: beta)
+        if let bias { for j in 0..<n { c[j] += bias[j] } }
+    }
+    let accumulate = beta != 0 || bias != nil, settings = KernelSettings.current
+    if settings.precision == .bfloat16, let rounded = settings.roundedWeights?.rowMajor(b) {
+        matrixVectorProduct(out: c, weight: rounded, input: a, accumulate: accumulate)
+    } else {
+        matrixVectorProduct(out: c, weight: b, input: a, rows: n, columns: k, accumulate: accumulate)
+    }
+    if relu { for j in 0..<n where !(c[j] > 0) { c[j] = 0 } }
 }

@@ -12,12 +12,12 @@ var usePool: Bool { KernelSettings.current.usesWorkerPool }
 /// Runs `body` over `0..<count` split into contiguous chunks, one per core, and waits for all of them.
 ///
 /// Work smaller than `minimumChunk` items per thread runs inline on the caller's thread, since even an awake worker
-/// costs more than it saves on tiny tensors; so does all work of a thread that collects a ``GradientShard`` (the
-/// shards are the parallelism then).
+/// costs more than it saves on tiny tensors; so does all work under settings of one thread (a part of a batch that
+/// a data-parallel step runs on one core).
 public func parallelFor(_ count: Int, minimumChunk: Int = 1, _ body: (Range<Int>) -> Void) {
     guard count > 0 else { return }
     let chunks = min(kernelThreadCount, max(1, count / max(1, minimumChunk)))
-    if chunks <= 1 || GradientShard.isCollecting {
+    if chunks <= 1 {
         body(0..<count)
         return
     }

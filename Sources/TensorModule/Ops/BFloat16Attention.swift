@@ -17,14 +17,12 @@ struct RoundedHeadOperand {
     /// `Q Kᵀ` blocks (`Σ rows · last · D` multiply-adds for `2 T D` elements rounded).
     static func kernel(time: Int, headSize: Int) -> BFloat16Kernel? {
         let settings = KernelSettings.current
-        guard settings.precision == .bfloat16, let kernel = settings.bfloat16Kernel else { return nil }
+        guard settings.precision == .bfloat16, settings.bfloat16Kernel != nil else { return nil }
         let products = stride(from: 0, to: time, by: attentionRowBlock).reduce(0) { sum, first in
             let last = min(time, first + attentionRowBlock)
             return sum + (last - first) * last * headSize
         }
-        let enough = products >= settings.bfloat16ProductLimit
-            && products >= settings.bfloat16MinimumIntensity * 2 * time * headSize
-        return enough ? kernel : nil
+        return settings.bfloat16Kernel(multiplyAdds: products, roundedElements: 2 * time * headSize)
     }
 
     init(kernel: BFloat16Kernel, transposed: Bool, time: Int, headSize: Int) {

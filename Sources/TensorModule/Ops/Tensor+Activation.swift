@@ -27,8 +27,8 @@ extension Tensor {
     // MARK: - GELU
 
     /// GELU, exact: `x Φ(x) = 0.5 x (1 + erf(x / √2))`, elementwise (PyTorch's `nn.GELU()`, which nanoGPT uses).
-    public func geluExact() -> Tensor {
-        pointwise(forward: geluExactForward, backward: geluExactBackward)
+    public func gelu() -> Tensor {
+        pointwise(forward: geluForward, backward: geluBackward)
     }
 
     /// A pointwise op from its raw forward and (accumulating) backward loops.
@@ -44,11 +44,11 @@ extension Tensor {
     }
 
     /// GELU in GPT-2's tanh form: `0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³)))`, elementwise.
-    public func gelu() -> Tensor {
+    public func geluTanh() -> Tensor {
         let out = TensorStorage(uninitialized: count)
-        geluForward(out: out.pointer, input: storage.pointer, count: count)
+        geluTanhForward(out: out.pointer, input: storage.pointer, count: count)
         return Tensor(shape: shape, storage: out, parents: [self]) { dy in
-            geluBackward(
+            geluTanhBackward(
                 inputGradient: self.ensureGradient().pointer, outputGradient: dy.pointer,
                 input: self.storage.pointer, count: self.count)
         }
@@ -100,8 +100,8 @@ public func reluBackward(
 
 private let geluScale: Float = 0.797_884_56  // √(2/π)
 
-/// `out[i] = gelu(input[i])`, tanh approximation.
-public func geluForward(out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, count: Int) {
+/// `out[i] = gelu_tanh(input[i])`: GELU in the tanh approximation.
+public func geluTanhForward(out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, count: Int) {
     let o = SendablePointer(out), x = SendablePointer(UnsafeMutablePointer(mutating: input))
     parallelFor(count, minimumChunk: 16_384) { range in
         for i in range {
@@ -111,8 +111,8 @@ public func geluForward(out: UnsafeMutablePointer<Float>, input: UnsafePointer<F
     }
 }
 
-/// `inputGradient[i] += gelu'(input[i]) * outputGradient[i]`.
-public func geluBackward(
+/// `inputGradient[i] += gelu_tanh'(input[i]) * outputGradient[i]`.
+public func geluTanhBackward(
     inputGradient: UnsafeMutablePointer<Float>, outputGradient: UnsafePointer<Float>,
     input: UnsafePointer<Float>, count: Int
 ) {
@@ -155,7 +155,7 @@ public func reluSquaredBackward(
 private let inverseSquareRootOfTwo: Float = 0.707_106_78, inverseSquareRootOfTwoPi: Float = 0.398_942_28
 
 /// `out[i] = 0.5 input[i] (1 + erf(input[i] / √2))`.
-public func geluExactForward(out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, count: Int) {
+public func geluForward(out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, count: Int) {
     let o = SendablePointer(out), x = SendablePointer(UnsafeMutablePointer(mutating: input))
     parallelFor(count, minimumChunk: 16_384) { range in
         for i in range {
@@ -166,7 +166,7 @@ public func geluExactForward(out: UnsafeMutablePointer<Float>, input: UnsafePoin
 }
 
 /// `inputGradient[i] += (Φ(x) + x φ(x)) * outputGradient[i]`, with Φ and φ the standard normal CDF and density.
-public func geluExactBackward(
+public func geluBackward(
     inputGradient: UnsafeMutablePointer<Float>, outputGradient: UnsafePointer<Float>, input: UnsafePointer<Float>, count: Int
 ) {
     let dx = SendablePointer(inputGradient), x = SendablePointer(UnsafeMutablePointer(mutating: input))

@@ -76,7 +76,7 @@ public func layerNormBackward(
             x.base + first * columns, w.base, m.base + first, rs.base + first, count, columns)
     }
     let parameters = weightGradient != nil || biasGradient != nil
-    let blocks = parameters && rows >= 256 && kernelThreadCount > 1 && !GradientShard.isCollecting ? 8 : 1
+    let blocks = parameters && rows >= 256 && kernelThreadCount > 1 ? 8 : 1
     guard blocks > 1 else {
         if parameters {
             run(0, rows, weightGradient, biasGradient)

@@ -1,13 +1,13 @@
 import CKernels
 
-/// The matrix product without a BLAS.
+/// The matrix product without a BLAS: this package's own kernel.
 ///
 /// With AVX2 or AVX-512 (`instructions`, the widest available by default) this is the C kernel of `gpt_sgemm`:
 /// B packed into panels one depth block at a time, A read in place, a 6 x 16 or 12 x 32 register tile; threads take
 /// blocks of rows as in ``gemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:bias:relu:)``. Otherwise (the
 /// baseline, or another architecture) it is the Swift kernel of ``PortableGEMMTile``. `parallel: false` keeps it on
 /// the calling thread. Same contract as ``gemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:bias:relu:)``.
-public func portableGEMM(
+public func cKernelGEMM(
     transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
     a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>? = nil, relu: Bool = false,
