@@ -41,8 +41,14 @@ public final class TextGenerator: @unchecked Sendable {
 
     /// The prompt's tokens; an empty prompt starts from token 0 (a newline for tiny shakespeare), as the lecture.
     public func promptTokens(_ prompt: String) throws -> [Int] {
-        let tokens = try tokenizer.encode(prompt)
-        return tokens.isEmpty ? [0] : tokens
+        try promptTokens(prompt, skippingUnknown: false).tokens
+    }
+
+    /// The prompt's tokens, leaving out text outside the vocabulary when `skippingUnknown` (``UnknownText`` says
+    /// what), else refusing it.
+    public func promptTokens(_ prompt: String, skippingUnknown: Bool) throws -> (tokens: [Int], skipped: UnknownText) {
+        let (tokens, skipped) = try tokenizer.encode(prompt, skippingUnknown: skippingUnknown)
+        return (tokens.isEmpty ? [0] : tokens, skipped)
     }
 
     /// Generates up to `options.maxNewTokens` tokens after `prompt` (one sample, seed `options.seed + sample`),

@@ -14,8 +14,9 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Time training steps (and KV-cached sampling) of the GPT presets.",
         discussion: """
-            Times what Scripts/torch_reference.py times in PyTorch (the same presets, batches and optimizer), so \
-            Scripts/bench-vs-pytorch.sh can put the two side by side.
+            Times what Scripts/torch_reference.py times in PyTorch (the same presets, batches and optimizer, each \
+            GPT in the lecture's layout as torch_reference.py builds it, so baby's nanoGPT layout is timed as the \
+            lecture's), so Scripts/bench-vs-pytorch.sh can put the two side by side.
             """)
 
     @Option(help: "Comma-separated presets.") var presets = "tiny,baby"
@@ -41,7 +42,10 @@ struct BenchCommand: ParsableCommand {
                 /// The preset's model from the same initial weights each time (for each precision and the sampling).
                 func freshModel() throws -> any LanguageModel {
                     var generator = SeededGenerator(seed: 1337)
-                    return try makeModel(preset.model(tokenizer.vocabularySize), generator: &generator)
+                    var configuration = preset.model(tokenizer.vocabularySize)
+                    // torch_reference.py builds the lecture's layout at each preset's shape: time that same model.
+                    if preset.layout == .nanoGPT { ModelLayout.lecture.apply(to: &configuration) }
+                    return try makeModel(configuration, generator: &generator)
                 }
                 for precision in precision.values where steps > 0 {
                     try timeTraining(name, preset: preset, model: try freshModel(), dataset: dataset, ceiling: ceiling,

@@ -7,7 +7,7 @@ struct EvalCommand: ParsableCommand {
         commandName: "eval",
         abstract: "Mean loss and perplexity of a saved model on a text file, or on its training corpus's validation split.")
 
-    @Option(help: "A directory written by `gpt train`.") var checkpoint: String
+    @OptionGroup var model: CheckpointOptions
     @Option(help: "A UTF-8 text file, a folder of .txt files or a prepared folder (default: the validation split of the corpus the model was trained on).")
     var data: String?
     @Option(parsing: .unconditional, help: "Windows scored at once.") var batchSize = 32
@@ -15,7 +15,7 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let directory = URL(fileURLWithPath: checkpoint)
+            let directory = model.url
             let loaded = try Checkpoint.load(from: directory)
             let text = try EvaluationText(data, checkpoint: directory, tokenizer: loaded.tokenizer, skippingUnknown: skipUnknown)
             if let skipped = text.skipped { print("left out, outside the model's vocabulary: \(skipped)") }

@@ -16,7 +16,7 @@ struct ExportCommand: ParsableCommand {
         abstract: "Write a checkpoint for nanoGPT's GPT class, the lecture's gpt.py, Hugging Face transformers or llama.cpp.",
         discussion: "Every export imports back with `gpt import PATH`: its configuration and tokenizer go beside it.")
 
-    @Option(help: "A directory written by `gpt train` or `gpt import`.") var checkpoint: String
+    @OptionGroup var model: CheckpointOptions
     @Option(help: "nanogpt (a state dict for nanoGPT's GPT), lecture (for the lecture's gpt.py), hf (a folder GPT2LMHeadModel.from_pretrained loads) or gguf (llama.cpp's gpt2).")
     var format = "nanogpt"
     @Option(help: "The file to write (.safetensors for nanogpt and lecture, .gguf for gguf) or, for hf, a folder.")
@@ -27,7 +27,7 @@ struct ExportCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let target = try ModelFormats.named(format)
-            let loaded = try Checkpoint.load(from: URL(fileURLWithPath: checkpoint))
+            let loaded = try model.load()
             guard let gpt = loaded.model as? GPTLanguageModel else {
                 throw GPTError.invalidArgument(name: "--checkpoint", reason: "only a GPT can be exported")
             }

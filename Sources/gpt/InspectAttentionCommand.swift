@@ -8,7 +8,7 @@ struct InspectAttention: ParsableCommand {
         commandName: "attention",
         abstract: "Attention weights of every head on a prompt (SVG heatmaps) and the next-token probabilities.")
 
-    @Option(help: "A directory written by `gpt train` (a GPT).") var checkpoint: String
+    @OptionGroup var model: CheckpointOptions
     @Option(help: "The text whose attention to show (cropped to the block size).") var prompt: String
     @Option(help: "Where to write the heatmaps (default: attention.svg in the checkpoint's directory).") var out: String?
     @Option(help: "Where to write the next-token bar chart (default: next-token.svg in the checkpoint's directory).")
@@ -17,7 +17,7 @@ struct InspectAttention: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let loaded = try Checkpoint.load(from: URL(fileURLWithPath: checkpoint))
+            let loaded = try model.load()
             guard let gpt = loaded.model as? GPTLanguageModel else {
                 throw GPTError.invalidArgument(name: "--checkpoint", reason: "a bigram model has no attention; train a GPT preset")
             }
@@ -27,7 +27,7 @@ struct InspectAttention: ParsableCommand {
             if context.count < tokens.count { print("the prompt is cropped to its last \(context.count) tokens (the block size)") }
             let (weights, probabilities) = gpt.attentionMaps(context)
             let labels = context.map { loaded.tokenizer.label($0) }
-            let directory = URL(fileURLWithPath: checkpoint)
+            let directory = model.url
             let heatmapURL = out.map { URL(fileURLWithPath: $0) } ?? directory.appendingPathComponent("attention.svg")
             let barsURL = probabilitiesOut.map { URL(fileURLWithPath: $0) } ?? directory.appendingPathComponent("next-token.svg")
             try writeAtomically(Data(AttentionHeatmaps(tokens: labels, weights: weights).svg().utf8), to: heatmapURL)

@@ -8,7 +8,7 @@ struct InspectEmbeddings: ParsableCommand {
         commandName: "embeddings",
         abstract: "Nearest neighbours, analogies and a 2-D map (PCA) of the token embedding vectors.")
 
-    @Option(help: "A directory written by `gpt train`.") var checkpoint: String
+    @OptionGroup var model: CheckpointOptions
     @Option(help: "Tokens whose nearest neighbours to list (repeatable).") var token: [String] = []
     @Option(parsing: .upToNextOption, help: "Three tokens A B C: rank tokens near A - B + C (e.g. king man woman).")
     var analogy: [String] = []
@@ -20,7 +20,7 @@ struct InspectEmbeddings: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let loaded = try Checkpoint.load(from: URL(fileURLWithPath: checkpoint))
+            let loaded = try model.load()
             let analysis = EmbeddingAnalysis(model: loaded.model)
             let tokenizer = loaded.tokenizer
             func id(_ text: String) throws -> Int {
@@ -47,7 +47,7 @@ struct InspectEmbeddings: ParsableCommand {
             guard labels >= 0 else { throw GPTError.invalidArgument(name: "--labels", reason: "must be 0 or more, got \(labels)") }
             let counts = try tokenCounts(tokenizer: tokenizer)
             let plot = analysis.map(tokenizer: tokenizer, counts: counts, maximumLabels: labels)
-            let url = out.map { URL(fileURLWithPath: $0) } ?? URL(fileURLWithPath: checkpoint).appendingPathComponent("embeddings.svg")
+            let url = out.map { URL(fileURLWithPath: $0) } ?? model.url.appendingPathComponent("embeddings.svg")
             try writeAtomically(Data(plot.svg().utf8), to: url)
             print("wrote \(url.path)")
         }
@@ -59,7 +59,7 @@ extension InspectEmbeddings {
     /// nil when neither is known.
     func tokenCounts(tokenizer: Tokenizer) throws -> [Int]? {
         if let data { return try EmbeddingAnalysis.counts(in: try Corpus(data), tokenizer: tokenizer) }
-        guard let save = TrainingCheckpoint.locate(URL(fileURLWithPath: checkpoint)),
+        guard let save = TrainingCheckpoint.locate(model.url),
               let state = try? TrainingState.read(from: save), let corpus = try? Corpus(state.data),
               let counts = try? EmbeddingAnalysis.counts(in: corpus, tokenizer: tokenizer) else { return nil }
         print("named: the most frequent tokens of \(corpus.description)")

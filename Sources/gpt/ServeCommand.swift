@@ -9,7 +9,7 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Serve a model over an OpenAI-style HTTP API, with a playground page at /.")
 
-    @Option(help: "A directory written by `gpt train`.") var checkpoint: String
+    @OptionGroup var model: CheckpointOptions
     @Option(help: "The address to listen on (0.0.0.0: every interface).") var host = "127.0.0.1"
     @Option(help: "The port to listen on (0: any free port, printed).") var port = 8080
     @Option(help: "Require `Authorization: Bearer KEY` on the API.") var apiKey: String?
@@ -19,7 +19,7 @@ struct ServeCommand: AsyncParsableCommand {
     var precision = MatrixPrecision.float32
 
     func run() async throws {
-        let url = URL(fileURLWithPath: checkpoint)
+        let url = model.url
         var loaded: Checkpoint?
         try reportingErrors {
             guard (1...64).contains(parallel), (0...10_000).contains(queue) else {
