@@ -182,9 +182,11 @@ func oneRowProduct(
     }
     let accumulate = beta != 0 || bias != nil, settings = KernelSettings.current
     if settings.precision == .bfloat16, let rounded = settings.roundedWeights?.rowMajor(b) {
-        matrixVectorProduct(out: c, weight: rounded, input: a, accumulate: accumulate)
+        matrixVectorProduct(out: c, weight: rounded, input: a, accumulate: accumulate,
+                            instructions: settings.instructions)
     } else {
-        matrixVectorProduct(out: c, weight: b, input: a, rows: n, columns: k, accumulate: accumulate)
+        matrixVectorProduct(out: c, weight: b, input: a, rows: n, columns: k, accumulate: accumulate,
+                            instructions: settings.instructions)
     }
     if relu { for j in 0..<n where !(c[j] > 0) { c[j] = 0 } }
 }

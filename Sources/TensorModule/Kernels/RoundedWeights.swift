@@ -75,9 +75,9 @@ public final class RoundedWeights: @unchecked Sendable, Equatable {
 
     /// The row-major bfloat16 copy of weight `b` (`[rows, columns]` as given), when `b` is one of the weights.
     func rowMajor(_ b: UnsafePointer<Float>) -> BFloat16Matrix? {
-        guard holds(b) else { return nil }
-        return lock.withLock {
+        lock.withLock {
             if !rows.current {
+                guard holds(b) else { return nil }
                 if rows.copies.isEmpty {
                     let copies = BFloat16Matrix.contiguous(matrices.map { ($0.pointer, $0.rows, $0.columns) })
                     let keys = matrices.map { UnsafeRawPointer($0.pointer) }

@@ -14,15 +14,19 @@ extension Tensor {
     /// - Returns: `[..., out]` for `self` of shape `[..., in]`.
     public func linear(weight: Tensor, bias: Tensor? = nil, relu: Bool = false) -> Tensor {
         let inputs = shape.last!, outputs = weight.shape[0]
-        precondition(weight.shape == [outputs, inputs], "linear: weight \(weight.shape) does not fit input \(shape)")
+        precondition(weight.rank == 2 && weight.shape[1] == inputs, "linear: weight \(weight.shape) does not fit input \(shape)")
         let rows = count / inputs
         let out = TensorStorage(uninitialized: rows * outputs)
-        gemm(
+        gemm(  // one row (a decoded token) runs the matrix-vector kernels
             transposeA: false, transposeB: true, m: rows, n: outputs, k: inputs, alpha: 1,
             a: storage.pointer, lda: inputs, b: weight.storage.pointer, ldb: inputs,
             beta: 0, c: out.pointer, ldc: outputs, bias: bias?.storage.pointer, relu: relu)
+        let outShape = Array(shape.dropLast()) + [outputs]
+        guard GradientMode.isEnabled, requiresGrad || weight.requiresGrad || bias?.requiresGrad == true else {
+            return Tensor(shape: outShape, storage: out)  // nothing to record (decoding, evaluation)
+        }
         let parents = [self, weight] + (bias.map { [$0] } ?? [])
-        return Tensor(shape: Array(shape.dropLast()) + [outputs], storage: out, parents: parents) { dy in
+        return Tensor(shape: outShape, storage: out, parents: parents) { dy in
             if relu {  // through the ReLU: this gradient is this op's alone, so it is masked where it lies
                 reluBackward(inputGradient: dy.pointer, outputGradient: dy.pointer, input: out.pointer,
                              count: rows * outputs, accumulate: false)
