@@ -11,6 +11,8 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "A UTF-8 text file, a folder of .txt files or a prepared folder (default: the validation split of the corpus the model was trained on).")
     var data: String?
     @Option(parsing: .unconditional, help: "Windows scored at once.") var batchSize = 32
+    @Option(help: "Matrix products in fp32 (exact) or bf16 (bfloat16 inputs, fp32 sums, where the CPU has a bfloat16 kernel).")
+    var precision = MatrixPrecision.float32
     @Flag(help: "Leave out text outside the model's vocabulary (counted and named) instead of refusing it.") var skipUnknown = false
 
     func run() throws {
@@ -19,7 +21,8 @@ struct EvalCommand: ParsableCommand {
             let loaded = try Checkpoint.load(from: directory)
             let text = try EvaluationText(data, checkpoint: directory, tokenizer: loaded.tokenizer, skippingUnknown: skipUnknown)
             if let skipped = text.skipped { print("left out, outside the model's vocabulary: \(skipped)") }
-            let result = evaluate(loaded.model, tokens: text.tokens, characters: text.characters, batchSize: batchSize)
+            let result = evaluate(loaded.model, tokens: text.tokens, characters: text.characters, batchSize: batchSize,
+                                  precision: precision)
             print("\(text.description): \(result.tokens) tokens")
             print(String(format: "loss %.6f nats/token, perplexity %.3f, %.4f nats/character (%.4f bits/character)",
                          result.meanLoss, result.perplexity, result.lossPerCharacter, result.lossPerCharacter / log(2)))
