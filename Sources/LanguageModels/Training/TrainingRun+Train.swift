@@ -14,7 +14,7 @@ extension TrainingRun {
         case .resumed(let step): lines.append("resuming \(preset) at step \(step) of \(settings.maxIterations)")
         case .fineTuned(let path):
             lines.append("fine-tuning the model of \(path) (\(model.parameterCount) parameters) at a peak learning rate "
-                + "of \(settings.learningRate)")
+                + "of \(String(format: "%g", settings.learningRate))")
         }
         lines.append("training \(preset) (\(model.parameterCount) parameters) on \(corpus.description): "
             + "\(trainer.dataset.trainTokens.count) train / \(trainer.dataset.validationTokens.count) val tokens, "

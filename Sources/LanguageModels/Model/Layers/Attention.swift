@@ -159,24 +159,3 @@ public final class CausalSelfAttention: Module {
         prefixed("c_attn", packedProjection) + prefixed("c_proj", outputProjection)
     }
 }
-
-/// The rotary embedding's `cos` and `sin` of every position and pair, `[blockSize, D/2]` each: the angle of pair
-/// `i` at position `t` is `t / θ^(2i/D)` (Hugging Face LLaMA's `inv_freq`, in fp32 as there).
-struct RotaryTable {
-    let cosine: TensorStorage, sine: TensorStorage
-
-    init(_ configuration: ModelConfiguration) {
-        let half = configuration.headSize / 2, positions = configuration.blockSize
-        cosine = TensorStorage(zeros: positions * half)
-        sine = TensorStorage(zeros: positions * half)
-        let theta = configuration.ropeTheta
-        let frequencies = (0..<half).map { 1 / Foundation.pow(theta, Float(2 * $0) / Float(configuration.headSize)) }
-        for t in 0..<positions {
-            for i in 0..<half {
-                let angle = Float(t) * frequencies[i]
-                cosine.pointer[t * half + i] = Foundation.cos(angle)
-                sine.pointer[t * half + i] = Foundation.sin(angle)
-            }
-        }
-    }
-}
