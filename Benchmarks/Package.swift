@@ -1,6 +1,6 @@
 // swift-tools-version: 6.1
 // The kernel benchmarks, a package of their own so that `swift test` at the root does not build the benchmark
-// harness. Run from this folder: `swift package benchmark` (see ../README.md, "Performance").
+// harness. Run from this folder: `swift package benchmark` (see ../docs/performance.md).
 import Foundation
 import PackageDescription
 

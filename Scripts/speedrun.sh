@@ -4,7 +4,7 @@
 # medians and their ratio. Not part of the tests or CI (about 2 minutes a run on 2 cores).
 #
 # Usage: Scripts/speedrun.sh [TARGET] [SEEDS]      (default: 1.78 "1337 1 2")
-#   EXTRA_MODERN="--muon-learning-rate 0.05" adds flags to the modern runs (the tuning in the README's log).
+#   EXTRA_MODERN="--muon-learning-rate 0.05" adds flags to the modern runs (the tuning in docs/speedrun.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=${1:-1.78}
