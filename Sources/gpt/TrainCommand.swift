@@ -11,6 +11,51 @@ struct TrainCommand: ParsableCommand {
             the final model. Ctrl-C saves latest/ and exits; `gpt train --resume DIR` continues exactly.
             """)
 
+    @OptionGroup(title: "Run") var options: RunOptions
+    @OptionGroup(title: "Model") var model: ModelShapeOptions
+    @OptionGroup(title: "Schedule and evaluation") var schedule: ScheduleOptions
+    @OptionGroup(title: "Optimizer, precision and speedrun") var optimization: OptimizerOptions
+    @OptionGroup(title: "Modern architecture (nanochat, the modded-nanogpt speedrun)") var architecture: ArchitectureOptions
+
+    /// The flags as a library recipe: each given option lands in the field of its own name.
+    func recipe() throws -> TrainingRecipe {
+        var recipe = TrainingRecipe(preset: options.preset)
+        (recipe.data.data, recipe.data.tokenizer, recipe.data.vocabSize) = (options.data, options.tokenizer, options.vocabSize)
+        recipe.data.skipUnknown = options.skipUnknown ? true : nil
+        recipe.training.maxIters = options.maxIterations
+        model.apply(to: &recipe.model)
+        architecture.apply(to: &recipe.model)
+        schedule.apply(to: &recipe.training)
+        optimization.apply(to: &recipe.training)
+        return recipe
+    }
+
+    func run() throws {
+        var interrupted = false
+        try reportingErrors {
+            let recipe = try recipe()
+            let out = options.out.map { URL(fileURLWithPath: $0) }
+            let training: TrainingRun
+            if let resume = options.resume {
+                if options.overwrite || options.initFrom != nil {
+                    throw GPTError.invalidArgument(name: options.overwrite ? "--overwrite" : "--init-from",
+                                                   reason: "does not go with --resume, which continues a run where it is")
+                }
+                training = try TrainingRun.resume(URL(fileURLWithPath: resume), recipe: recipe, savingTo: out)
+            } else if let initFrom = options.initFrom {
+                training = try TrainingRun.fineTune(from: URL(fileURLWithPath: initFrom), recipe: recipe, in: out,
+                                                    overwrite: options.overwrite)
+            } else {
+                training = try TrainingRun.start(recipe, in: out, overwrite: options.overwrite)
+            }
+            interrupted = try !TrainingReporter(run: training, sampleLength: options.sampleLength).train()
+        }
+        if interrupted { throw ExitCode(130) }  // as a shell reports a process ended by Ctrl-C
+    }
+}
+
+/// `gpt train`'s run: what to train on, where, and how it starts (new, resumed or fine-tuned).
+struct RunOptions: ParsableArguments {
     @Option(help: "bigram, tiny, baby, lecture or modern (the README's table; default: baby).")
     var preset: String?
     @Option(help: "A UTF-8 text file, a folder of .txt files (joined in name order) or a folder written by `gpt prepare` (default: the bundled tiny shakespeare).")
@@ -29,44 +74,4 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "With --init-from: leave out text outside the model's vocabulary (counted and named) instead of refusing it.")
     var skipUnknown = false
     @Option(parsing: .unconditional, help: "Tokens to sample after training (0: none).") var sampleLength = 500
-    @OptionGroup(title: "Model") var model: ModelShapeOptions
-    @OptionGroup(title: "Schedule and evaluation") var schedule: ScheduleOptions
-    @OptionGroup(title: "Optimizer, precision and speedrun") var optimization: OptimizerOptions
-    @OptionGroup(title: "Modern architecture (nanochat, the modded-nanogpt speedrun)") var architecture: ArchitectureOptions
-
-    /// The flags as a library recipe: each given option lands in the field of its own name.
-    func recipe() throws -> TrainingRecipe {
-        var recipe = TrainingRecipe(preset: preset)
-        (recipe.data.data, recipe.data.tokenizer, recipe.data.vocabSize) = (data, tokenizer, vocabSize)
-        recipe.data.skipUnknown = skipUnknown ? true : nil
-        recipe.training.maxIters = maxIterations
-        model.apply(to: &recipe.model)
-        architecture.apply(to: &recipe.model)
-        schedule.apply(to: &recipe.training)
-        optimization.apply(to: &recipe.training)
-        return recipe
-    }
-
-    func run() throws {
-        var interrupted = false
-        try reportingErrors {
-            let recipe = try recipe()
-            let run: TrainingRun
-            if let resume {
-                if overwrite || initFrom != nil {
-                    throw GPTError.invalidArgument(name: overwrite ? "--overwrite" : "--init-from",
-                                                   reason: "does not go with --resume, which continues a run where it is")
-                }
-                run = try TrainingRun.resume(URL(fileURLWithPath: resume), recipe: recipe,
-                                             savingTo: out.map { URL(fileURLWithPath: $0) })
-            } else if let initFrom {
-                run = try TrainingRun.fineTune(from: URL(fileURLWithPath: initFrom), recipe: recipe,
-                                               in: out.map { URL(fileURLWithPath: $0) }, overwrite: overwrite)
-            } else {
-                run = try TrainingRun.start(recipe, in: out.map { URL(fileURLWithPath: $0) }, overwrite: overwrite)
-            }
-            interrupted = try !TrainingReporter(run: run, sampleLength: sampleLength).train()
-        }
-        if interrupted { throw ExitCode(130) }  // as a shell reports a process ended by Ctrl-C
-    }
 }
