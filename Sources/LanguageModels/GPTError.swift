@@ -45,7 +45,7 @@ public enum GPTError: Error, Equatable, CustomStringConvertible, Sendable {
                 + "use only characters that occur in the training text"
         case .unknownText(let unknown):
             "text outside the model's vocabulary: \(unknown); use only \(unknown.unit)s that occur in the "
-                + "training text, or skip unknown \(unknown.unit)s"
+                + "training text, or leave them out with --skip-unknown"
         case .invalidConfiguration(let field, let reason):
             "invalid configuration: \(cut(field)) \(cut(reason))"
         case .invalidCheckpoint(let path, let reason):

@@ -163,7 +163,7 @@ import Testing
         #expect { try tokenizer.encode("ab zz\u{E9}yz a") } throws: { error in
             "\(error)" == "text outside the model's vocabulary: 5 characters (\"z\" (U+007A), \"é\" (U+00E9), "
                 + "\"y\" (U+0079), …), the first at position 3; use only characters that occur in the training text, "
-                + "or skip unknown characters"
+                + "or leave them out with --skip-unknown"
         }
     }
 
