@@ -64,7 +64,9 @@ public final class TextGenerator: @unchecked Sendable {
         var generator = SeededGenerator(seed: options.seed &+ UInt64(sample))
         var context = prompt
         let gpt = model as? GPTLanguageModel
-        let cache = gpt.map { KVCache($0.configuration) }
+        // Room for the prompt and every new token, at most the block size (then the window slides and is prefilled).
+        let (positions, overflow) = prompt.count.addingReportingOverflow(options.maxNewTokens)
+        let cache = gpt.map { KVCache($0.configuration, positions: overflow ? nil : positions) }
         if let gpt, options.precision != .float32, roundedWeights == nil { roundedWeights = RoundedWeights(gpt.matrices) }
         let weights = options.precision != .float32 ? roundedWeights : nil
         var stream = StopSequenceFilter(stops: options.stop, tokenizer: tokenizer)

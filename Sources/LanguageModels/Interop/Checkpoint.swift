@@ -100,6 +100,7 @@ public struct Checkpoint {
         var generator = SeededGenerator.forLoading
         let model = try makeModel(configuration, generator: &generator)
         try model.loadWeights(weights.tensors, source: directory.appendingPathComponent(weightsFile).path)
+        try requireFiniteForward(model, source: path)
         return Checkpoint(model: model, tokenizer: tokenizer)
     }
 
@@ -174,6 +175,18 @@ extension Module {
 }
 
 /// Throws naming the tensor and the first index whose value is NaN or infinite.
+/// Throws when `model`'s forward pass over a few tokens gives a logit that is not finite: finite weights can still
+/// overflow (3e38 in a product), and such a model would answer every request with nothing. Checked once at load.
+func requireFiniteForward(_ model: any LanguageModel, source: String) throws {
+    let c = model.configuration
+    let probe = (0..<min(8, c.blockSize)).map { $0 % c.vocabSize }
+    let logits = withoutGradient { model.forward(probe).logits }
+    if let index = logits.values.firstIndex(where: { !$0.isFinite }) {
+        throw GPTError.invalidCheckpoint(path: source, reason: "the model's forward pass gives a logit of "
+            + "\(logits.values[index]) from finite weights: some weights are so large that their products overflow")
+    }
+}
+
 func requireFinite(_ values: [Float], name: String, source: String) throws {
     if let index = values.firstIndex(where: { !$0.isFinite }) {
         throw GPTError.invalidCheckpoint(path: source, reason:

@@ -92,9 +92,17 @@ public enum ModelFormats {
             throw GPTError.invalidCheckpoint(path: source, reason:
                 "the tokenizer has \(tokenizer.vocabularySize) tokens but vocab_size is \(configuration.vocabSize)")
         }
+        // Before building a model of that shape: the weights must hold as many numbers as the configuration needs,
+        // so an absurd configuration fails here instead of allocating its model first.
+        let stored = tensors.values.reduce(0) { $0 + $1.values.count }, needed = try configuration.parameterCount()
+        guard stored == needed else {
+            throw GPTError.invalidCheckpoint(path: source, reason:
+                "the weights hold \(stored) numbers but the configuration describes a model of \(needed) parameters")
+        }
         var generator = SeededGenerator.forLoading
         let model = GPTLanguageModel(configuration, generator: &generator)
         try model.loadWeights(tensors, source: source)
+        try requireFiniteForward(model, source: source)
         return Checkpoint(model: model, tokenizer: tokenizer)
     }
 

@@ -4,18 +4,21 @@ import TensorModule
 /// The keys and values of every layer for the tokens seen so far, so that sampling one more token costs one row
 /// of work per layer instead of a forward pass over the whole context.
 ///
-/// Shapes: per layer, keys and values are `[blockSize, KV·D]` (KV key/value heads of D channels, head `g` owning
+/// Shapes: per layer, keys and values are `[capacity, KV·D]` (KV key/value heads of D channels, head `g` owning
 /// channels `g·D..<(g+1)·D`; KV = H without grouped-query attention), stored after the rotary embedding and the
-/// QK-norm. Holds one sequence (batch 1).
+/// QK-norm. Holds one sequence (batch 1). The capacity is at most the block size, and no more than a generation
+/// needs, so a model whose context is long (a rotary model's `block_size` can be large without any weight depending on
+/// it) does not reserve memory for positions it will not reach.
 public final class KVCache {
     public let layerCount: Int, capacity: Int, width: Int
     let keys: [TensorStorage], values: [TensorStorage]
     /// Positions filled so far.
     public internal(set) var count = 0
 
-    public init(_ configuration: ModelConfiguration) {
+    /// A cache for up to `positions` tokens (`nil`: the block size), never more than the block size.
+    public init(_ configuration: ModelConfiguration, positions: Int? = nil) {
         layerCount = configuration.layerCount
-        capacity = configuration.blockSize
+        capacity = min(configuration.blockSize, max(1, positions ?? configuration.blockSize))
         width = configuration.packedQKV.keyValueWidth
         keys = (0..<layerCount).map { [capacity, width] _ in TensorStorage(zeros: capacity * width) }
         values = (0..<layerCount).map { [capacity, width] _ in TensorStorage(zeros: capacity * width) }

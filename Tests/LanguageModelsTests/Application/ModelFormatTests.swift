@@ -108,3 +108,22 @@ extension ModelFormatTests {
         #expect(try ModelFormats.named("nanogpt").check(Self.checkpoint(.nanoGPT).model as! GPTLanguageModel) == nil)
     }
 }
+
+extension ModelFormatTests {
+    /// nanoGPT's own ckpt.pt through the door, its meta.pkl found beside it: logits equal nanoGPT's model
+    /// (the fixtures of Scripts/make_nanogpt_fixtures.py), a padded vocabulary cut to the tokenizer's.
+    @Test(arguments: ["char", "padded"]) func nanoGPTsCheckpointIsReadWithTheTokenizerBesideIt(name: String) throws {
+        let url = TorchCheckpointTests.fixtures.appendingPathComponent("\(name).pt")
+        let format = try ModelFormats.detect(url)
+        #expect(format.name == "ckpt")
+        let checkpoint = try format.read(url, tokenizer: nil, configuration: nil)
+        #expect(checkpoint.tokenizer.vocabularySize == 65 && checkpoint.model.configuration.vocabSize == 65)
+        #expect(ModelLayout.of(checkpoint.model.configuration) == .nanoGPT)
+        let expected = try TorchCheckpointTests.expected()
+        let ids = expected["ids"] as! [Int]
+        let reference = (expected[name] as! [Double]).map(Float.init)
+        let difference = zip(checkpoint.model.forward(ids).logits.values, reference).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(difference < 1e-5, "max |logit difference| \(difference)")
+        #expect(throws: GPTError.self) { try format.check(checkpoint.model as! GPTLanguageModel) }  // read only
+    }
+}
