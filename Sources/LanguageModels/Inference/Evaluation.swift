@@ -17,11 +17,16 @@ public struct EvaluationResult: Sendable, Equatable {
     public var lossPerCharacter: Double { meanLoss * Double(tokens) / Double(max(1, characters)) }
 }
 
-/// Scores `tokens` with `model` in batches of `batchSize` windows, the matrix products in `precision` (bf16: on a
-/// bfloat16 kernel where the CPU has one, the weights rounded once for the whole evaluation).
+/// The longest window an evaluation scores at once: a rotary model's `block_size` may be far longer than anything it
+/// was trained on (no weight depends on it), and one window's attention costs the square of its length.
+public let maximumEvaluationWindow = 8192
+
+/// Scores `tokens` with `model` in batches of `batchSize` windows of the block size (at most
+/// `maximumWindow`), the matrix products in `precision` (bf16: on a bfloat16 kernel where the CPU has
+/// one, the weights rounded once for the whole evaluation).
 public func evaluate(_ model: any LanguageModel, tokens: [Int], characters: Int, batchSize: Int = 32,
-                     precision: MatrixPrecision = .float32) -> EvaluationResult {
-    let t = model.configuration.blockSize
+                     precision: MatrixPrecision = .float32, maximumWindow: Int = maximumEvaluationWindow) -> EvaluationResult {
+    let t = max(1, min(model.configuration.blockSize, maximumWindow))
     var total = 0.0, scored = 0
     /// Adds the loss of `x` (`rows` windows) predicting `y`.
     func score(_ x: [Int], rows: Int, _ y: [Int]) {

@@ -55,3 +55,25 @@ import Testing
         #expect(text.unicodeScalars.count == 5)
     }
 }
+
+extension LoadingBoundsTests {
+    /// A rotary model's weights do not depend on its block size, so with windows bounded at 16 a model whose block
+    /// size is 2^20 scores a text exactly as the same weights with a block size of 16 do.
+    @Test func anEvaluationUnderALongRotaryContextScoresBoundedWindows() throws {
+        var short = AttentionTests.tinyConfiguration()
+        ModelLayout.modern.apply(to: &short)
+        short.blockSize = 16
+        var long = short
+        long.blockSize = 1 << 20
+        var generator = SeededGenerator(seed: 4)
+        let reference = GPTLanguageModel(short, generator: &generator)
+        generator = SeededGenerator(seed: 4)
+        let model = GPTLanguageModel(long, generator: &generator)
+        let weights = reference.namedParameters().map { ($0.name, (shape: $0.tensor.shape, values: $0.tensor.values)) }
+        try model.loadWeights(Dictionary(uniqueKeysWithValues: weights), source: "test")
+        let tokens = (0..<100).map { ($0 * 7) % 11 }
+        let bounded = evaluate(model, tokens: tokens, characters: 100, maximumWindow: 16)
+        #expect(bounded.meanLoss == evaluate(reference, tokens: tokens, characters: 100).meanLoss)
+        #expect(bounded.meanLoss != evaluate(model, tokens: tokens, characters: 100).meanLoss, "one window of 99")
+    }
+}
