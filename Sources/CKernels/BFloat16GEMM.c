@@ -123,10 +123,6 @@ int gpt_bf16_kernel_available(int kernel) {
 /// Rows of op(A) packed at a time (a multiple of every kernel's rows).
 enum { block_rows = 96 };
 
-/// This thread's buffer for a packed block of A, grown on demand and kept for its next product.
-static _Thread_local uint16_t *a_buffer;
-static _Thread_local size_t a_capacity;
-
 /// C[rows][columns] (stride ldc) += bias on every row.
 static inline __attribute__((always_inline)) void add_bias(float *c, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t columns,
                                                             const float *bias) {
@@ -170,12 +166,9 @@ static inline __attribute__((always_inline)) int drive(
     const float *bias, int relu) {
     ptrdiff_t kp = gpt_bf16_depth(k);
     size_t needed = (size_t)block_rows * (size_t)info.depth_block;
-    if (a_capacity < needed) {
-        free(a_buffer);
-        a_buffer = aligned_alloc(64, sizeof(uint16_t) * needed);
-        a_capacity = a_buffer ? needed : 0;
-        if (!a_buffer) return 0;
-    }
+    // This thread's buffer for a packed block of A, kept for its next product and freed when it ends.
+    uint16_t *a_buffer = gpt_thread_buffer(gpt_thread_buffer_bf16_a, sizeof(uint16_t) * needed);
+    if (!a_buffer) return 0;
     float tile[32 * 32] __attribute__((aligned(64)));
     // Whole tiles of a product with alpha 1 and beta 0 or 1 (C (+)= A B (+ bias), then the ReLU) are summed in C
     // itself, block after block of depth: the bias written into the tile first, the ReLU applied to it in cache

@@ -137,9 +137,6 @@ static const kernel_family families[2][2][2] = {
 /// Depth and column blocking: a packed block of B is at most kDepthBlock x kColumnBlock floats (1 MB), within L2.
 enum { kDepthBlock = 256, kColumnBlock = 1024 };
 
-/// This thread's buffer for packed B, grown on demand and kept for the thread's next product.
-static _Thread_local float *pack_buffer;
-static _Thread_local size_t pack_capacity;
 
 /// Transposes the 8 x 8 block at `in` (row stride `in_stride`) into `out` (row stride `out_stride`).
 GPT_AVX2 static inline void transpose8x8(float *out, ptrdiff_t out_stride, const float *in, ptrdiff_t in_stride) {
@@ -209,12 +206,9 @@ int gpt_sgemm(int level, int transpose_a, int transpose_b, ptrdiff_t m, ptrdiff_
     int in_place = !transpose_b;
     ptrdiff_t column_block = n < kColumnBlock ? n : kColumnBlock;
     size_t needed = (size_t)(kDepthBlock * ((column_block + width - 1) / width) * width);
-    if (needed > pack_capacity) {
-        free(pack_buffer);
-        pack_buffer = aligned_alloc(64, sizeof(float) * needed);
-        pack_capacity = pack_buffer ? needed : 0;
-        if (!pack_buffer) return 0;
-    }
+    // This thread's buffer for packed B, kept for its next product and freed when it ends.
+    float *pack_buffer = gpt_thread_buffer(gpt_thread_buffer_sgemm_b, sizeof(float) * needed);
+    if (!pack_buffer) return 0;
     for (ptrdiff_t j0 = 0; j0 < n; j0 += column_block) {
         ptrdiff_t columns = n - j0 < column_block ? n - j0 : column_block;
         for (ptrdiff_t p0 = 0; p0 < k; p0 += kDepthBlock) {

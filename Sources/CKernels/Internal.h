@@ -1,7 +1,15 @@
 // Helpers shared by the kernel files (not part of the module's interface).
 #ifndef SWIFT_GPT_CKERNELS_INTERNAL_H
 #define SWIFT_GPT_CKERNELS_INTERNAL_H
+#include <stddef.h>
 #include <stdint.h>
+
+/// The kernels' per-thread scratch buffers: packed B of gpt_sgemm, packed A of the bf16 products.
+enum { gpt_thread_buffer_sgemm_b = 0, gpt_thread_buffer_bf16_a = 1, gpt_thread_buffer_count = 2 };
+
+/// This thread's scratch buffer `which`, at least `bytes` long and 64-byte aligned (contents unspecified), kept
+/// for the thread's next call and freed when the thread ends; NULL when memory runs out.
+void *gpt_thread_buffer(int which, size_t bytes);
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #define GPT_X86 1

@@ -27,6 +27,8 @@ struct CompletionEnvelope: Sendable {
             choice = ["index": index, "text": text, "logprobs": logprobsObject(tokens), "finish_reason": NSNull()]
         case .finished(let index, let reason):
             choice = ["index": index, "text": "", "logprobs": NSNull(), "finish_reason": reason.rawValue]
+        case .failed(let error):
+            return String(decoding: error.body, as: UTF8.self)
         }
         var object: [String: Any] = ["id": id, "object": "text_completion", "created": created, "model": model,
                                      "seed": seed, "choices": [choice]]

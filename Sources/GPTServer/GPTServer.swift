@@ -9,15 +9,15 @@ import TensorModule
 public struct GPTServer: Sendable {
     public let service: CompletionService
     public let apiKey: String?
-    /// The largest request body accepted (413 above it).
+    /// The largest request body accepted (413 above it): by default room for the largest prompt the service accepts.
     public let maximumBodySize: Int
     /// Streamed events held for a client that reads slower than the model writes; one more and it is dropped.
     static let streamBufferLimit = 4096
 
-    public init(service: CompletionService, apiKey: String? = nil, maximumBodySize: Int = 1 << 20) {
+    public init(service: CompletionService, apiKey: String? = nil, maximumBodySize: Int? = nil) {
         self.service = service
         self.apiKey = apiKey
-        self.maximumBodySize = maximumBodySize
+        self.maximumBodySize = maximumBodySize ?? max(1 << 20, service.promptLimits.bytes + (64 << 10))
     }
 
     /// The application, listening on `host:port` once run (port 0: any free port); `onListening` hears the port
@@ -38,7 +38,7 @@ public struct GPTServer: Sendable {
                      body: .init(byteBuffer: ByteBuffer(string: playgroundPage)))
         }
         router.get("/health") { _, _ in
-            let load = await service.slots.load
+            let load = service.slots.load
             return json(["status": "ok", "running": load.running, "waiting": load.waiting])
         }
         router.get("/v1/models") { request, _ in
@@ -80,7 +80,28 @@ public struct GPTServer: Sendable {
                            type: "invalid_request_error", param: "model", code: "model_not_found")
         }
         try request.options.validate()
-        let prompts = try request.prompts.map(service.promptTokens)
+        let cancelled = CancellationFlag(), ticket = UUID()
+        let slots = service.slots
+        slots.register(ticket)
+        // One watch per request, dropped when it ends (callbacks on the connection's closeFuture would pile up, one
+        // per request, on a connection kept alive for thousands of them).
+        let hangUp = try await connection.pipeline.handler(type: ClientHangUpHandler.self).get()
+        hangUp.watch(ticket) {
+            cancelled.set()
+            slots.abandon(ticket)
+        }
+        let admission: CompletionService.Admission
+        do {
+            guard let admitted = try await service.admit(request.prompts, ticket: ticket) else {
+                throw APIError(status: 499, message: "the client closed the connection", type: "invalid_request_error",
+                               param: nil, code: "client_closed")
+            }
+            admission = admitted
+        } catch {
+            hangUp.unwatch(ticket)
+            throw error
+        }
+        let prompts = admission.prompts
         let id = "cmpl-\(UUID().uuidString.lowercased())"
         let cropped = prompts.map(\.cropped).max() ?? 0
         let warning = cropped > 0
@@ -88,29 +109,32 @@ public struct GPTServer: Sendable {
             : nil
         let envelope = CompletionEnvelope(id: id, created: Int(Date().timeIntervalSince1970), model: service.modelName,
                                           seed: request.options.seed, logprobs: request.logprobs != nil, tokenizer: service.tokenizer)
-        let cancelled = CancellationFlag(), ticket = UUID()
-        let slots = service.slots
-        await slots.register(ticket)
-        connection.closeFuture.whenComplete { _ in
-            cancelled.set()
-            Task { await slots.abandon(ticket) }
-        }
         if request.stream {
             // At most `streamBufferLimit` events wait for a client that stops reading; past that it is dropped.
             let (events, continuation) = AsyncStream<CompletionEvent>.makeStream(bufferingPolicy: .bufferingOldest(Self.streamBufferLimit))
             let service = self.service
             Task {
                 do {
-                    try await service.run(request, prompts: prompts.map(\.tokens), ticket: ticket, cancelled: cancelled) { event in
+                    try await service.generate(request, prompts: prompts.map(\.tokens), cancelled: cancelled) { event in
                         if case .dropped = continuation.yield(event) { cancelled.set() }
                     }
-                } catch {}
+                } catch {
+                    continuation.yield(.failed(error as? APIError ?? APIError(status: 500, message: "\(error)", type: "server_error",
+                                                                              param: nil, code: nil)))
+                }
+                admission.slot.release()
+                hangUp.unwatch(ticket)
                 continuation.finish()
             }
             return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
                             body: ResponseBody { writer in
                 do {
                     for await event in events {
+                        if case .failed(let error) = event {  // OpenAI's mid-stream error: the error object, no [DONE]
+                            try await writer.write(ByteBuffer(string: "data: " + String(decoding: error.body, as: UTF8.self) + "\n\n"))
+                            try await writer.finish(nil)
+                            return
+                        }
                         try await writer.write(ByteBuffer(string: "data: " + envelope.chunk(event, warning: warning) + "\n\n"))
                     }
                     try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
@@ -121,8 +145,12 @@ public struct GPTServer: Sendable {
                 }
             })
         }
+        defer {
+            admission.slot.release()
+            hangUp.unwatch(ticket)
+        }
         let collector = ChoiceCollector(count: prompts.count * request.options.samples)
-        try await service.run(request, prompts: prompts.map(\.tokens), ticket: ticket, cancelled: cancelled) { collector.add($0) }
+        try await service.generate(request, prompts: prompts.map(\.tokens), cancelled: cancelled) { collector.add($0) }
         let promptTokens = prompts.reduce(0) { $0 + $1.tokens.count } * request.options.samples
         return json(envelope.completion(collector.choices, promptTokens: promptTokens, warning: warning))
     }
@@ -142,6 +170,7 @@ final class ChoiceCollector: @unchecked Sendable {
                 storage[index].text += text
                 storage[index].tokens += tokens
             case .finished(let index, let reason): storage[index].reason = reason
+            case .failed: break  // thrown to the request instead
             }
         }
     }
@@ -165,14 +194,45 @@ public struct GPTRequestContext: RequestContext {
 /// Closes a connection whose client closed its side: the server keeps half-closed connections open, so without this
 /// a client that hangs up while its non-streamed completion runs would go unnoticed until the generation ends.
 /// (A client that half-closes on purpose and waits for the answer gets none; HTTP clients do not do that.)
-final class ClientHangUpHandler: ChannelInboundHandler, RemovableChannelHandler, Sendable {
+/// It also tells the connection's requests that their client left: each ``watch(_:_:)``es while it runs.
+final class ClientHangUpHandler: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {
     typealias InboundIn = Never
+    private let lock = NSLock()
+    private var watchers: [UUID: @Sendable () -> Void] = [:]
+    private var closed = false
+
+    /// Calls `onClose` once when the connection closes (at once if it already has), unless ``unwatch(_:)`` first.
+    func watch(_ ticket: UUID, _ onClose: @escaping @Sendable () -> Void) {
+        let alreadyClosed = lock.withLock {
+            if !closed { watchers[ticket] = onClose }
+            return closed
+        }
+        if alreadyClosed { onClose() }
+    }
+
+    func unwatch(_ ticket: UUID) { _ = lock.withLock { watchers.removeValue(forKey: ticket) } }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case .inputClosed? = event as? ChannelEvent {
             context.close(promise: nil)
         }
         context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        notifyClosed()
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) { notifyClosed() }
+
+    private func notifyClosed() {
+        let pending = lock.withLock {
+            closed = true
+            defer { watchers.removeAll() }
+            return Array(watchers.values)
+        }
+        pending.forEach { $0() }
     }
 }
 
@@ -196,9 +256,13 @@ struct JSONErrorMiddleware: RouterMiddleware {
     }
 }
 
-/// A JSON response.
+/// A JSON response; an object that JSON cannot hold (a NaN, an infinity) is a 500 naming the problem, never `{}`.
 func json(_ object: Any, status: HTTPResponse.Status = .ok) -> Response {
-    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+    guard JSONSerialization.isValidJSONObject(object),
+          let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else {
+        return errorResponse(APIError(status: 500, message: "the answer holds a value JSON cannot encode (NaN or infinity)",
+                                      type: "server_error", param: nil, code: "unencodable_answer"))
+    }
     return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
 }
 

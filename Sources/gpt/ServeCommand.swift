@@ -15,6 +15,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Require `Authorization: Bearer KEY` on the API.") var apiKey: String?
     @Option(help: "Generations that run at once.") var parallel = 2
     @Option(help: "Requests that may wait for a free slot before the server answers 503.") var queue = 16
+    @Option(help: "The most UTF-8 bytes a request's prompts may hold (400 above it), checked before it queues.")
+    var maxPromptBytes = PromptLimits().bytes
+    @Option(help: "The most tokens a request's prompts may hold (400 above it); longer prompts are cropped to the block size.")
+    var maxPromptTokens = PromptLimits().tokens
     @Option(help: "Matrix products in fp32 (exact) or bf16 (bfloat16 weights: half the memory traffic per token; logits rounded).")
     var precision = MatrixPrecision.float32
 
@@ -25,11 +29,15 @@ struct ServeCommand: AsyncParsableCommand {
             guard (1...64).contains(parallel), (0...10_000).contains(queue) else {
                 throw GPTError.invalidArgument(name: "--parallel/--queue", reason: "use 1...64 and 0...10000")
             }
+            guard (1...(1 << 30)).contains(maxPromptBytes), (1...(1 << 30)).contains(maxPromptTokens) else {
+                throw GPTError.invalidArgument(name: "--max-prompt-bytes/--max-prompt-tokens", reason: "use 1...1073741824")
+            }
             loaded = try Checkpoint.load(from: url)
         }
         guard let loaded else { return }
         let service = CompletionService(checkpoint: loaded, modelName: url.standardizedFileURL.lastPathComponent,
-                                        parallel: parallel, queueLimit: queue, precision: precision)
+                                        parallel: parallel, queueLimit: queue, precision: precision,
+                                        promptLimits: PromptLimits(bytes: maxPromptBytes, tokens: maxPromptTokens))
         let server = GPTServer(service: service, apiKey: apiKey)
         let name = service.modelName, host = self.host
         try await server.application(host: host, port: port, onListening: { port in

@@ -58,7 +58,7 @@ struct LiveServer {
     }
 
     /// `POST /v1/completions` with a JSON body.
-    func complete(_ body: String, headers: [String: String] = [:]) async throws -> Answer {
-        try await request("/v1/completions", method: "POST", body: body, headers: headers)
+    func complete(_ body: String, headers: [String: String] = [:], timeout: TimeInterval = 60) async throws -> Answer {
+        try await request("/v1/completions", method: "POST", body: body, headers: headers, timeout: timeout)
     }
 }

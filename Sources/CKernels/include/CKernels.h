@@ -112,6 +112,10 @@ void *gpt_thread_context(void);
 /// Sets this thread's context pointer; pass NULL to clear it.
 void gpt_set_thread_context(void *context);
 
+/// Bytes held by every thread's kernel scratch buffers (``gpt_thread_buffer``), which are freed as their thread
+/// ends: what a server that starts and ends threads can check for growth.
+size_t gpt_thread_buffer_bytes(void);
+
 /// Atomically adds 1 to `*counter` and returns its previous value: how threads claim the next piece of shared work.
 static inline ptrdiff_t gpt_claim_next(ptrdiff_t *counter) {
     return __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
