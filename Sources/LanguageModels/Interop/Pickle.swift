@@ -2,16 +2,17 @@ import Foundation
 
 /// A value of a restricted pickle: what nanoGPT's `ckpt.pt` and `meta.pkl` hold (dicts, lists, tuples, numbers,
 /// strings, tensors). The reader runs no code: it knows a short list of opcodes and four globals, and refuses
-/// anything else.
-public indirect enum PickleValue: Sendable {
+/// anything else. (Only the tensor cases are boxed: a scalar on the reader's stack is no allocation.)
+public enum PickleValue: Sendable {
     case none, bool(Bool), int(Int), float(Double), string(String), bytes([UInt8])
     case list([PickleValue]), tuple([PickleValue]), dict([(key: PickleValue, value: PickleValue)])
     /// A global the reader allows (`collections.OrderedDict`, `torch._utils._rebuild_tensor_v2`, a storage type).
     case global(String)
     /// A tensor storage: its dtype's storage type, the key of its bytes in the archive, its element count.
-    case storage(type: String, key: String, count: Int)
-    /// A tensor: its storage, element offset, shape and strides.
-    case tensor(storage: String, type: String, offset: Int, shape: [Int], strides: [Int])
+    indirect case storage(type: String, key: String, count: Int)
+    /// A tensor: its storage (key, type and the element count its record gives), element offset, shape and strides,
+    /// as the file gives them (``TorchCheckpoint`` checks them against the storage's bytes).
+    indirect case tensor(storage: String, type: String, storageCount: Int, offset: Int, shape: [Int], strides: [Int])
 
     public subscript(key: String) -> PickleValue? {
         guard case .dict(let items) = self else { return nil }
@@ -23,6 +24,11 @@ public indirect enum PickleValue: Sendable {
 }
 
 /// Reads a pickle (protocols 2 to 5) without running anything in it.
+///
+/// Lists, dicts and tuples are references while the pickle is read, as in Python: APPEND and SETITEM add to the
+/// container in place (constant time, so the reader is linear in the pickle's size), and the memo, the stack and
+/// other containers see the change. The finished value is built once at STOP, each container once however often
+/// it is referenced.
 public enum RestrictedPickle {
     /// The globals a state dict needs; any other is refused (a pickle that would run code names others).
     static let allowedGlobals: Set<String> = [
@@ -31,96 +37,228 @@ public enum RestrictedPickle {
         "torch.BoolStorage", "torch.ByteStorage",
     ]
     /// Limits against absurd input: the stack, memo entries, and how deeply containers nest (a state dict nests
-    /// about five deep; a value nested a hundred thousand deep would overflow the thread's stack when freed).
+    /// about five deep; a container that holds itself nests without end).
     static let maximumStack = 100_000, maximumMemo = 1_000_000, maximumDepth = 64
 
     public static func read(_ data: Data, source: String) throws -> PickleValue {
-        func fail(_ reason: String) -> GPTError { .invalidCheckpoint(path: source, reason: "pickle: \(reason)") }
-        let bytes = [UInt8](data)
-        var position = 0
-        // Each value with its nesting depth (a scalar 0, a container one more than its deepest element).
-        var stack: [(value: PickleValue, depth: Int)] = [], marks: [Int] = [], memo: [Int: (value: PickleValue, depth: Int)] = [:]
-        func take(_ n: Int) throws -> ArraySlice<UInt8> {
-            guard n >= 0, position + n <= bytes.count else { throw fail("truncated at byte \(position)") }
-            defer { position += n }
-            return bytes[position..<(position + n)]
+        var reader = PickleReader(bytes: [UInt8](data), source: source)
+        defer { reader.releaseContainers() }
+        return try reader.run()
+    }
+}
+
+/// A list, tuple or dict while a pickle is read: a reference, as Python's objects are.
+final class PickleContainer {
+    enum Kind { case list, tuple, dict }
+
+    let kind: Kind
+    /// A list's or tuple's elements; a dict's keys and values in turn.
+    var items: [PickleNode] = []
+    /// The position in ``items`` of each dict key that Python would hash (an int, a bool, a string): an equal key
+    /// replaces the entry's value, as `d[k] = v` does.
+    var intKeys: [Int: Int] = [:], stringKeys: [String: Int] = [:]
+
+    init(_ kind: Kind, items: [PickleNode] = []) {
+        self.kind = kind
+        self.items = items
+    }
+
+    /// Where a dict already holds `key` (nil: a new key, recorded as the next entry).
+    func position(of key: PickleNode) -> Int? {
+        let next = items.count
+        switch key {
+        case .value(.int(let n)):
+            if let earlier = intKeys[n] { return earlier }
+            intKeys[n] = next
+        case .value(.bool(let b)):  // True == 1 in Python
+            if let earlier = intKeys[b ? 1 : 0] { return earlier }
+            intKeys[b ? 1 : 0] = next
+        case .value(.string(let s)):
+            if let earlier = stringKeys[s] { return earlier }
+            stringKeys[s] = next
+        default: break
         }
-        func integer(_ n: Int) throws -> Int {
-            try take(n).reversed().reduce(0) { $0 << 8 | Int($1) }
+        return nil
+    }
+
+    func set(_ key: PickleNode, _ value: PickleNode) {
+        if let earlier = position(of: key) {
+            items[earlier + 1] = value
+        } else {
+            items.append(key)
+            items.append(value)
         }
-        func popEntry() throws -> (value: PickleValue, depth: Int) {
-            guard let entry = stack.popLast() else { throw fail("stack underflow at byte \(position)") }
-            return entry
+    }
+}
+
+/// What the stack, the memo and containers hold while a pickle is read.
+enum PickleNode {
+    case value(PickleValue)
+    case container(PickleContainer)
+}
+
+/// The state of one read: the bytes, the position, the stack, the marks and the memo.
+struct PickleReader {
+    let bytes: [UInt8], source: String
+    var position = 0
+    var stack: [PickleNode] = [], marks: [Int] = [], memo: [Int: PickleNode] = [:]
+    /// Every container made, so that ``releaseContainers()`` can take them apart one by one: freeing a chain of
+    /// nested containers recursively would overflow the thread's stack, and a container that holds itself would
+    /// never be freed.
+    var containers: [PickleContainer] = []
+
+    init(bytes: [UInt8], source: String) {
+        self.bytes = bytes
+        self.source = source
+    }
+
+    func fail(_ reason: String) -> GPTError { .invalidCheckpoint(path: source, reason: "pickle: \(reason)") }
+
+    func releaseContainers() { for container in containers { container.items = [] } }
+
+    // MARK: - Bytes
+
+    mutating func take(_ n: Int) throws -> ArraySlice<UInt8> {
+        guard n >= 0, n <= bytes.count - position else { throw fail("truncated at byte \(position)") }
+        defer { position += n }
+        return bytes[position..<(position + n)]
+    }
+
+    /// An unsigned little-endian integer of `n` bytes (8: any Int, two's complement).
+    mutating func integer(_ n: Int) throws -> Int {
+        guard n <= bytes.count - position else { throw fail("truncated at byte \(position)") }
+        var value = 0, i = position + n
+        while i > position {
+            i -= 1
+            value = value << 8 | Int(bytes[i])
         }
-        func pop() throws -> PickleValue { try popEntry().value }
-        var depthOfLastPopped = 0
-        func popMark() throws -> [PickleValue] {
-            guard let mark = marks.popLast(), mark <= stack.count else { throw fail("no mark at byte \(position)") }
-            defer { stack.removeSubrange(mark...) }
-            depthOfLastPopped = stack[mark...].map(\.depth).max() ?? 0
-            return stack[mark...].map(\.value)
+        position += n
+        return value
+    }
+
+    /// The next opcode.
+    mutating func opcode() throws -> UInt8 {
+        guard position < bytes.count else { throw fail("truncated at byte \(position)") }
+        defer { position += 1 }
+        return bytes[position]
+    }
+
+    mutating func text(_ count: Int) throws -> PickleValue { .string(String(decoding: try take(count), as: UTF8.self)) }
+
+    /// A line of a GLOBAL opcode (a module or a name), at most 256 bytes.
+    mutating func line() throws -> String {
+        guard let end = bytes[position..<min(bytes.count, position + 256)].firstIndex(of: 0x0A) else { throw fail("a bad GLOBAL") }
+        defer { position = end + 1 }
+        return String(decoding: bytes[position..<end], as: UTF8.self)
+    }
+
+    // MARK: - The stack
+
+    mutating func push(_ node: PickleNode) throws {
+        guard stack.count < RestrictedPickle.maximumStack else { throw fail("too many values on the stack") }
+        stack.append(node)
+    }
+
+    mutating func push(_ value: PickleValue) throws { try push(.value(value)) }
+
+    mutating func pushContainer(_ kind: PickleContainer.Kind, _ items: [PickleNode] = []) throws {
+        let container = PickleContainer(kind, items: items)
+        containers.append(container)
+        try push(.container(container))
+    }
+
+    mutating func pop() throws -> PickleNode {
+        guard let node = stack.popLast() else { throw fail("stack underflow at byte \(position)") }
+        return node
+    }
+
+    mutating func popMark() throws -> [PickleNode] {
+        guard let mark = marks.popLast(), mark <= stack.count else { throw fail("no mark at byte \(position)") }
+        defer { stack.removeSubrange(mark...) }
+        return Array(stack[mark...])
+    }
+
+    /// The container on top of the stack (left there), if it is of `kind`.
+    func top(_ kind: PickleContainer.Kind, for opcode: String) throws -> PickleContainer {
+        guard case .container(let container)? = stack.last, container.kind == kind else { throw fail("\(opcode) on a non-\(kind)") }
+        return container
+    }
+
+    mutating func remember(_ index: Int) throws {
+        guard memo.count < RestrictedPickle.maximumMemo || memo[index] != nil else { throw fail("too many memo entries") }
+        memo[index] = stack.last ?? .value(.none)
+    }
+
+    // MARK: - Globals and calls
+
+    func global(_ module: String, _ name: String) throws -> PickleValue {
+        let full = "\(module).\(name)"
+        guard RestrictedPickle.allowedGlobals.contains(full) else {
+            throw fail("refusing the global \(full.prefix(100)): this reader loads tensors and plain values only, never code")
         }
-        /// Pushes a value `depth` deep (0: a scalar).
-        func push(_ value: PickleValue, depth: Int = 0) throws {
-            guard stack.count < maximumStack else { throw fail("too many values on the stack") }
-            guard depth <= maximumDepth else { throw fail("containers nested more than \(maximumDepth) deep") }
-            stack.append((value, depth))
-        }
-        func text(_ count: Int) throws -> PickleValue {
-            guard count <= bytes.count - position else { throw fail("a string runs past the end") }
-            return .string(String(decoding: try take(count), as: UTF8.self))
-        }
-        func remember(_ index: Int) throws {
-            guard memo.count < maximumMemo || memo[index] != nil else { throw fail("too many memo entries") }
-            memo[index] = stack.last ?? (.none, 0)
-        }
-        func setItems(_ items: [PickleValue], depth: Int) throws {
-            let target = try popEntry()
-            guard items.count % 2 == 0, case .dict(var entries) = target.value else { throw fail("SETITEMS on a non-dict") }
-            for i in stride(from: 0, to: items.count, by: 2) { entries.append((items[i], items[i + 1])) }
-            try push(.dict(entries), depth: max(target.depth, depth + 1))
-        }
-        func appendItems(_ items: [PickleValue], depth: Int) throws {
-            let target = try popEntry()
-            guard case .list(let list) = target.value else { throw fail("APPENDS on a non-list") }
-            try push(.list(list + items), depth: max(target.depth, depth + 1))
-        }
-        func container(_ make: ([PickleValue]) -> PickleValue, _ entries: [(value: PickleValue, depth: Int)]) throws {
-            try push(make(entries.map(\.value)), depth: 1 + (entries.map(\.depth).max() ?? 0))
-        }
-        func global(_ module: String, _ name: String) throws -> PickleValue {
-            let full = "\(module).\(name)"
-            guard allowedGlobals.contains(full) else {
-                throw fail("refusing the global \(full.prefix(100)): this reader loads tensors and plain values only, never code")
+        return .global(full)
+    }
+
+    /// The elements of a tuple on the stack, without building anything.
+    func elements(_ node: PickleNode) -> [PickleNode]? {
+        guard case .container(let container) = node, container.kind == .tuple else { return nil }
+        return container.items
+    }
+
+    func integers(_ node: PickleNode) -> [Int]? {
+        guard let items = elements(node) else { return nil }
+        let values = items.compactMap { if case .value(let value) = $0 { value.int } else { nil } }
+        return values.count == items.count ? values : nil
+    }
+
+    mutating func reduce(_ callable: PickleNode, _ arguments: PickleNode) throws {
+        guard case .value(.global(let name)) = callable, let args = elements(arguments) else { throw fail("REDUCE of a non-global") }
+        switch name {
+        case "collections.OrderedDict": try pushContainer(.dict)
+        case "torch._utils._rebuild_tensor_v2":
+            guard args.count >= 4, case .value(.storage(let type, let key, let count)) = args[0], case .value(let offset) = args[1],
+                  let offset = offset.int, let shape = integers(args[2]), let strides = integers(args[3]) else {
+                throw fail("a tensor without storage, offset, size and stride")
             }
-            return .global(full)
+            try push(.tensor(storage: key, type: type, storageCount: count, offset: offset, shape: shape, strides: strides))
+        default: throw fail("refusing to call \(name)")
         }
-        func reduce(_ callable: PickleValue, _ arguments: PickleValue) throws -> PickleValue {
-            guard case .global(let name) = callable, case .tuple(let args) = arguments else { throw fail("REDUCE of a non-global") }
-            switch name {
-            case "collections.OrderedDict": return .dict([])
-            case "torch._utils._rebuild_tensor_v2":
-                guard args.count >= 4, case .storage(let type, let key, _) = args[0], let offset = args[1].int,
-                      case .tuple(let size) = args[2], case .tuple(let stride) = args[3] else {
-                    throw fail("a tensor without storage, offset, size and stride")
-                }
-                let shape = size.compactMap(\.int), strides = stride.compactMap(\.int)
-                guard shape.count == size.count, strides.count == stride.count, shape.count == strides.count,
-                      shape.allSatisfy({ (0...(1 << 40)).contains($0) }), offset >= 0 else { throw fail("a tensor of bad shape") }
-                return .tensor(storage: key, type: type, offset: offset, shape: shape, strides: strides)
-            default: throw fail("refusing to call \(name)")
-            }
+    }
+
+    // MARK: - The finished value
+
+    /// The value `node` stands for, each container built once (`built`), refused past `maximumDepth`.
+    func build(_ node: PickleNode, depth: Int, built: inout [ObjectIdentifier: PickleValue]) throws -> PickleValue {
+        guard case .container(let container) = node else { if case .value(let value) = node { return value }; return .none }
+        if let value = built[ObjectIdentifier(container)] { return value }
+        guard depth < RestrictedPickle.maximumDepth else {
+            throw fail("containers nested more than \(RestrictedPickle.maximumDepth) deep (or one that holds itself)")
         }
+        let items = try container.items.map { try build($0, depth: depth + 1, built: &built) }
+        let value: PickleValue = switch container.kind {
+        case .list: .list(items)
+        case .tuple: .tuple(items)
+        case .dict: .dict(stride(from: 0, to: items.count, by: 2).map { (items[$0], items[$0 + 1]) })
+        }
+        built[ObjectIdentifier(container)] = value
+        return value
+    }
+
+    // MARK: - Opcodes
+
+    mutating func run() throws -> PickleValue {
         while true {
-            let opcode = try integer(1)
+            let opcode = try opcode()
             switch opcode {
             case 0x80: _ = try take(1)  // PROTO
             case 0x95: _ = try take(8)  // FRAME
-            case 0x2E: return try pop()  // STOP
+            case 0x2E:  // STOP
+                var built: [ObjectIdentifier: PickleValue] = [:]
+                return try build(try pop(), depth: 0, built: &built)
             case 0x28: marks.append(stack.count)  // MARK
-            case 0x7D: try push(.dict([]), depth: 1)  // EMPTY_DICT
-            case 0x5D: try push(.list([]), depth: 1)  // EMPTY_LIST
-            case 0x29: try push(.tuple([]), depth: 1)  // EMPTY_TUPLE
+            case 0x7D: try pushContainer(.dict)  // EMPTY_DICT
+            case 0x5D: try pushContainer(.list)  // EMPTY_LIST
+            case 0x29: try pushContainer(.tuple)  // EMPTY_TUPLE
             case 0x4E: try push(.none)  // NONE
             case 0x88: try push(.bool(true))  // NEWTRUE
             case 0x89: try push(.bool(false))  // NEWFALSE
@@ -146,47 +284,40 @@ public enum RestrictedPickle {
             case 0x94: try remember(memo.count)  // MEMOIZE
             case 0x68, 0x6A:  // BINGET, LONG_BINGET
                 let index = try integer(opcode == 0x68 ? 1 : 4)
-                guard let entry = memo[index] else { throw fail("memo \(index) is empty") }
-                try push(entry.value, depth: entry.depth)
-            case 0x74:  // TUPLE
-                let items = try popMark()
-                try push(.tuple(items), depth: depthOfLastPopped + 1)
-            case 0x85: try container(PickleValue.tuple, [try popEntry()])  // TUPLE1
-            case 0x86: let b = try popEntry(), a = try popEntry(); try container(PickleValue.tuple, [a, b])  // TUPLE2
-            case 0x87:  // TUPLE3
-                let c = try popEntry(), b = try popEntry(), a = try popEntry()
-                try container(PickleValue.tuple, [a, b, c])
-            case 0x6C:  // LIST
-                let items = try popMark()
-                try push(.list(items), depth: depthOfLastPopped + 1)
+                guard let node = memo[index] else { throw fail("memo \(index) is empty") }
+                try push(node)
+            case 0x74: try pushContainer(.tuple, try popMark())  // TUPLE
+            case 0x85: try pushContainer(.tuple, [try pop()])  // TUPLE1
+            case 0x86: let b = try pop(), a = try pop(); try pushContainer(.tuple, [a, b])  // TUPLE2
+            case 0x87: let c = try pop(), b = try pop(), a = try pop(); try pushContainer(.tuple, [a, b, c])  // TUPLE3
+            case 0x6C: try pushContainer(.list, try popMark())  // LIST
             case 0x73:  // SETITEM
-                let value = try popEntry(), key = try popEntry()
-                try setItems([key.value, value.value], depth: max(key.depth, value.depth))
+                let value = try pop(), key = try pop()
+                try top(.dict, for: "SETITEM").set(key, value)
             case 0x75:  // SETITEMS
                 let items = try popMark()
-                try setItems(items, depth: depthOfLastPopped)
-            case 0x61: let item = try popEntry(); try appendItems([item.value], depth: item.depth)  // APPEND
-            case 0x65:  // APPENDS
-                let items = try popMark()
-                try appendItems(items, depth: depthOfLastPopped)
+                guard items.count % 2 == 0 else { throw fail("SETITEMS of an odd number of values") }
+                let dict = try top(.dict, for: "SETITEMS")
+                for i in stride(from: 0, to: items.count, by: 2) { dict.set(items[i], items[i + 1]) }
+            case 0x61: let item = try pop(); try top(.list, for: "APPEND").items.append(item)  // APPEND
+            case 0x65: let items = try popMark(); try top(.list, for: "APPENDS").items += items  // APPENDS
             case 0x63:  // GLOBAL "module\nname\n"
-                func line() throws -> String {
-                    guard let end = bytes[position...].firstIndex(of: 0x0A), end - position < 256 else { throw fail("a bad GLOBAL") }
-                    defer { position = end + 1 }
-                    return String(decoding: bytes[position..<end], as: UTF8.self)
-                }
                 let module = try line(), name = try line()
                 try push(try global(module, name))
             case 0x93:  // STACK_GLOBAL
-                guard case .string(let name) = try pop(), case .string(let module) = try pop() else { throw fail("a bad STACK_GLOBAL") }
+                guard case .value(.string(let name)) = try pop(), case .value(.string(let module)) = try pop() else {
+                    throw fail("a bad STACK_GLOBAL")
+                }
                 try push(try global(module, name))
             case 0x52:  // REDUCE
-                let arguments = try popEntry(), callable = try pop()
-                try push(try reduce(callable, arguments.value), depth: arguments.depth)
+                let arguments = try pop(), callable = try pop()
+                try reduce(callable, arguments)
             case 0x62: _ = try pop()  // BUILD: a state dict's `_metadata`, not needed
             case 0x51:  // BINPERSID: ('storage', type, key, location, count)
-                guard case .tuple(let id) = try pop(), id.count >= 5, case .global(let type) = id[1],
-                      let key = id[2].string, let count = id[4].int, count >= 0 else { throw fail("a bad persistent id") }
+                guard let id = elements(try pop()), id.count >= 5, case .value(.global(let type)) = id[1],
+                      case .value(.string(let key)) = id[2], case .value(let count) = id[4], let count = count.int else {
+                    throw fail("a bad persistent id")
+                }
                 try push(.storage(type: type, key: key, count: count))
             default:
                 throw fail("opcode 0x\(String(opcode, radix: 16)) at byte \(position - 1) is not one a state dict needs")

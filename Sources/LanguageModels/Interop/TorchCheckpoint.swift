@@ -27,60 +27,41 @@ public struct TorchCheckpoint {
     public init(data: Data, source: String) throws {
         func fail(_ reason: String) -> GPTError { .invalidCheckpoint(path: source, reason: reason) }
         let archive = try ZipArchive(data: data, source: source)
-        guard let pickle = archive.entry(endingWith: "/data.pkl") else { throw fail("no data.pkl: not a torch.save file") }
+        guard let pickle = try archive.entry("data.pkl") else { throw fail("no data.pkl: not a torch.save file") }
         let root = try RestrictedPickle.read(pickle, source: source)
         // nanoGPT's checkpoint is a dict with "model"; a bare state dict is accepted too.
         let stateDict = root["model"] ?? root
         guard case .dict(let items) = stateDict else { throw fail("no state dict (a dict of tensors) in data.pkl") }
-        var tensors: StateDict = [:]
+        // Every tensor is checked against its storage, and all of them against the file's size, before any is
+        // decoded; each storage is read (and its CRC-32 checked) once, however many tensors view it.
+        var storages: [String: Data] = [:], views: [(name: String, view: StorageView)] = [], total = 0
         for (key, value) in items {
-            guard var name = key.string, case .tensor(let storage, let type, let offset, let shape, let strides) = value else { continue }
+            guard var name = key.string,
+                  case .tensor(let storage, let type, let storageCount, let offset, let shape, let strides) = value else { continue }
             if name.hasPrefix("_orig_mod.") { name.removeFirst("_orig_mod.".count) }
-            guard let bytes = archive.entry(endingWith: "/data/\(storage)") else { throw fail("storage \(storage) of \(name) is missing") }
-            tensors[name] = (shape, try Self.values(bytes, type: type, offset: offset, shape: shape, strides: strides, name: name, source: source))
+            if storages[storage] == nil {
+                guard let bytes = try archive.entry("data/\(storage)") else {
+                    throw fail("storage \(storage.prefix(40)) of \(name.prefix(100)) is missing")
+                }
+                storages[storage] = bytes
+            }
+            let view = try StorageView(type: type, storage: storage, bytes: storages[storage]!, declaredCount: storageCount,
+                                       offset: offset, shape: shape, strides: strides, name: name, source: source)
+            // Tied weights (nanoGPT's wte and lm_head) view one storage twice; a file that repeats a storage over
+            // and over, to decode to far more than it holds, is refused. (Each count is at most the file's size,
+            // so the sum, checked at every step, cannot overflow.)
+            total += view.count
+            guard total <= data.count else {
+                throw fail("the tensors hold more elements than the file has bytes (views that repeat a storage)")
+            }
+            views.append((name, view))
         }
+        var tensors: StateDict = [:]
+        for (name, view) in views { tensors[name] = (view.shape, view.values(storages[view.storage]!)) }
         guard !tensors.isEmpty else { throw fail("the state dict holds no tensors") }
         self.tensors = tensors
         modelArguments = root["model_args"]
         iteration = root["iter_num"]?.int
-    }
-
-    /// A tensor's elements, in row-major order, from its storage's little-endian bytes.
-    static func values(_ bytes: Data, type: String, offset: Int, shape: [Int], strides: [Int], name: String,
-                       source: String) throws -> [Float] {
-        let width: Int, decode: (UnsafeRawBufferPointer, Int) -> Float
-        switch type {
-        case "torch.FloatStorage": (width, decode) = (4, { Float(bitPattern: $0.loadUnaligned(fromByteOffset: $1 * 4, as: UInt32.self)) })
-        case "torch.HalfStorage": (width, decode) = (2, { Float(Float16(bitPattern: $0.loadUnaligned(fromByteOffset: $1 * 2, as: UInt16.self))) })
-        case "torch.BFloat16Storage":
-            (width, decode) = (2, { Float(bitPattern: UInt32($0.loadUnaligned(fromByteOffset: $1 * 2, as: UInt16.self)) << 16) })
-        default:
-            throw GPTError.invalidCheckpoint(path: source, reason: "tensor \(name.prefix(100)) is stored as \(type), not a float type")
-        }
-        let count = shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }
-        let elements = bytes.count / width
-        // The furthest element the strides reach must lie inside the storage.
-        let last = zip(shape, strides).reduce(offset) { $0 + ($1.0 > 0 ? ($1.0 - 1) * $1.1 : 0) }
-        guard count < Int.max, strides.allSatisfy({ $0 >= 0 }), count == 0 || last < elements else {
-            throw GPTError.invalidCheckpoint(path: source, reason: "tensor \(name.prefix(100)) reaches past its storage")
-        }
-        return bytes.withUnsafeBytes { raw in
-            var out = [Float](repeating: 0, count: count)
-            var index = [Int](repeating: 0, count: shape.count)
-            for i in 0..<count {
-                var element = offset
-                for axis in shape.indices { element += index[axis] * strides[axis] }
-                out[i] = decode(raw, element)
-                var axis = shape.count - 1
-                while axis >= 0 {
-                    index[axis] += 1
-                    if index[axis] < shape[axis] { break }
-                    index[axis] = 0
-                    axis -= 1
-                }
-            }
-            return out
-        }
     }
 
     /// The model configuration `model_args` describes (nanoGPT's GPT: exact GELU, tied head, no head bias).
@@ -102,6 +83,85 @@ public struct TorchCheckpoint {
         let bias = arguments["bias"]?.int.map { $0 != 0 } ?? true
         (configuration.bias, configuration.attentionBias) = (bias, bias)
         return configuration
+    }
+}
+
+/// A tensor's place in a storage (element offset, shape and strides), checked against the storage's bytes with
+/// checked arithmetic on every integer: the furthest element lies inside the storage, and the tensor holds no more
+/// elements than the storage from its offset (a view that repeats elements, as a stride-0 expansion does, is not a
+/// weight, and would decode to more than the file holds).
+struct StorageView {
+    let storage: String, offset: Int, shape: [Int], strides: [Int], count: Int
+    let decode: (UnsafeRawBufferPointer, Int) -> Float
+    /// PyTorch's own limit on a tensor's dimensions.
+    static let maximumDimensions = 64
+
+    init(type: String, storage: String, bytes: Data, declaredCount: Int, offset: Int, shape: [Int], strides: [Int],
+         name: String, source: String) throws {
+        func fail(_ reason: String) -> GPTError { .invalidCheckpoint(path: source, reason: "tensor \(name.prefix(100)) \(reason)") }
+        let width: Int
+        switch type {
+        case "torch.FloatStorage": (width, decode) = (4, { Float(bitPattern: $0.loadUnaligned(fromByteOffset: $1 * 4, as: UInt32.self)) })
+        case "torch.HalfStorage": (width, decode) = (2, { Float(Float16(bitPattern: $0.loadUnaligned(fromByteOffset: $1 * 2, as: UInt16.self))) })
+        case "torch.BFloat16Storage":
+            (width, decode) = (2, { Float(bitPattern: UInt32($0.loadUnaligned(fromByteOffset: $1 * 2, as: UInt16.self)) << 16) })
+        default: throw fail("is stored as \(type.prefix(40)), not a float type")
+        }
+        let declaredBytes = declaredCount.multipliedReportingOverflow(by: width)
+        guard declaredCount >= 0, !declaredBytes.overflow, declaredBytes.partialValue == bytes.count else {
+            throw fail("views storage \(storage.prefix(40)) of \(bytes.count) bytes, which its record says holds \(declaredCount) elements")
+        }
+        guard shape.count <= Self.maximumDimensions else { throw fail("has \(shape.count) dimensions (at most \(Self.maximumDimensions))") }
+        guard offset >= 0, shape.allSatisfy({ $0 >= 0 }), strides.allSatisfy({ $0 >= 0 }), strides.count == shape.count else {
+            throw fail("has a negative size, stride or offset, or not one stride per dimension")
+        }
+        var count = 1, last = offset
+        for (size, stride) in zip(shape, strides) {
+            let product = count.multipliedReportingOverflow(by: size)
+            guard !product.overflow else { throw fail("has more elements than any storage holds") }
+            count = product.partialValue
+            guard size > 0 else { continue }
+            let reach = (size - 1).multipliedReportingOverflow(by: stride)
+            let sum = last.addingReportingOverflow(reach.partialValue)
+            guard !reach.overflow, !sum.overflow else { throw fail("reaches past its storage") }
+            last = sum.partialValue
+        }
+        let elements = bytes.count / width
+        if count > 0 {
+            guard last < elements else { throw fail("reaches past its storage") }
+            guard count <= elements - offset else {
+                throw fail("repeats elements of its storage (an expanded view): \(count) elements from \(elements - offset)")
+            }
+        }
+        (self.storage, self.offset, self.shape, self.strides, self.count) = (storage, offset, shape, strides, count)
+    }
+
+    /// The elements in row-major order: each row (the last axis) in a loop, the other axes walked as an odometer
+    /// that moves the storage position by one stride (or back over a whole axis) at a time.
+    func values(_ bytes: Data) -> [Float] {
+        guard count > 0 else { return [] }
+        let rowLength = shape.last ?? 1, rowStride = strides.last ?? 0, outer = Array(shape.dropLast()), outerStrides = Array(strides.dropLast())
+        return bytes.withUnsafeBytes { raw in
+            [Float](unsafeUninitializedCapacity: count) { out, initialized in
+                var index = [Int](repeating: 0, count: outer.count)
+                var start = offset
+                for row in 0..<(count / rowLength) {
+                    for j in 0..<rowLength { out[row * rowLength + j] = decode(raw, start + j * rowStride) }
+                    // The next row. After the last one the walk steps once past the storage, which wrapping
+                    // arithmetic allows (every position read lies inside, as checked above).
+                    var axis = outer.count - 1
+                    while axis >= 0 {
+                        index[axis] += 1
+                        start &+= outerStrides[axis]
+                        if index[axis] < outer[axis] { break }
+                        start &-= outer[axis] &* outerStrides[axis]
+                        index[axis] = 0
+                        axis -= 1
+                    }
+                }
+                initialized = count
+            }
+        }
     }
 }
 
