@@ -35,6 +35,16 @@ done
 # nanoGPT's files, as torch.save and pickle write them (the committed fixtures of Scripts/make_nanogpt_fixtures.py).
 for name in char padded compiled; do seed 5 "torch-$name" Tests/LanguageModelsTests/Fixtures/nanogpt_ckpt/$name.pt; done
 seed 6 meta-pkl Tests/LanguageModelsTests/Fixtures/nanogpt_ckpt/meta.pkl
+# Hugging Face's files: transformers' config.json (the committed fixtures of Scripts/make_hf_fixtures.py), GPT-2's
+# vocab.json + merges.txt as the hf export writes them, and a model.safetensors.index.json of two shards.
+for name in tied untied; do seed 7 "hf-config-$name" Tests/LanguageModelsTests/Fixtures/hf_gpt2/$name/config.json; done
+.build/release/gpt train "${small[@]}" --data "$work/corpus.txt" --tokenizer bpe --vocab-size 300 --layout nanogpt --out "$work/hf-run" >/dev/null
+.build/release/gpt export --checkpoint "$work/hf-run" --format hf --out "$work/hf" >/dev/null
+seed 7 hf-config-exported "$work/hf/config.json"
+seed 8 gpt2-vocab-merges "$work/hf/vocab.json" "$work/hf/merges.txt"
+printf '%s' '{"metadata":{"total_size":4096},"weight_map":{"wte.weight":"model-00001-of-00002.safetensors",'\
+'"h.0.attn.c_attn.weight":"model-00001-of-00002.safetensors","lm_head.weight":"model-00002-of-00002.safetensors"}}' >"$work/index.json"
+seed 9 hf-index "$work/index.json"
 echo "fuzzing for $seconds s; log: $work/fuzz.log"
 Fuzz/.build/release/gpt-fuzz "$work/corpus" -max_total_time="$seconds" -max_len=131072 -timeout=10 \
   -rss_limit_mb=4096 -artifact_prefix="$work/crashes/" -print_final_stats=1 >"$work/fuzz.log" 2>&1 || true

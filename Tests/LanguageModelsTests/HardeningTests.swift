@@ -46,11 +46,13 @@ import _TestSupport
             try JSONDecoder().decode(ModelConfiguration.self, from: Data(json.utf8)).activation
         }
         let base = #""vocab_size":65,"block_size":8,"n_layer":1,"n_head":1,"n_embd":8"#
-        #expect(try activation("{\(base),\"format_version\":1,\"activation\":\"gelu\"}") == .geluTanh)  // written before
+        // Every versioned file holds all of the 2019 keys (format 1 as the first version wrote them).
+        let versioned = base + #","model_type":"gpt","dropout":0,"bias":true,"attention_bias":false,"lm_head_bias":false,"tie_weights":true"#
+        #expect(try activation("{\(versioned),\"format_version\":1,\"activation\":\"gelu\"}") == .geluTanh)  // written before
         #expect(try activation("{\(base),\"activation\":\"gelu\"}") == .geluTanh)
         #expect(try activation("{\(base)}") == .gelu)  // nanoGPT's own config: its exact GELU
-        #expect(try activation("{\(base),\"format_version\":2,\"activation\":\"gelu\"}") == .gelu)
-        #expect(try activation("{\(base),\"format_version\":2,\"activation\":\"relu2\"}") == .relu2)
+        #expect(try activation("{\(versioned),\"format_version\":2,\"activation\":\"gelu\"}") == .gelu)
+        #expect(try activation("{\(versioned),\"format_version\":2,\"activation\":\"relu2\"}") == .relu2)
         // What this version writes reads back the same.
         for kind in ModelConfiguration.Activation.allCases {
             var configuration = AttentionTests.tinyConfiguration()

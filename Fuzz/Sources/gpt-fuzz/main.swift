@@ -12,12 +12,17 @@ import TensorModule
 /// - 4: a `config.json` and a safetensors file together, as `Checkpoint.load` meets them (split at the first NUL)
 /// - 5: a `torch.save` archive, nanoGPT's `ckpt.pt` (`TorchCheckpoint`: the ZIP and the restricted pickle)
 /// - 6: nanoGPT's `meta.pkl` (the restricted pickle, then a character tokenizer)
+/// - 7: a Hugging Face GPT-2 `config.json` (`HuggingFaceGPT2.configuration(configJSON:source:)`, then `validate()`)
+/// - 8: GPT-2's `vocab.json` and `merges.txt` (split at the first NUL; read, then encode and decode a text)
+/// - 9: a Hugging Face `model.safetensors.index.json` (`HuggingFaceGPT2.shards(indexJSON:source:)`)
+///
+/// `GPT_FUZZ_READER=N` fuzzes reader N alone (every input's first byte is taken as N), to count its inputs.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     guard count > 0 else { return 0 }
     let bytes = Data(bytes: start, count: count)
     let body = bytes.dropFirst()
-    switch bytes[bytes.startIndex] % 7 {
+    switch onlyReader ?? bytes[bytes.startIndex] % 10 {
     case 0:
         _ = try? SafeTensors.decode(Data(body))
     case 1:
@@ -37,6 +42,19 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
         if let checkpoint = try? TorchCheckpoint(data: Data(body), source: "fuzz") { _ = try? checkpoint.configuration(source: "fuzz") }
     case 6:
         _ = try? characterTokenizer(fromMetaPickle: Data(body), source: "fuzz")
+    case 7:
+        if let configuration = try? HuggingFaceGPT2.configuration(configJSON: Data(body), source: "fuzz"),
+           (try? configuration.validate()) != nil {
+            _ = try? configuration.parameterCount()
+        }
+    case 8:
+        let parts = body.split(separator: 0, maxSplits: 1, omittingEmptySubsequences: false)
+        if parts.count == 2,
+           let tokenizer = try? BytePairTokenizer(gpt2Vocabulary: Data(parts[0]), merges: String(decoding: parts[1], as: UTF8.self)) {
+            _ = tokenizer.decode(tokenizer.encode("To be, or not to be: ¿qué? 🙂\r\n") + [-1, tokenizer.vocabularySize, Int.max])
+        }
+    case 9:
+        _ = try? HuggingFaceGPT2.shards(indexJSON: Data(body), source: "fuzz")
     default:
         let parts = body.split(separator: 0, maxSplits: 1, omittingEmptySubsequences: false)
         guard parts.count == 2, let configuration = try? JSONDecoder().decode(ModelConfiguration.self, from: Data(parts[0])),
@@ -51,6 +69,9 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     }
     return 0
 }
+
+/// The reader `GPT_FUZZ_READER` names, if any.
+let onlyReader: UInt8? = ProcessInfo.processInfo.environment["GPT_FUZZ_READER"].flatMap { UInt8($0) }
 
 /// libFuzzer's driver, linked in by `-sanitize=fuzzer`.
 @_silgen_name("LLVMFuzzerRunDriver")

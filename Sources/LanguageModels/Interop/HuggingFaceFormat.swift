@@ -18,18 +18,19 @@ public struct HuggingFaceFormat: ModelFormat {
         if let configuration {
             throw GPTError.invalidArgument(name: "--config", reason: "a Hugging Face folder has its own config.json, not \(configuration.path.prefix(200))")
         }
-        let config = ModelFormats.header(url.appendingPathComponent("config.json"), count: 1 << 20)
-        let type = (try? JSONSerialization.jsonObject(with: config) as? [String: Any])?["model_type"] as? String
-        guard type == "gpt2" else {
-            throw GPTError.invalidCheckpoint(path: url.path, reason: "model_type \(String((type ?? "(none)").prefix(40)).debugDescription) "
-                + "is not one this tool imports (gpt2)")
-        }
         let (model, tensors) = try HuggingFaceGPT2.load(url)
         let chosen: Tokenizer
         let vocabulary = url.appendingPathComponent("vocab.json"), merges = url.appendingPathComponent("merges.txt")
-        if tokenizer == nil, let vocabularyData = FileManager.default.contents(atPath: vocabulary.path),
-           let mergesText = try? String(contentsOf: merges, encoding: .utf8) {
-            chosen = .bytePair(try BytePairTokenizer(gpt2Vocabulary: vocabularyData, merges: mergesText))
+        if tokenizer == nil, let vocabularyData = try boundedContents(of: vocabulary, limit: BytePairTokenizer.maximumFileBytes) {
+            guard let mergesData = try boundedContents(of: merges, limit: BytePairTokenizer.maximumFileBytes) else {
+                throw GPTError.invalidCheckpoint(path: url.path, reason: "vocab.json is there but merges.txt is not")
+            }
+            guard let mergesText = String(data: mergesData, encoding: .utf8) else {
+                throw GPTError.invalidCheckpoint(path: merges.path, reason: "it is not UTF-8 text")
+            }
+            // The vocabulary's size is compared with the model's before any merge is read.
+            chosen = .bytePair(try BytePairTokenizer(gpt2Vocabulary: vocabularyData, merges: mergesText,
+                                                     maximumVocabularySize: model.vocabSize))
         } else {
             chosen = try ModelFormats.tokenizer(tokenizer, beside: [Checkpoint.tokenizerFile, Self.olderTokenizerFile].map {
                 url.appendingPathComponent($0)

@@ -9,53 +9,89 @@ public enum HuggingFaceGPT2 {
 
     /// Whether `directory` holds a Hugging Face GPT-2 (`config.json` naming `model_type` "gpt2").
     public static func isModelDirectory(_ directory: URL) -> Bool {
-        guard let data = FileManager.default.contents(atPath: directory.appendingPathComponent("config.json").path),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return false }
-        return object["model_type"] as? String == "gpt2"
+        let url = directory.appendingPathComponent("config.json")
+        guard let data = (try? boundedContents(of: url, limit: maximumMetadataBytes)) ?? nil,
+              let type = try? JSONField(OrderedJSON(parsing: data)).member("model_type").string() else { return false }
+        return type == "gpt2"
     }
+
+    /// The largest `config.json` or `model.safetensors.index.json` read (GPT-2 XL's index is 26 KB).
+    static let maximumMetadataBytes = 1 << 24
 
     /// The configuration and the weights under this package's (nanoGPT's) names.
     public static func load(_ directory: URL) throws -> (configuration: ModelConfiguration, tensors: StateDict) {
         let path = directory.path
-        func fail(_ reason: String) -> GPTError { .invalidCheckpoint(path: path, reason: reason) }
         let configURL = directory.appendingPathComponent("config.json")
-        guard let data = FileManager.default.contents(atPath: configURL.path),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw fail("config.json is missing or not a JSON object")
+        guard let data = try boundedContents(of: configURL, limit: maximumMetadataBytes) else {
+            throw GPTError.invalidCheckpoint(path: path, reason: "config.json is missing")
         }
-        func integer(_ key: String) throws -> Int {
-            guard let value = object[key] as? Int else { throw fail("config.json has no integer \(key)") }
-            return value
-        }
-        var configuration = ModelConfiguration(modelType: .gpt, vocabSize: try integer("vocab_size"),
-                                               blockSize: try integer("n_positions"))
-        (configuration.layerCount, configuration.headCount, configuration.embeddingSize) =
-            (try integer("n_layer"), try integer("n_head"), try integer("n_embd"))
-        if let inner = object["n_inner"] as? Int, inner != 4 * configuration.embeddingSize {
-            throw fail("n_inner \(inner) is not 4 x n_embd, the only feed-forward width this package builds")
-        }
-        if let epsilon = object["layer_norm_epsilon"] as? Double, abs(epsilon - 1e-5) > 1e-12 {
-            throw fail("layer_norm_epsilon \(epsilon) is not 1e-5, the only one this package's layer norm uses")
-        }
-        switch object["activation_function"] as? String ?? "gelu_new" {
-        case "gelu_new", "gelu_pytorch_tanh", "gelu_fast": configuration.activation = .geluTanh
-        case "gelu": configuration.activation = .gelu
-        case "relu": configuration.activation = .relu
-        case let other: throw fail("activation_function \(other.prefix(40)) is not one this package has")
-        }
-        configuration.tiedEmbeddings = object["tie_word_embeddings"] as? Bool ?? true
-        (configuration.bias, configuration.attentionBias, configuration.lmHeadBias) = (true, true, false)
+        let configuration = try self.configuration(configJSON: data, source: configURL.path)
         var tensors: StateDict = [:]
-        for file in try weightFiles(directory) {
-            for (name, tensor) in try SafeTensors.read(file).tensors {
+        for shard in try weightFiles(directory) {
+            let stored = try SafeTensors.read(shard.file).tensors
+            if let listed = shard.names, let name = listed.symmetricDifference(stored.keys).min() {
+                throw GPTError.invalidCheckpoint(path: shard.file.path, reason: "tensor \(name.prefix(100)) is "
+                    + (listed.contains(name) ? "listed for this shard in the index but not in it" : "in this shard but not listed for it in the index"))
+            }
+            for (name, tensor) in stored {
                 var name = name
                 if !name.hasPrefix("transformer."), name != "lm_head.weight" { name = "transformer." + name }
                 if name.hasSuffix(".attn.bias") || name.hasSuffix(".attn.masked_bias") { continue }  // mask buffers
                 if name == "lm_head.weight" && configuration.tiedEmbeddings { continue }
+                guard tensors[name] == nil else {
+                    throw GPTError.invalidCheckpoint(path: shard.file.path, reason: "tensor \(name.prefix(100)) is stored twice")
+                }
                 tensors[name] = conv1DWeights.contains(where: name.hasSuffix) ? try transposed(tensor, name: name, path: path) : tensor
             }
         }
         return (configuration, tensors)
+    }
+
+    /// The configuration a transformers GPT-2 `config.json` describes. Every key read is typed: the shape's five
+    /// integers are required; `n_inner` (null: 4 x `n_embd`), `activation_function` ("gelu_new"),
+    /// `layer_norm_epsilon` (1e-5) and `tie_word_embeddings` (true) default as transformers' `GPT2Config` does; options
+    /// that change GPT-2's computation (unscaled or layer-scaled attention, cross-attention) are refused. Other keys
+    /// are left alone. `source` names the file in errors.
+    public static func configuration(configJSON data: Data, source: String) throws -> ModelConfiguration {
+        do {
+            let file = JSONField(try OrderedJSON(parsing: data))
+            let type = try file.member("model_type")
+            guard try type.string() == "gpt2" else {
+                throw type.fail("is \(String(try type.string().prefix(40)).debugDescription), not one this tool imports (gpt2)")
+            }
+            var configuration = ModelConfiguration(modelType: .gpt, vocabSize: try file.member("vocab_size").int(),
+                                                   blockSize: try file.member("n_positions").int())
+            (configuration.layerCount, configuration.headCount) = (try file.member("n_layer").int(), try file.member("n_head").int())
+            let width = try file.member("n_embd")
+            configuration.embeddingSize = try width.int()
+            if let inner = try file.optionalMember("n_inner") {
+                // Compared without computing 4 x n_embd, which overflows for an n_embd from a hostile file.
+                let value = try inner.int()
+                guard value % 4 == 0, value / 4 == configuration.embeddingSize else {
+                    throw inner.fail("is \(value), not 4 x n_embd, the only feed-forward width this package builds")
+                }
+            }
+            if let epsilon = try file.optionalMember("layer_norm_epsilon"), abs(try epsilon.double() - 1e-5) > 1e-12 {
+                throw epsilon.fail("is \(try epsilon.double()), not 1e-5, the only one this package's layer norm uses")
+            }
+            let activation = try file.optionalMember("activation_function")
+            switch try activation?.string() ?? "gelu_new" {
+            case "gelu_new", "gelu_pytorch_tanh", "gelu_fast": configuration.activation = .geluTanh
+            case "gelu": configuration.activation = .gelu
+            case "relu": configuration.activation = .relu
+            case let other: throw activation!.fail("is \(String(other.prefix(40)).debugDescription), not one this package has")
+            }
+            configuration.tiedEmbeddings = try file.optionalMember("tie_word_embeddings")?.bool() ?? true
+            for (key, expected, reason) in [("scale_attn_weights", true, "attention scores are scaled by 1/sqrt(head size) here"),
+                                            ("scale_attn_by_inverse_layer_idx", false, "this package does not scale by layer"),
+                                            ("add_cross_attention", false, "this package has no cross-attention")] {
+                if let field = try file.optionalMember(key), try field.bool() != expected { throw field.fail("must be \(expected): \(reason)") }
+            }
+            (configuration.bias, configuration.attentionBias, configuration.lmHeadBias) = (true, true, false)
+            return configuration
+        } catch let error as JSONFieldError {
+            throw GPTError.invalidCheckpoint(path: source, reason: "\(error)")
+        }
     }
 
     /// The fields transformers' GPT-2 cannot hold: a head bias, ReLU², any option of the modern layout.
@@ -111,19 +147,35 @@ public enum HuggingFaceGPT2 {
         return tensors.sorted { $0.name < $1.name }
     }
 
-    /// `model.safetensors`, or the shards `model.safetensors.index.json` lists.
-    static func weightFiles(_ directory: URL) throws -> [URL] {
+    /// `model.safetensors`, or the shards `model.safetensors.index.json` lists, each with the tensors listed for it.
+    static func weightFiles(_ directory: URL) throws -> [(file: URL, names: Set<String>?)] {
         let single = directory.appendingPathComponent("model.safetensors")
-        if FileManager.default.fileExists(atPath: single.path) { return [single] }
+        if FileManager.default.fileExists(atPath: single.path) { return [(single, nil)] }
         let index = directory.appendingPathComponent("model.safetensors.index.json")
-        guard let data = FileManager.default.contents(atPath: index.path),
-              let map = (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["weight_map"] as? [String: String]
-        else { throw GPTError.invalidCheckpoint(path: directory.path, reason: "no model.safetensors (nor an index of shards)") }
-        let names = Set(map.values)
-        guard names.allSatisfy({ !$0.contains("/") && !$0.hasPrefix(".") }) else {
-            throw GPTError.invalidCheckpoint(path: index.path, reason: "a shard name points outside the directory")
+        guard let data = try boundedContents(of: index, limit: maximumMetadataBytes) else {
+            throw GPTError.invalidCheckpoint(path: directory.path, reason: "no model.safetensors (nor an index of shards)")
         }
-        return names.sorted().map { directory.appendingPathComponent($0) }
+        return try shards(indexJSON: data, source: index.path).map { (directory.appendingPathComponent($0.file), $0.names) }
+    }
+
+    /// The shards a `model.safetensors.index.json` lists, by file name, with the tensors each holds: `weight_map` is an
+    /// object of tensor names to file names inside the folder (no path, not hidden). `source` names it in errors.
+    public static func shards(indexJSON data: Data, source: String) throws -> [(file: String, names: Set<String>)] {
+        do {
+            var byFile: [String: Set<String>] = [:], seen = Set<String>()
+            for (tensor, field) in try JSONField(try OrderedJSON(parsing: data)).member("weight_map").members() {
+                let file = try field.string()
+                guard !file.isEmpty, !file.contains("/"), !file.contains("\\"), !file.hasPrefix("."), !file.contains("\0") else {
+                    throw field.fail("names a file outside the folder")
+                }
+                guard seen.insert(tensor).inserted else { throw field.fail("lists a tensor twice") }
+                byFile[file, default: []].insert(tensor)
+            }
+            guard !byFile.isEmpty else { throw JSONFieldError(path: "weight_map", reason: "lists no tensor") }
+            return byFile.keys.sorted().map { ($0, byFile[$0]!) }
+        } catch let error as JSONFieldError {
+            throw GPTError.invalidCheckpoint(path: source, reason: "\(error)")
+        }
     }
 
     static func transposed(_ tensor: (shape: [Int], values: [Float]), name: String, path: String) throws -> (shape: [Int], values: [Float]) {

@@ -28,17 +28,20 @@ extension BytePairTokenizer {
         }
         let model = try file.member("model")
         try model.requireUnset("dropout", "unk_token", "continuing_subword_prefix", "end_of_word_suffix", "byte_fallback")
-        var vocabulary: [String: Int] = [:]
-        for (token, field) in try model.member("vocab").members() { vocabulary[token] = try field.int() }
+        let tokens = try model.member("vocab").vocabularyByID().map(\.token)
         // Merges come as "left right" strings (older files) or [left, right] pairs (newer ones).
-        let merges: [String] = try model.member("merges").elements().map { item in
-            if case .string(let line) = item.value { return line }
+        let merges = try model.member("merges").elements().map { item -> (left: String, right: String) in
+            if case .string(let line) = item.value {
+                let parts = line.unicodeScalars.split(separator: " ", omittingEmptySubsequences: false)
+                guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { throw item.fail("must be two tokens around a space") }
+                return (String(Substring(parts[0])), String(Substring(parts[1])))
+            }
             let pair = try item.elements().map { try $0.string() }
             guard pair.count == 2 else { throw item.fail("must be \"left right\" or a pair") }
-            return pair.joined(separator: " ")
+            return (pair[0], pair[1])
         }
         do {
-            try self.init(gpt2Vocabulary: vocabulary, mergeLines: merges)
+            try self.init(gpt2Tokens: tokens, merges: merges)
         } catch let error as GPTError {
             throw model.fail("does not describe a byte-level BPE: \(error)")
         }

@@ -165,35 +165,101 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
         case embeddingNorm = "embedding_norm", logitSoftcap = "logit_softcap", zeroInitProjections = "zero_init_projections"
     }
 
+    /// The keys every versioned file holds: this package has written all of them since format 1.
+    static let keysOfEveryVersion: [CodingKeys] = [
+        .modelType, .vocabSize, .blockSize, .layerCount, .headCount, .embeddingSize, .dropout, .bias, .attentionBias,
+        .lmHeadBias, .activation, .tiedEmbeddings,
+    ]
+    /// The keys format 3 adds, written whenever it is (`rope_theta` with rotary positions, `logit_softcap` when set).
+    static let keysOfVersion3: [CodingKeys] = [
+        .positionEncoding, .norm, .normAffine, .normEpsilon, .qkNorm, .keyValueHeadCount, .embeddingNorm, .zeroInitProjections,
+    ]
+
+    /// Reads a file of any format version strictly: a value of the wrong type or an unknown one is an error naming its
+    /// key, and so is a missing key that the file's version always holds. A file without `format_version` is nanoGPT's
+    /// `GPTConfig` (`vocab_size`, `block_size`, and for a GPT `n_layer`, `n_head`, `n_embd`), whose other fields
+    /// default as nanoGPT's model has them (exact GELU, tied, biases per `bias`). A newer version is read as far as
+    /// this code knows it, and ``validate()`` refuses it.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        formatVersion = try c.decodeIfPresent(Int.self, forKey: .formatVersion) ?? 1
-        modelType = try c.decodeIfPresent(ModelType.self, forKey: .modelType) ?? .gpt
-        vocabSize = try c.decode(Int.self, forKey: .vocabSize)
-        blockSize = try c.decode(Int.self, forKey: .blockSize)
-        layerCount = try c.decodeIfPresent(Int.self, forKey: .layerCount) ?? 0
-        headCount = try c.decodeIfPresent(Int.self, forKey: .headCount) ?? 0
-        embeddingSize = try c.decodeIfPresent(Int.self, forKey: .embeddingSize) ?? 0
-        dropout = try c.decodeIfPresent(Float.self, forKey: .dropout) ?? 0
-        bias = try c.decodeIfPresent(Bool.self, forKey: .bias) ?? true
-        attentionBias = try c.decodeIfPresent(Bool.self, forKey: .attentionBias) ?? bias
-        lmHeadBias = try c.decodeIfPresent(Bool.self, forKey: .lmHeadBias) ?? false
+        let version: Int?
+        do {
+            version = try c.decodeIfPresent(Int.self, forKey: .formatVersion)
+        } catch {
+            throw DecodingError.typeMismatch(Int.self, .init(codingPath: c.codingPath + [CodingKeys.formatVersion],
+                                                             debugDescription: "is not an integer", underlyingError: error))
+        }
+        if let version, version < 1 {
+            throw DecodingError.dataCorruptedError(forKey: .formatVersion, in: c, debugDescription: "must be 1 or more, got \(version)")
+        }
+        formatVersion = version ?? 1
+        let versioned = version.map { $0 <= Self.currentFormatVersion } ?? false
+        var required: [CodingKeys] = versioned ? Self.keysOfEveryVersion + (formatVersion >= 3 ? Self.keysOfVersion3 : []) : [.vocabSize, .blockSize]
+        /// The value under `key`: a required one may be neither missing nor null; others default when absent. A value
+        /// that does not read as `Value` is an error naming the key.
+        func value<Value: Decodable>(_ key: CodingKeys, or fallback: @autoclosure () -> Value) throws -> Value {
+            if required.contains(key), !c.contains(key) {
+                throw DecodingError.keyNotFound(key, .init(codingPath: c.codingPath, debugDescription:
+                    "format \(version.map(String.init) ?? "nanoGPT") always has \(key.stringValue)"))
+            }
+            do {
+                return required.contains(key) ? try c.decode(Value.self, forKey: key) : try c.decodeIfPresent(Value.self, forKey: key) ?? fallback()
+            } catch {
+                // Foundation throws a number that does not fit (1.5 for an Int) as an error of its own, not a DecodingError.
+                if case DecodingError.keyNotFound = error { throw error }
+                throw DecodingError.typeMismatch(Value.self, .init(codingPath: c.codingPath + [key], debugDescription:
+                    "is not \(Self.describe(Value.self))", underlyingError: error))
+            }
+        }
+        modelType = try value(.modelType, or: .gpt)
+        if version == nil, modelType == .gpt { required += [.layerCount, .headCount, .embeddingSize] }
+        vocabSize = try value(.vocabSize, or: 0)
+        blockSize = try value(.blockSize, or: 0)
+        layerCount = try value(.layerCount, or: 0)
+        headCount = try value(.headCount, or: 0)
+        embeddingSize = try value(.embeddingSize, or: 0)
+        dropout = try value(.dropout, or: 0)
+        bias = try value(.bias, or: true)
+        attentionBias = try value(.attentionBias, or: bias)
+        lmHeadBias = try value(.lmHeadBias, or: false)
         // No key (nanoGPT's own configuration): nanoGPT's exact GELU. Before format version 2 `gelu` was the tanh form.
-        let activation = try c.decodeIfPresent(Activation.self, forKey: .activation) ?? .gelu
+        let activation: Activation = try value(.activation, or: .gelu)
         self.activation = activation == .gelu && formatVersion < 2 && c.contains(.activation) ? .geluTanh : activation
-        tiedEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tiedEmbeddings) ?? true
-        positionEncoding = try c.decodeIfPresent(PositionEncoding.self, forKey: .positionEncoding) ?? .learned
-        ropeTheta = try c.decodeIfPresent(Float.self, forKey: .ropeTheta) ?? 10_000
-        norm = try c.decodeIfPresent(Norm.self, forKey: .norm) ?? .layerNorm
-        normAffine = try c.decodeIfPresent(Bool.self, forKey: .normAffine) ?? true
-        normEpsilon = try c.decodeIfPresent(Float.self, forKey: .normEpsilon) ?? 1e-5
-        qkNorm = try c.decodeIfPresent(Bool.self, forKey: .qkNorm) ?? false
-        keyValueHeadCount = try c.decodeIfPresent(Int.self, forKey: .keyValueHeadCount)
-        embeddingNorm = try c.decodeIfPresent(Bool.self, forKey: .embeddingNorm) ?? false
-        logitSoftcap = try c.decodeIfPresent(Float.self, forKey: .logitSoftcap)
-        zeroInitProjections = try c.decodeIfPresent(Bool.self, forKey: .zeroInitProjections) ?? false
+        tiedEmbeddings = try value(.tiedEmbeddings, or: true)
+        positionEncoding = try value(.positionEncoding, or: .learned)
+        if positionEncoding == .rope, version.map({ $0 >= 3 }) == true, !c.contains(.ropeTheta) {
+            throw DecodingError.keyNotFound(CodingKeys.ropeTheta, .init(codingPath: c.codingPath, debugDescription:
+                "format 3 has rope_theta with rotary positions"))
+        }
+        ropeTheta = try value(.ropeTheta, or: 10_000)
+        norm = try value(.norm, or: .layerNorm)
+        normAffine = try value(.normAffine, or: true)
+        normEpsilon = try value(.normEpsilon, or: 1e-5)
+        qkNorm = try value(.qkNorm, or: false)
+        keyValueHeadCount = required.contains(.keyValueHeadCount) ? try value(.keyValueHeadCount, or: 0) as Int
+            : try value(.keyValueHeadCount, or: nil) as Int?
+        embeddingNorm = try value(.embeddingNorm, or: false)
+        logitSoftcap = try value(.logitSoftcap, or: nil) as Float?
+        zeroInitProjections = try value(.zeroInitProjections, or: false)
         // Read in the current meaning from here on; a newer version is kept so that validate() refuses it.
         if formatVersion < Self.currentFormatVersion { formatVersion = Self.currentFormatVersion }
+    }
+}
+
+extension ModelConfiguration {
+    /// What a value of `type` is, for an error: `an integer`, `one of relu, gelu, gelu_tanh, relu2`.
+    static func describe(_ type: Any.Type) -> String {
+        func oneOf(_ values: [String]) -> String { "one of " + values.joined(separator: ", ") }
+        return switch type {
+        case is Int.Type, is Int?.Type: "an integer"
+        case is Float.Type, is Float?.Type: "a number"
+        case is Bool.Type: "true or false"
+        case is ModelType.Type: oneOf([ModelType.bigram, .gpt].map(\.rawValue))
+        case is Activation.Type: oneOf(Activation.allCases.map(\.rawValue))
+        case is PositionEncoding.Type: oneOf(PositionEncoding.allCases.map(\.rawValue))
+        case is Norm.Type: oneOf(Norm.allCases.map(\.rawValue))
+        default: "a \(type)"
+        }
     }
 }
 

@@ -18,6 +18,12 @@ public struct BytePairTokenizer: Equatable, Sendable {
     public var vocabularySize: Int { tokenBytes.count }
     /// The longest token a tokenizer file may define (GPT-2's longest has 128 bytes).
     public static let maximumTokenBytes = 4096
+    /// The most bytes all tokens of a tokenizer file may hold together (GPT-2's 50,257 hold 320 KB): merges of
+    /// long tokens could otherwise make gigabytes from a file of megabytes.
+    public static let maximumTotalTokenBytes = 1 << 25
+    /// The largest tokenizer file read (`tokenizer.json`, `vocab.json`, `merges.txt`; GPT-2's `tokenizer.json` has
+    /// 1.4 MB, Gemma's 256,000 tokens 33 MB), checked before it is parsed.
+    public static let maximumFileBytes = 1 << 26
 
     /// A tokenizer from its byte tokens and ranked merges; every id must be defined before it is used.
     public init(byteTokens: [Int], merges: [[Int]], vocabularySize: Int) throws {
@@ -36,6 +42,7 @@ public struct BytePairTokenizer: Equatable, Sendable {
             bytes[token] = [UInt8(byte)]
         }
         var ranks: [Int64: (Int, Int)] = [:]
+        var totalBytes = 256
         for (rank, merge) in merges.enumerated() {
             guard merge.count == 3, merge.allSatisfy({ $0 >= 0 && $0 < vocabularySize }),
                   let left = bytes[merge[0]], let right = bytes[merge[1]], bytes[merge[2]] == nil
@@ -44,6 +51,14 @@ public struct BytePairTokenizer: Equatable, Sendable {
             guard left.count + right.count <= Self.maximumTokenBytes else {
                 throw GPTError.invalidArgument(name: "tokenizer", reason:
                     "merge \(rank) makes a token of \(left.count + right.count) bytes; at most \(Self.maximumTokenBytes)")
+            }
+            guard ranks[Self.key(merge[0], merge[1])] == nil else {
+                throw GPTError.invalidArgument(name: "tokenizer", reason: "merge \(rank) repeats the pair of an earlier merge")
+            }
+            totalBytes += left.count + right.count
+            guard totalBytes <= Self.maximumTotalTokenBytes else {
+                throw GPTError.invalidArgument(name: "tokenizer", reason:
+                    "merge \(rank) makes the tokens hold more than \(Self.maximumTotalTokenBytes) bytes together")
             }
             bytes[merge[2]] = left + right
             ranks[Self.key(merge[0], merge[1])] = (rank, merge[2])
@@ -218,32 +233,69 @@ extension BytePairTokenizer {
         String(String.UnicodeScalarView(bytes.map { gpt2ByteCharacters[Int($0)] }))
     }
 
-    /// Loads GPT-2's `vocab.json` (token text to id) and `merges.txt` (one `left right` pair per line, by rank).
+    /// Loads GPT-2's `vocab.json` (token text to id: the ids 0 to n-1, each once) and `merges.txt` (one `left right`
+    /// pair per line, by rank; `\n` or `\r\n` line ends, a `#version` line skipped).
     public init(gpt2Vocabulary vocabularyData: Data, merges mergesText: String) throws {
-        guard let vocabulary = try? JSONDecoder().decode([String: Int].self, from: vocabularyData) else {
-            throw GPTError.invalidArgument(name: "GPT-2 tokenizer files", reason: "vocab.json is not a JSON object of token ids")
-        }
-        try self.init(gpt2Vocabulary: vocabulary,
-                      mergeLines: mergesText.split(separator: "\n").filter { !$0.hasPrefix("#version") }.map(String.init))
+        try self.init(gpt2Vocabulary: vocabularyData, merges: mergesText, maximumVocabularySize: ModelConfiguration.maximumVocabSize)
     }
 
-    /// A tokenizer from GPT-2's vocabulary (token text to id) and merges (`left right`, by rank).
-    init(gpt2Vocabulary vocabulary: [String: Int], mergeLines: [String]) throws {
+    /// As ``init(gpt2Vocabulary:merges:)``, refusing more than `maximumVocabularySize` tokens (a model's vocab_size)
+    /// before the merges are read.
+    init(gpt2Vocabulary vocabularyData: Data, merges mergesText: String, maximumVocabularySize: Int) throws {
         func fail(_ reason: String) -> GPTError { .invalidArgument(name: "GPT-2 tokenizer files", reason: reason) }
+        guard vocabularyData.count <= Self.maximumFileBytes, mergesText.utf8.count <= Self.maximumFileBytes else {
+            throw fail("vocab.json and merges.txt may have at most \(formatBytes(Self.maximumFileBytes)) each")
+        }
+        let tokens: [String]
+        do {
+            tokens = try JSONField(OrderedJSON(parsing: vocabularyData)).vocabularyByID().map(\.token)
+        } catch let error as JSONFieldError {
+            throw fail("vocab.json \(error)")
+        }
+        guard tokens.count <= maximumVocabularySize else {
+            throw fail("vocab.json has \(tokens.count) tokens, more than the \(maximumVocabularySize) of the model")
+        }
+        try self.init(gpt2Tokens: tokens, merges: try Self.mergePairs(mergesText))
+    }
+
+    /// The pairs of GPT-2's `merges.txt`, by rank: lines cut at `\n` (a `\r` before it dropped) scalar by scalar
+    /// (as Characters, `\r\n` is one), empty and `#version` lines skipped, each line exactly two tokens around a space.
+    static func mergePairs(_ text: String) throws -> [(left: String, right: String)] {
+        var pairs: [(left: String, right: String)] = []
+        for var line in text.unicodeScalars.split(separator: "\n") {
+            if line.last == "\r" { line = line.dropLast() }
+            if line.isEmpty || line.starts(with: "#version".unicodeScalars) { continue }
+            let parts = line.split(separator: " ", omittingEmptySubsequences: false)
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw GPTError.invalidArgument(name: "GPT-2 tokenizer files", reason:
+                    "merges.txt line \(pairs.count + 1) \(String(Substring(line).prefix(40)).debugDescription) is not two tokens around a space")
+            }
+            pairs.append((String(Substring(parts[0])), String(Substring(parts[1]))))
+        }
+        return pairs
+    }
+
+    /// A tokenizer from GPT-2's vocabulary (token texts by id, each distinct) and merges (by rank).
+    init(gpt2Tokens tokens: [String], merges pairs: [(left: String, right: String)]) throws {
+        func fail(_ reason: String) -> GPTError { .invalidArgument(name: "GPT-2 tokenizer files", reason: reason) }
+        // Sizes first: each merge forms a token of its own beside the 256 byte tokens.
+        guard tokens.count >= 256, pairs.count <= tokens.count - 256 else {
+            throw fail("\(pairs.count) merges need \(pairs.count) tokens beside the 256 byte tokens; vocab.json has \(tokens.count)")
+        }
+        var ids: [ExactText: Int] = [:]
+        ids.reserveCapacity(tokens.count)
+        for (id, token) in tokens.enumerated() { ids[ExactText(token)] = id }
         let byteTokens = try Self.gpt2ByteCharacters.map { scalar -> Int in
-            guard let id = vocabulary[String(scalar)] else { throw fail("vocab.json lacks the byte token \(String(scalar))") }
+            guard let id = ids[ExactText(String(scalar))] else { throw fail("vocab.json lacks the byte token \(describeScalar(scalar))") }
             return id
         }
-        var merges: [[Int]] = []
-        for line in mergeLines {
-            let parts = line.split(separator: " ")
-            guard parts.count == 2 else { throw fail("merges.txt line \(line.debugDescription) is not two tokens") }
-            guard let left = vocabulary[String(parts[0])], let right = vocabulary[String(parts[1])],
-                  let merged = vocabulary[String(parts[0] + parts[1])]
-            else { throw fail("merges.txt pair \(line.debugDescription) uses a token missing from vocab.json") }
-            merges.append([left, right, merged])
+        let merges = try pairs.enumerated().map { rank, pair -> [Int] in
+            guard let left = ids[ExactText(pair.left)], let right = ids[ExactText(pair.right)],
+                  let merged = ids[ExactText(pair.left + pair.right)]
+            else { throw fail("merge \(rank) (\(String((pair.left + " " + pair.right).prefix(40)).debugDescription)) uses a token missing from the vocabulary") }
+            return [left, right, merged]
         }
-        try self.init(byteTokens: byteTokens, merges: merges, vocabularySize: (vocabulary.values.max() ?? 0) + 1)
+        try self.init(byteTokens: byteTokens, merges: merges, vocabularySize: tokens.count)
     }
 
     /// GPT-2's `vocab.json` and `merges.txt` for this tokenizer (the inverse of ``init(gpt2Vocabulary:merges:)``):

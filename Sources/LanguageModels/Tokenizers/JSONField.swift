@@ -49,6 +49,12 @@ struct JSONField {
         return int
     }
 
+    /// A number, integer or not, that a `Double` holds (not an infinity that a huge exponent rounds to).
+    func double() throws -> Double {
+        guard case .number(let text) = value, let double = Double(text), double.isFinite else { throw mismatch("a number") }
+        return double
+    }
+
     func bool() throws -> Bool {
         guard case .bool(let bool) = value else { throw mismatch("true or false") }
         return bool

@@ -26,6 +26,10 @@ extension Tokenizer {
 
     /// Reads a `tokenizer.json` (Hugging Face's, or this package's older format); `source` names it in errors.
     public init(huggingFaceJSON data: Data, source: String) throws {
+        guard data.count <= BytePairTokenizer.maximumFileBytes else {
+            throw GPTError.invalidCheckpoint(path: source, reason:
+                "the tokenizer file has \(formatBytes(data.count)); at most \(formatBytes(BytePairTokenizer.maximumFileBytes))")
+        }
         do {
             try self.init(file: JSONField(OrderedJSON(parsing: data)))
         } catch let error as JSONFieldError {
@@ -35,7 +39,7 @@ extension Tokenizer {
 
     /// Reads the `tokenizer.json` at `url`.
     public init(contentsOf url: URL) throws {
-        guard let data = FileManager.default.contents(atPath: url.path) else {
+        guard let data = try boundedContents(of: url, limit: BytePairTokenizer.maximumFileBytes) else {
             throw GPTError.invalidCheckpoint(path: url.deletingLastPathComponent().path,
                                              reason: "\(url.lastPathComponent) is missing or unreadable")
         }
@@ -259,4 +263,29 @@ extension Tokenizer: Codable {
                      ("merges", .array(tokenizer.merges.map(numbers))), ("vocab_size", .number(String(tokenizer.vocabularySize)))])
         }
     }
+}
+
+// MARK: - Reading a file of bounded size
+
+/// The bytes of the regular file at `url`, or nil when nothing is there; throws when it is not a regular file or is
+/// larger than `limit` bytes, before reading it.
+func boundedContents(of url: URL, limit: Int) throws -> Data? {
+    guard let attributes = try? FileManager.default.attributesOfItem(atPath: url.path) else { return nil }
+    guard attributes[.type] as? FileAttributeType == .typeRegular else {
+        throw GPTError.unreadableFile(path: url.path, reason: "it is not a regular file (a directory, a device, a FIFO or a socket)")
+    }
+    let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
+    guard size <= limit else {
+        throw GPTError.unreadableFile(path: url.path, reason: "it is \(formatBytes(size)); a \(url.lastPathComponent) has at most \(formatBytes(limit))")
+    }
+    guard let handle = try? FileHandle(forReadingFrom: url) else {
+        throw GPTError.unreadableFile(path: url.path, reason: "it cannot be opened")
+    }
+    defer { try? handle.close() }
+    // Read one byte past the limit: a file that grew since its size was read is refused too.
+    let data = (try? handle.read(upToCount: limit + 1)) ?? Data()
+    guard data.count <= limit else {
+        throw GPTError.unreadableFile(path: url.path, reason: "it is larger than \(formatBytes(limit))")
+    }
+    return data
 }
