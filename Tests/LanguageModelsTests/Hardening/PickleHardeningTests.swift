@@ -28,7 +28,7 @@ import Testing
         let time = try Self.seconds { value = try RestrictedPickle.read(Data(bytes), source: "appends.pkl") }
         guard case .list(let items) = value else { Issue.record("not a list"); return }
         #expect(items.count == count && items[257].int == 1)
-        #expect(time < 1, "\(time) s")
+        #expect(time < 10, "\(time) s")  // quadratic copying took 74-196 s; 10 s leaves room for a loaded machine
     }
 
     @Test func twoHundredThousandSetItemsReadInLinearTime() throws {
@@ -45,7 +45,7 @@ import Testing
         let time = try Self.seconds { value = try RestrictedPickle.read(Data(bytes), source: "meta.pkl") }
         guard case .dict(let items)? = value["itos"] else { Issue.record("no itos"); return }
         #expect(items.count == count && items.last?.key.int == count - 1)
-        #expect(time < 1, "\(time) s")
+        #expect(time < 10, "\(time) s")  // quadratic copying took 74-196 s; 10 s leaves room for a loaded machine
         // As a meta.pkl: a clear error (every id maps to "a"), in linear time too.
         #expect(throws: GPTError.self) { try characterTokenizer(fromMetaPickle: Data(bytes), source: "meta.pkl") }
     }
