@@ -85,10 +85,15 @@ public struct GPTServer: Sendable {
         slots.register(ticket)
         // One watch per request, dropped when it ends (callbacks on the connection's closeFuture would pile up, one
         // per request, on a connection kept alive for thousands of them).
-        let hangUp = try await connection.pipeline.handler(type: ClientHangUpHandler.self).get()
-        hangUp.watch(ticket) {
+        let onClose: @Sendable () -> Void = {
             cancelled.set()
             slots.abandon(ticket)
+        }
+        let hangUp = try? await connection.pipeline.handler(type: ClientHangUpHandler.self).get()
+        if let hangUp {
+            hangUp.watch(ticket, onClose)
+        } else {  // a router served without ``application(host:port:idleTimeout:onListening:)``'s handler
+            connection.closeFuture.whenComplete { _ in onClose() }
         }
         let admission: CompletionService.Admission
         do {
@@ -98,7 +103,7 @@ public struct GPTServer: Sendable {
             }
             admission = admitted
         } catch {
-            hangUp.unwatch(ticket)
+            hangUp?.unwatch(ticket)
             throw error
         }
         let prompts = admission.prompts
@@ -123,7 +128,7 @@ public struct GPTServer: Sendable {
                                                                               param: nil, code: nil)))
                 }
                 admission.slot.release()
-                hangUp.unwatch(ticket)
+                hangUp?.unwatch(ticket)
                 continuation.finish()
             }
             return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
@@ -147,7 +152,7 @@ public struct GPTServer: Sendable {
         }
         defer {
             admission.slot.release()
-            hangUp.unwatch(ticket)
+            hangUp?.unwatch(ticket)
         }
         let collector = ChoiceCollector(count: prompts.count * request.options.samples)
         try await service.generate(request, prompts: prompts.map(\.tokens), cancelled: cancelled) { collector.add($0) }
