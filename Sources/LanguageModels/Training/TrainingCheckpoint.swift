@@ -40,12 +40,7 @@ public enum TrainingCheckpoint {
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             let stateData = try encoder.encode(state)
             try steps.step { try writeAtomically(stateData, to: staging.appendingPathComponent(TrainingState.file)) }
-            if manager.fileExists(atPath: directory.path) {
-                try steps.step { try? manager.removeItem(at: old) }
-                try steps.step { try manager.moveItem(at: directory, to: old) }
-            }
-            try steps.step { try manager.moveItem(at: staging, to: directory) }
-            try steps.step { try? manager.removeItem(at: old) }
+            try steps.swap(staging, into: directory, old: old)
         } catch is SaveInterrupted {
             throw SaveInterrupted()  // a simulated kill: the disk stays exactly as it is
         } catch {
@@ -142,6 +137,23 @@ struct SaveSequence {
         if count == stop { throw SaveInterrupted() }
         count += 1
         try body()
+    }
+
+    /// Puts the finished `staging` directory in the place of `directory`, in steps: if `directory` exists, remove
+    /// `old` (a leftover) and rename `directory` to `old`; rename `staging` to `directory`; run `carryOver(old)`
+    /// (what the old copy holds that the new one must keep) if there was an old copy; remove `old`. At every step a
+    /// complete copy is on disk: `directory`, or `old` and `staging` between the two renames.
+    mutating func swap(_ staging: URL, into directory: URL, old: URL,
+                       carryingOver carryOver: (URL, inout SaveSequence) throws -> Void = { _, _ in }) throws {
+        let manager = FileManager.default
+        let existed = manager.fileExists(atPath: directory.path)
+        if existed {
+            try step { try? manager.removeItem(at: old) }
+            try step { try manager.moveItem(at: directory, to: old) }
+        }
+        try step { try manager.moveItem(at: staging, to: directory) }
+        if existed { try carryOver(old, &self) }
+        try step { try? manager.removeItem(at: old) }
     }
 
     /// The hidden staging directories in `directory` (of saves of `name`, or of any save).
