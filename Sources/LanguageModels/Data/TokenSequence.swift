@@ -104,7 +104,7 @@ public enum PreparedData {
         }
         recover(directory)
         let (staging, old) = places(directory)
-        do {
+        try SaveSequence.writing(staging, for: directory) {
             for (name, data) in zip(files, contents) {
                 try steps.step { try writeAtomically(data, to: staging.appendingPathComponent(name)) }
             }
@@ -113,12 +113,6 @@ public enum PreparedData {
                     try steps.step { try manager.moveItem(at: old.appendingPathComponent(entry), to: directory.appendingPathComponent(entry)) }
                 }
             }
-        } catch is SaveInterrupted {
-            throw SaveInterrupted()  // a simulated kill: the disk stays exactly as it is
-        } catch {
-            try? manager.removeItem(at: staging)
-            if let known = error as? GPTError { throw known }
-            throw GPTError.unwritableFile(path: directory.path, reason: error.localizedDescription)
         }
         return (cut, tokens.count - cut)
     }

@@ -29,8 +29,7 @@ public enum TrainingCheckpoint {
             let values = parameter.storage.pointer
             for i in 0..<parameter.count where !values[i].isFinite { throw GPTError.nonFiniteLoss(step: state.step) }
         }
-        let manager = FileManager.default
-        do {
+        try SaveSequence.writing(staging, for: directory) {
             try Checkpoint(model: trainer.model, tokenizer: tokenizer).writeFiles(into: staging, steps: &steps)
             try steps.step {
                 try SafeTensors.write(trainer.optimizerTensors(), metadata: ["step": "\(state.step)"],
@@ -41,12 +40,6 @@ public enum TrainingCheckpoint {
             let stateData = try encoder.encode(state)
             try steps.step { try writeAtomically(stateData, to: staging.appendingPathComponent(TrainingState.file)) }
             try steps.swap(staging, into: directory, old: old)
-        } catch is SaveInterrupted {
-            throw SaveInterrupted()  // a simulated kill: the disk stays exactly as it is
-        } catch {
-            try? manager.removeItem(at: staging)
-            if let known = error as? GPTError { throw known }
-            throw GPTError.unwritableFile(path: directory.path, reason: error.localizedDescription)
         }
     }
 
@@ -137,6 +130,20 @@ struct SaveSequence {
         if count == stop { throw SaveInterrupted() }
         count += 1
         try body()
+    }
+
+    /// Runs `body`, which writes `staging` and swaps it in as `directory`. An error removes the staging directory
+    /// and is reported as a ``GPTError`` naming `directory`; a simulated kill leaves the disk exactly as it is.
+    static func writing(_ staging: URL, for directory: URL, _ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch is SaveInterrupted {
+            throw SaveInterrupted()
+        } catch {
+            try? FileManager.default.removeItem(at: staging)
+            if let known = error as? GPTError { throw known }
+            throw GPTError.unwritableFile(path: directory.path, reason: error.localizedDescription)
+        }
     }
 
     /// Puts the finished `staging` directory in the place of `directory`, in steps: if `directory` exists, remove
