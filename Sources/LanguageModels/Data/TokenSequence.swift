@@ -62,8 +62,20 @@ public enum PreparedData {
         return ["meta.json", "meta.pkl"].contains { FileManager.default.fileExists(atPath: directory.appendingPathComponent($0).path) }
     }
 
-    /// Tokenizes `text` and writes the folder (90/10 split, as the lecture).
+    /// The files a prepared folder holds (any others in it are the user's, and stay).
+    static let files = ["train.bin", "val.bin", "meta.pkl", "meta.json"]
+
+    /// Tokenizes `text` and writes the folder (90/10 split, as the lecture), as a set: the four files are written
+    /// into a hidden sibling directory, which is then swapped in by renames as a run's saves are
+    /// (``SaveSequence/swap(_:into:old:carryingOver:)``), and the user's other files in the old folder are moved
+    /// into the new one. A kill at any moment leaves the old folder or the new one, each complete, or (between the
+    /// two renames) neither in place but both beside it, which ``recover(_:)`` (run by the next write) puts back.
     public static func write(text: String, tokenizer: Tokenizer, to directory: URL) throws -> (train: Int, validation: Int) {
+        var steps = SaveSequence()
+        return try write(text: text, tokenizer: tokenizer, to: directory, steps: &steps)
+    }
+
+    static func write(text: String, tokenizer: Tokenizer, to directory: URL, steps: inout SaveSequence) throws -> (train: Int, validation: Int) {
         let tokens = try tokenizer.encode(text)
         let cut = Int(Double(tokens.count) * 0.9)
         let wide = tokenizer.vocabularySize > 65_536
@@ -78,16 +90,64 @@ public enum PreparedData {
             }
             return data
         }
-        try writeAtomically(bytes(tokens[..<cut]), to: directory.appendingPathComponent("train.bin"))
-        try writeAtomically(bytes(tokens[cut...]), to: directory.appendingPathComponent("val.bin"))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let meta = Meta(vocabSize: tokenizer.vocabularySize, dtype: wide ? "uint32" : "uint16", tokenizer: tokenizer)
-        try writeAtomically(try encoder.encode(meta), to: directory.appendingPathComponent("meta.json"))
         // nanoGPT's train.py reads vocab_size from meta.pkl (without it, it silently trains a 50,304-token model);
-        // its sample.py also reads a character model's stoi and itos.
-        try writeAtomically(metaPickle(tokenizer), to: directory.appendingPathComponent("meta.pkl"))
+        // its sample.py also reads a character model's stoi and itos. meta.json, written last, marks a complete set.
+        let contents = [bytes(tokens[..<cut]), bytes(tokens[cut...]), metaPickle(tokenizer), try encoder.encode(meta)]
+
+        let manager = FileManager.default
+        var isDirectory: ObjCBool = false
+        if manager.fileExists(atPath: directory.path, isDirectory: &isDirectory), !isDirectory.boolValue {
+            throw GPTError.unwritableFile(path: directory.path, reason: "it is a file, not a folder")
+        }
+        recover(directory)
+        let (staging, old) = places(directory)
+        try SaveSequence.writing(staging, for: directory) {
+            for (name, data) in zip(files, contents) {
+                try steps.step { try writeAtomically(data, to: staging.appendingPathComponent(name)) }
+            }
+            try steps.swap(staging, into: directory, old: old) { old, steps in
+                for entry in try manager.contentsOfDirectory(atPath: old.path) where !files.contains(entry) {
+                    try steps.step { try manager.moveItem(at: old.appendingPathComponent(entry), to: directory.appendingPathComponent(entry)) }
+                }
+            }
+        }
         return (cut, tokens.count - cut)
+    }
+
+    /// A write's staging directory (`.<name>.saving-<id>` beside the folder) and the old folder's place while it is
+    /// swapped out (`.<name>.prepared-old`).
+    static func places(_ directory: URL) -> (staging: URL, old: URL) {
+        let parent = directory.deletingLastPathComponent(), name = directory.lastPathComponent
+        return (parent.appendingPathComponent(".\(name)\(SaveSequence.stagingMarker)\(UUID().uuidString)"),
+                parent.appendingPathComponent(".\(name).prepared-old"))
+    }
+
+    /// Puts a folder in order after a write was killed: a folder caught between its two renames is put in place
+    /// (the new one, if its staging directory is complete, else the old one); the user's files still in the old
+    /// folder are moved into the new one; leftover staging directories and the old folder are removed.
+    public static func recover(_ directory: URL) {
+        let manager = FileManager.default
+        let parent = directory.deletingLastPathComponent(), old = places(directory).old
+        let stagings = SaveSequence.stagingDirectories(in: parent, named: directory.lastPathComponent)
+        let complete = stagings.filter { manager.fileExists(atPath: $0.appendingPathComponent("meta.json").path) }
+        if !manager.fileExists(atPath: directory.path) {
+            if let staged = complete.first {
+                try? manager.moveItem(at: staged, to: directory)
+            } else if manager.fileExists(atPath: old.path) {
+                try? manager.moveItem(at: old, to: directory)
+            }
+        }
+        if manager.fileExists(atPath: directory.path), manager.fileExists(atPath: old.path) {
+            let userEntries = { ((try? manager.contentsOfDirectory(atPath: old.path)) ?? []).filter { !files.contains($0) } }
+            for entry in userEntries() {
+                try? manager.moveItem(at: old.appendingPathComponent(entry), to: directory.appendingPathComponent(entry))
+            }
+            if userEntries().isEmpty { try? manager.removeItem(at: old) }  // never a user's file that could not move
+        }
+        for leftover in stagings where manager.fileExists(atPath: leftover.path) { try? manager.removeItem(at: leftover) }
     }
 
     /// Maps a prepared folder as a dataset, with its tokenizer; checks ids against the vocabulary.

@@ -29,8 +29,7 @@ public enum TrainingCheckpoint {
             let values = parameter.storage.pointer
             for i in 0..<parameter.count where !values[i].isFinite { throw GPTError.nonFiniteLoss(step: state.step) }
         }
-        let manager = FileManager.default
-        do {
+        try SaveSequence.writing(staging, for: directory) {
             try Checkpoint(model: trainer.model, tokenizer: tokenizer).writeFiles(into: staging, steps: &steps)
             try steps.step {
                 try SafeTensors.write(trainer.optimizerTensors(), metadata: ["step": "\(state.step)"],
@@ -40,18 +39,7 @@ public enum TrainingCheckpoint {
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             let stateData = try encoder.encode(state)
             try steps.step { try writeAtomically(stateData, to: staging.appendingPathComponent(TrainingState.file)) }
-            if manager.fileExists(atPath: directory.path) {
-                try steps.step { try? manager.removeItem(at: old) }
-                try steps.step { try manager.moveItem(at: directory, to: old) }
-            }
-            try steps.step { try manager.moveItem(at: staging, to: directory) }
-            try steps.step { try? manager.removeItem(at: old) }
-        } catch is SaveInterrupted {
-            throw SaveInterrupted()  // a simulated kill: the disk stays exactly as it is
-        } catch {
-            try? manager.removeItem(at: staging)
-            if let known = error as? GPTError { throw known }
-            throw GPTError.unwritableFile(path: directory.path, reason: error.localizedDescription)
+            try steps.swap(staging, into: directory, old: old)
         }
     }
 
@@ -142,6 +130,37 @@ struct SaveSequence {
         if count == stop { throw SaveInterrupted() }
         count += 1
         try body()
+    }
+
+    /// Runs `body`, which writes `staging` and swaps it in as `directory`. An error removes the staging directory
+    /// and is reported as a ``GPTError`` naming `directory`; a simulated kill leaves the disk exactly as it is.
+    static func writing(_ staging: URL, for directory: URL, _ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch is SaveInterrupted {
+            throw SaveInterrupted()
+        } catch {
+            try? FileManager.default.removeItem(at: staging)
+            if let known = error as? GPTError { throw known }
+            throw GPTError.unwritableFile(path: directory.path, reason: error.localizedDescription)
+        }
+    }
+
+    /// Puts the finished `staging` directory in the place of `directory`, in steps: if `directory` exists, remove
+    /// `old` (a leftover) and rename `directory` to `old`; rename `staging` to `directory`; run `carryOver(old)`
+    /// (what the old copy holds that the new one must keep) if there was an old copy; remove `old`. At every step a
+    /// complete copy is on disk: `directory`, or `old` and `staging` between the two renames.
+    mutating func swap(_ staging: URL, into directory: URL, old: URL,
+                       carryingOver carryOver: (URL, inout SaveSequence) throws -> Void = { _, _ in }) throws {
+        let manager = FileManager.default
+        let existed = manager.fileExists(atPath: directory.path)
+        if existed {
+            try step { try? manager.removeItem(at: old) }
+            try step { try manager.moveItem(at: directory, to: old) }
+        }
+        try step { try manager.moveItem(at: staging, to: directory) }
+        if existed { try carryOver(old, &self) }
+        try step { try? manager.removeItem(at: old) }
     }
 
     /// The hidden staging directories in `directory` (of saves of `name`, or of any save).
