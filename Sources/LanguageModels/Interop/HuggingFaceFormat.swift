@@ -81,8 +81,7 @@ public struct GGUFFormat: ModelFormat {
 
     public func check(_ model: GPTLanguageModel) throws -> String? {
         let c = model.configuration
-        try ModelLayout.nanoGPT.require(c, for: "llama.cpp's gpt2", only: ModelLayout.modernFields
-            + (c.lmHeadBias ? ["lm_head_bias"] : []) + ([.relu, .relu2].contains(c.activation) ? ["activation"] : []))
+        try ModelLayout.nanoGPT.require(c, for: "llama.cpp's gpt2", only: LlamaCppGPT2.unsupported(c))
         return LlamaCppGPT2.approximation(model)
     }
 

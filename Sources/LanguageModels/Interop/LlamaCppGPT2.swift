@@ -29,6 +29,13 @@ public enum LlamaCppGPT2 {
         }
     }
 
+    /// The fields llama.cpp's `gpt2` cannot hold: a head bias, an activation other than GELU, any option of the
+    /// modern layout.
+    static func unsupported(_ c: ModelConfiguration) -> [String] {
+        ModelLayout.modernFields + (c.lmHeadBias ? ["lm_head_bias"] : [])
+            + ([.relu, .relu2].contains(c.activation) ? ["activation"] : [])
+    }
+
     /// Whether llama.cpp runs `model` as trained. `nil` when it does; otherwise the difference in a sentence
     /// (the exact GELU, which llama.cpp's `gpt2` computes in its tanh form).
     public static func approximation(_ model: GPTLanguageModel) -> String? {
@@ -44,8 +51,7 @@ public enum LlamaCppGPT2 {
     public static func export(_ model: GPTLanguageModel, tokenizer: Tokenizer, type: GGUF.TensorType = .f32) throws
         -> (metadata: [(key: String, value: GGUF.Value)], tensors: [GGUF.TensorEntry]) {
         let c = model.configuration
-        try ModelLayout.nanoGPT.require(c, for: "llama.cpp's gpt2", only: ModelLayout.modernFields
-            + (c.lmHeadBias ? ["lm_head_bias"] : []) + ([.relu, .relu2].contains(c.activation) ? ["activation"] : []))
+        try ModelLayout.nanoGPT.require(c, for: "llama.cpp's gpt2", only: unsupported(c))
         let vocabulary = try LlamaCppVocabulary(tokenizer, modelVocabularySize: c.vocabSize)
         let extraRows = vocabulary.tokens.count - c.vocabSize
         var tensors: [GGUF.TensorEntry] = []
