@@ -16,6 +16,7 @@ let package = Package(
             name: "gpt-fuzz",
             dependencies: [
                 .product(name: "LanguageModels", package: root), .product(name: "TensorModule", package: root),
+                .product(name: "GPTServer", package: root),
             ],
             path: "Sources/gpt-fuzz",
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Fuzzes the readers of everything a user or an attacker can hand swift-gpt: safetensors files, config.json,
 # tokenizer.json (char, word and byte-level BPE), trainer.json, a config.json with weights as a checkpoint loads
-# them, and nanoGPT's ckpt.pt (ZIP + restricted pickle) and meta.pkl (Fuzz/Sources/gpt-fuzz/main.swift). libFuzzer, coverage-guided, seeded with the files of a small
+# them, nanoGPT's ckpt.pt (ZIP + restricted pickle) and meta.pkl, Hugging Face's config.json, vocab.json + merges.txt and
+# shard index, and the server's request bodies (Fuzz/Sources/gpt-fuzz/main.swift). libFuzzer, coverage-guided, seeded with the files of a small
 # trained run; a trap, a crash, a hang (-timeout) or an allocation past -rss_limit_mb is a finding, saved under
 # $FUZZ_DIR/crashes. Not part of the tests or CI.
 #
-# Usage: Scripts/fuzz.sh [SECONDS]      (default 1800; FUZZ_DIR defaults to /tmp/gpt-fuzz)
+# Usage: Scripts/fuzz.sh [SECONDS] [READER]   (default 1800 s, every reader; FUZZ_DIR defaults to /tmp/gpt-fuzz)
+# READER (a selector number of main.swift) fuzzes that reader alone, which is how its inputs are counted.
 # Replay a finding: Fuzz/.build/release/gpt-fuzz /tmp/gpt-fuzz/crashes/crash-...
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-1800}
+reader=${2:-}
 work=${FUZZ_DIR:-/tmp/gpt-fuzz}
 mkdir -p "$work/corpus" "$work/crashes"
 (cd Fuzz && swift build -c release -Xswiftc -sanitize=fuzzer --product gpt-fuzz)
@@ -45,8 +48,13 @@ seed 8 gpt2-vocab-merges "$work/hf/vocab.json" "$work/hf/merges.txt"
 printf '%s' '{"metadata":{"total_size":4096},"weight_map":{"wte.weight":"model-00001-of-00002.safetensors",'\
 '"h.0.attn.c_attn.weight":"model-00001-of-00002.safetensors","lm_head.weight":"model-00002-of-00002.safetensors"}}' >"$work/index.json"
 seed 9 hf-index "$work/index.json"
+# The server's request bodies: a plain one, every field, a prompt list, and a streamed one.
+bodies=('{"prompt":"ROMEO:","max_tokens":16}'
+  '{"model":"gpt","prompt":"To be","max_tokens":8,"temperature":0.8,"top_k":40,"top_p":0.9,"seed":1,"n":2,"logprobs":3,"stop":["\\n"]}'
+  '{"prompt":["a","b"],"max_tokens":4,"echo":true}' '{"prompt":"x","stream":true,"stop":"."}')
+for i in "${!bodies[@]}"; do printf '%s' "${bodies[$i]}" >"$work/body$i.json"; seed 10 "completion-body-$i" "$work/body$i.json"; done
 echo "fuzzing for $seconds s; log: $work/fuzz.log"
-Fuzz/.build/release/gpt-fuzz "$work/corpus" -max_total_time="$seconds" -max_len=131072 -timeout=10 \
+GPT_FUZZ_READER=$reader Fuzz/.build/release/gpt-fuzz "$work/corpus" -max_total_time="$seconds" -max_len=131072 -timeout=10 \
   -rss_limit_mb=4096 -artifact_prefix="$work/crashes/" -print_final_stats=1 >"$work/fuzz.log" 2>&1 || true
 grep -E "^#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss|ERROR|SUMMARY" "$work/fuzz.log" || true
 echo "findings: $(ls "$work/crashes" | wc -l) (in $work/crashes)"

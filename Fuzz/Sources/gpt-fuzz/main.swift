@@ -1,4 +1,5 @@
 import Foundation
+import GPTServer
 import LanguageModels
 import TensorModule
 
@@ -15,6 +16,7 @@ import TensorModule
 /// - 7: a Hugging Face GPT-2 `config.json` (`HuggingFaceGPT2.configuration(configJSON:source:)`, then `validate()`)
 /// - 8: GPT-2's `vocab.json` and `merges.txt` (split at the first NUL; read, then encode and decode a text)
 /// - 9: a Hugging Face `model.safetensors.index.json` (`HuggingFaceGPT2.shards(indexJSON:source:)`)
+/// - 10: a `POST /v1/completions` body (`CompletionRequest(json:)`, the server's only route with a body)
 ///
 /// `GPT_FUZZ_READER=N` fuzzes reader N alone (every input's first byte is taken as N), to count its inputs.
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -22,7 +24,7 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     guard count > 0 else { return 0 }
     let bytes = Data(bytes: start, count: count)
     let body = bytes.dropFirst()
-    switch onlyReader ?? bytes[bytes.startIndex] % 10 {
+    switch onlyReader ?? bytes[bytes.startIndex] % readerCount {
     case 0:
         _ = try? SafeTensors.decode(Data(body))
     case 1:
@@ -55,6 +57,8 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
         }
     case 9:
         _ = try? HuggingFaceGPT2.shards(indexJSON: Data(body), source: "fuzz")
+    case 10:
+        _ = try? CompletionRequest(json: Data(body))
     default:
         let parts = body.split(separator: 0, maxSplits: 1, omittingEmptySubsequences: false)
         guard parts.count == 2, let configuration = try? JSONDecoder().decode(ModelConfiguration.self, from: Data(parts[0])),
@@ -69,6 +73,9 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     }
     return 0
 }
+
+/// How many readers the first byte chooses among.
+let readerCount: UInt8 = 11
 
 /// The reader `GPT_FUZZ_READER` names, if any.
 let onlyReader: UInt8? = ProcessInfo.processInfo.environment["GPT_FUZZ_READER"].flatMap { UInt8($0) }

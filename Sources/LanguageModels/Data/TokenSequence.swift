@@ -98,6 +98,12 @@ public enum PreparedData {
         let contents = [bytes(tokens[..<cut]), bytes(tokens[cut...]), metaPickle(tokenizer), try encoder.encode(meta)]
 
         let manager = FileManager.default
+        let target = directory.standardizedFileURL.resolvingSymlinksInPath().path
+        let here = URL(fileURLWithPath: manager.currentDirectoryPath).standardizedFileURL.resolvingSymlinksInPath().path
+        if here == target || here.hasPrefix(target.hasSuffix("/") ? target : target + "/") {
+            throw GPTError.unwritableFile(path: directory.path, reason: "it is the current folder or holds it, and the folder is "
+                                          + "replaced as a whole; give a folder of its own, such as data/")
+        }
         var isDirectory: ObjCBool = false
         if manager.fileExists(atPath: directory.path, isDirectory: &isDirectory), !isDirectory.boolValue {
             throw GPTError.unwritableFile(path: directory.path, reason: "it is a file, not a folder")

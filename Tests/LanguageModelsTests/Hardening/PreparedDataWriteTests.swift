@@ -65,4 +65,14 @@ import _TestSupport
         #expect(throws: GPTError.self) { try Self.write(Self.newText, to: file) }
         #expect(try Data(contentsOf: file) == Data("keep me".utf8))
     }
+
+    /// The folder is replaced as a whole, so the current folder (`gpt prepare --out .`) or one holding it is refused
+    /// before anything is written, rather than renamed from under the user's shell.
+    @Test func theCurrentFolderAndItsParentsAreRefused() throws {
+        let here = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        for folder in [here, URL(fileURLWithPath: "."), here.deletingLastPathComponent()] {
+            #expect(throws: GPTError.self) { try Self.write(Self.newText, to: folder) }
+        }
+        #expect(FileManager.default.fileExists(atPath: here.path))
+    }
 }
