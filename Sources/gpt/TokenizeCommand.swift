@@ -1,0 +1,34 @@
+import ArgumentParser
+import Foundation
+import LanguageModels
+
+struct TokenizeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tokenize",
+        abstract: "Print the token ids of a text, as Hugging Face's tokenizers library gives them.",
+        discussion: """
+            Reads the tokenizer of a checkpoint or Hugging Face folder (tokenizer.json, or GPT-2's vocab.json and \
+            merges.txt), or a tokenizer.json named with --tokenizer. Prints the ids on one line; with --pieces, \
+            each id and its token's string on a line of its own.
+            """)
+
+    @Option(help: "A checkpoint or Hugging Face folder.") var checkpoint: String?
+    @Option(help: "A tokenizer file (tokenizer.json) instead of a folder's.") var tokenizer: String?
+    @Flag(inversion: .prefixedNo, help: "Put the special tokens the tokenizer adds around a text (a BOS), as tokenizers' encode does.")
+    var addSpecialTokens = true
+    @Flag(help: "Show each token's string beside its id.") var pieces = false
+    @Argument(help: "The text.") var text: String
+
+    func run() throws {
+        guard (checkpoint == nil) != (tokenizer == nil) else {
+            throw GPTError.invalidArgument(name: "--checkpoint", reason: "name a checkpoint or a --tokenizer file, one of them")
+        }
+        let loaded = try Tokenizer.reading(checkpointOrFile: URL(fileURLWithPath: checkpoint ?? tokenizer!))
+        let result = try loaded.tokenization(of: text, addingSpecialTokens: addSpecialTokens)
+        guard pieces else {
+            print(result.ids.map(String.init).joined(separator: " "))
+            return
+        }
+        for (id, piece) in zip(result.ids, result.pieces) { print("\(id)\t\(piece.debugDescription)") }
+    }
+}
