@@ -10,7 +10,7 @@ struct GPTTool: AsyncParsableCommand {
         abstract: "Train a language model on any text and generate new text, on the CPU.",
         subcommands: [
             TrainCommand.self, SampleCommand.self, ServeCommand.self, EvalCommand.self, PrepareCommand.self, InspectCommand.self,
-            DemoCommand.self, ImportCommand.self, ExportCommand.self, InfoCommand.self, BenchCommand.self,
+            DemoCommand.self, ImportCommand.self, ExportCommand.self, InfoCommand.self, BenchCommand.self, TokenizeCommand.self,
         ],
         defaultSubcommand: nil)
 

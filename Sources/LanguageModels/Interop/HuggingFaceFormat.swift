@@ -21,7 +21,11 @@ public struct HuggingFaceFormat: ModelFormat {
         let (model, tensors) = try HuggingFaceGPT2.load(url)
         let chosen: Tokenizer
         let vocabulary = url.appendingPathComponent("vocab.json"), merges = url.appendingPathComponent("merges.txt")
-        if tokenizer == nil, let vocabularyData = try boundedContents(of: vocabulary, limit: BytePairTokenizer.maximumFileBytes) {
+        // tokenizer.json first: GPT-2's vocab.json and merges.txt lack the tokens added after the vocabulary
+        // (<|im_start|>, <|im_end|>), whose embedding rows would be cut as padding.
+        let hasTokenizerJSON = FileManager.default.fileExists(atPath: url.appendingPathComponent(Checkpoint.tokenizerFile).path)
+        if tokenizer == nil, !hasTokenizerJSON,
+           let vocabularyData = try boundedContents(of: vocabulary, limit: BytePairTokenizer.maximumFileBytes) {
             guard let mergesData = try boundedContents(of: merges, limit: BytePairTokenizer.maximumFileBytes) else {
                 throw GPTError.invalidCheckpoint(path: url.path, reason: "vocab.json is there but merges.txt is not")
             }

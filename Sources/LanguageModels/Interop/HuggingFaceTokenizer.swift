@@ -19,6 +19,10 @@ extension BytePairTokenizer {
     }
 
     init(huggingFace file: JSONField) throws {
+        guard try Self.isPlainGPT2(file) else {
+            try self.init(pipelineFile: file)
+            return
+        }
         let preTokenizer = try file.member("pre_tokenizer")
         guard try preTokenizer.member("type").string() == "ByteLevel" else {
             throw preTokenizer.fail("must be GPT-2's ByteLevel (or null for a character tokenizer)")
@@ -30,16 +34,7 @@ extension BytePairTokenizer {
         try model.requireUnset("dropout", "unk_token", "continuing_subword_prefix", "end_of_word_suffix", "byte_fallback")
         let tokens = try model.member("vocab").vocabularyByID().map(\.token)
         // Merges come as "left right" strings (older files) or [left, right] pairs (newer ones).
-        let merges = try model.member("merges").elements().map { item -> (left: String, right: String) in
-            if case .string(let line) = item.value {
-                let parts = line.unicodeScalars.split(separator: " ", omittingEmptySubsequences: false)
-                guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { throw item.fail("must be two tokens around a space") }
-                return (String(Substring(parts[0])), String(Substring(parts[1])))
-            }
-            let pair = try item.elements().map { try $0.string() }
-            guard pair.count == 2 else { throw item.fail("must be \"left right\" or a pair") }
-            return (pair[0], pair[1])
-        }
+        let merges = try model.member("merges").mergePairs()
         do {
             try self.init(gpt2Tokens: tokens, merges: merges)
         } catch let error as GPTError {
@@ -48,6 +43,7 @@ extension BytePairTokenizer {
     }
 
     var huggingFaceFile: OrderedJSON {
+        if let pipeline { return pipeline.file }
         let byteLevel = OrderedJSON.object([("type", .string("ByteLevel")), ("add_prefix_space", .bool(false)),
                                             ("trim_offsets", .bool(true)), ("use_regex", .bool(true))])
         // GPT-2's <|endoftext|> is a special token: matched whole in text, never split, skipped when decoding.
@@ -64,5 +60,21 @@ extension BytePairTokenizer {
             ("end_of_word_suffix", .string("")), ("fuse_unk", .bool(false)), ("byte_fallback", .bool(false)),
             ("ignore_merges", .bool(false)), ("vocab", .vocabulary(vocabulary)), ("merges", .array(merges)),
         ])
+    }
+}
+
+extension JSONField {
+    /// `model.merges` by rank: `"left right"` strings (older files) or `[left, right]` pairs (newer ones).
+    func mergePairs() throws -> [(left: String, right: String)] {
+        try elements().map { item -> (left: String, right: String) in
+            if case .string(let line) = item.value {
+                let parts = line.unicodeScalars.split(separator: " ", omittingEmptySubsequences: false)
+                guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { throw item.fail("must be two tokens around a space") }
+                return (String(Substring(parts[0])), String(Substring(parts[1])))
+            }
+            let pair = try item.elements().map { try $0.string() }
+            guard pair.count == 2 else { throw item.fail("must be \"left right\" or a pair") }
+            return (pair[0], pair[1])
+        }
     }
 }

@@ -13,7 +13,10 @@ public struct BytePairTokenizer: Equatable, Sendable {
     public let merges: [[Int]]
     /// The bytes of each token id.
     public let tokenBytes: [[UInt8]]
-    private let rankOfPair: [Int64: (rank: Int, result: Int)]
+    let rankOfPair: [Int64: (rank: Int, result: Int)]
+    /// What a `tokenizer.json` read from a file says beside the merges (normalizer, pre-tokenizer, added tokens,
+    /// decoder); nil for GPT-2's pre-split and bytes, as this package trains and writes a byte-level BPE.
+    let pipeline: TextPipeline?
 
     public var vocabularySize: Int { tokenBytes.count }
     /// The longest token a tokenizer file may define (GPT-2's longest has 128 bytes).
@@ -67,6 +70,18 @@ public struct BytePairTokenizer: Equatable, Sendable {
         self.merges = merges
         tokenBytes = bytes.map { $0 ?? [] }
         rankOfPair = ranks
+        pipeline = nil
+    }
+
+    /// A tokenizer read from a file: each token's bytes (empty where an id has none), byte tokens (-1 where one is
+    /// missing; for a character model its `<0xAB>` tokens, or none), merges by rank as `[left, right, result]`.
+    init(tokenBytes: [[UInt8]], byteTokens: [Int], merges: [[Int]], pipeline: TextPipeline) {
+        (self.tokenBytes, self.byteTokens, self.merges, self.pipeline) = (tokenBytes, byteTokens, merges, pipeline)
+        var ranks: [Int64: (Int, Int)] = [:]
+        for (rank, merge) in merges.enumerated() where ranks[Self.key(merge[0], merge[1])] == nil {
+            ranks[Self.key(merge[0], merge[1])] = (rank, merge[2])
+        }
+        rankOfPair = ranks
     }
 
     /// Learns `vocabularySize - 256` merges from `text`: each round joins the most frequent adjacent pair
@@ -94,7 +109,9 @@ public struct BytePairTokenizer: Equatable, Sendable {
         try self.init(byteTokens: Array(0..<256), merges: merges, vocabularySize: 256 + merges.count)
     }
 
+    /// The token ids of `text`, without the post-processor's special tokens (``encode(_:addingSpecialTokens:)``).
     public func encode(_ text: String) -> [Int] {
+        if pipeline != nil { return encode(text, addingSpecialTokens: false) }
         // Keyed scalar by scalar: " Å" (U+00C5) and " Å" (U+212B) are equal Strings with different bytes.
         var cache: [ExactText: [Int]] = [:]
         var tokens: [Int] = []
@@ -103,17 +120,7 @@ public struct BytePairTokenizer: Equatable, Sendable {
                 tokens += known
                 continue
             }
-            var ids = piece.utf8.map { byteTokens[Int($0)] }
-            while ids.count > 1 {
-                var best: (rank: Int, index: Int, result: Int)?
-                for i in 0..<(ids.count - 1) {
-                    if let found = rankOfPair[Self.key(ids[i], ids[i + 1])], best == nil || found.rank < best!.rank {
-                        best = (found.rank, i, found.result)
-                    }
-                }
-                guard let best else { break }
-                ids = Self.merge(ids, ids[best.index], ids[best.index + 1], into: best.result)
-            }
+            let ids = mergeAll(piece.utf8.map { byteTokens[Int($0)] })
             cache[ExactText(piece)] = ids
             tokens += ids
         }
@@ -121,6 +128,7 @@ public struct BytePairTokenizer: Equatable, Sendable {
     }
 
     public func decode(_ tokens: [Int]) -> String {
+        if pipeline != nil { return decode(tokens, skippingSpecialTokens: false) }
         var bytes: [UInt8] = []
         for token in tokens where token >= 0 && token < tokenBytes.count { bytes += tokenBytes[token] }
         return String(decoding: bytes, as: UTF8.self)
@@ -202,7 +210,9 @@ public struct BytePairTokenizer: Equatable, Sendable {
         return pieces
     }
 
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.byteTokens == rhs.byteTokens && lhs.merges == rhs.merges }
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.byteTokens == rhs.byteTokens && lhs.merges == rhs.merges && lhs.pipeline == rhs.pipeline
+    }
 }
 
 // MARK: - GPT-2's files
@@ -225,7 +235,11 @@ extension BytePairTokenizer {
     }()
 
     /// GPT-2's end-of-text token: the first id that no byte and no merge forms (50256 in GPT-2's vocabulary), if any.
-    public var endOfTextToken: Int? { tokenBytes.firstIndex(where: \.isEmpty) }
+    /// For a tokenizer read with added tokens: the id of the added `<|endoftext|>`, if any.
+    public var endOfTextToken: Int? {
+        if let pipeline { return pipeline.added.tokens.first { $0.content == Self.endOfTextText }?.id }
+        return tokenBytes.firstIndex(where: \.isEmpty)
+    }
     static let endOfTextText = "<|endoftext|>"
 
     /// `bytes` in GPT-2's printable stand-ins (`Ġ` for a space): how vocab.json, merges.txt and GGUF spell a token.

@@ -55,14 +55,16 @@ extension Tokenizer {
             return
         }
         let model = try file.member("model"), type = try model.member("type")
-        if let normalizer = try file.optionalMember("normalizer") { throw normalizer.fail("is set; this package applies none") }
+        let normalizer = try file.optionalMember("normalizer")
         switch try type.string() {
-        case "WordLevel": self = .word(try WordTokenizer(huggingFace: file))
-        case "BPE" where try file.optionalMember("pre_tokenizer") == nil:
+        case "WordLevel":
+            if let normalizer { throw normalizer.fail("is set; this package applies none to a word tokenizer") }
+            self = .word(try WordTokenizer(huggingFace: file))
+        case "BPE" where try file.optionalMember("pre_tokenizer") == nil && normalizer == nil:
             self = .character(try CharacterTokenizer(huggingFace: file))
         case "BPE": self = .bytePair(try BytePairTokenizer(huggingFace: file))
         case let other:
-            throw type.fail("is \(String(other.prefix(40)).debugDescription); this package reads BPE and WordLevel models")
+            throw type.fail("is \(String(other.prefix(40)).debugDescription); this package reads BPE and WordLevel models, not WordPiece or Unigram")
         }
     }
 
@@ -258,6 +260,8 @@ extension Tokenizer: Codable {
             .object([("kind", .string(kind)), ("vocabulary", strings(tokenizer.vocabulary.map { String($0) }))])
         case .word(let tokenizer):
             .object([("kind", .string(kind)), ("vocabulary", strings(tokenizer.vocabulary))])
+        case .bytePair(let tokenizer) where tokenizer.pipeline != nil:
+            tokenizer.huggingFaceFile  // Hugging Face's file: the older format holds no pipeline
         case .bytePair(let tokenizer):
             .object([("kind", .string(kind)), ("byte_tokens", numbers(tokenizer.byteTokens)),
                      ("merges", .array(tokenizer.merges.map(numbers))), ("vocab_size", .number(String(tokenizer.vocabularySize)))])
