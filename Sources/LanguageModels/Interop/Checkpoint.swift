@@ -127,7 +127,7 @@ public struct Checkpoint {
 /// A one-line account of a `DecodingError`.
 func describeDecodingError(_ error: Error) -> String {
     switch error as? DecodingError {
-    case .keyNotFound(let key, _): "missing key \(key.stringValue)"
+    case .keyNotFound(let key, let context): "missing key " + (context.codingPath + [key]).map(\.stringValue).joined(separator: ".")
     case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
         (context.codingPath.map(\.stringValue).joined(separator: ".") + " " + context.debugDescription)
             .trimmingCharacters(in: .whitespaces)

@@ -110,6 +110,7 @@ public enum HuggingFaceGPT2 {
         case .geluTanh: activation = "gelu_new"
         case .gelu: activation = "gelu"
         case .relu, .relu2: activation = "relu"
+        case .silu: activation = "silu"
         }
         let config: [String: Any] = [
             "model_type": "gpt2", "architectures": ["GPT2LMHeadModel"], "vocab_size": c.vocabSize, "n_positions": c.blockSize,

@@ -80,11 +80,11 @@ public final class GPTLanguageModel: LanguageModel {
     var headWeight: Tensor { lmHead?.weight ?? tokenEmbeddingTable.weight }
 
     /// The weight matrices a forward pass multiplies by, in the order it reads them (each block's packed q/k/v, output
-    /// projection, expansion and projection, then the head): what ``RoundedWeights`` rounds for bf16 decoding.
+    /// projection, expansion (gate and up when gated) and projection, then the head): what ``RoundedWeights`` rounds
+    /// for bf16 decoding.
     public var matrices: [Tensor] {
         blocks.flatMap { block in
-            [block.attention.packedProjection.weight, block.attention.outputProjection.weight,
-             block.feedForward.expand.weight, block.feedForward.project.weight]
+            [block.attention.packedProjection.weight, block.attention.outputProjection.weight] + block.feedForward.matrices
         } + [headWeight]
     }
 
