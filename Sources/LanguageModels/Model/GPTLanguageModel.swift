@@ -29,7 +29,8 @@ public final class GPTLanguageModel: LanguageModel {
         positionEmbeddingTable = configuration.positionEncoding == .learned
             ? Embedding(count: configuration.blockSize, dimension: c, std: 0.02, generator: &generator) : nil
         embeddingNorm = configuration.embeddingNorm ? Normalization(configuration) : nil
-        blocks = (0..<configuration.layerCount).map { _ in Block(configuration, generator: &generator) }
+        let rotary = RotaryTable(configuration)  // one for every layer
+        blocks = (0..<configuration.layerCount).map { _ in Block(configuration, rotary: rotary, generator: &generator) }
         finalNorm = Normalization(configuration)
         lmHead = configuration.tiedEmbeddings
             ? nil : Linear(inputSize: c, outputSize: v, bias: false, std: 0.02, generator: &generator)

@@ -84,7 +84,13 @@ public final class CausalSelfAttention: Module {
     /// The QK-norm's gains `[D]` of the queries and of the keys (``ModelConfiguration/qkNormAffine``).
     public let queryNormGain: Tensor?, keyNormGain: Tensor?
 
-    public init(_ configuration: ModelConfiguration, generator: inout SeededGenerator) {
+    public convenience init(_ configuration: ModelConfiguration, generator: inout SeededGenerator) {
+        self.init(configuration, rotary: RotaryTable(configuration), generator: &generator)
+    }
+
+    /// With `rotary`, the table of every layer (one per model: a long context's table is large), used when the
+    /// configuration asks for rotary positions.
+    init(_ configuration: ModelConfiguration, rotary: RotaryTable?, generator: inout SeededGenerator) {
         let c = configuration.embeddingSize
         layout = configuration.packedQKV
         packedProjection = Linear(inputSize: c, outputSize: layout.width, bias: configuration.attentionBias, std: 0.02,
@@ -92,7 +98,7 @@ public final class CausalSelfAttention: Module {
         outputProjection = Linear(inputSize: layout.queryWidth, outputSize: c, bias: configuration.bias,
                                   std: configuration.projectionStd, generator: &generator)
         dropout = configuration.dropout
-        rotary = configuration.positionEncoding == .rope ? RotaryTable(configuration) : nil
+        self.rotary = rotary
         qkNormEpsilon = configuration.qkNorm ? configuration.normEpsilon : nil
         let gains = configuration.qkNorm && configuration.qkNormAffine
         queryNormGain = gains ? Tensor.filled([layout.headSize], with: 1, requiresGrad: true) : nil

@@ -11,7 +11,9 @@ import TensorModule
 struct RotaryTable {
     let cosine: TensorStorage, sine: TensorStorage
 
-    init(_ configuration: ModelConfiguration) {
+    /// The table of `configuration`; `nil` without rotary positions.
+    init?(_ configuration: ModelConfiguration) {
+        guard configuration.positionEncoding == .rope else { return nil }
         let half = configuration.headSize / 2, positions = configuration.blockSize
         cosine = TensorStorage(zeros: positions * half)
         sine = TensorStorage(zeros: positions * half)
