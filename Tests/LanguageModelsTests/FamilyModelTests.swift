@@ -25,6 +25,7 @@ import _TestSupport
         llama(attentionBias: true),  // Qwen2
         llama(headDim: 6, gains: true),  // Qwen3
         llama(gated: false, inner: 20),  // an ungated SiLU of its own width
+        { var c = llama(); c.activation = .gelu; return c }(),  // GeGLU: another activation gating the up projection
     ]
 
     @Test(arguments: variants.indices)
@@ -66,6 +67,14 @@ import _TestSupport
                 optimizer.update()
             }
             #expect(losses.last! < losses.first!, "\(precision): \(losses)")
+        }
+    }
+
+    @Test func formatsOfThe2019GPTRefuseTheFamiliesNamingTheField() {
+        var generator = SeededGenerator(seed: 2)
+        let model = GPTLanguageModel(Self.llama(headDim: 6, gains: true), generator: &generator)
+        for format in ModelFormats.all {
+            #expect(throws: GPTError.self, "\(format.name)") { _ = try format.check(model) }
         }
     }
 
