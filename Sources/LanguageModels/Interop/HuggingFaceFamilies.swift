@@ -23,7 +23,8 @@ public enum HuggingFaceFamily: String, CaseIterable, Sendable {
     /// The configuration a transformers `config.json` of this family describes, strictly read: the shape's integers
     /// are required, every key read must have its type, and the options this package cannot compute are refused by
     /// name. `source` names the file in errors.
-    public static func configuration(configJSON data: Data, source: String) throws -> (family: HuggingFaceFamily, configuration: ModelConfiguration) {
+    public static func configuration(configJSON data: Data, source: String) throws
+        -> (family: HuggingFaceFamily, configuration: ModelConfiguration) {
         do {
             let file = JSONField(try OrderedJSON(parsing: data))
             try refuseWhatIsNotAPlainLanguageModel(file)
@@ -60,7 +61,8 @@ public enum HuggingFaceFamily: String, CaseIterable, Sendable {
         guard (1...ModelConfiguration.maximumBlockSize).contains(c.blockSize) else {
             throw positions.fail("is \(c.blockSize), outside the 1...\(ModelConfiguration.maximumBlockSize) positions this package holds")
         }
-        (c.layerCount, c.headCount, c.embeddingSize) = (try integer("num_hidden_layers"), try integer("num_attention_heads"), try integer("hidden_size"))
+        (c.layerCount, c.headCount) = (try integer("num_hidden_layers"), try integer("num_attention_heads"))
+        c.embeddingSize = try integer("hidden_size")
         c.keyValueHeadCount = try file.optionalMember("num_key_value_heads")?.int() ?? c.headCount
         c.feedForwardSize = try integer("intermediate_size")
         if let headDimension = try file.optionalMember("head_dim")?.int(), headDimension * c.headCount != c.embeddingSize {
@@ -151,7 +153,8 @@ public enum HuggingFaceFamily: String, CaseIterable, Sendable {
 extension HuggingFaceFamily {
     /// The family, configuration and weights (under this package's names) of a transformers folder: `config.json`
     /// read and validated first, then every tensor's shape compared with it before any is converted or moved.
-    public static func load(_ directory: URL) throws -> (family: HuggingFaceFamily, configuration: ModelConfiguration, tensors: StateDict) {
+    public static func load(_ directory: URL) throws
+        -> (family: HuggingFaceFamily, configuration: ModelConfiguration, tensors: StateDict) {
         let configURL = directory.appendingPathComponent("config.json")
         guard let data = try boundedContents(of: configURL, limit: HuggingFaceGPT2.maximumMetadataBytes) else {
             throw GPTError.invalidCheckpoint(path: directory.path, reason: "config.json is missing")
@@ -169,7 +172,8 @@ extension HuggingFaceFamily {
     static func companionFiles(_ directory: URL) throws -> [String: Data] {
         var files: [String: Data] = [:]
         for name in Checkpoint.companionFileNames {
-            files[name] = try boundedContents(of: directory.appendingPathComponent(name), limit: HuggingFaceGPT2.maximumMetadataBytes)
+            files[name] = try boundedContents(of: directory.appendingPathComponent(name),
+                                              limit: HuggingFaceGPT2.maximumMetadataBytes)
         }
         let configName = "tokenizer_config.json", templateName = "chat_template.jinja"
         if files[templateName] == nil, let config = files[configName] {

@@ -36,16 +36,18 @@ public struct RopeScaling: Codable, Equatable, Sendable {
         func fail(_ field: String, _ reason: String) -> GPTError {
             .invalidConfiguration(field: "rope_scaling.\(field)", reason: reason)
         }
+        func describe<Value>(_ value: Value?) -> String { value.map { "\($0)" } ?? "none" }
         guard factor.isFinite, factor >= 1, factor <= 1e4 else { throw fail("factor", "must be in [1, 10000], got \(factor)") }
         guard kind == .llama3 else { return }
         guard let low = lowFrequencyFactor, low.isFinite, low > 0 else {
-            throw fail("low_freq_factor", "must be a number above 0 for llama3, got \(lowFrequencyFactor.map { "\($0)" } ?? "none")")
+            throw fail("low_freq_factor", "must be a number above 0 for llama3, got \(describe(lowFrequencyFactor))")
         }
         guard let high = highFrequencyFactor, high.isFinite, high > low else {
-            throw fail("high_freq_factor", "must be a number above low_freq_factor (\(low)) for llama3, got \(highFrequencyFactor.map { "\($0)" } ?? "none")")
+            throw fail("high_freq_factor", "must be a number above low_freq_factor (\(low)) for llama3, got \(describe(highFrequencyFactor))")
         }
         guard let original = originalContext, (1...ModelConfiguration.maximumBlockSize).contains(original) else {
-            throw fail("original_max_position_embeddings", "must be in 1...\(ModelConfiguration.maximumBlockSize) for llama3, got \(originalContext.map { "\($0)" } ?? "none")")
+            throw fail("original_max_position_embeddings",
+                       "must be in 1...\(ModelConfiguration.maximumBlockSize) for llama3, got \(describe(originalContext))")
         }
     }
 
