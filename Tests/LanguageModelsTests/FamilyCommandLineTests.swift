@@ -35,5 +35,17 @@ import _TestSupport
         let sampled = try Self.run(["sample", "--checkpoint", root.path, "--prompt", "Hello", "--max-new-tokens", "4",
                                     "--temperature", "0"])
         #expect(sampled.status == 0 && sampled.text.hasPrefix("Hello"), "\(sampled.text.suffix(500))")
+        // A fine-tune of it keeps the chat template and special tokens beside every save.
+        let tuned = root.appendingPathComponent("tuned")
+        let trained = try Self.run(["train", "--init-from", root.path, "--data", try writeToyCorpus(in: root), "--max-iters", "2",
+                                    "--eval-interval", "1", "--eval-iters", "1", "--batch-size", "2", "--block-size", "16",
+                                    "--sample-length", "0", "--out", tuned.path])
+        #expect(trained.status == 0, "\(trained.text.suffix(500))")
+        for folder in [tuned, tuned.appendingPathComponent("latest")] {
+            let template = folder.appendingPathComponent("chat_template.jinja").path
+            #expect(FileManager.default.contents(atPath: template) == FileManager.default.contents(
+                atPath: HuggingFaceFamilyTests.fixtures.appendingPathComponent("llama_sharded/chat_template.jinja").path), "\(folder.path)")
+            #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("tokenizer_config.json").path))
+        }
     }
 }
