@@ -6,8 +6,9 @@ import Foundation
 /// q/k/v biases, QK-norm, a head size of its own, RoPE scaling, soft-cap), its weights renamed by
 /// ``tensorTable(_:)``, one table per family that export reads the other way.
 ///
-/// What a family's configuration can hold that this package does not compute (another RoPE type, a sliding window
-/// shorter than the context, biases on some projections but not others, quantised weights) is refused naming the key.
+/// What a family's configuration can hold that this package does not compute (another RoPE type, a partial rotation,
+/// biases on some projections but not others, quantised weights, another activation) is refused naming the key. A
+/// sliding window (Mistral's) cuts the context to the window, inside which attention is exactly full attention.
 public enum HuggingFaceFamily: String, CaseIterable, Sendable {
     case llama, mistral, qwen2, qwen3, nanochat
 

@@ -67,8 +67,10 @@ extension HuggingFaceFamily {
     /// transformers' tensors (`stored`, consumed) under this package's names, each part's shape checked against
     /// `table` first; a missing tensor, a misshapen one or one the table does not name is an error naming it.
     /// Buffers that are not weights (`rotary_emb.inv_freq`) and a tied head's copy of the embedding are dropped.
-    static func nativeTensors(_ stored: StateDict, table: [TensorTranslation], family: String, source: String) throws -> StateDict {
-        var stored = stored
+    /// `stored` is consumed so that each tensor's memory is freed once it is moved (a model is held about twice at
+    /// the peak, not three times).
+    static func nativeTensors(_ stored: consuming StateDict, table: [TensorTranslation], family: String,
+                              source: String) throws -> StateDict {
         func fail(_ reason: String) -> GPTError { .invalidCheckpoint(path: source, reason: reason) }
         for translation in table {
             for part in translation.parts {
