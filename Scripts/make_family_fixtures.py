@@ -15,10 +15,14 @@ Writes OUT_DIR/tokenizer/ (a byte-level BPE trained here) and one folder per mod
   nanochat/       NanoChatForCausalLM, F32, ReLU², weightless norms, QK-norm, soft-cap, flipped rotary sign
   llama_sharded/  LlamaForCausalLM saved as BF16 in several shards (model.safetensors.index.json)
 and golden.json: per model the input ids, the logits of the first and last positions (fp32, from the folder loaded in
-fp32, so stored BF16/F16 weights are compared exactly) and the greedy continuation.
+fp32, so stored BF16/F16 weights are compared exactly) and the greedy continuation; and for qwen3 and nanochat,
+NAME_grads.safetensors: the gradient of every parameter (transformers' names) of the mean cross-entropy of a fixed batch,
+whose ids, targets and loss are in its metadata.
 """
 import json, os, sys
 import torch
+import torch.nn.functional as F
+from safetensors.torch import save_file
 import transformers
 from tokenizers import Tokenizer, models, pre_tokenizers, decoders, trainers
 from transformers import (AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM, MistralConfig, MistralForCausalLM,
@@ -71,7 +75,19 @@ def edit_config(folder, change):
         json.dump(config, f, indent=2, sort_keys=True)
 
 
-def save(name, model, dtype=torch.float32, shard=None, config_change=None, template_in_config=False):
+def save_gradients(name, model):
+    """The gradients transformers computes for a batch of 2 x 8 tokens, for the training path of the families' ops."""
+    g = torch.Generator().manual_seed(9)
+    idx, targets = torch.randint(0, vocab, (2, 8), generator=g), torch.randint(0, vocab, (2, 8), generator=g)
+    logits = model(idx).logits
+    loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1))
+    loss.backward()
+    meta = {"idx": json.dumps(idx.flatten().tolist()), "targets": json.dumps(targets.flatten().tolist()),
+            "loss": repr(loss.item())}
+    save_file({n: p.grad.contiguous() for n, p in model.named_parameters()}, os.path.join(out, f"{name}_grads.safetensors"), meta)
+
+
+def save(name, model, dtype=torch.float32, shard=None, config_change=None, template_in_config=False, gradients=False):
     folder = os.path.join(out, name)
     model = model.to(dtype)
     model.save_pretrained(folder, max_shard_size=shard or "50MB")
@@ -97,6 +113,8 @@ def save(name, model, dtype=torch.float32, shard=None, config_change=None, templ
     def rounded(row):  # 7 significant digits: far below the 1e-4 compared, a third of the file
         return [float(f"{x:.7g}") for x in row.tolist()]
     golden[name] = {"ids": ids, "first": rounded(logits[0]), "last": rounded(logits[-1]), "greedy": generated}
+    if gradients:
+        save_gradients(name, loaded)
 
 
 torch.manual_seed(1)
@@ -136,7 +154,7 @@ def older_scaling(config):
     config["rope_scaling"] = rope
 
 
-save("qwen3", qwen3, dtype=torch.bfloat16, config_change=older_scaling)
+save("qwen3", qwen3, dtype=torch.bfloat16, config_change=older_scaling, gradients=True)
 
 torch.manual_seed(5)
 nanochat_config = dict(common, intermediate_size=128)
@@ -144,7 +162,7 @@ nanochat = NanoChatForCausalLM(NanoChatConfig(**nanochat_config, rms_norm_eps=1e
                                               tie_word_embeddings=False,
                                               rope_parameters={"rope_type": "default", "rope_theta": 10000.0}))
 perturb(nanochat, 5)
-save("nanochat", nanochat)
+save("nanochat", nanochat, gradients=True)
 
 torch.manual_seed(6)
 sharded = LlamaForCausalLM(LlamaConfig(**common, rms_norm_eps=1e-5, tie_word_embeddings=False))

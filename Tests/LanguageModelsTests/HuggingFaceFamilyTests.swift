@@ -47,6 +47,29 @@ import _TestSupport
         #expect(greedy == golden["greedy"] as! [Int], "\(name)")
     }
 
+    @Test(arguments: ["qwen3", "nanochat"])
+    func gradientsEqualTransformers(name: String) throws {
+        // The training path of the families' ops (SwiGLU or ReLU², QK-norm with or without gains, head_dim, RoPE
+        // scaling, the turned rotation): the loss of a batch and every gradient, translated by the same table.
+        let model = try #require(try Self.imported(name).model as? GPTLanguageModel)
+        let file = try SafeTensors.read(Self.fixtures.appendingPathComponent("\(name)_grads.safetensors"))
+        func integers(_ key: String) throws -> [Int] { try JSONDecoder().decode([Int].self, from: Data(file.metadata[key]!.utf8)) }
+        let (idx, targets) = (try integers("idx"), try integers("targets"))
+        let loss = model.forward(idx, batchSize: 2, targets: targets, training: true).loss!
+        #expect(abs(loss.item - Float(file.metadata["loss"]!)!) < 1e-5, "\(name) loss")
+        loss.backward()
+        var ours: StateDict = [:]
+        for (parameter, tensor) in model.namedParameters() { ours[parameter] = (tensor.shape, tensor.gradient!) }
+        let family = try #require(HuggingFaceFamily(rawValue: name))
+        let translated = family.exportTensors(ours, configuration: model.configuration)
+        #expect(Set(translated.keys) == Set(file.tensors.keys))
+        for (key, reference) in file.tensors {
+            let scale = reference.values.map(abs).max()!
+            let difference = zip(translated[key]?.values ?? [], reference.values).map { abs($0 - $1) }.max() ?? .infinity
+            #expect(difference <= 1e-5 + 1e-4 * scale, "\(name) \(key): max |gradient difference| \(difference) of \(scale)")
+        }
+    }
+
     @Test func eachFamilyGetsItsOptions() throws {
         func configuration(_ name: String) throws -> ModelConfiguration { try Self.imported(name).model.configuration }
         let llama = try configuration("llama"), qwen2 = try configuration("qwen2"), qwen3 = try configuration("qwen3")
