@@ -9,6 +9,14 @@ public struct Checkpoint {
     public static let configurationFile = "config.json"
     public static let tokenizerFile = "tokenizer.json"
 
+    /// Files kept beside the model as an import found them, by name (one of ``companionFileNames``): the chat
+    /// template and the tokenizer's special tokens of a Hugging Face folder. Saved and loaded with the checkpoint.
+    public var companionFiles: [String: Data] = [:]
+    /// The files a checkpoint keeps as they came: `chat_template.jinja` (a Jinja chat template),
+    /// `tokenizer_config.json` (bos, eos and the other special tokens), `special_tokens_map.json`, `generation_config.json`.
+    public static let companionFileNames = ["chat_template.jinja", "tokenizer_config.json", "special_tokens_map.json",
+                                            "generation_config.json"]
+
     public let model: any LanguageModel
     public let tokenizer: Tokenizer
 
@@ -41,7 +49,7 @@ public struct Checkpoint {
             }
             let marker = directory.appendingPathComponent(Self.configurationFile)
             try steps.step { if manager.fileExists(atPath: marker.path) { try manager.removeItem(at: marker) } }
-            for file in [Self.tokenizerFile, Self.weightsFile, Self.configurationFile] {
+            for file in companionFiles.keys.sorted() + [Self.tokenizerFile, Self.weightsFile, Self.configurationFile] {
                 try steps.step {
                     if rename(staging.appendingPathComponent(file).path, directory.appendingPathComponent(file).path) != 0 {
                         throw GPTError.unwritableFile(path: directory.appendingPathComponent(file).path,
@@ -62,6 +70,9 @@ public struct Checkpoint {
     /// Writes `tokenizer.json`, `model.safetensors` and `config.json` (in that order) into `directory`.
     func writeFiles(into directory: URL, steps: inout SaveSequence) throws {
         let tokenizerData = tokenizer.huggingFaceJSON(), configurationData = try Self.json(model.configuration)
+        for (name, data) in companionFiles.sorted(by: { $0.key < $1.key }) where Self.companionFileNames.contains(name) {
+            try steps.step { try writeAtomically(data, to: directory.appendingPathComponent(name)) }
+        }
         try steps.step { try writeAtomically(tokenizerData, to: directory.appendingPathComponent(Self.tokenizerFile)) }
         try steps.step {
             try SafeTensors.write(model.namedParameters(), metadata: ["format": "pt"],
@@ -101,7 +112,11 @@ public struct Checkpoint {
         let model = try makeModel(configuration, generator: &generator)
         try model.loadWeights(weights.tensors, source: directory.appendingPathComponent(weightsFile).path)
         try requireFiniteForward(model, source: path)
-        return Checkpoint(model: model, tokenizer: tokenizer)
+        var checkpoint = Checkpoint(model: model, tokenizer: tokenizer)
+        for name in companionFileNames {
+            checkpoint.companionFiles[name] = try boundedContents(of: directory.appendingPathComponent(name), limit: 1 << 24)
+        }
+        return checkpoint
     }
 
     /// `value` as this package writes JSON files: indented, keys sorted.
@@ -127,7 +142,7 @@ public struct Checkpoint {
 /// A one-line account of a `DecodingError`.
 func describeDecodingError(_ error: Error) -> String {
     switch error as? DecodingError {
-    case .keyNotFound(let key, _): "missing key \(key.stringValue)"
+    case .keyNotFound(let key, let context): "missing key " + (context.codingPath + [key]).map(\.stringValue).joined(separator: ".")
     case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
         (context.codingPath.map(\.stringValue).joined(separator: ".") + " " + context.debugDescription)
             .trimmingCharacters(in: .whitespaces)

@@ -1,11 +1,12 @@
 import Foundation
 
 /// A folder for Hugging Face transformers (`save_pretrained` / `from_pretrained`): `config.json`,
-/// `model.safetensors` (or shards) and the tokenizer files. Reads GPT-2 folders (`model_type` "gpt2"); writes a model
-/// of the 2019 layout as GPT-2 with its tokenizer beside it.
+/// `model.safetensors` (or shards) and the tokenizer files. Reads GPT-2 folders (`model_type` "gpt2") and those of
+/// the Llama, Mistral, Qwen2, Qwen3 and nanochat families (``HuggingFaceFamily``), keeping their chat template and
+/// special tokens beside the checkpoint; writes a model of the 2019 layout as GPT-2 with its tokenizer beside it.
 public struct HuggingFaceFormat: ModelFormat {
     public var name: String { "hf" }
-    public var summary: String { "a Hugging Face folder (config.json with model_type gpt2)" }
+    public var summary: String { "a Hugging Face folder (config.json with model_type \(HuggingFaceFamily.importedTypes))" }
     /// The tokenizer file earlier versions wrote beside a character or word tokenizer (read still).
     static let olderTokenizerFile = "tokenizer.swift-gpt.json"
 
@@ -17,6 +18,13 @@ public struct HuggingFaceFormat: ModelFormat {
     public func read(_ url: URL, tokenizer: URL?, configuration: URL?) throws -> Checkpoint {
         if let configuration {
             throw GPTError.invalidArgument(name: "--config", reason: "a Hugging Face folder has its own config.json, not \(configuration.path.prefix(200))")
+        }
+        guard HuggingFaceGPT2.isModelDirectory(url) else {
+            let (_, configuration, tensors) = try HuggingFaceFamily.load(url)
+            let chosen = try ModelFormats.tokenizer(tokenizer, beside: [url.appendingPathComponent(Checkpoint.tokenizerFile)], for: url.path)
+            var checkpoint = try ModelFormats.assemble(tensors, configuration: configuration, tokenizer: chosen, source: url.path)
+            checkpoint.companionFiles = try HuggingFaceFamily.companionFiles(url)
+            return checkpoint
         }
         let (model, tensors) = try HuggingFaceGPT2.load(url)
         let chosen: Tokenizer
@@ -40,7 +48,9 @@ public struct HuggingFaceFormat: ModelFormat {
                 url.appendingPathComponent($0)
             }, for: url.path)
         }
-        return try ModelFormats.assemble(tensors, configuration: model, tokenizer: chosen, source: url.path)
+        var checkpoint = try ModelFormats.assemble(tensors, configuration: model, tokenizer: chosen, source: url.path)
+        checkpoint.companionFiles = try HuggingFaceFamily.companionFiles(url)
+        return checkpoint
     }
 
     public func check(_ model: GPTLanguageModel) throws -> String? {

@@ -27,6 +27,23 @@ public enum HuggingFaceGPT2 {
         }
         let configuration = try self.configuration(configJSON: data, source: configURL.path)
         var tensors: StateDict = [:]
+        for (name, tensor) in try storedTensors(directory) {
+            var name = name
+            if !name.hasPrefix("transformer."), name != "lm_head.weight" { name = "transformer." + name }
+            if name.hasSuffix(".attn.bias") || name.hasSuffix(".attn.masked_bias") { continue }  // mask buffers
+            if name == "lm_head.weight" && configuration.tiedEmbeddings { continue }
+            guard tensors[name] == nil else {
+                throw GPTError.invalidCheckpoint(path: path, reason: "tensor \(name.prefix(100)) is stored twice")
+            }
+            tensors[name] = conv1DWeights.contains(where: name.hasSuffix) ? try transposed(tensor, name: name, path: path) : tensor
+        }
+        return (configuration, tensors)
+    }
+
+    /// Every tensor of the folder's `model.safetensors`, or of the shards its index lists (each shard holding exactly
+    /// the tensors listed for it, none stored twice), under the names stored.
+    static func storedTensors(_ directory: URL) throws -> StateDict {
+        var tensors: StateDict = [:]
         for shard in try weightFiles(directory) {
             let stored = try SafeTensors.read(shard.file).tensors
             if let listed = shard.names, let name = listed.symmetricDifference(stored.keys).min() {
@@ -34,17 +51,12 @@ public enum HuggingFaceGPT2 {
                     + (listed.contains(name) ? "listed for this shard in the index but not in it" : "in this shard but not listed for it in the index"))
             }
             for (name, tensor) in stored {
-                var name = name
-                if !name.hasPrefix("transformer."), name != "lm_head.weight" { name = "transformer." + name }
-                if name.hasSuffix(".attn.bias") || name.hasSuffix(".attn.masked_bias") { continue }  // mask buffers
-                if name == "lm_head.weight" && configuration.tiedEmbeddings { continue }
-                guard tensors[name] == nil else {
+                guard tensors.updateValue(tensor, forKey: name) == nil else {
                     throw GPTError.invalidCheckpoint(path: shard.file.path, reason: "tensor \(name.prefix(100)) is stored twice")
                 }
-                tensors[name] = conv1DWeights.contains(where: name.hasSuffix) ? try transposed(tensor, name: name, path: path) : tensor
             }
         }
-        return (configuration, tensors)
+        return tensors
     }
 
     /// The configuration a transformers GPT-2 `config.json` describes. Every key read is typed: the shape's five
@@ -57,7 +69,7 @@ public enum HuggingFaceGPT2 {
             let file = JSONField(try OrderedJSON(parsing: data))
             let type = try file.member("model_type")
             guard try type.string() == "gpt2" else {
-                throw type.fail("is \(String(try type.string().prefix(40)).debugDescription), not one this tool imports (gpt2)")
+                throw type.fail("is \(String(try type.string().prefix(40)).debugDescription), not one this tool imports (\(HuggingFaceFamily.importedTypes))")
             }
             var configuration = ModelConfiguration(modelType: .gpt, vocabSize: try file.member("vocab_size").int(),
                                                    blockSize: try file.member("n_positions").int())
@@ -110,6 +122,7 @@ public enum HuggingFaceGPT2 {
         case .geluTanh: activation = "gelu_new"
         case .gelu: activation = "gelu"
         case .relu, .relu2: activation = "relu"
+        case .silu: activation = "silu"
         }
         let config: [String: Any] = [
             "model_type": "gpt2", "architectures": ["GPT2LMHeadModel"], "vocab_size": c.vocabSize, "n_positions": c.blockSize,

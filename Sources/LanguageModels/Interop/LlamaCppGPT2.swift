@@ -33,7 +33,7 @@ public enum LlamaCppGPT2 {
     /// modern layout.
     static func unsupported(_ c: ModelConfiguration) -> [String] {
         ModelLayout.modernFields + (c.lmHeadBias ? ["lm_head_bias"] : [])
-            + ([.relu, .relu2].contains(c.activation) ? ["activation"] : [])
+            + ([.relu, .relu2, .silu].contains(c.activation) ? ["activation"] : [])
     }
 
     /// Whether llama.cpp runs `model` as trained. `nil` when it does; otherwise the difference in a sentence

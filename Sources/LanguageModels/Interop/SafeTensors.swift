@@ -150,18 +150,29 @@ public enum SafeTensors {
         return result
     }
 
+    /// The values of one tensor's bytes as `Float`s, written straight into the array's memory (a 135M-parameter
+    /// model converts in well under a second): F32 copied, BF16 widened by a shift, F16 converted.
     static func convert(_ pointer: UnsafeRawPointer, bytes: Int, dtype: String) -> [Float] {
-        switch dtype {
-        case "F32":
-            return (0..<(bytes / 4)).map { Float(bitPattern: UInt32(littleEndian: pointer.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
-        case "BF16":
-            return (0..<(bytes / 2)).map {
-                Float(bitPattern: UInt32(UInt16(littleEndian: pointer.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self))) << 16)
+        let count = dtype == "F32" ? bytes / 4 : bytes / 2
+        return [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            let out = buffer.baseAddress!
+            switch dtype {
+            case "F32":
+                #if _endian(little)
+                UnsafeMutableRawPointer(out).copyMemory(from: pointer, byteCount: count * 4)
+                #else
+                for i in 0..<count { out[i] = Float(bitPattern: UInt32(littleEndian: pointer.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self))) }
+                #endif
+            case "BF16":
+                for i in 0..<count {
+                    out[i] = Float(bitPattern: UInt32(UInt16(littleEndian: pointer.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self))) << 16)
+                }
+            default:
+                for i in 0..<count {
+                    out[i] = Float(Float16(bitPattern: UInt16(littleEndian: pointer.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self))))
+                }
             }
-        default:
-            return (0..<(bytes / 2)).map {
-                Float(Float16(bitPattern: UInt16(littleEndian: pointer.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self))))
-            }
+            initialized = count
         }
     }
 }

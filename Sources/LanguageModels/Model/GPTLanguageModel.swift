@@ -29,7 +29,8 @@ public final class GPTLanguageModel: LanguageModel {
         positionEmbeddingTable = configuration.positionEncoding == .learned
             ? Embedding(count: configuration.blockSize, dimension: c, std: 0.02, generator: &generator) : nil
         embeddingNorm = configuration.embeddingNorm ? Normalization(configuration) : nil
-        blocks = (0..<configuration.layerCount).map { _ in Block(configuration, generator: &generator) }
+        let rotary = RotaryTable(configuration)  // one for every layer
+        blocks = (0..<configuration.layerCount).map { _ in Block(configuration, rotary: rotary, generator: &generator) }
         finalNorm = Normalization(configuration)
         lmHead = configuration.tiedEmbeddings
             ? nil : Linear(inputSize: c, outputSize: v, bias: false, std: 0.02, generator: &generator)
@@ -80,11 +81,11 @@ public final class GPTLanguageModel: LanguageModel {
     var headWeight: Tensor { lmHead?.weight ?? tokenEmbeddingTable.weight }
 
     /// The weight matrices a forward pass multiplies by, in the order it reads them (each block's packed q/k/v, output
-    /// projection, expansion and projection, then the head): what ``RoundedWeights`` rounds for bf16 decoding.
+    /// projection, expansion (gate and up when gated) and projection, then the head): what ``RoundedWeights`` rounds
+    /// for bf16 decoding.
     public var matrices: [Tensor] {
         blocks.flatMap { block in
-            [block.attention.packedProjection.weight, block.attention.outputProjection.weight,
-             block.feedForward.expand.weight, block.feedForward.project.weight]
+            [block.attention.packedProjection.weight, block.attention.outputProjection.weight] + block.feedForward.matrices
         } + [headWeight]
     }
 

@@ -10,9 +10,10 @@ extension ModelConfiguration {
     /// with ``zeroInitProjections``.
     var projectionStd: Float { zeroInitProjections ? 0 : 0.02 / Float(2 * layerCount).squareRoot() }
 
-    /// Whether any option of the modern layout differs from the 2019 GPT's (then `config.json` is format 3).
+    /// Whether any option of the modern layout (or of format 4, ``usesFamilyOptions``) differs from the 2019 GPT's
+    /// (then `config.json` is format 3 or more).
     public var usesModernOptions: Bool {
-        positionEncoding != .learned || norm != .layerNorm || !normAffine || normEpsilon != 1e-5 || qkNorm
+        usesFamilyOptions || positionEncoding != .learned || norm != .layerNorm || !normAffine || normEpsilon != 1e-5 || qkNorm
             || (keyValueHeadCount ?? headCount) != headCount || embeddingNorm || logitSoftcap != nil || zeroInitProjections
     }
 
@@ -23,7 +24,10 @@ extension ModelConfiguration {
             throw fail("n_kv_head", "(\(kv)) must divide n_head (\(headCount))")
         }
         if positionEncoding == .rope {
-            guard headSize % 2 == 0 else { throw fail("n_embd", "/ n_head = \(headSize) must be even for rotary embeddings") }
+            guard headSize % 2 == 0 else {
+                throw headDimension == nil ? fail("n_embd", "/ n_head = \(headSize) must be even for rotary embeddings")
+                    : fail("head_dim", "(\(headSize)) must be even for rotary embeddings")
+            }
             guard ropeTheta.isFinite, ropeTheta > 1 else { throw fail("rope_theta", "must be a finite number above 1, got \(ropeTheta)") }
         }
         guard normEpsilon.isFinite, normEpsilon > 0, normEpsilon <= 1 else {
@@ -32,13 +36,14 @@ extension ModelConfiguration {
         if let cap = logitSoftcap, !(cap.isFinite && cap > 0 && cap <= 1e4) {
             throw fail("logit_softcap", "must be null or in (0, 10000], got \(cap)")
         }
+        try validateFamilyOptions()
     }
 
-    /// Writes every 2019 field, and the modern ones only where they differ from the 2019 GPT, under the lowest
-    /// format version that holds them.
+    /// Writes every 2019 field, the modern ones only where they differ from the 2019 GPT and those of format 4 only
+    /// where they differ from format 3's model, under the lowest format version that holds them.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(usesModernOptions ? 3 : 2, forKey: .formatVersion)
+        try c.encode(usesFamilyOptions ? 4 : usesModernOptions ? 3 : 2, forKey: .formatVersion)
         try c.encode(modelType, forKey: .modelType)
         try c.encode(vocabSize, forKey: .vocabSize)
         try c.encode(blockSize, forKey: .blockSize)
@@ -62,5 +67,11 @@ extension ModelConfiguration {
         try c.encode(embeddingNorm, forKey: .embeddingNorm)
         try c.encodeIfPresent(logitSoftcap, forKey: .logitSoftcap)
         try c.encode(zeroInitProjections, forKey: .zeroInitProjections)
+        guard usesFamilyOptions else { return }
+        try c.encode(gatedFeedForward, forKey: .gatedFeedForward)
+        try c.encode(feedForwardWidth, forKey: .feedForwardSize)
+        try c.encode(qkNormAffine, forKey: .qkNormAffine)
+        try c.encode(headSize, forKey: .headDimension)
+        try c.encodeIfPresent(ropeScaling, forKey: .ropeScaling)
     }
 }

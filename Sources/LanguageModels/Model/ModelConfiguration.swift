@@ -9,9 +9,10 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
     public enum ModelType: String, Codable, Sendable { case bigram, gpt }
     /// The feed-forward's nonlinearity. `gelu` is the exact GELU (PyTorch's `nn.GELU()`, nanoGPT's MLP);
     /// `gelu_tanh` GPT-2's tanh approximation, what `gelu` meant in `config.json` files before format version 2
-    /// (they load as before); `relu2` is ReLU squared (modded-nanogpt, nanochat).
+    /// (they load as before); `relu2` is ReLU squared (modded-nanogpt, nanochat); `silu` is `x·σ(x)` (Llama's and
+    /// Qwen's gate, with ``ModelConfiguration/gatedFeedForward``).
     public enum Activation: String, Codable, Sendable, CaseIterable {
-        case relu, gelu, geluTanh = "gelu_tanh", relu2
+        case relu, gelu, geluTanh = "gelu_tanh", relu2, silu
     }
 
     /// How a position enters the model: a learned table added to the token embedding (GPT-2), or rotary
@@ -22,8 +23,8 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
 
     /// The `config.json` layout version this code reads (2: `gelu` is exact, `gelu_tanh` the approximation; 3: the
     /// modern options). A configuration is written with the lowest version that holds it, so a model of the 2019
-    /// layout still loads in tools that read version 2.
-    public static let currentFormatVersion = 3
+    /// layout still loads in tools that read version 2; 4: the options of the Llama, Qwen and nanochat families).
+    public static let currentFormatVersion = 4
 
     /// The format version read: this tool's after decoding (older files are read in its meaning), or a newer one, which
     /// ``validate()`` refuses. Written as the lowest version that holds the configuration.
@@ -63,6 +64,17 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
     public var logitSoftcap: Float?
     /// The output projections of attention and feed-forward start at zero (modded-nanogpt, nanochat).
     public var zeroInitProjections = false
+    /// A gated feed-forward, `c_proj(act(c_fc(x)) ⊙ c_up(x))` (SwiGLU with ``Activation/silu``: Llama, Qwen); else
+    /// `c_proj(act(c_fc(x)))`.
+    public var gatedFeedForward = false
+    /// The feed-forward's hidden width (`n_inner`); `nil`: 4 x ``embeddingSize``. ``feedForwardWidth`` resolves it.
+    public var feedForwardSize: Int?
+    /// Learnable gains of the QK-norm, one `[D]` for the queries and one for the keys (Qwen3's `q_norm`, `k_norm`).
+    public var qkNormAffine = false
+    /// Channels per attention head (`head_dim`); `nil`: ``embeddingSize`` / ``headCount``. ``headSize`` resolves it.
+    public var headDimension: Int?
+    /// How the rotary frequencies are rescaled for a longer context (Llama 3's, or linear); `nil`: not at all.
+    public var ropeScaling: RopeScaling?
 
     public init(modelType: ModelType, vocabSize: Int, blockSize: Int) {
         self.modelType = modelType
@@ -75,8 +87,8 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
         ModelConfiguration(modelType: .bigram, vocabSize: vocabSize, blockSize: blockSize)
     }
 
-    /// Channels per attention head.
-    public var headSize: Int { headCount > 0 ? embeddingSize / headCount : 0 }
+    /// Channels per attention head: ``headDimension``, else ``embeddingSize`` / ``headCount``.
+    public var headSize: Int { headDimension ?? (headCount > 0 ? embeddingSize / headCount : 0) }
 
     /// Throws ``GPTError/invalidConfiguration(field:reason:)`` naming the first field that cannot work: each
     /// number has both bounds, and the parameters must fit in this machine's memory (checked without overflow,
@@ -97,7 +109,7 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
             try check(layerCount, 1...1024, "n_layer")
             try check(headCount, 1...1024, "n_head")
             try check(embeddingSize, 1...65_536, "n_embd")
-            if embeddingSize % headCount != 0 {
+            if headDimension == nil, embeddingSize % headCount != 0 {
                 throw fail("n_embd", "(\(embeddingSize)) must be divisible by n_head (\(headCount))")
             }
             if !(dropout >= 0 && dropout < 1) { throw fail("dropout", "must be in [0, 1), got \(dropout)") }
@@ -137,11 +149,13 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
             }
         }
         guard modelType == .gpt else { return try product(vocabSize, vocabSize) }
-        let c = embeddingSize, v = vocabSize, qkv = packedQKV.width
+        let c = embeddingSize, v = vocabSize, qkv = packedQKV.width, heads = packedQKV.queryWidth
+        let f = feedForwardWidth, inputs = gatedFeedForward ? 2 : 1  // c_fc (and c_up)
         let norm = !normAffine ? 0 : self.norm == .layerNorm && bias ? 2 * c : c
         let perLayer = try sum([
-            norm, try product(qkv, c), attentionBias ? qkv : 0, try product(c, c), bias ? c : 0,  // attention
-            norm, try product(4 * c, c), bias ? 4 * c : 0, try product(c, 4 * c), bias ? c : 0,  // feed-forward
+            norm, try product(qkv, c), attentionBias ? qkv : 0, try product(c, heads), bias ? c : 0,  // attention
+            qkNorm && qkNormAffine ? 2 * headSize : 0,
+            norm, try product(inputs, f, c), bias ? try product(inputs, f) : 0, try product(c, f), bias ? c : 0,  // feed-forward
         ])
         return try sum([
             try product(v, c), positionEncoding == .learned ? try product(blockSize, c) : 0, embeddingNorm ? norm : 0,
@@ -163,6 +177,8 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
         case tiedEmbeddings = "tie_weights", positionEncoding = "position_encoding", ropeTheta = "rope_theta", norm
         case normAffine = "norm_affine", normEpsilon = "norm_eps", qkNorm = "qk_norm", keyValueHeadCount = "n_kv_head"
         case embeddingNorm = "embedding_norm", logitSoftcap = "logit_softcap", zeroInitProjections = "zero_init_projections"
+        case gatedFeedForward = "gated_mlp", feedForwardSize = "n_inner", qkNormAffine = "qk_norm_affine"
+        case headDimension = "head_dim", ropeScaling = "rope_scaling"
     }
 
     /// The keys every versioned file holds: this package has written all of them since format 1.
@@ -174,6 +190,8 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
     static let keysOfVersion3: [CodingKeys] = [
         .positionEncoding, .norm, .normAffine, .normEpsilon, .qkNorm, .keyValueHeadCount, .embeddingNorm, .zeroInitProjections,
     ]
+    /// The keys format 4 adds, written whenever it is (`rope_scaling` when set).
+    static let keysOfVersion4: [CodingKeys] = [.gatedFeedForward, .feedForwardSize, .qkNormAffine, .headDimension]
 
     /// Reads a file of any format version strictly: a value of the wrong type or an unknown one is an error naming its
     /// key, and so is a missing key that the file's version always holds. A file without `format_version` is nanoGPT's
@@ -194,7 +212,9 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
         }
         formatVersion = version ?? 1
         let versioned = version.map { $0 <= Self.currentFormatVersion } ?? false
-        var required: [CodingKeys] = versioned ? Self.keysOfEveryVersion + (formatVersion >= 3 ? Self.keysOfVersion3 : []) : [.vocabSize, .blockSize]
+        var required: [CodingKeys] = versioned
+            ? Self.keysOfEveryVersion + (formatVersion >= 3 ? Self.keysOfVersion3 : []) + (formatVersion >= 4 ? Self.keysOfVersion4 : [])
+            : [.vocabSize, .blockSize]
         /// The value under `key`: a required one may be neither missing nor null; others default when absent. A value
         /// that does not read as `Value` is an error naming the key.
         func value<Value: Decodable>(_ key: CodingKeys, or fallback: @autoclosure () -> Value) throws -> Value {
@@ -241,6 +261,14 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
         embeddingNorm = try value(.embeddingNorm, or: false)
         logitSoftcap = try value(.logitSoftcap, or: nil) as Float?
         zeroInitProjections = try value(.zeroInitProjections, or: false)
+        gatedFeedForward = try value(.gatedFeedForward, or: false)
+        qkNormAffine = try value(.qkNormAffine, or: false)
+        // Format 4 writes both resolved (never null); a file may leave them out before that.
+        feedForwardSize = required.contains(.feedForwardSize) ? try value(.feedForwardSize, or: 0) as Int
+            : try value(.feedForwardSize, or: nil) as Int?
+        headDimension = required.contains(.headDimension) ? try value(.headDimension, or: 0) as Int
+            : try value(.headDimension, or: nil) as Int?
+        ropeScaling = try value(.ropeScaling, or: nil) as RopeScaling?
         // Read in the current meaning from here on; a newer version is kept so that validate() refuses it.
         if formatVersion < Self.currentFormatVersion { formatVersion = Self.currentFormatVersion }
     }
@@ -258,6 +286,7 @@ extension ModelConfiguration {
         case is Activation.Type: oneOf(Activation.allCases.map(\.rawValue))
         case is PositionEncoding.Type: oneOf(PositionEncoding.allCases.map(\.rawValue))
         case is Norm.Type: oneOf(Norm.allCases.map(\.rawValue))
+        case is RopeScaling?.Type: "null or an object with rope_type " + oneOf(RopeScaling.Kind.allCases.map(\.rawValue))
         default: "a \(type)"
         }
     }

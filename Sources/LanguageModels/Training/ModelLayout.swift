@@ -22,6 +22,7 @@ public enum ModelLayout: String, CaseIterable, Sendable, Codable {
         var c = configuration
         (c.positionEncoding, c.norm, c.normAffine, c.qkNorm, c.embeddingNorm) = (.learned, .layerNorm, true, false, false)
         (c.keyValueHeadCount, c.logitSoftcap, c.zeroInitProjections) = (nil, nil, false)
+        (c.gatedFeedForward, c.feedForwardSize, c.qkNormAffine, c.headDimension, c.ropeScaling) = (false, nil, false, nil, nil)
         switch self {
         case .lecture:
             (c.activation, c.tiedEmbeddings, c.lmHeadBias, c.bias, c.attentionBias) = (.relu, false, true, true, false)
@@ -60,13 +61,20 @@ public enum ModelLayout: String, CaseIterable, Sendable, Codable {
             ("n_kv_head", "\(c.keyValueHeadCount ?? c.headCount)", "\(r.keyValueHeadCount ?? r.headCount)"),
             ("embedding_norm", "\(c.embeddingNorm)", "\(r.embeddingNorm)"),
             ("logit_softcap", c.logitSoftcap.map { "\($0)" } ?? "none", r.logitSoftcap.map { "\($0)" } ?? "none"),
+            ("gated_mlp", "\(c.gatedFeedForward)", "\(r.gatedFeedForward)"),
+            ("n_inner", "\(c.feedForwardWidth)", "\(r.feedForwardWidth)"),
+            ("head_dim", "\(c.headSize)", "\(r.headSize)"),
+            ("qk_norm_affine", "\(c.qkNormAffine)", "\(r.qkNormAffine)"),
+            ("rope_scaling", c.ropeScaling?.kind.rawValue ?? "none", r.ropeScaling?.kind.rawValue ?? "none"),
         ]
         return fields.filter { $0.1 != $0.2 }.map { Requirement(field: $0.0, expected: $0.2) }
     }
 
-    /// The fields of the 2026 layout, which no 2019 GPT format (GPT-2, the lecture, llama.cpp's `gpt2`) holds.
+    /// The fields of the 2026 layout and of the Llama, Qwen and nanochat families, which no 2019 GPT format (GPT-2,
+    /// the lecture, llama.cpp's `gpt2`) holds.
     public static let modernFields = ["position_encoding", "norm", "norm_affine", "norm_eps", "qk_norm", "n_kv_head",
-                                      "embedding_norm", "logit_softcap"]
+                                      "embedding_norm", "logit_softcap", "gated_mlp", "n_inner", "head_dim",
+                                      "qk_norm_affine", "rope_scaling"]
 
     /// The layout `configuration` follows exactly, if any (nanoGPT's before the lecture's, then the modern one).
     public static func of(_ configuration: ModelConfiguration) -> ModelLayout? {

@@ -14,14 +14,16 @@ import TensorModule
 /// `latest.old/` is only removed while `latest/` exists, so a save that follows a killed one never deletes the only
 /// complete copy. ``recover(_:)`` tidies up at the next start.
 public enum TrainingCheckpoint {
-    /// Saves `trainer`'s model, optimizer and state into `directory` (replacing what is there).
-    public static func save(_ trainer: Trainer, tokenizer: Tokenizer, state: TrainingState, to directory: URL) throws {
+    /// Saves `trainer`'s model, optimizer and state into `directory` (replacing what is there), with the
+    /// ``Checkpoint/companionFiles`` of the model it started from.
+    public static func save(_ trainer: Trainer, tokenizer: Tokenizer, state: TrainingState, to directory: URL,
+                            companionFiles: [String: Data] = [:]) throws {
         var steps = SaveSequence()
-        try save(trainer, tokenizer: tokenizer, state: state, to: directory, steps: &steps)
+        try save(trainer, tokenizer: tokenizer, state: state, to: directory, companionFiles: companionFiles, steps: &steps)
     }
 
     static func save(_ trainer: Trainer, tokenizer: Tokenizer, state: TrainingState, to directory: URL,
-                     steps: inout SaveSequence) throws {
+                     companionFiles: [String: Data] = [:], steps: inout SaveSequence) throws {
         let parent = directory.deletingLastPathComponent(), name = directory.lastPathComponent
         let staging = parent.appendingPathComponent(".\(name)\(SaveSequence.stagingMarker)\(UUID().uuidString)")
         let old = parent.appendingPathComponent("\(name).old")
@@ -30,7 +32,9 @@ public enum TrainingCheckpoint {
             for i in 0..<parameter.count where !values[i].isFinite { throw GPTError.nonFiniteLoss(step: state.step) }
         }
         try SaveSequence.writing(staging, for: directory) {
-            try Checkpoint(model: trainer.model, tokenizer: tokenizer).writeFiles(into: staging, steps: &steps)
+            var checkpoint = Checkpoint(model: trainer.model, tokenizer: tokenizer)
+            checkpoint.companionFiles = companionFiles
+            try checkpoint.writeFiles(into: staging, steps: &steps)
             try steps.step {
                 try SafeTensors.write(trainer.optimizerTensors(), metadata: ["step": "\(state.step)"],
                                       to: staging.appendingPathComponent(TrainingState.optimizerFile))

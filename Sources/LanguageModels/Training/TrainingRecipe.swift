@@ -40,6 +40,14 @@ public struct TrainingRecipe: Sendable, Equatable {
         public var embeddingNorm: Bool?
         public var logitSoftcap: Float?
         public var zeroInitProjections: Bool?
+        /// ``ModelConfiguration/gatedFeedForward`` (`--gated-mlp`).
+        public var gatedMlp: Bool?
+        /// ``ModelConfiguration/feedForwardSize`` (`--n-inner`).
+        public var nInner: Int?
+        /// ``ModelConfiguration/headDimension`` (`--head-dim`).
+        public var headDim: Int?
+        /// ``ModelConfiguration/qkNormAffine`` (`--qk-norm-gains`).
+        public var qkNormGains: Bool?
         public init() {}
     }
 
@@ -163,6 +171,10 @@ public struct TrainingRecipe: Sendable, Equatable {
         if let v = o.embeddingNorm { c.embeddingNorm = v }
         if let v = o.logitSoftcap { c.logitSoftcap = v }
         if let v = o.zeroInitProjections { c.zeroInitProjections = v }
+        if let v = o.gatedMlp { c.gatedFeedForward = v }
+        if let v = o.nInner { c.feedForwardSize = v }
+        if let v = o.headDim { c.headDimension = v }
+        if let v = o.qkNormGains { c.qkNormAffine = v }
         return c
     }
 }

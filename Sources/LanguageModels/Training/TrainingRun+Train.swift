@@ -49,14 +49,17 @@ extension TrainingRun {
             // The log first: a kill between the two leaves a log ahead of the save (trimmed on resume), never behind.
             try log.write()
             let state = trainer.state(data: corpus.path, preset: preset, skipsUnknown: skipsUnknown ? true : nil)
-            try TrainingCheckpoint.save(trainer, tokenizer: tokenizer, state: state, to: latestDirectory)
+            try TrainingCheckpoint.save(trainer, tokenizer: tokenizer, state: state, to: latestDirectory,
+                                        companionFiles: companionFiles)
             if isBest {
                 try TrainingCheckpoint.save(trainer, tokenizer: tokenizer, state: state,
-                                            to: directory.appendingPathComponent("best"))
+                                            to: directory.appendingPathComponent("best"), companionFiles: companionFiles)
             }
         })
         guard finished else { return false }
-        try Checkpoint(model: trainer.model, tokenizer: tokenizer).save(to: directory)
+        var checkpoint = Checkpoint(model: trainer.model, tokenizer: tokenizer)
+        checkpoint.companionFiles = companionFiles
+        try checkpoint.save(to: directory)
         return true
     }
 

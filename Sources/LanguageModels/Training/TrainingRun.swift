@@ -30,12 +30,16 @@ public final class TrainingRun {
     public let origin: Origin
     /// What was left out of the corpus for being outside the tokenizer's vocabulary (``TrainingRecipe/DataOptions/skipUnknown``).
     public let skipped: UnknownText?
+    /// The chat template and special tokens of the model a fine-tune or resume started from, saved with every save.
+    public let companionFiles: [String: Data]
     let skipsUnknown: Bool
     let log: TrainingLog
 
     init(trainer: Trainer, tokenizer: Tokenizer, corpus: Corpus, preset: String, directory: URL, origin: Origin,
-         skipsUnknown: Bool = false, skipped: UnknownText? = nil, log: TrainingLog? = nil) {
+         skipsUnknown: Bool = false, skipped: UnknownText? = nil, log: TrainingLog? = nil,
+         companionFiles: [String: Data] = [:]) {
         (self.trainer, self.tokenizer, self.corpus, self.preset) = (trainer, tokenizer, corpus, preset)
+        self.companionFiles = companionFiles
         (self.directory, self.origin, self.skipsUnknown, self.skipped) = (directory, origin, skipsUnknown, skipped)
         self.log = log ?? TrainingLog(directory: directory)
     }
@@ -108,7 +112,8 @@ public final class TrainingRun {
         try claim(target, overwrite: overwrite)
         return TrainingRun(trainer: try Trainer(model: model, dataset: dataset, settings: settings),
                            tokenizer: loaded.tokenizer, corpus: corpus, preset: preset.name, directory: target,
-                           origin: .fineTuned(from: checkpoint.path), skipsUnknown: skipsUnknown, skipped: skipped)
+                           origin: .fineTuned(from: checkpoint.path), skipsUnknown: skipsUnknown, skipped: skipped,
+                           companionFiles: loaded.companionFiles)
     }
 
     /// The run saved in `directory`, continued exactly (after a kill, its newest complete save). The recipe may only
@@ -135,7 +140,7 @@ public final class TrainingRun {
         }
         return TrainingRun(trainer: trainer, tokenizer: checkpoint.tokenizer, corpus: corpus, preset: state.preset,
                            directory: target, origin: .resumed(step: state.step), skipsUnknown: skipsUnknown, skipped: skipped,
-                           log: TrainingLog(directory: target, previous: previous))
+                           log: TrainingLog(directory: target, previous: previous), companionFiles: checkpoint.companionFiles)
     }
 
     /// Refuses a directory that holds a run, unless `overwrite` asks to delete that run first.

@@ -50,32 +50,64 @@ extension Tensor {
 
     // MARK: - Heads normalized
 
-    /// RMS-normalises each of the first `heads` heads of `headSize` features of every row (no gain), leaving the
-    /// rest of the row as it is: QK-norm on a packed `[q | k | v]` projection. `[N..., C] -> [N..., C]`.
-    public func normalizingHeads(_ heads: Int, headSize: Int, epsilon: Float) -> Tensor {
+    /// RMS-normalises each of the first `heads` heads of `headSize` features of every row, leaving the rest of the row
+    /// as it is: QK-norm on a packed `[q | k | v]` projection. Without `gains` there is no gain (nanochat); with them
+    /// the first `gains.queryHeads` heads are multiplied by `gains.query` and the others by `gains.key` (Qwen3's
+    /// `q_norm`, `k_norm`). `[N..., C] -> [N..., C]`, each gain `[headSize]`.
+    public func normalizingHeads(_ heads: Int, headSize: Int, epsilon: Float, gains: HeadGains? = nil) -> Tensor {
         let columns = shape.last!, rows = count / columns
         precondition(heads * headSize <= columns, "normalizingHeads: \(heads) heads of \(headSize) exceed \(columns)")
+        precondition(gains.map { $0.query.count == headSize && $0.key.count == headSize } ?? true, "normalizingHeads: gains of \(headSize)")
         let out = TensorStorage(uninitialized: count), rstd = TensorStorage(uninitialized: rows * heads)
         let x = storage.pointer, y = out.pointer
+        /// The gain of head `h`, if any.
+        func gain(_ h: Int) -> UnsafeMutablePointer<Float>? {
+            gains.map { h < $0.queryHeads ? $0.query.storage.pointer : $0.key.storage.pointer }
+        }
         y.update(from: x, count: count)
         for r in 0..<rows {
             for h in 0..<heads {
                 let head = y + r * columns + h * headSize
                 let scale = 1 / (dotProduct(head, head, count: headSize) / Float(headSize) + epsilon).squareRoot()
                 rstd.pointer[r * heads + h] = scale
-                for i in 0..<headSize { head[i] *= scale }
+                if let g = gain(h) {
+                    for i in 0..<headSize { head[i] *= scale * g[i] }
+                } else {
+                    for i in 0..<headSize { head[i] *= scale }
+                }
             }
         }
-        return Tensor(shape: shape, storage: out, parents: [self]) { dy in
-            let dx = self.ensureGradient().pointer
+        let parents = [self] + (gains.map { [$0.query, $0.key] } ?? [])
+        return Tensor(shape: shape, storage: out, parents: parents) { dy in
+            let dx = self.requiresGrad ? self.ensureGradient().pointer : nil
+            /// The gradient of head `h`'s gain, if it has one that requires it.
+            func gainGradient(_ h: Int) -> UnsafeMutablePointer<Float>? {
+                guard let gains else { return nil }
+                let tensor = h < gains.queryHeads ? gains.query : gains.key
+                return tensor.requiresGrad ? tensor.ensureGradient().pointer : nil
+            }
             for r in 0..<rows {
                 for h in 0..<heads {
-                    let offset = r * columns + h * headSize, scale = rstd.pointer[r * heads + h]
-                    let mean = dotProduct(dy.pointer + offset, y + offset, count: headSize) / Float(headSize)
-                    for i in 0..<headSize { dx[offset + i] += scale * (dy.pointer[offset + i] - y[offset + i] * mean) }
+                    let offset = r * columns + h * headSize, scale = rstd.pointer[r * heads + h], grad = dy.pointer + offset
+                    if let g = gain(h) {
+                        // With n = x·s: dn = dy ⊙ g, dx = s (dn - n mean(dn ⊙ n)), dg += dy ⊙ n.
+                        var dot: Float = 0
+                        for i in 0..<headSize { dot += grad[i] * g[i] * x[offset + i] * scale }
+                        let mean = dot / Float(headSize), dg = gainGradient(h)
+                        for i in 0..<headSize {
+                            let n = x[offset + i] * scale
+                            dx?[offset + i] += scale * (grad[i] * g[i] - n * mean)
+                            dg?[i] += grad[i] * n
+                        }
+                    } else if let dx {
+                        let mean = dotProduct(grad, y + offset, count: headSize) / Float(headSize)
+                        for i in 0..<headSize { dx[offset + i] += scale * (grad[i] - y[offset + i] * mean) }
+                    }
                 }
-                let rest = r * columns + heads * headSize
-                for c in rest..<(r * columns + columns) { dx[c] += dy.pointer[c] }
+                if let dx {
+                    let rest = r * columns + heads * headSize
+                    for c in rest..<(r * columns + columns) { dx[c] += dy.pointer[c] }
+                }
             }
         }
     }
@@ -158,5 +190,16 @@ extension Tensor {
                 dx[i] += dy.pointer[i] * (1 - t * t)
             }
         }
+    }
+}
+
+/// The learnable gains of a QK-norm (``Tensor/normalizingHeads(_:headSize:epsilon:gains:)``): `query` `[D]` for the
+/// first `queryHeads` heads of a row, `key` `[D]` for the heads after them.
+public struct HeadGains {
+    public let query: Tensor, key: Tensor
+    public let queryHeads: Int
+
+    public init(query: Tensor, key: Tensor, queryHeads: Int) {
+        (self.query, self.key, self.queryHeads) = (query, key, queryHeads)
     }
 }

@@ -3,7 +3,7 @@ import NN
 import TensorModule
 
 // Self-attention, readable first and fast second. B batch, T time, C embedding size (channels), H heads,
-// D = C / H the head size.
+// D the head size (C / H unless the configuration names its own).
 
 /// One head of causal self-attention, as the lecture writes it.
 ///
@@ -65,9 +65,11 @@ public final class MultiHeadAttention: Module {
 }
 
 /// Multi-head causal self-attention with the query, key and value projections of all heads packed into one
-/// `[(H + 2·KV)·D, C]` matrix (nanoGPT's `c_attn`, laid out as ``PackedQKV`` says) and the attention itself one
-/// fused op; optionally rotary positions on q and k, QK-norm, and grouped-query attention (KV < H key/value heads).
-/// Equal to ``MultiHeadAttention`` built from ``referenceHeads()`` in the 2019 layout.
+/// `[(H + 2·KV)·D, C]` matrix (nanoGPT's `c_attn`, laid out as ``PackedQKV`` says), the attention itself one
+/// fused op, and an output projection `[C, H·D]`; optionally QK-norm (with learnable per-head gains, `q_norm` and
+/// `k_norm`), rotary positions on q and k, and grouped-query attention (KV < H key/value heads). The QK-norm comes
+/// before the rotation (Qwen3's order; without gains, as in nanochat, the order does not matter, since a rotation
+/// keeps each head's RMS). Equal to ``MultiHeadAttention`` built from ``referenceHeads()`` in the 2019 layout.
 public final class CausalSelfAttention: Module {
     /// `[(H + 2·KV)·D, C]`: the queries of heads `0..<H`, then the keys, then the values.
     public let packedProjection: Linear
@@ -79,17 +81,28 @@ public final class CausalSelfAttention: Module {
     let rotary: RotaryTable?
     /// ε of the QK-norm, when the configuration asks for it.
     let qkNormEpsilon: Float?
+    /// The QK-norm's gains `[D]` of the queries and of the keys (``ModelConfiguration/qkNormAffine``).
+    public let queryNormGain: Tensor?, keyNormGain: Tensor?
 
-    public init(_ configuration: ModelConfiguration, generator: inout SeededGenerator) {
+    public convenience init(_ configuration: ModelConfiguration, generator: inout SeededGenerator) {
+        self.init(configuration, rotary: RotaryTable(configuration), generator: &generator)
+    }
+
+    /// With `rotary`, the table of every layer (one per model: a long context's table is large), used when the
+    /// configuration asks for rotary positions.
+    init(_ configuration: ModelConfiguration, rotary: RotaryTable?, generator: inout SeededGenerator) {
         let c = configuration.embeddingSize
         layout = configuration.packedQKV
         packedProjection = Linear(inputSize: c, outputSize: layout.width, bias: configuration.attentionBias, std: 0.02,
                                   generator: &generator)
-        outputProjection = Linear(inputSize: c, outputSize: c, bias: configuration.bias,
+        outputProjection = Linear(inputSize: layout.queryWidth, outputSize: c, bias: configuration.bias,
                                   std: configuration.projectionStd, generator: &generator)
         dropout = configuration.dropout
-        rotary = configuration.positionEncoding == .rope ? RotaryTable(configuration) : nil
+        self.rotary = rotary
         qkNormEpsilon = configuration.qkNorm ? configuration.normEpsilon : nil
+        let gains = configuration.qkNorm && configuration.qkNormAffine
+        queryNormGain = gains ? Tensor.filled([layout.headSize], with: 1, requiresGrad: true) : nil
+        keyNormGain = gains ? Tensor.filled([layout.headSize], with: 1, requiresGrad: true) : nil
     }
 
     /// `[B, T, C] -> [B, T, C]`. With a cache (batch 1), this pass's keys and values are stored at positions
@@ -97,12 +110,15 @@ public final class CausalSelfAttention: Module {
     public func callAsFunction(_ x: Tensor, context: inout ForwardContext) -> Tensor {
         var qkv = packedProjection(x)  // (B, T, (H + 2KV)·D)
         let rotated = layout.heads + layout.keyValueHeads  // q and k: the leading heads of each row
+        if let qkNormEpsilon {
+            let gains = queryNormGain.map { HeadGains(query: $0, key: keyNormGain!, queryHeads: layout.heads) }
+            qkv = qkv.normalizingHeads(rotated, headSize: layout.headSize, epsilon: qkNormEpsilon, gains: gains)
+        }
         if let rotary {
             qkv = qkv.rotatingHeads(rotated, headSize: layout.headSize, cosine: rotary.cosine, sine: rotary.sine,
                                     start: context.start)
         }
-        if let qkNormEpsilon { qkv = qkv.normalizingHeads(rotated, headSize: layout.headSize, epsilon: qkNormEpsilon) }
-        let y: Tensor  // (B, T, C)
+        let y: Tensor  // (B, T, H·D)
         if let cache = context.cache {
             cache.store(qkv, layout: layout, layer: context.layer, start: context.start)
             y = context.start == 0 ? attend(qkv, context: &context)
@@ -136,8 +152,9 @@ public final class CausalSelfAttention: Module {
 
     /// The same weights as separate ``Head``s with a projection: the readable reference.
     public func referenceHeads() -> MultiHeadAttention {
-        precondition(layout.keyValueHeads == layout.heads && rotary == nil && qkNormEpsilon == nil, "the 2019 layout only")
         let c = packedProjection.weight.shape[1], d = layout.headSize
+        precondition(layout.keyValueHeads == layout.heads && rotary == nil && qkNormEpsilon == nil && layout.queryWidth == c,
+                     "the 2019 layout only")
         let w = packedProjection.weight.detached(), b = packedProjection.bias?.detached()
         var generator = SeededGenerator(seed: 0)
         let heads = (0..<headCount).map { h -> Head in
@@ -156,6 +173,8 @@ public final class CausalSelfAttention: Module {
     }
 
     public func namedParameters() -> [(name: String, tensor: Tensor)] {
-        prefixed("c_attn", packedProjection) + prefixed("c_proj", outputProjection)
+        var named = prefixed("c_attn", packedProjection) + prefixed("c_proj", outputProjection)
+        if let queryNormGain, let keyNormGain { named += [("q_norm.weight", queryNormGain), ("k_norm.weight", keyNormGain)] }
+        return named
     }
 }

@@ -9,9 +9,14 @@ public final class Block: Module {
     public let norm1: Normalization, attention: CausalSelfAttention
     public let norm2: Normalization, feedForward: FeedForward
 
-    public init(_ configuration: ModelConfiguration, generator: inout SeededGenerator) {
+    public convenience init(_ configuration: ModelConfiguration, generator: inout SeededGenerator) {
+        self.init(configuration, rotary: RotaryTable(configuration), generator: &generator)
+    }
+
+    /// With the model's one rotary table (``CausalSelfAttention``).
+    init(_ configuration: ModelConfiguration, rotary: RotaryTable?, generator: inout SeededGenerator) {
         norm1 = Normalization(configuration)
-        attention = CausalSelfAttention(configuration, generator: &generator)
+        attention = CausalSelfAttention(configuration, rotary: rotary, generator: &generator)
         norm2 = Normalization(configuration)
         feedForward = FeedForward(configuration, generator: &generator)
     }

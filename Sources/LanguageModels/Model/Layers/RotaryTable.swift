@@ -6,16 +6,18 @@ import TensorModule
 // D = C / H the head size.
 
 /// The rotary embedding's `cos` and `sin` of every position and pair, `[blockSize, D/2]` each: the angle of pair
-/// `i` at position `t` is `t / θ^(2i/D)` (Hugging Face LLaMA's `inv_freq`, in fp32 as there).
+/// `i` at position `t` is `t / θ^(2i/D)` (Hugging Face LLaMA's `inv_freq`, in fp32 as there), its frequency rescaled
+/// by ``ModelConfiguration/ropeScaling``.
 struct RotaryTable {
     let cosine: TensorStorage, sine: TensorStorage
 
-    init(_ configuration: ModelConfiguration) {
+    /// The table of `configuration`; `nil` without rotary positions.
+    init?(_ configuration: ModelConfiguration) {
+        guard configuration.positionEncoding == .rope else { return nil }
         let half = configuration.headSize / 2, positions = configuration.blockSize
         cosine = TensorStorage(zeros: positions * half)
         sine = TensorStorage(zeros: positions * half)
-        let theta = configuration.ropeTheta
-        let frequencies = (0..<half).map { 1 / Foundation.pow(theta, Float(2 * $0) / Float(configuration.headSize)) }
+        let frequencies = configuration.rotaryFrequencies
         for t in 0..<positions {
             for i in 0..<half {
                 let angle = Float(t) * frequencies[i]
