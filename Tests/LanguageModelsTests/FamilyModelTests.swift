@@ -102,6 +102,14 @@ import _TestSupport
         #expect(object["activation"] as? String == "silu" && object["gated_mlp"] as? Bool == true)
     }
 
+    @Test(arguments: ["gated_mlp", "n_inner", "qk_norm_affine", "head_dim"])
+    func everyKeyOfFormat4IsRequired(key: String) throws {
+        var object = try JSONSerialization.jsonObject(with: JSONEncoder().encode(Self.llama())) as! [String: Any]
+        #expect(object["format_version"] as? Int == 4 && object[key] != nil)
+        object[key] = nil
+        HuggingFaceReaderTests.expectRefusal(naming: key) { _ = try StrictConfigurationTests.load(object) }
+    }
+
     /// `configuration` as read back: format 4 writes the head size and feed-forward width resolved.
     func normalized(_ configuration: ModelConfiguration) -> ModelConfiguration {
         var c = configuration
