@@ -40,7 +40,7 @@ extension JinjaRenderer {
         case "length", "count":
             switch value {
             case .string(let string): return .int(string.unicodeScalars.count)
-            case .array(let elements): return .int(elements.count)
+            case .array(let elements), .tuple(let elements): return .int(elements.count)
             case .object(let object): return .int(object.count)
             case .undefined: return .int(0)
             default: throw .type("object of type '\(value.typeName)' has no len()")
@@ -91,16 +91,16 @@ extension JinjaRenderer {
             let scale = pow10(digits)
             let scaled = number * scale
             let rounded = method == "floor" ? scaled.rounded(.down) : method == "ceil" ? scaled.rounded(.up)
-                : scaled.rounded(.toNearestOrAwayFromZero)
+                : scaled.rounded(.toNearestOrEven)  // Python's round() is round-half-even
             return .double(rounded / scale)
         case "items":
             if value.isUndefined { return .array([]) }
             guard case .object(let object) = value else { throw .type("can only get item pairs from a mapping") }
-            return .array(object.pairs.map { .array([.string($0.key), $0.value]) })
+            return .array(object.pairs.map { .tuple([.string($0.key), $0.value]) })
         case "dictsort":
             guard case .object(let object) = value else { throw .type("dictsort needs a mapping") }
             let pairs = object.pairs.sorted { pythonCompare(.string($0.key.lowercased()), .string($1.key.lowercased())) == -1 }
-            return .array(pairs.map { .array([.string($0.key), $0.value]) })
+            return .array(pairs.map { .tuple([.string($0.key), $0.value]) })
         case "indent": return .string(indent(text, positional, keyword))
         case "tojson": return .string(try toJSON(value, positional, keyword))
         case "unique":
@@ -218,7 +218,7 @@ extension JinjaRenderer {
         case .string(let indent)?: options.indent = indent
         default: break
         }
-        if case .array(let separators)? = argument(2, "separators"), separators.count == 2 {
+        if let separators = argument(2, "separators")?.elements, separators.count == 2 {
             options.itemSeparator = separators[0].pythonString
             options.keySeparator = separators[1].pythonString
         }

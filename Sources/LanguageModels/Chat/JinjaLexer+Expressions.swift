@@ -58,12 +58,13 @@ extension JinjaLexer {
         let start = index
         var text = digits()
         var isFloat = false
-        if index + 1 < source.count, source[index] == ".", Self.isDigit(source[index + 1]) {
+        let afterDot = start > 0 && source[start - 1] == "."  // `x.0.1` is two item lookups, as in jinja2
+        if !afterDot, index + 1 < source.count, source[index] == ".", Self.isDigit(source[index + 1]) {
             index += 1
             text += "." + digits()
             isFloat = true
         }
-        if index < source.count, source[index] == "e" || source[index] == "E" {
+        if !afterDot, index < source.count, source[index] == "e" || source[index] == "E" {
             var look = index + 1
             if look < source.count, source[look] == "+" || source[look] == "-" { look += 1 }
             if look < source.count, Self.isDigit(source[look]) {

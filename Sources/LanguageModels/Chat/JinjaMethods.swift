@@ -48,7 +48,7 @@ enum JinjaMethods {
             case "get":
                 guard case .string(let key)? = argument(0, "key") else { return argument(1, "default") ?? .none }
                 return object[key] ?? argument(1, "default") ?? .none
-            case "items": return .array(object.pairs.map { .array([.string($0.key), $0.value]) })
+            case "items": return .array(object.pairs.map { .tuple([.string($0.key), $0.value]) })
             case "keys": return .array(object.keys.map(Value.string))
             case "values": return .array(object.values)
             default: return receiver
@@ -79,7 +79,7 @@ enum JinjaMethods {
         case "startswith", "endswith":
             let candidates: [Value]
             switch argument(0, "prefix") {
-            case .array(let elements)?: candidates = elements
+            case .array(let elements)?, .tuple(let elements)?: candidates = elements
             case let value?: candidates = [value]
             case nil: throw .type("\(name)() takes at least 1 argument")
             }
@@ -121,7 +121,7 @@ enum JinjaMethods {
             return .string(string)
         case "join":
             guard let items = argument(0, "iterable") else { throw .type("join() takes exactly one argument") }
-            guard case .array(let elements) = items else { throw .type("can only join an iterable") }
+            guard let elements = items.elements else { throw .type("can only join an iterable") }
             var parts: [String] = []
             for element in elements {
                 guard case .string(let part) = element else { throw .type("sequence item: expected str instance") }

@@ -255,7 +255,6 @@ struct JinjaParser {
         let parameters = try parameters()
         try expectBlockEnd()
         let (body, _) = try block(until: ["endmacro"])
-        _ = skip(name: name)
         try expectBlockEnd()
         return .macro(JinjaMacro(name: name, parameters: parameters, body: body), offset: offset)
     }
@@ -274,7 +273,7 @@ struct JinjaParser {
     private mutating func filterChain() throws(ChatTemplateError) -> [(name: String, JinjaArguments)] {
         var filters: [(name: String, JinjaArguments)] = []
         repeat {
-            let name = try dottedName()
+            let name = try filterName()
             filters.append((name, isOperator("(") ? try arguments() : JinjaArguments()))
         } while skip(operator: "|")
         return filters

@@ -21,6 +21,8 @@ extension Value {
         case .double(let value): pythonFloat(value)
         case .string(let value): pythonQuote(value)
         case .array(let elements): "[" + elements.map(\.pythonRepr).joined(separator: ", ") + "]"
+        case .tuple(let elements):
+            "(" + elements.map(\.pythonRepr).joined(separator: ", ") + (elements.count == 1 ? ",)" : ")")
         case .object(let object):
             "{" + object.pairs.map { pythonQuote($0.key) + ": " + $0.value.pythonRepr }.joined(separator: ", ") + "}"
         case .namespace(let namespace): "<Namespace " + Value.object(namespace.attributes).pythonRepr + ">"
@@ -108,7 +110,7 @@ func jsonDump(_ value: Value, _ options: JSONDumpOptions, level: Int = 0, into o
     case .double(let number):
         out += number.isNaN ? "NaN" : number.isInfinite ? (number < 0 ? "-Infinity" : "Infinity") : pythonFloat(number)
     case .string(let text): jsonQuote(text, ensureASCII: options.ensureASCII, into: &out)
-    case .array(let elements):
+    case .array(let elements), .tuple(let elements):
         guard !elements.isEmpty else { out += "[]"; return }
         out += "["
         for (i, element) in elements.enumerated() {

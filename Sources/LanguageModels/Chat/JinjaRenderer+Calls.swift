@@ -137,7 +137,7 @@ extension JinjaRenderer {
                 scope.variables[parameter.name] = .undefined(reason: "parameter '\(parameter.name)' was not provided")
             }
         }
-        scope.variables["varargs"] = .array(Array(positional.dropFirst(macro.parameters.count)))
+        scope.variables["varargs"] = .tuple(Array(positional.dropFirst(macro.parameters.count)))
         scope.variables["kwargs"] = .object(keyword)
         if let caller { scope.variables["caller"] = caller }
         let savedOffset = offset

@@ -13,6 +13,7 @@ extension JinjaRenderer {
             try checkSize(elements.count)
             var values: [Value] = []
             for element in elements { values.append(try evaluate(element, in: scope)) }
+            if case .tuple = expression { return .tuple(values) }
             return .array(values)
         case .dict(let pairs):
             var object = JinjaOrderedDictionary<Value>()
@@ -121,7 +122,7 @@ extension JinjaRenderer {
         case (.undefined(let reason), _): throw .type(reason)
         case (.object(let object), .string(let name)):
             if let found = object[name] { return found }
-        case (.array(let elements), _) where key.integer != nil:
+        case (.array(let elements), _) where key.integer != nil, (.tuple(let elements), _) where key.integer != nil:
             let index = key.integer! < 0 ? key.integer! + elements.count : key.integer!
             if elements.indices.contains(index) { return elements[index] }
         case (.string(let text), _) where key.integer != nil:
@@ -150,6 +151,7 @@ extension JinjaRenderer {
         }
         switch value {
         case .array(let elements): return .array(indices(elements.count).map { elements[$0] })
+        case .tuple(let elements): return .tuple(indices(elements.count).map { elements[$0] })
         case .string(let text):
             let scalars = Array(text.unicodeScalars)
             return .string(String(String.UnicodeScalarView(indices(scalars.count).map { scalars[$0] })))
@@ -162,7 +164,7 @@ extension JinjaRenderer {
     func iterate(_ value: Value) throws(JinjaFailure) -> [Value] {
         switch value {
         case .undefined: return []
-        case .array(let elements): return elements
+        case .array(let elements), .tuple(let elements): return elements
         case .object(let object): return object.keys.map(Value.string)
         case .string(let text): return text.unicodeScalars.map { .string(String($0)) }
         default: throw .type("'\(value.typeName)' object is not iterable")
@@ -200,7 +202,7 @@ extension JinjaRenderer {
                 throw .type("'in <string>' requires string as left operand, not \(item.typeName)")
             }
             return part.isEmpty || text.unicodeScalars.firstRange(of: part.unicodeScalars) != nil
-        case .array(let elements): return elements.contains { pythonEqual($0, item) }
+        case .array(let elements), .tuple(let elements): return elements.contains { pythonEqual($0, item) }
         case .object(let object):
             guard case .string(let key) = item else { return false }
             return object[key] != nil

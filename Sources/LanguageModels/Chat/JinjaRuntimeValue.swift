@@ -12,6 +12,8 @@ indirect enum Value {
     case double(Double)
     case string(String)
     case array([Value])
+    /// A Python tuple: `(a, b)`, `dict.items()` pairs, `varargs`; prints with parentheses, never equals a list.
+    case tuple([Value])
     case object(JinjaOrderedDictionary<Value>)
     case namespace(JinjaNamespace)
     case callable(JinjaCallable)
@@ -28,6 +30,14 @@ indirect enum Value {
         }
     }
 
+    /// The elements of a list or a tuple.
+    var elements: [Value]? {
+        switch self {
+        case .array(let elements), .tuple(let elements): elements
+        default: nil
+        }
+    }
+
     var isUndefined: Bool {
         if case .undefined = self { return true }
         return false
@@ -41,7 +51,7 @@ indirect enum Value {
         case .int(let value): value != 0
         case .double(let value): value != 0
         case .string(let value): !value.isEmpty
-        case .array(let elements): !elements.isEmpty
+        case .array(let elements), .tuple(let elements): !elements.isEmpty
         case .object(let object): object.count > 0
         case .namespace, .callable: true
         }
@@ -57,6 +67,7 @@ indirect enum Value {
         case .double: "float"
         case .string: "str"
         case .array: "list"
+        case .tuple: "tuple"
         case .object: "dict"
         case .namespace: "Namespace"
         case .callable: "function"
@@ -137,7 +148,7 @@ func pythonEqual(_ a: Value, _ b: Value) -> Bool {
     switch (a, b) {
     case (.undefined, .undefined), (.none, .none): return true
     case (.string(let x), .string(let y)): return x.unicodeScalars.elementsEqual(y.unicodeScalars)
-    case (.array(let x), .array(let y)): return x.count == y.count && zip(x, y).allSatisfy { pythonEqual($0, $1) }
+    case (.array(let x), .array(let y)), (.tuple(let x), .tuple(let y)): return x.count == y.count && zip(x, y).allSatisfy { pythonEqual($0, $1) }
     case (.object(let x), .object(let y)):
         return x.count == y.count && x.pairs.allSatisfy { pair in y[pair.key].map { pythonEqual(pair.value, $0) } ?? false }
     case (.namespace(let x), .namespace(let y)): return x === y
@@ -162,7 +173,7 @@ func pythonCompare(_ a: Value, _ b: Value) -> Int? {
             case (let l?, let r?): if l != r { return l.value < r.value ? -1 : 1 }
             }
         }
-    case (.array(let x), .array(let y)):
+    case (.array(let x), .array(let y)), (.tuple(let x), .tuple(let y)):
         for (l, r) in zip(x, y) where !pythonEqual(l, r) { return pythonCompare(l, r) }
         return x.count == y.count ? 0 : x.count < y.count ? -1 : 1
     default:

@@ -37,12 +37,12 @@ extension JinjaRenderer {
             return false
         case "sequence":
             switch value {
-            case .string, .array, .object: return true
+            case .string, .array, .tuple, .object: return true
             default: return false
             }
         case "iterable":
             switch value {
-            case .string, .array, .object, .undefined: return true
+            case .string, .array, .tuple, .object, .undefined: return true
             default: return false
             }
         case "callable":
