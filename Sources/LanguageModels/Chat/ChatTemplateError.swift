@@ -42,7 +42,7 @@ public struct JinjaLimits: Sendable, Equatable {
     /// The deepest nesting of macro calls and calls into `caller()`.
     public var maximumCallDepth = 40
     /// The most steps (statements, expressions, loop iterations, and one per 64 scalars or elements built).
-    public var maximumSteps = 20_000_000
+    public var maximumSteps = 2_000_000
     /// The largest `range(...)`; jinja2's sandbox refuses more than 100,000 items too.
     public var maximumRange = 100_000
 

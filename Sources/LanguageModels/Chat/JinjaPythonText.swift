@@ -27,6 +27,7 @@ extension Value {
             "{" + object.pairs.map { pythonQuote($0.key) + ": " + $0.value.pythonRepr }.joined(separator: ", ") + "}"
         case .namespace(let namespace): "<Namespace " + Value.object(namespace.attributes).pythonRepr + ">"
         case .callable: "<function>"
+        case .loop: "<LoopContext>"
         }
     }
 }

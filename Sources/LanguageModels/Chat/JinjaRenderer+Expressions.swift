@@ -6,6 +6,8 @@ import Foundation
 extension JinjaRenderer {
     func evaluate(_ expression: JinjaExpression, in scope: JinjaScope, caller: Value? = nil) throws(JinjaFailure) -> Value {
         try charge()
+        try enter()
+        defer { nesting -= 1 }
         switch expression {
         case .literal(let value): return Value(value)
         case .name(let name): return scope.lookup(name) ?? .undefined(reason: "'\(name)' is undefined")
@@ -109,6 +111,8 @@ extension JinjaRenderer {
         case .undefined(let reason): throw .type(reason)
         case .namespace(let namespace):
             return namespace.attributes[name] ?? .undefined(reason: "'Namespace' object has no attribute '\(name)'")
+        case .loop(let loop):
+            return loop.field(name) ?? .undefined(reason: "'LoopContext' object has no attribute '\(name)'")
         default:
             if let method = JinjaMethods.lookup(name, on: value) { return method }
             if case .object(let object) = value, let found = object[name] { return found }

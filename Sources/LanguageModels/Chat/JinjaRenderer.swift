@@ -20,6 +20,10 @@ final class JinjaRenderer {
     var written = 0
     var steps = 0
     var callDepth = 0
+    /// Statements and expressions being evaluated, one inside the other (a bound on the stack this render uses).
+    var nesting = 0
+    /// The deepest `nesting` allowed: templates parse at most 150 levels deep, so only macros calling macros reach it.
+    static let maximumNesting = 600
     var captureDepth = 0
     var offset = 0
     /// UTF-8 ranges of the top-level output written inside `{% generation %}`.
@@ -56,6 +60,13 @@ final class JinjaRenderer {
     }
 
     /// Checks a string or list an expression built: its size, and the work it took.
+    func enter() throws(JinjaFailure) {
+        nesting += 1
+        guard nesting <= Self.maximumNesting else {
+            throw .limit("expressions and macro calls nested more than \(Self.maximumNesting) levels deep")
+        }
+    }
+
     func checkSize(_ size: Int) throws(JinjaFailure) {
         guard size <= limits.maximumValueSize else {
             throw .limit("a value grew past \(limits.maximumValueSize) characters or items")
@@ -108,9 +119,11 @@ final class JinjaRenderer {
     private func execute(_ statement: JinjaStatement, in scope: JinjaScope) throws(ChatTemplateError) -> Flow {
         do {
             try charge()
+            try enter()
         } catch {
             throw self.error(error)
         }
+        defer { nesting -= 1 }
         switch statement {
         case .text(let text):
             try attempt { () throws(JinjaFailure) in try write(text) }
@@ -221,28 +234,13 @@ final class JinjaRenderer {
         guard !items.isEmpty else { return try execute(loop.otherwise, in: scope) }
         for (index, item) in items.enumerated() {
             let inner = JinjaScope(parent: scope)
-            try attempt { () throws(JinjaFailure) in try assign(item, to: loop.target, in: inner) }
-            inner.variables["loop"] = loopObject(index: index, items: items)
+            try attempt { () throws(JinjaFailure) in
+                try charge()
+                try assign(item, to: loop.target, in: inner)
+            }
+            inner.variables["loop"] = .loop(JinjaLoop(index: index, items: items))
             if try execute(loop.body, in: inner) == .breakLoop { break }
         }
         return .normal
-    }
-
-    private func loopObject(index: Int, items: [Value]) -> Value {
-        let count = items.count
-        var loop = JinjaOrderedDictionary<Value>()
-        loop["index"] = .int(index + 1)
-        loop["index0"] = .int(index)
-        loop["revindex"] = .int(count - index)
-        loop["revindex0"] = .int(count - index - 1)
-        loop["first"] = .bool(index == 0)
-        loop["last"] = .bool(index == count - 1)
-        loop["length"] = .int(count)
-        loop["depth"] = .int(1)
-        loop["depth0"] = .int(0)
-        loop["previtem"] = index > 0 ? items[index - 1] : .undefined(reason: "there is no previous item")
-        loop["nextitem"] = index + 1 < count ? items[index + 1] : .undefined(reason: "there is no next item")
-        loop["cycle"] = .callable(.cycle(index: index))
-        return .object(loop)
     }
 }

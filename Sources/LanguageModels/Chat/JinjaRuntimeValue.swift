@@ -2,7 +2,7 @@
 // methods, with Python's truthiness, equality, ordering, `str()` and `repr()`.
 
 /// A value during a render.
-indirect enum Value {
+enum Value {
     /// jinja2's default `Undefined`: prints as nothing, iterates as empty, is false, and fails when used further;
     /// `reason` says why, e.g. `'x' is undefined`.
     case undefined(reason: String)
@@ -17,6 +17,8 @@ indirect enum Value {
     case object(JinjaOrderedDictionary<Value>)
     case namespace(JinjaNamespace)
     case callable(JinjaCallable)
+    /// The `loop` variable of a `for` loop, its fields computed when read.
+    case loop(JinjaLoop)
 
     init(_ value: JinjaValue) {
         switch value {
@@ -53,7 +55,7 @@ indirect enum Value {
         case .string(let value): !value.isEmpty
         case .array(let elements), .tuple(let elements): !elements.isEmpty
         case .object(let object): object.count > 0
-        case .namespace, .callable: true
+        case .namespace, .callable, .loop: true
         }
     }
 
@@ -71,6 +73,7 @@ indirect enum Value {
         case .object: "dict"
         case .namespace: "Namespace"
         case .callable: "function"
+        case .loop: "LoopContext"
         }
     }
 
@@ -99,6 +102,32 @@ final class JinjaNamespace {
     var attributes = JinjaOrderedDictionary<Value>()
 }
 
+/// Where a `for` loop is: `loop.index`, `loop.first`, `loop.cycle(...)` and the rest are read from it.
+struct JinjaLoop {
+    var index: Int
+    var items: [Value]
+
+    /// `loop.name`, or nil for a name loops do not have.
+    func field(_ name: String) -> Value? {
+        let count = items.count
+        switch name {
+        case "index": return .int(index + 1)
+        case "index0": return .int(index)
+        case "revindex": return .int(count - index)
+        case "revindex0": return .int(count - index - 1)
+        case "first": return .bool(index == 0)
+        case "last": return .bool(index == count - 1)
+        case "length": return .int(count)
+        case "depth": return .int(1)
+        case "depth0": return .int(0)
+        case "previtem": return index > 0 ? items[index - 1] : .undefined(reason: "there is no previous item")
+        case "nextitem": return index + 1 < count ? items[index + 1] : .undefined(reason: "there is no next item")
+        case "cycle": return .callable(.cycle(index: index))
+        default: return nil
+        }
+    }
+}
+
 /// A macro with the scope it was defined in.
 final class JinjaMacroClosure {
     let macro: JinjaMacro
@@ -112,11 +141,11 @@ final class JinjaMacroClosure {
 }
 
 /// Something a template can call.
-indirect enum JinjaCallable {
+enum JinjaCallable {
     /// `range`, `namespace`, `dict`, `raise_exception`, `strftime_now`.
     case global(String)
     /// A method bound to its receiver, e.g. `message.content.strip`.
-    case method(Value, String)
+    indirect case method(Value, String)
     case macro(JinjaMacroClosure)
     /// `loop.cycle(...)` at the given iteration.
     case cycle(index: Int)

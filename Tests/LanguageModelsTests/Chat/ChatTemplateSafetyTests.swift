@@ -1,0 +1,109 @@
+import Foundation
+import LanguageModels
+import Testing
+
+/// Hostile and broken templates fail quickly with a typed error that says where: never a crash, a hang or a runaway
+/// allocation.
+@Suite struct ChatTemplateSafetyTests {
+    /// Renders `source` with no messages and returns the error it must throw.
+    func failure(_ source: String, limits: JinjaLimits = JinjaLimits()) -> ChatTemplateError? {
+        do {
+            let template = try ChatTemplate(source: source)
+            _ = try template.render(context: ["messages": []], limits: limits)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    func isLimit(_ error: ChatTemplateError?) -> Bool {
+        if case .limitExceeded? = error { return true }
+        return false
+    }
+
+    func isSyntax(_ error: ChatTemplateError?) -> Bool {
+        if case .syntax? = error { return true }
+        return false
+    }
+
+    @Test func deepNestingIsRefusedWhenParsing() {
+        let parentheses = "{{ " + String(repeating: "(", count: 5_000) + "1" + String(repeating: ")", count: 5_000) + " }}"
+        #expect(isSyntax(failure(parentheses)))
+        let ifs = String(repeating: "{% if true %}", count: 5_000) + String(repeating: "{% endif %}", count: 5_000)
+        #expect(isSyntax(failure(ifs)))
+        let nots = "{{ " + String(repeating: "not ", count: 5_000) + "true }}"
+        #expect(isSyntax(failure(nots)))
+        let filters = "{{ 1" + String(repeating: " | abs", count: 100) + " }}"
+        #expect(failure(filters) == nil)
+    }
+
+    @Test func recursionAndHugeLoopsStop() {
+        #expect(isLimit(failure("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}")))
+        #expect(isLimit(failure("{% macro f(n) %}{% call f(n) %}x{% endcall %}{% endmacro %}{{ f(1) }}")))
+        #expect(isLimit(failure("{% for i in range(10**9) %}x{% endfor %}")))
+        var few = JinjaLimits()
+        few.maximumSteps = 50_000
+        let nested = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
+        #expect(isLimit(failure(nested, limits: few)))
+    }
+
+    /// Macros recursing through deeply nested blocks and expressions stop at the nesting bound before the stack runs
+    /// out, also on a task's thread.
+    @Test func deepRecursionStaysOnTheStack() async {
+        let expression = String(repeating: "(", count: 35) + "f(n - 1)" + String(repeating: ")", count: 35)
+        let blocks = String(repeating: "{% if true %}", count: 35) + "{{ " + expression + " }}"
+            + String(repeating: "{% endif %}", count: 35)
+        let source = "{% macro f(n) %}{% if n > 0 %}" + blocks + "{% endif %}{% endmacro %}{{ f(39) }}"
+        let error = await Task.detached { failure(source) }.value
+        #expect(isLimit(error))
+    }
+
+    @Test func runawayValuesAndOutputStop() {
+        #expect(isLimit(failure("{{ 'x' * 10**12 }}")))
+        #expect(isLimit(failure("{{ [1] * 10**12 }}")))
+        #expect(isLimit(failure("{% set ns = namespace(s='ab') %}{% for i in range(64) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}")))
+        #expect(isLimit(failure("{% set ns = namespace(s=[1]) %}{% for i in range(64) %}{% set ns.s = ns.s + ns.s %}{% endfor %}")))
+        #expect(isLimit(failure("{% for i in range(100000) %}{{ 'x' * 1000 }}{% endfor %}")))
+        if case .render(let message, _)? = failure("{{ 2 ** 10000 }}") {
+            #expect(message.contains("overflow"))
+        } else {
+            Issue.record("2 ** 10000 should fail with an overflow")
+        }
+    }
+
+    @Test func syntaxErrorsSayWhere() {
+        guard case .syntax(_, let line, let column, let excerpt)? = failure("one\ntwo {{ 1 + }} three") else {
+            Issue.record("expected a syntax error")
+            return
+        }
+        #expect(line == 2)
+        #expect(column == 12)
+        #expect(excerpt.contains("1 + }}"))
+        guard case .syntax(let message, let endLine, _, _)? = failure("{% if x %}\n\nno end") else {
+            Issue.record("expected a syntax error")
+            return
+        }
+        #expect(endLine == 3)
+        #expect(message.contains("endif"))
+    }
+
+    @Test func renderErrorsSayWhichLine() {
+        guard case .render(let message, let line)? = failure("a\r\nb\n{{ 'x' + 1 }}") else {
+            Issue.record("expected a render error")
+            return
+        }
+        #expect(line == 3)
+        #expect(message.contains("str"))
+        #expect(failure("{{ raise_exception('no system role') }}") == .raised(message: "no system role"))
+        if case .render(let unsafe, _)? = failure("{{ messages.append(1) }}") { #expect(unsafe.contains("unsafe")) }
+    }
+
+    @Test func everyErrorHasAOneLineDescription() {
+        let errors = [failure("{{ 1 + }}"), failure("{{ x.y }}"), failure("{{ raise_exception('r') }}"),
+                      failure("{{ range(10**9) }}")]
+        for error in errors {
+            let text = error.map(\.description) ?? ""
+            #expect(!text.isEmpty && !text.contains("\n"))
+        }
+    }
+}
