@@ -33,10 +33,8 @@ extension JinjaRenderer {
             guard name != "safe" else { return value }
             return .string(htmlEscape(text))
         case "replace":
-            let result = pythonReplace(text, string(0, "old", ""), string(1, "new", ""),
-                                       count: argument(2, "count")?.integer ?? -1)
-            try checkSize(result.unicodeScalars.count)
-            return .string(result)
+            return .string(try pythonReplace(text, string(0, "old", ""), string(1, "new", ""),
+                                             count: argument(2, "count")?.integer ?? -1, limit: limits.maximumValueSize))
         case "length", "count":
             switch value {
             case .string(let string): return .int(string.unicodeScalars.count)
@@ -59,9 +57,15 @@ extension JinjaRenderer {
         case "join":
             var items = try iterate(value)
             if let attribute = argument(1, "attribute") { items = try items.map { item throws(JinjaFailure) in try self.item(attribute, of: item) } }
-            let result = items.map(\.pythonString).joined(separator: string(0, "d", ""))
-            try checkSize(result.unicodeScalars.count)
-            return .string(result)
+            let separator = string(0, "d", "")
+            var parts: [String] = []
+            var size = 0
+            for item in items {
+                parts.append(item.pythonString)
+                size += parts[parts.count - 1].utf8.count + separator.utf8.count
+                try checkSize(size)
+            }
+            return .string(parts.joined(separator: separator))
         case "int":
             switch value {
             case .int: return value
@@ -101,7 +105,7 @@ extension JinjaRenderer {
             guard case .object(let object) = value else { throw .type("dictsort needs a mapping") }
             let pairs = object.pairs.sorted { pythonCompare(.string($0.key.lowercased()), .string($1.key.lowercased())) == -1 }
             return .array(pairs.map { .tuple([.string($0.key), $0.value]) })
-        case "indent": return .string(indent(text, positional, keyword))
+        case "indent": return .string(try indent(text, positional, keyword))
         case "tojson": return .string(try toJSON(value, positional, keyword))
         case "unique":
             var seen: [Value] = []
@@ -189,8 +193,14 @@ extension JinjaRenderer {
         return result
     }
 
-    private func indent(_ text: String, _ positional: [Value], _ keyword: JinjaOrderedDictionary<Value>) -> String {
+    private func indent(_ text: String, _ positional: [Value], _ keyword: JinjaOrderedDictionary<Value>)
+        throws(JinjaFailure) -> String
+    {
         let widthValue = positional.first ?? keyword["width"] ?? .int(4)
+        let lineCount = text.utf8.reduce(1) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
+        let width = widthValue.integer ?? widthValue.pythonString.utf8.count
+        let (added, overflowed) = lineCount.multipliedReportingOverflow(by: max(0, width))
+        try checkSize(overflowed ? .max : text.utf8.count + added)
         let prefix = widthValue.integer.map { String(repeating: " ", count: max(0, $0)) } ?? widthValue.pythonString
         let first = (positional.count > 1 ? positional[1] : keyword["first"])?.truthy ?? false
         let blank = (positional.count > 2 ? positional[2] : keyword["blank"])?.truthy ?? false
@@ -214,7 +224,9 @@ extension JinjaRenderer {
         var options = JSONDumpOptions()
         options.ensureASCII = argument(0, "ensure_ascii")?.truthy ?? false
         switch argument(1, "indent") {
-        case .int(let spaces)?: options.indent = String(repeating: " ", count: max(0, min(spaces, 64)))
+        case .int(let spaces)?:
+            try checkSize(spaces)
+            options.indent = String(repeating: " ", count: max(0, spaces))
         case .string(let indent)?: options.indent = indent
         default: break
         }
@@ -223,6 +235,7 @@ extension JinjaRenderer {
             options.keySeparator = separators[1].pythonString
         }
         options.sortKeys = argument(3, "sort_keys")?.truthy ?? false
+        options.limit = limits.maximumValueSize
         var out = ""
         try jsonDump(value, options, into: &out)
         try checkSize(out.unicodeScalars.count)

@@ -40,7 +40,8 @@ enum JinjaMethods {
         }
         switch receiver {
         case .string(let string):
-            let result = try stringMethod(name, string, arguments: arguments, text: text, argument: argument)
+            let result = try stringMethod(name, string, arguments: arguments, text: text, argument: argument,
+                                          renderer: renderer)
             if case .string(let built) = result { try renderer.checkSize(built.unicodeScalars.count) }
             return result
         case .object(let object):
@@ -71,7 +72,9 @@ enum JinjaMethods {
 
     private static func stringMethod(_ name: String, _ string: String, arguments: [Value],
                                      text: (Int, String) throws(JinjaFailure) -> String?,
-                                     argument: (Int, String) -> Value?) throws(JinjaFailure) -> Value {
+                                     argument: (Int, String) -> Value?, renderer: JinjaRenderer) throws(JinjaFailure)
+        -> Value
+    {
         switch name {
         case "strip", "lstrip", "rstrip":
             let characters = try text(0, "chars")
@@ -108,7 +111,8 @@ enum JinjaMethods {
             guard let old = try text(0, "old"), let new = try text(1, "new") else {
                 throw .type("replace() takes at least 2 arguments")
             }
-            return .string(pythonReplace(string, old, new, count: argument(2, "count")?.integer ?? -1))
+            return .string(try pythonReplace(string, old, new, count: argument(2, "count")?.integer ?? -1,
+                                             limit: renderer.limits.maximumValueSize))
         case "removeprefix", "removesuffix":
             let affix = try text(0, name == "removeprefix" ? "prefix" : "suffix") ?? ""
             if name == "removeprefix", string.unicodeScalars.starts(with: affix.unicodeScalars) {
@@ -123,9 +127,12 @@ enum JinjaMethods {
             guard let items = argument(0, "iterable") else { throw .type("join() takes exactly one argument") }
             guard let elements = items.elements else { throw .type("can only join an iterable") }
             var parts: [String] = []
+            var size = 0
             for element in elements {
                 guard case .string(let part) = element else { throw .type("sequence item: expected str instance") }
                 parts.append(part)
+                size += part.utf8.count + string.utf8.count
+                try renderer.checkSize(size)
             }
             return .string(parts.joined(separator: string))
         case "find", "rfind", "count":
@@ -145,7 +152,7 @@ enum JinjaMethods {
             default: return .bool(string.uppercased() == string && string.lowercased() != string)
             }
         case "format":
-            return .string(try pythonFormat(string, arguments))
+            return .string(try pythonFormat(string, arguments, limit: renderer.limits.maximumValueSize))
         default:
             throw .type("'str' object has no method '\(name)'")
         }

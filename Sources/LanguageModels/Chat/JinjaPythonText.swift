@@ -25,7 +25,8 @@ extension Value {
             "(" + elements.map(\.pythonRepr).joined(separator: ", ") + (elements.count == 1 ? ",)" : ")")
         case .object(let object):
             "{" + object.pairs.map { pythonQuote($0.key) + ": " + $0.value.pythonRepr }.joined(separator: ", ") + "}"
-        case .namespace(let namespace): "<Namespace " + Value.object(namespace.attributes).pythonRepr + ">"
+        // A namespace may hold itself: its attributes are not printed.
+        case .namespace: "<Namespace>"
         case .callable: "<function>"
         case .loop: "<LoopContext>"
         }
@@ -95,14 +96,17 @@ struct JSONDumpOptions {
     var itemSeparator: String?
     var keySeparator = ": "
     var sortKeys = false
+    /// The longest output (in UTF-8 bytes) allowed; a longer one fails while it is written.
+    var limit = Int.max
 }
 
 /// Python's `json.dumps(value, ...)`; throws a message for values JSON cannot hold (undefined, macros, ...).
 func jsonDump(_ value: Value, _ options: JSONDumpOptions, level: Int = 0, into out: inout String) throws(JinjaFailure) {
     let itemSeparator = options.itemSeparator ?? (options.indent == nil ? ", " : ",")
-    func newline(_ level: Int) {
+    func newline(_ level: Int) throws(JinjaFailure) {
         guard let indent = options.indent else { return }
         out += "\n" + String(repeating: indent, count: level)
+        guard out.utf8.count <= options.limit else { throw .limit("a value grew past \(options.limit) characters") }
     }
     switch value {
     case .none: out += "null"
@@ -116,10 +120,10 @@ func jsonDump(_ value: Value, _ options: JSONDumpOptions, level: Int = 0, into o
         out += "["
         for (i, element) in elements.enumerated() {
             if i > 0 { out += itemSeparator }
-            newline(level + 1)
+            try newline(level + 1)
             try jsonDump(element, options, level: level + 1, into: &out)
         }
-        newline(level)
+        try newline(level)
         out += "]"
     case .object(let object):
         guard object.count > 0 else { out += "{}"; return }
@@ -127,12 +131,12 @@ func jsonDump(_ value: Value, _ options: JSONDumpOptions, level: Int = 0, into o
         let keys = options.sortKeys ? object.keys.sorted { pythonCompare(.string($0), .string($1)) == -1 } : object.keys
         for (i, key) in keys.enumerated() {
             if i > 0 { out += itemSeparator }
-            newline(level + 1)
+            try newline(level + 1)
             jsonQuote(key, ensureASCII: options.ensureASCII, into: &out)
             out += options.keySeparator
             try jsonDump(object[key]!, options, level: level + 1, into: &out)
         }
-        newline(level)
+        try newline(level)
         out += "}"
     default:
         throw JinjaFailure.type("Object of type \(value.typeName) is not JSON serializable")

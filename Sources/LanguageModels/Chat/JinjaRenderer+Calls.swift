@@ -14,6 +14,7 @@ extension JinjaRenderer {
             return .string(a + b)
         case (.add, .array(let a), .array(let b)):
             try checkSize(a.count + b.count)
+            _ = try measure(.array(a + b))
             return .array(a + b)
         case (.multiply, .string(let text), _) where right.integer != nil,
              (.multiply, _, .string(let text)) where left.integer != nil:
@@ -23,7 +24,7 @@ extension JinjaRenderer {
             return .string(String(repeating: text, count: count))
         case (.multiply, .array(let elements), _) where right.integer != nil:
             let count = max(0, right.integer!)
-            let (size, overflowed) = elements.count.multipliedReportingOverflow(by: count)
+            let (size, overflowed) = try measure(.array(elements)).multipliedReportingOverflow(by: count)
             try checkSize(overflowed ? .max : size)
             return .array(Array([[Value]](repeating: elements, count: count).joined()))
         default: break
@@ -182,6 +183,7 @@ extension JinjaRenderer {
             var object = JinjaOrderedDictionary<Value>()
             if case .object(let initial)? = positional.first { object = initial }
             for (key, value) in keyword.pairs { object[key] = value }
+            _ = try measure(.object(object))
             return .object(object)
         case "raise_exception":
             throw .raised(positional.first?.pythonString ?? "")

@@ -15,8 +15,9 @@ extension JinjaRenderer {
             try checkSize(elements.count)
             var values: [Value] = []
             for element in elements { values.append(try evaluate(element, in: scope)) }
-            if case .tuple = expression { return .tuple(values) }
-            return .array(values)
+            let result: Value = if case .tuple = expression { .tuple(values) } else { .array(values) }
+            _ = try measure(result)
+            return result
         case .dict(let pairs):
             var object = JinjaOrderedDictionary<Value>()
             for pair in pairs {
@@ -26,6 +27,7 @@ extension JinjaRenderer {
                 }
                 object[name] = try evaluate(pair.value, in: scope)
             }
+            _ = try measure(.object(object))
             return .object(object)
         case .attribute(let object, let name):
             return try attribute(name, of: try evaluate(object, in: scope))
@@ -83,8 +85,10 @@ extension JinjaRenderer {
             return .bool(true)
         case .concat(let operands):
             var text = ""
-            for operand in operands { text += try evaluate(operand, in: scope).pythonString }
-            try checkSize(text.unicodeScalars.count)
+            for operand in operands {
+                text += try evaluate(operand, in: scope).pythonString
+                try checkSize(text.utf8.count)
+            }
             return .string(text)
         case .conditional(let condition, let then, let otherwise):
             if try evaluate(condition, in: scope).truthy { return try evaluate(then, in: scope) }

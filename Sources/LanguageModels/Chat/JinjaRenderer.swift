@@ -74,6 +74,44 @@ final class JinjaRenderer {
         try charge(1 + size / 64)
     }
 
+    /// The deepest nesting of lists and dicts a template may build (JSON input is held to the same depth).
+    static let maximumValueDepth = 64
+
+    /// The size of `value` counted as Python would print it: one per element plus the UTF-8 bytes of its strings,
+    /// shared elements counted each time. Fails past ``JinjaLimits/maximumValueSize`` or ``maximumValueDepth``
+    /// without walking further, so a value built by doubling (`[x, x]` in a loop) cannot hang a later print.
+    func measure(_ value: Value) throws(JinjaFailure) -> Int {
+        var remaining = limits.maximumValueSize
+        try measure(value, depth: 0, remaining: &remaining)
+        let size = limits.maximumValueSize - remaining
+        try charge(1 + size / 64)
+        return size
+    }
+
+    private func measure(_ value: Value, depth: Int, remaining: inout Int) throws(JinjaFailure) {
+        guard depth <= Self.maximumValueDepth else {
+            throw .limit("lists and dicts nested more than \(Self.maximumValueDepth) levels deep")
+        }
+        func tooBig() -> JinjaFailure { .limit("a value grew past \(limits.maximumValueSize) characters or items") }
+        remaining -= 1
+        switch value {
+        case .string(let text): remaining -= text.utf8.count
+        case .array(let elements), .tuple(let elements):
+            for element in elements {
+                try measure(element, depth: depth + 1, remaining: &remaining)
+                if remaining < 0 { throw tooBig() }
+            }
+        case .object(let object):
+            for (key, element) in object.pairs {
+                remaining -= key.utf8.count
+                try measure(element, depth: depth + 1, remaining: &remaining)
+                if remaining < 0 { throw tooBig() }
+            }
+        default: break
+        }
+        if remaining < 0 { throw tooBig() }
+    }
+
     func write(_ text: String) throws(JinjaFailure) {
         let count = text.unicodeScalars.count
         written += count

@@ -28,10 +28,18 @@ func pythonOccurrences(of needle: String, in text: String) -> [Int] {
     return found
 }
 
-/// `str.replace(old, new, count)`.
-func pythonReplace(_ text: String, _ old: String, _ new: String, count: Int = -1) -> String {
+/// `str.replace(old, new, count)`; fails before building a result longer than `limit` scalars.
+func pythonReplace(_ text: String, _ old: String, _ new: String, count: Int = -1, limit: Int) throws(JinjaFailure)
+    -> String
+{
     let haystack = Array(text.unicodeScalars)
     let oldCount = old.unicodeScalars.count
+    var replacements = pythonOccurrences(of: old, in: text).count
+    if count >= 0 { replacements = min(replacements, count) }
+    let (added, overflowed) = replacements.multipliedReportingOverflow(by: new.unicodeScalars.count)
+    guard !overflowed, haystack.count + added <= limit else {
+        throw .limit("a value grew past \(limit) characters or items")
+    }
     var out = String.UnicodeScalarView()
     var position = 0
     var replaced = 0
@@ -143,8 +151,9 @@ func jinjaTitle(_ text: String) -> String {
     return out
 }
 
-/// `str.format(*args)` for `{}` and `{0}` fields (and `{{`/`}}`), each argument as `str()` prints it.
-func pythonFormat(_ format: String, _ arguments: [Value]) throws(JinjaFailure) -> String {
+/// `str.format(*args)` for `{}` and `{0}` fields (and `{{`/`}}`), each argument as `str()` prints it; fails once the
+/// result passes `limit` bytes.
+func pythonFormat(_ format: String, _ arguments: [Value], limit: Int) throws(JinjaFailure) -> String {
     var out = ""
     var automatic = 0
     var scalars = format.unicodeScalars.makeIterator()
@@ -175,6 +184,7 @@ func pythonFormat(_ format: String, _ arguments: [Value]) throws(JinjaFailure) -
         }
         guard arguments.indices.contains(index) else { throw .type("Replacement index \(index) out of range") }
         out += arguments[index].pythonString
+        guard out.utf8.count <= limit else { throw .limit("a value grew past \(limit) characters or items") }
     }
     return out
 }

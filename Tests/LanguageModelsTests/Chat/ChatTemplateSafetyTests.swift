@@ -62,8 +62,28 @@ import Testing
         #expect(isLimit(failure("{{ 'x' * 10**12 }}")))
         #expect(isLimit(failure("{{ [1] * 10**12 }}")))
         #expect(isLimit(failure("{% set ns = namespace(s='ab') %}{% for i in range(64) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}")))
-        #expect(isLimit(failure("{% set ns = namespace(s=[1]) %}{% for i in range(64) %}{% set ns.s = ns.s + ns.s %}{% endfor %}")))
+        // Lists are measured element by element: a smaller bound keeps the debug-build test fast.
+        var small = JinjaLimits()
+        small.maximumValueSize = 100_000
+        let listDoubling = "{% set ns = namespace(s=[1]) %}{% for i in range(64) %}{% set ns.s = ns.s + ns.s %}{% endfor %}"
+        #expect(isLimit(failure(listDoubling, limits: small)))
         #expect(isLimit(failure("{% for i in range(100000) %}{{ 'x' * 1000 }}{% endfor %}")))
+        let long = "{% set s = 'x' * 100000 %}"
+        #expect(isLimit(failure(long + "{{ s | replace('', s) }}")))
+        #expect(isLimit(failure(long + "{{ s.replace('x', s) }}")))
+        #expect(isLimit(failure(long + "{{ range(1000) | join(s) }}")))
+        #expect(isLimit(failure(long + "{{ s.join(range(1000) | map('string') | list) }}")))
+        #expect(isLimit(failure(long + "{{ ('{0}' * 1000).format(s) }}")))
+        #expect(isLimit(failure(long + "{{ s ~ s ~ s ~ s ~ s ~ s ~ s ~ s ~ s ~ s ~ s ~ s ~ s ~ s ~ s ~ s ~ s ~ s ~ s ~ s ~ s ~ s ~ s ~ s ~ s ~ s ~ s ~ s ~ s ~ s ~ s ~ s ~ s ~ s ~ s ~ s ~ s ~ s ~ s ~ s ~ s ~ s ~ s ~ s }}")))
+        #expect(isLimit(failure("{{ ('x\n' * 1000) | indent(10**9) }}")))
+        #expect(isLimit(failure("{{ [[[[[[[[[[1]]]]]]]]]] | tojson(indent=10**6) }}")))
+        // Doubling by sharing: [x, x] is cheap to build but exponential to print.
+        let doubling = "{% set ns = namespace(x=1) %}{% for i in range(80) %}{% set ns.x = [ns.x, ns.x] %}{% endfor %}"
+        #expect(isLimit(failure(doubling + "{{ ns.x }}", limits: small)))
+        let deep = "{% set ns = namespace(x=1) %}{% for i in range(100000) %}{% set ns.x = [ns.x] %}{% endfor %}"
+        #expect(isLimit(failure(deep + "{{ ns.x }}")))
+        let selfish = "{% set ns = namespace() %}{% set ns.me = ns %}{% set ns.list = [ns] %}{{ ns }}{{ ns.list }}"
+        #expect(failure(selfish) == nil)
         if case .render(let message, _)? = failure("{{ 2 ** 10000 }}") {
             #expect(message.contains("overflow"))
         } else {
