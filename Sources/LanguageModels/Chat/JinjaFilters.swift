@@ -90,7 +90,7 @@ extension JinjaRenderer {
             }
         case "round":
             guard let number = value.number else { throw .type("round() needs a number") }
-            let digits = argument(0, "precision")?.integer ?? 0
+            let digits = max(-400, min(400, argument(0, "precision")?.integer ?? 0))
             let method = string(1, "method", "common")
             let scale = pow10(digits)
             let scaled = number * scale
@@ -129,7 +129,7 @@ extension JinjaRenderer {
         case "wordcount":
             return .int(text.unicodeScalars.split(whereSeparator: isPythonSpace).count)
         default:
-            throw .type("no filter named '\(name)'")
+            throw .type("the filter '\(name)' is not supported here")
         }
     }
 

@@ -65,7 +65,10 @@ extension JinjaParser {
         try nest()
         defer { depth -= 1 }
         var result = try or()
+        let saved = depth
+        defer { depth = saved }
         while skip(name: "if") {
+            try nest()
             let condition = try or()
             let otherwise = skip(name: "else") ? try expression() : nil
             result = .conditional(condition: condition, then: result, otherwise: otherwise)
@@ -75,13 +78,23 @@ extension JinjaParser {
 
     mutating func or() throws(ChatTemplateError) -> JinjaExpression {
         var left = try and()
-        while skip(name: "or") { left = .or(left, try and()) }
+        let saved = depth
+        defer { depth = saved }
+        while skip(name: "or") {
+            try nest()
+            left = .or(left, try and())
+        }
         return left
     }
 
     private mutating func and() throws(ChatTemplateError) -> JinjaExpression {
         var left = try not()
-        while skip(name: "and") { left = .and(left, try not()) }
+        let saved = depth
+        defer { depth = saved }
+        while skip(name: "and") {
+            try nest()
+            left = .and(left, try not())
+        }
         return left
     }
 
@@ -114,7 +127,10 @@ extension JinjaParser {
 
     private mutating func additive() throws(ChatTemplateError) -> JinjaExpression {
         var left = try concat()
+        let saved = depth
+        defer { depth = saved }
         while case .op(let op) = current.kind, op == "+" || op == "-" {
+            try nest()
             advance()
             left = .binary(op == "+" ? .add : .subtract, left, try concat())
         }
@@ -129,8 +145,11 @@ extension JinjaParser {
 
     private mutating func multiplicative() throws(ChatTemplateError) -> JinjaExpression {
         var left = try power()
+        let saved = depth
+        defer { depth = saved }
         while case .op(let op) = current.kind, let binary = JinjaBinaryOperator(rawValue: op),
               [.multiply, .divide, .floorDivide, .modulo].contains(binary) {
+            try nest()
             advance()
             left = .binary(binary, left, try power())
         }
@@ -139,7 +158,12 @@ extension JinjaParser {
 
     private mutating func power() throws(ChatTemplateError) -> JinjaExpression {
         var left = try unary()
-        while skip(operator: "**") { left = .binary(.power, left, try unary()) }
+        let saved = depth
+        defer { depth = saved }
+        while skip(operator: "**") {
+            try nest()
+            left = .binary(.power, left, try unary())
+        }
         return left
     }
 
@@ -216,7 +240,10 @@ extension JinjaParser {
 
     private mutating func postfix(_ start: JinjaExpression) throws(ChatTemplateError) -> JinjaExpression {
         var node = start
+        let saved = depth
+        defer { depth = saved }
         while true {
+            try nest()
             if skip(operator: ".") {
                 switch current.kind {
                 case .name(let name): node = .attribute(node, name)
@@ -296,7 +323,10 @@ extension JinjaParser {
     /// `| filter(args)`, `is [not] test arg` and calls after them, in any order.
     private mutating func filters(_ start: JinjaExpression) throws(ChatTemplateError) -> JinjaExpression {
         var node = start
+        let saved = depth
+        defer { depth = saved }
         while true {
+            try nest()
             if skip(operator: "|") {
                 let name = try filterName()
                 node = .filter(node, name: name, isOperator("(") ? try arguments() : JinjaArguments())

@@ -7,7 +7,7 @@ struct JinjaParser {
     var position = 0
     var depth = 0
     /// The deepest nesting of blocks and expressions accepted (deeper templates are refused, not recursed into).
-    static let maximumDepth = 150
+    static let maximumDepth = 200
 
     init(tokens: [JinjaToken], source: [Unicode.Scalar]) {
         self.tokens = tokens

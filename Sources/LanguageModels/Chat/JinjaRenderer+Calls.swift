@@ -172,8 +172,16 @@ extension JinjaRenderer {
             guard span <= Double(limits.maximumRange) else {
                 throw .limit("range too big: the sandbox allows at most \(limits.maximumRange) items")
             }
-            try checkSize(max(0, Int(span.rounded(.up))))
-            return .array(stride(from: start, to: stop, by: step).map(Value.int))
+            try checkSize(span <= 0 ? 0 : Int(span.rounded(.up)))
+            var values: [Value] = []
+            var next = start
+            while step > 0 ? next < stop : next > stop {
+                values.append(.int(next))
+                let (advanced, overflowed) = next.addingReportingOverflow(step)
+                if overflowed { break }
+                next = advanced
+            }
+            return .array(values)
         case "namespace":
             let namespace = JinjaNamespace()
             if case .object(let initial)? = positional.first { namespace.attributes = initial }

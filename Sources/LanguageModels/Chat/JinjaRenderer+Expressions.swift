@@ -86,8 +86,12 @@ extension JinjaRenderer {
         case .concat(let operands):
             var text = ""
             for operand in operands {
-                text += try evaluate(operand, in: scope).pythonString
-                try checkSize(text.utf8.count)
+                let piece = try evaluate(operand, in: scope).pythonString
+                try checkSize(piece.utf8.count)
+                text += piece
+                guard text.utf8.count <= limits.maximumValueSize else {
+                    throw .limit("a value grew past \(limits.maximumValueSize) characters or items")
+                }
             }
             return .string(text)
         case .conditional(let condition, let then, let otherwise):

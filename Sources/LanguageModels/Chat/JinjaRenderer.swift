@@ -22,7 +22,7 @@ final class JinjaRenderer {
     var callDepth = 0
     /// Statements and expressions being evaluated, one inside the other (a bound on the stack this render uses).
     var nesting = 0
-    /// The deepest `nesting` allowed: templates parse at most 150 levels deep, so only macros calling macros reach it.
+    /// The deepest `nesting` allowed: templates parse at most 200 levels deep, so only macros calling macros reach it.
     static let maximumNesting = 600
     var captureDepth = 0
     var offset = 0

@@ -74,7 +74,7 @@ extension JinjaRenderer {
         case "lower": return value.pythonString.lowercased() == value.pythonString
         case "upper": return value.pythonString.uppercased() == value.pythonString
         case "escaped": return false
-        default: throw .type("no test named '\(name)'")
+        default: throw .type("the test '\(name)' is not supported here")
         }
     }
 }

@@ -33,8 +33,13 @@ import Testing
         #expect(isSyntax(failure(ifs)))
         let nots = "{{ " + String(repeating: "not ", count: 5_000) + "true }}"
         #expect(isSyntax(failure(nots)))
-        let filters = "{{ 1" + String(repeating: " | abs", count: 100) + " }}"
+        let filters = "{{ 1" + String(repeating: " | abs", count: 50) + " }}"
         #expect(failure(filters) == nil)
+        // Long chains build deep trees too: refused when parsing, not evaluated or freed recursively.
+        #expect(failure("{{ 1" + String(repeating: " ~ 1", count: 20_000) + " }}") == nil)
+        for chain in [" + 1", " * 1", " and 1", " or 1", ".a", "[0]", " | abs", "(1)", " if 1 else 2"] {
+            #expect(isSyntax(failure("{{ 1" + String(repeating: chain, count: 20_000) + " }}")), "\(chain)")
+        }
     }
 
     @Test func recursionAndHugeLoopsStop() {
