@@ -49,14 +49,19 @@ extension JinjaRenderer {
             return value.isUndefined || (boolean && !value.truthy) ? fallback : value
         case "first", "last":
             let items = try iterate(value)
-            return (name == "first" ? items.first : items.last) ?? .undefined(reason: "No \(name) item, sequence was empty.")
+            let found = name == "first" ? items.first : items.last
+            return found ?? .undefined(reason: "No \(name) item, sequence was empty.")
         case "list": return .array(try iterate(value))
         case "reverse":
-            if case .string(let string) = value { return .string(String(String.UnicodeScalarView(string.unicodeScalars.reversed()))) }
+            if case .string(let string) = value {
+                return .string(String(String.UnicodeScalarView(string.unicodeScalars.reversed())))
+            }
             return .array(try iterate(value).reversed())
         case "join":
             var items = try iterate(value)
-            if let attribute = argument(1, "attribute") { items = try items.map { item throws(JinjaFailure) in try self.item(attribute, of: item) } }
+            if let attribute = argument(1, "attribute") {
+                items = try items.map { item throws(JinjaFailure) in try self.item(attribute, of: item) }
+            }
             let separator = string(0, "d", "")
             var parts: [String] = []
             var size = 0
@@ -70,7 +75,8 @@ extension JinjaRenderer {
             switch value {
             case .int: return value
             case .bool(let flag): return .int(flag ? 1 : 0)
-            case .double(let number): return number.isFinite && abs(number) < 9e18 ? .int(Int(number)) : argument(0, "default") ?? .int(0)
+            case .double(let number):
+                return number.isFinite && abs(number) < 9e18 ? .int(Int(number)) : argument(0, "default") ?? .int(0)
             case .string(let string):
                 let trimmed = pythonStrip(string, nil).replacingUnderscores
                 if let integer = Int(trimmed) { return .int(integer) }
@@ -187,7 +193,8 @@ extension JinjaRenderer {
         var result: [Value] = []
         for item in items {
             let subject = try attribute.map { key throws(JinjaFailure) in try self.item(key, of: item) } ?? item
-            let passes = try testName.map { test throws(JinjaFailure) in try self.test(test, subject, arguments) } ?? subject.truthy
+            let passes = try testName.map { test throws(JinjaFailure) in try self.test(test, subject, arguments) }
+                ?? subject.truthy
             if passes == keep { result.append(item) }
         }
         return result

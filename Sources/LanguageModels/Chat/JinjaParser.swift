@@ -22,6 +22,35 @@ struct JinjaParser {
         return body
     }
 
+    /// jinja2's filter names (and transformers' `tojson`): another name is a syntax error, as in jinja2. A few of
+    /// these fail when rendered (``JinjaRenderer/filter(_:_:_:_:)`` lists the ones supported).
+    static let filterNames: Set<String> = [
+        "abs", "attr", "batch", "capitalize", "center", "count", "d", "default", "dictsort", "e", "escape",
+        "filesizeformat", "first", "float", "forceescape", "format", "groupby", "indent", "int", "join", "last",
+        "length", "list", "lower", "items", "map", "min", "max", "pprint", "random", "reject", "rejectattr", "replace",
+        "reverse", "round", "safe", "select", "selectattr", "slice", "sort", "string", "striptags", "sum", "title",
+        "trim", "truncate", "unique", "upper", "urlencode", "urlize", "wordcount", "wordwrap", "xmlattr", "tojson",
+    ]
+
+    /// jinja2's test names.
+    static let testNames: Set<String> = [
+        "odd", "even", "divisibleby", "defined", "undefined", "filter", "test", "none", "boolean", "false", "true",
+        "integer", "float", "lower", "upper", "string", "mapping", "number", "sequence", "iterable", "callable",
+        "sameas", "escaped", "in", "==", "eq", "equalto", "!=", "ne", ">", "gt", "greaterthan", "ge", ">=", "<", "lt",
+        "lessthan", "<=", "le",
+    ]
+
+    /// A filter name, refused when jinja2 has no such filter.
+    mutating func filterName() throws(ChatTemplateError) -> String {
+        let start = position
+        let name = try dottedName()
+        guard Self.filterNames.contains(name) else {
+            position = start
+            throw fail("no filter named '\(name)'")
+        }
+        return name
+    }
+
     // MARK: - Token helpers
 
     var current: JinjaToken { tokens[position] }
