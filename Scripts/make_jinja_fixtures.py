@@ -111,6 +111,45 @@ TEMPLATES["qwen_tools"] = """{%- if tools %}
 {%- endif %}
 """
 
+TEMPLATES["qwen3_thinking"] = """{%- if messages[0].role == 'system' %}
+    {{- '<|im_start|>system\\n' + messages[0].content + '<|im_end|>\\n' }}
+{%- endif %}
+{%- set ns = namespace(multi_step_tool=true, last_query_index=messages|length - 1) %}
+{%- for message in messages[::-1] %}
+    {%- set index = (messages|length - 1) - loop.index0 %}
+    {%- if ns.multi_step_tool and message.role == "user" and message.content is string and not(message.content.startswith('<tool_response>') and message.content.endswith('</tool_response>')) %}
+        {%- set ns.multi_step_tool = false %}
+        {%- set ns.last_query_index = index %}
+    {%- endif %}
+{%- endfor %}
+{%- for message in messages %}
+    {%- set content = message.content if message.content is string else '' %}
+    {%- if message.role == "user" or (message.role == "system" and not loop.first) %}
+        {{- '<|im_start|>' + message.role + '\\n' + content + '<|im_end|>\\n' }}
+    {%- elif message.role == "assistant" %}
+        {%- set reasoning_content = '' %}
+        {%- if message.reasoning_content is string %}
+            {%- set reasoning_content = message.reasoning_content %}
+        {%- elif '</think>' in content %}
+            {%- set reasoning_content = content.split('</think>')[0].rstrip('\\n').split('<think>')[-1].lstrip('\\n') %}
+            {%- set content = content.split('</think>')[-1].lstrip('\\n') %}
+        {%- endif %}
+        {%- if loop.index0 > ns.last_query_index and (loop.last or reasoning_content) %}
+            {{- '<|im_start|>assistant\\n<think>\\n' + reasoning_content.strip('\\n') + '\\n</think>\\n\\n' + content.lstrip('\\n') }}
+        {%- else %}
+            {{- '<|im_start|>assistant\\n' + content }}
+        {%- endif %}
+        {{- '<|im_end|>\\n' }}
+    {%- endif %}
+{%- endfor %}
+{%- if add_generation_prompt %}
+    {{- '<|im_start|>assistant\\n' }}
+    {%- if enable_thinking is defined and enable_thinking is false %}
+        {{- '<think>\\n\\n</think>\\n\\n' }}
+    {%- endif %}
+{%- endif %}
+"""
+
 TEMPLATES["llama3"] = """{{- bos_token }}
 {%- if not date_string is defined %}
     {%- set date_string = "26 Jul 2024" %}
@@ -397,6 +436,13 @@ TOOL_CONVERSATION = [
     {"role": "tool", "content": "{\"temp\": 19}"},
     {"role": "assistant", "content": "21 and 19."},
 ]
+THINKING_CONVERSATIONS = {
+    "inline": [SYSTEM, {"role": "user", "content": "Hi"},
+               {"role": "assistant", "content": "<think>\nhmm\n</think>\n\nHello"}, {"role": "user", "content": "More?"}],
+    "last": [{"role": "user", "content": "Q"}, {"role": "assistant", "content": "<think>why</think>\nA"}],
+    "field": [{"role": "user", "content": "Q"}, {"role": "assistant", "content": "A", "reasoning_content": "because"},
+              {"role": "user", "content": "<tool_response>x</tool_response>"}, {"role": "assistant", "content": "B"}],
+}
 PARTS_CONVERSATION = [
     {"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "What is this?"}]},
     {"role": "assistant", "content": "A cat."},
@@ -417,6 +463,9 @@ def cases():
             for generation in (False, True):
                 yield name, f"{conversation}-{generation}", context(CONVERSATIONS[conversation], generation)
     yield "qwen_tools", "tools", context(TOOL_CONVERSATION, True, tools=TOOLS)
+    for label, messages in THINKING_CONVERSATIONS.items():
+        yield "qwen3_thinking", label, context(messages, True)
+        yield "qwen3_thinking", label + "-no-thinking", context(messages, True, enable_thinking=False)
     yield "qwen_tools", "tool_calls_no_tools", context(TOOL_CONVERSATION, False)
     yield "llama3", "date", context(CONVERSATIONS["system"], True, date_string="05 Dec 2026")
     for name in ["gemma", "mistral"]:
