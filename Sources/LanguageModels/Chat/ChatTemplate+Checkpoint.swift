@@ -12,10 +12,8 @@ extension ChatTemplate {
         """
 
     /// The ChatML template, for models trained here.
-    public static var chatML: ChatTemplate {
-        // The source is a constant that parses; a failure here is a bug in this file.
-        try! ChatTemplate(source: chatMLSource)
-    }
+    // The source is a constant that parses (the tests render it); a failure here is a bug in this file.
+    public static let chatML = try! ChatTemplate(source: chatMLSource)
 
     /// The special tokens ChatML adds to a vocabulary.
     public static let chatMLSpecialTokens = ["<|im_start|>", "<|im_end|>"]
@@ -57,6 +55,17 @@ extension ChatTemplate {
                                    + "but none named default")
         default:
             throw .missingTemplate(path: config.path, reason: "chat_template is neither a string nor a list of templates")
+        }
+    }
+
+    /// Writes the template as `chat_template.jinja` in a checkpoint folder (which must exist), where
+    /// ``source(inCheckpoint:)`` and transformers look first.
+    public func save(inCheckpoint directory: URL) throws(ChatTemplateError) {
+        let url = directory.appendingPathComponent("chat_template.jinja")
+        do {
+            try Data(source.utf8).write(to: url, options: .atomic)
+        } catch {
+            throw .unwritableFile(path: url.path, reason: error.localizedDescription)
         }
     }
 

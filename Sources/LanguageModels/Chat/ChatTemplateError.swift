@@ -12,6 +12,8 @@ public enum ChatTemplateError: Error, Equatable, CustomStringConvertible, Sendab
     case invalidValue(String)
     /// A checkpoint folder holds no chat template, or holds one that cannot be read.
     case missingTemplate(path: String, reason: String)
+    /// The template could not be written into a checkpoint folder.
+    case unwritableFile(path: String, reason: String)
 
     public var description: String {
         func cut(_ text: String) -> String { text.count > 200 ? String(text.prefix(200)) + "…" : text }
@@ -28,6 +30,8 @@ public enum ChatTemplateError: Error, Equatable, CustomStringConvertible, Sendab
             "invalid value for a chat template: \(cut(reason))"
         case .missingTemplate(let path, let reason):
             "no chat template in \(cut(path)): \(cut(reason))"
+        case .unwritableFile(let path, let reason):
+            "cannot write the chat template to \(cut(path)): \(cut(reason))"
         }
     }
 }

@@ -74,4 +74,13 @@ import _TestSupport
         #expect(try ChatTemplate.source(inCheckpoint: none) == nil)
         #expect(throws: ChatTemplateError.self) { try ChatTemplate.source(inCheckpoint: noDefault) }
     }
+
+    @Test func aSavedTemplateReadsBack() throws {
+        let directory = try folder(["tokenizer_config.json": #"{"chat_template": "old"}"#])
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try ChatTemplate.chatML.save(inCheckpoint: directory)
+        #expect(try ChatTemplate.source(inCheckpoint: directory) == ChatTemplate.chatMLSource)
+        let missing = directory.appendingPathComponent("no/such/folder")
+        #expect(throws: ChatTemplateError.self) { try ChatTemplate.chatML.save(inCheckpoint: missing) }
+    }
 }
