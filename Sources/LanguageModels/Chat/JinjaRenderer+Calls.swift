@@ -197,7 +197,7 @@ extension JinjaRenderer {
             throw .raised(positional.first?.pythonString ?? "")
         case "strftime_now":
             guard case .string(let format)? = positional.first else { throw .type("strftime_now() needs a format string") }
-            return .string(strftime(format, Date()))
+            return .string(pythonStrftime(format, Date()))
         default:
             throw .type("'\(name)' is not callable")
         }
@@ -206,7 +206,7 @@ extension JinjaRenderer {
 
 /// Python's `datetime.strftime` for the directives date templates use (`%Y %m %d %B %b %A %a %H %I %M %S %p %j %y
 /// %e %%`), in English and the local time zone.
-func strftime(_ format: String, _ date: Date) -> String {
+func pythonStrftime(_ format: String, _ date: Date) -> String {
     let calendar = Calendar(identifier: .gregorian)
     let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second, .weekday], from: date)
     let months = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
