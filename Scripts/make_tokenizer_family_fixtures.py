@@ -17,18 +17,24 @@ For every text of the suite it writes, per tokenizer: ids without and with the p
 the tokens' strings, and the library's decode of the ids with and without skipping special tokens. It also writes
 the pieces of Split pre-tokenizers for every `behavior` and `invert`.
 
-Usage: /tmp/torchref/bin/python Scripts/make_tokenizer_family_fixtures.py [OUT_DIR]
+long.json: the ids of a long text (see write_long). `--long-only` writes only it, from the tokenizer files already in
+OUT_DIR (the `tokenizers` trainer does not give the same SentencePiece-style merges on every run).
+
+Usage: /tmp/torchref/bin/python Scripts/make_tokenizer_family_fixtures.py [--long-only] [OUT_DIR]
 OUT_DIR defaults to Tests/LanguageModelsTests/Fixtures/tokenizer_families.
 """
 import json, os, sys
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 
 root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(root, "Tests", "LanguageModelsTests", "Fixtures", "tokenizer_families")
+long_only = "--long-only" in sys.argv[1:]
+arguments = [a for a in sys.argv[1:] if a != "--long-only"]
+out = arguments[0] if arguments else os.path.join(root, "Tests", "LanguageModelsTests", "Fixtures", "tokenizer_families")
 os.makedirs(out, exist_ok=True)
-shakespeare = open("/work/shared/data/tinyshakespeare.txt", encoding="utf-8").read()[:60000] \
+shakespeare_all = open("/work/shared/data/tinyshakespeare.txt", encoding="utf-8").read() \
     if os.path.exists("/work/shared/data/tinyshakespeare.txt") else \
-    open(os.path.join(root, "Sources", "LanguageModels", "Resources", "tinyshakespeare.txt"), encoding="utf-8").read()[:60000]
+    open(os.path.join(root, "Sources", "LanguageModels", "Resources", "tinyshakespeare.txt"), encoding="utf-8").read()
+shakespeare = shakespeare_all[:60000]
 unicode_text = [
     "café naïve résumé Ångström — “quoted” ‘text’… 12345 and 3.14159\n",
     "日本語のテキスト、句読点。 中文，标点！ 한국어 문장.\n",
@@ -38,6 +44,21 @@ unicode_text = [
     "\tTabs\tand  double  spaces\n\n\r\n",
 ]
 training = [shakespeare] + unicode_text * 20
+
+def write_long(folder):
+    """long.json: a long text for the SentencePiece-style tokenizers, whose whole text is one piece (merged in runs by
+    swift-gpt): tinyshakespeare past the training slice, Unicode lines, characters outside the vocabulary, space runs;
+    its ids from the tokenizer files in `folder`."""
+    text = (shakespeare_all[60000:62500] + "".join(unicode_text) + "∮ ⌬ 𝔘𝔫𝔦 \u0000" + " " * 40 + "x" * 50 + "ab " * 20
+            + "\n" * 5)
+    ids = {name: Tokenizer.from_file(os.path.join(folder, f"{name}.json")).encode(text).ids for name in ["llama2", "metaspace"]}
+    with open(os.path.join(folder, "long.json"), "w", encoding="utf-8") as f:
+        json.dump({"text": text, **ids}, f, ensure_ascii=False)
+
+
+if long_only:  # training is not deterministic: golden ids for the committed tokenizer files, without retraining
+    write_long(out)
+    sys.exit(0)
 
 llama3_pattern = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+"
                   r"|\s+(?!\S)|\s+")
@@ -166,3 +187,4 @@ with open(os.path.join(out, "expected.json"), "w", encoding="utf-8") as f:
 for name, tokenizer in tokenizers.items():
     print(name, tokenizer.get_vocab_size(with_added_tokens=True), "tokens,", os.path.getsize(os.path.join(out, f"{name}.json")), "bytes")
 print(len(texts), "texts; wrote", out)
+write_long(out)

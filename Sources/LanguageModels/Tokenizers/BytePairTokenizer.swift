@@ -14,6 +14,8 @@ public struct BytePairTokenizer: Equatable, Sendable {
     /// The bytes of each token id.
     public let tokenBytes: [[UInt8]]
     let rankOfPair: [Int64: (rank: Int, result: Int)]
+    /// For a SentencePiece-style tokenizer, whose text is one piece: the neighbouring symbols a merge can join.
+    let junctions: Set<Int64>?
     /// What a `tokenizer.json` read from a file says beside the merges (normalizer, pre-tokenizer, added tokens,
     /// decoder); nil for GPT-2's pre-split and bytes, as this package trains and writes a byte-level BPE.
     let pipeline: TextPipeline?
@@ -71,6 +73,7 @@ public struct BytePairTokenizer: Equatable, Sendable {
         tokenBytes = bytes.map { $0 ?? [] }
         rankOfPair = ranks
         pipeline = nil
+        junctions = nil
     }
 
     /// A tokenizer read from a file: each token's bytes (empty where an id has none), byte tokens (-1 where one is
@@ -82,6 +85,7 @@ public struct BytePairTokenizer: Equatable, Sendable {
             ranks[Self.key(merge[0], merge[1])] = (rank, merge[2])
         }
         rankOfPair = ranks
+        junctions = pipeline.isByteLevel ? nil : Self.junctions(merges: merges)
     }
 
     /// Learns `vocabularySize - 256` merges from `text`: each round joins the most frequent adjacent pair

@@ -109,16 +109,17 @@ indirect enum OrderedJSON: Sendable {
 
         mutating func string() throws -> String {
             try expect("\"")
-            var scalars = String.UnicodeScalarView()
+            // A String, not a UnicodeScalarView: the view's append(contentsOf:) copies the whole text each time.
+            var text = ""
             var run = index  // start of the bytes copied as they are
-            func flush(_ end: Int) { scalars.append(contentsOf: String(decoding: bytes[run..<end], as: UTF8.self).unicodeScalars) }
+            func flush(_ end: Int) { text += String(decoding: bytes[run..<end], as: UTF8.self) }
             while true {
                 guard index < bytes.count else { throw fail("unterminated string") }
                 let byte = bytes[index]
                 if byte == UInt8(ascii: "\"") {
                     flush(index)
                     index += 1
-                    return String(scalars)
+                    return text
                 }
                 guard byte >= 0x20 else { throw fail("a control character inside a string") }
                 guard byte == UInt8(ascii: "\\") else { index += 1; continue }
@@ -128,12 +129,12 @@ indirect enum OrderedJSON: Sendable {
                 let escape = bytes[index]
                 index += 1
                 switch escape {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): scalars.append(Unicode.Scalar(escape))
-                case UInt8(ascii: "b"): scalars.append("\u{08}")
-                case UInt8(ascii: "f"): scalars.append("\u{0C}")
-                case UInt8(ascii: "n"): scalars.append("\n")
-                case UInt8(ascii: "r"): scalars.append("\r")
-                case UInt8(ascii: "t"): scalars.append("\t")
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): text.unicodeScalars.append(Unicode.Scalar(escape))
+                case UInt8(ascii: "b"): text.unicodeScalars.append("\u{08}")
+                case UInt8(ascii: "f"): text.unicodeScalars.append("\u{0C}")
+                case UInt8(ascii: "n"): text.unicodeScalars.append("\n")
+                case UInt8(ascii: "r"): text.unicodeScalars.append("\r")
+                case UInt8(ascii: "t"): text.unicodeScalars.append("\t")
                 case UInt8(ascii: "u"):
                     var code = try hex4()
                     if (0xD800..<0xDC00).contains(code) {
@@ -145,7 +146,7 @@ indirect enum OrderedJSON: Sendable {
                         code = 0x10000 + (code - 0xD800) << 10 + (low - 0xDC00)
                     }
                     guard let scalar = Unicode.Scalar(code) else { throw fail("a lone surrogate") }
-                    scalars.append(scalar)
+                    text.unicodeScalars.append(scalar)
                 default: throw fail("an invalid escape")
                 }
                 run = index

@@ -80,14 +80,21 @@ extension BytePairTokenizer {
         if pipeline.ignoreMerges, let id = pipeline.idOfText[Array(piece.utf8)] { return [id] }
         if pipeline.isByteLevel { return mergeAll(piece.utf8.map { byteTokens[Int($0)] }.filter { $0 >= 0 }) }
         var symbols: [Int] = []
+        symbols.reserveCapacity(piece.utf8.count)
         var unknown: Int?  // the pending unknown token, added when a known one follows
+        var idOfScalar: [Unicode.Scalar: Int] = [:]  // -1 for a character outside the vocabulary
         for scalar in piece.unicodeScalars {
-            let bytes = Array(String(scalar).utf8)
-            if let id = pipeline.idOfText[bytes] {
+            let known = idOfScalar[scalar] ?? {
+                let id = pipeline.idOfText[Array(String(scalar).utf8)] ?? -1
+                idOfScalar[scalar] = id
+                return id
+            }()
+            if known >= 0 {
                 if let pending = unknown { symbols.append(pending); unknown = nil }
-                symbols.append(id)
+                symbols.append(known)
                 continue
             }
+            let bytes = Array(String(scalar).utf8)
             if pipeline.byteFallback, !byteTokens.isEmpty, bytes.allSatisfy({ byteTokens[Int($0)] >= 0 }) {
                 symbols += bytes.map { byteTokens[Int($0)] }
                 continue
@@ -119,66 +126,5 @@ extension BytePairTokenizer {
             if let pipeline { return id >= 0 && id < pipeline.tokens.count ? pipeline.tokens[id] ?? "" : "" }
             return id >= 0 && id < tokenBytes.count ? Self.gpt2Text(tokenBytes[id]) : ""
         }
-    }
-
-    /// `symbols` merged as BPE does, lowest rank first and leftmost among equals, with a queue: linear-logarithmic
-    /// in the length, for a SentencePiece-style text that is one piece.
-    func mergeAll(_ symbols: [Int]) -> [Int] {
-        let count = symbols.count
-        guard count > 1 else { return symbols }
-        var ids = symbols, next = Array(1...count), previous = Array(-1..<(count - 1)), alive = [Bool](repeating: true, count: count)
-        var queue = RankQueue()
-        func push(_ index: Int) {
-            guard next[index] < count, let found = rankOfPair[Self.key(ids[index], ids[next[index]])] else { return }
-            queue.push(rank: found.rank, position: index)
-        }
-        for index in 0..<(count - 1) { push(index) }
-        while let (rank, index) = queue.pop() {
-            guard alive[index], next[index] < count, let found = rankOfPair[Self.key(ids[index], ids[next[index]])],
-                  found.rank == rank else { continue }
-            let right = next[index]
-            ids[index] = found.result
-            alive[right] = false
-            next[index] = next[right]
-            if next[right] < count { previous[next[right]] = index }
-            if previous[index] >= 0 { push(previous[index]) }
-            push(index)
-        }
-        return (0..<count).filter { alive[$0] }.map { ids[$0] }
-    }
-}
-
-/// A binary min-heap of (rank, position), smaller position first among equal ranks.
-private struct RankQueue {
-    private var items: [UInt64] = []
-
-    mutating func push(rank: Int, position: Int) {
-        items.append(UInt64(rank) << 32 | UInt64(position))
-        var child = items.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard items[child] < items[parent] else { break }
-            items.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    mutating func pop() -> (rank: Int, position: Int)? {
-        guard let top = items.first else { return nil }
-        let last = items.removeLast()
-        if !items.isEmpty {
-            items[0] = last
-            var parent = 0
-            while true {
-                let left = 2 * parent + 1, right = left + 1
-                var smallest = parent
-                if left < items.count, items[left] < items[smallest] { smallest = left }
-                if right < items.count, items[right] < items[smallest] { smallest = right }
-                if smallest == parent { break }
-                items.swapAt(parent, smallest)
-                parent = smallest
-            }
-        }
-        return (Int(top >> 32), Int(top & 0xFFFF_FFFF))
     }
 }

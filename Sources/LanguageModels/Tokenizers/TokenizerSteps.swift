@@ -24,22 +24,25 @@ enum Normalizer: Equatable, Sendable {
 }
 
 /// `text` with every occurrence of `pattern` (left to right, not overlapping) replaced by `content`, compared code
-/// point by code point (not as Characters, which would merge canonically equivalent text).
+/// point by code point (not as Characters, which would merge canonically equivalent text). Compared as UTF-8, which
+/// is the same: a pattern's bytes start with a scalar's first byte, so they match only from a scalar's start. Linear
+/// in the text (a String's `UnicodeScalarView.append(contentsOf:)` copies the whole string each time).
 func replacingScalars(_ text: String, _ pattern: String, _ content: String) -> String {
-    let source = Array(text.unicodeScalars), target = Array(pattern.unicodeScalars)
-    guard !target.isEmpty else { return text }
-    var out = String.UnicodeScalarView()
+    let source = Array(text.utf8), target = Array(pattern.utf8), replacement = Array(content.utf8)
+    guard let first = target.first else { return text }
+    var out: [UInt8] = []
+    out.reserveCapacity(source.count)
     var i = 0
     while i < source.count {
-        if source[i] == target[0], i + target.count <= source.count, source[i..<i + target.count].elementsEqual(target) {
-            out.append(contentsOf: content.unicodeScalars)
+        if source[i] == first, i + target.count <= source.count, source[i..<i + target.count].elementsEqual(target) {
+            out += replacement
             i += target.count
         } else {
             out.append(source[i])
             i += 1
         }
     }
-    return String(out)
+    return String(decoding: out, as: UTF8.self)
 }
 
 /// What a `tokenizer.json`'s `decoder` does to the tokens' strings, as `tokenizers`' `decode_chain` does it; the
