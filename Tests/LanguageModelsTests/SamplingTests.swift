@@ -224,3 +224,36 @@ import _TestSupport
         #expect(choice.alternatives.map(\.token) == Array(sorted.prefix(5)))
     }
 }
+
+/// 8-bit weights (`--precision q8`) in a tiny model: prefill and decoding close to fp32; training refuses them.
+@Suite struct QuantizedInferenceTests {
+    @Test func q8LogitsStayCloseToFloat32() throws {
+        let model = SamplingTests.tinyGPT()
+        let weights = RoundedWeights(model.matrices)
+        let exact = KVCache(model.configuration), eight = KVCache(model.configuration)
+        let prompt = [3, 1, 4]
+        let a = model.prefill(prompt, cache: exact)
+        let b = KernelSettings.with(precision: .q8, weights: weights) { model.prefill(prompt, cache: eight) }
+        #expect(compare(b, a, absolute: 3e-2, relative: 3e-2).passed, "prefill")
+        #expect(a != b, "the 8-bit weights were not used")
+        for token in [1, 5, 9] {
+            let a = model.decode(token, cache: exact)
+            let b = KernelSettings.with(precision: .q8, weights: weights) { model.decode(token, cache: eight) }
+            #expect(compare(b, a, absolute: 3e-2, relative: 3e-2).passed, "token \(token)")
+        }
+        var options = SamplingOptions()
+        (options.maxNewTokens, options.precision) = (10, .q8)
+        var count = 0
+        try TextGenerator(model: model, tokenizer: SamplingTests.tokenizer).generate(prompt: [1], options: options) {
+            count += $0.tokens.count
+            return true
+        }
+        #expect(count == 10)
+    }
+
+    @Test func trainingRefusesQ8() {
+        var settings = TrainingSettings()
+        settings.precision = .q8
+        #expect(throws: GPTError.self) { try settings.validate() }
+    }
+}
