@@ -51,32 +51,25 @@ import _TestSupport
         #expect(compare(c, expected, absolute: 1e-4, relative: 1e-4).passed)
     }
 
-    /// Many rows (a prefill): on the int8 kernel without a bfloat16 kernel, widened to bfloat16 with one.
-    @Test func manyRowsMatchTheReference() {
+    /// Many rows (a prefill): the dequantised weights by the fp32 activations, in fp32 without AMX, on AMX's
+    /// bfloat16 tiles with it.
+    @Test(arguments: [false, true]) func manyRowsMultiplyTheDequantisedWeights(amx: Bool) {
+        guard !amx || BFloat16Kernel.amx.isAvailable else { return }
         let (m, n, k) = (40, 20, 96)
         let w = Self.values(n * k, seed: 5), a = Self.values(m * k, seed: 6)
         let matrix = w.withUnsafeBufferPointer { QuantizedMatrix($0.baseAddress!, rows: n, columns: k) }
-        let expected = Naive.q8Product(a, weight: w, k: k).map { Float($0) }
         var settings = KernelSettings.current
-        settings.bfloat16Kernel = nil
+        settings.bfloat16Kernel = amx ? .amx : nil
         var c = [Float](repeating: 0, count: m * n)
         KernelSettings.with(settings) {
             quantizedProduct(m: m, n: n, k: k, a: a, lda: k, weight: matrix, beta: 0, c: &c, ldc: n, bias: nil,
                              relu: false)
         }
-        #expect(compare(c, expected, absolute: 1e-4, relative: 1e-4).passed)
-        guard let kernel = BFloat16Kernel.machine ?? (BFloat16Kernel.emulatedAVX512BF16.isAvailable ? .emulatedAVX512BF16 : nil)
-        else { return }
-        settings.bfloat16Kernel = kernel
-        KernelSettings.with(settings) {
-            quantizedProduct(m: m, n: n, k: k, a: a, lda: k, weight: matrix, beta: 0, c: &c, ldc: n, bias: nil,
-                             relu: false)
-        }
-        // The dequantised weights by the fp32 activations, the kernel's inputs rounded to bfloat16 (2^-9 each):
-        // sums of 96 products of unit normals (about 10) move by up to about 0.1.
         let weights = Naive.dequantizedQ8(w, columns: k).map(Double.init)
         let reference = Naive.linear(a.map(Double.init), weight: weights, bias: nil, inputs: k).map { Float($0) }
-        #expect(compare(c, reference, absolute: 0.2, relative: 2e-2).passed, "\(kernel)")
+        // With AMX both inputs are rounded to bfloat16 (2^-9 each): sums of 96 products of unit normals (about 10)
+        // move by up to about 0.1.
+        #expect(compare(c, reference, absolute: amx ? 0.2 : 1e-4, relative: amx ? 2e-2 : 1e-4).passed, "amx \(amx)")
     }
 
     @Test func gemmReadsTheQuantizedCopyUnderQ8() {

@@ -110,9 +110,9 @@ public func quantizedProduct(
 ) {
     precondition(weight.rows == n && weight.columns == k, "quantizedProduct: weight [\(weight.rows), \(weight.columns)] is not [\(n), \(k)]")
     guard m > 0, n > 0 else { return }
-    if m >= widenedProductRows, let kernel = KernelSettings.current.bfloat16Kernel {
-        widenedProduct(kernel, m: m, n: n, k: k, a: a, lda: lda, weight: weight, beta: beta, c: c, ldc: ldc,
-                       bias: bias, relu: relu)
+    if m >= widenedProductRows {
+        widenedProduct(m: m, n: n, k: k, a: a, lda: lda, weight: weight, beta: beta, c: c, ldc: ldc, bias: bias,
+                       relu: relu)
         return
     }
     let blocks = weight.blocks
@@ -145,28 +145,40 @@ public func quantizedProduct(
     withExtendedLifetime((values, scales, sums)) {}
 }
 
-/// Products of at least this many rows (a prompt's prefill) run on the bfloat16 kernel where the CPU has one.
+/// Products of at least this many rows (a prompt's prefill) run on dequantised weights (`widenedProduct`).
 let widenedProductRows = 32
 
-/// ``quantizedProduct(m:n:k:a:lda:weight:beta:c:ldc:bias:relu:instructions:)`` for many rows on a CPU with a
-/// bfloat16 kernel (AMX's tiles multiply far faster than `vpdpbusd`): the weight's rows dequantised, 512 at a
-/// time, and multiplied on `kernel` (so the weights are `d · q` rounded to bfloat16, the activations rounded to
-/// bfloat16 instead of quantised). The 8-bit copy stays the only one kept.
+/// ``quantizedProduct(m:n:k:a:lda:weight:beta:c:ldc:bias:relu:instructions:)`` for many rows: the weight's rows
+/// dequantised, 512 at a time, and multiplied by the fp32 activations on AMX's bfloat16 tiles where the CPU has
+/// them (``BFloat16Kernel/amx``: the weights `d · q` and the activations rounded to bfloat16), else on the fp32
+/// kernels. Either beat `vpdpbusd` on a prompt's hundreds of rows (measured on a Xeon with AMX, and with
+/// `GPT_BF16_KERNEL=avx512bf16` and `none`, where fp32 was the faster of the two). The 8-bit copy stays the only
+/// one kept.
 func widenedProduct(
-    _ kernel: BFloat16Kernel, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, weight: QuantizedMatrix,
-    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>?, relu: Bool
+    m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, weight: QuantizedMatrix, beta: Float,
+    c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>?, relu: Bool
 ) {
     let chunk = 512, rows = TensorStorage(uninitialized: min(n, chunk) * k)
-    let values = SendablePointer(rows.pointer)
+    let values = SendablePointer(rows.pointer), amx = KernelSettings.current.bfloat16Kernel == .amx
+    var float32 = KernelSettings.current
+    (float32.precision, float32.roundedWeights) = (.float32, nil)
     for start in stride(from: 0, to: n, by: chunk) {
         let count = min(chunk, n - start)
         parallelFor(count, minimumChunk: 64) { range in
             gpt_q8_dequantize_rows(values.base, weight.quants + start * weight.blocks * 32,
                                    weight.scales + start * weight.blocks, range.lowerBound, range.upperBound, k)
         }
-        bfloat16GEMM(kernel: kernel, transposeA: false, transposeB: true, m: m, n: count, k: k, alpha: 1, a: a,
-                     lda: lda, b: rows.pointer, ldb: k, beta: beta, c: c + start, ldc: ldc,
-                     bias: bias.map { $0 + start }, relu: relu, threads: kernelThreadCount)
+        if amx {
+            bfloat16GEMM(kernel: .amx, transposeA: false, transposeB: true, m: m, n: count, k: k, alpha: 1, a: a,
+                         lda: lda, b: rows.pointer, ldb: k, beta: beta, c: c + start, ldc: ldc,
+                         bias: bias.map { $0 + start }, relu: relu, threads: kernelThreadCount)
+        } else {
+            KernelSettings.with(float32) {
+                gemm(transposeA: false, transposeB: true, m: m, n: count, k: k, alpha: 1, a: a, lda: lda,
+                     b: rows.pointer, ldb: k, beta: beta, c: c + start, ldc: ldc, bias: bias.map { $0 + start },
+                     relu: relu)
+            }
+        }
     }
     withExtendedLifetime(rows) {}
 }
