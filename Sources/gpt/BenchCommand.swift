@@ -25,10 +25,16 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Also time KV-cached sampling of --sample-tokens tokens from an untrained model of each preset.")
     var sample = false
     @Option(help: "Tokens generated per sampling measurement.") var sampleTokens = 200
-    @Option(help: "Precisions to time training steps and sampling in (comma-separated: fp32, bf16; bf16 trains in fp32 where the CPU has no bfloat16 kernel, and says so).")
+    @Option(help: "Precisions to time training steps and sampling in (comma-separated: fp32, bf16, q8; bf16 trains in fp32 where the CPU has no bfloat16 kernel, and says so; q8 times sampling only).")
     var precision = PrecisionList([.float32])
 
+    @Flag(help: "Time inference alone on a GPT-2 124M-shaped model with random weights (50,257 tokens, 12 layers of 768): prefill of --prompt-tokens and KV-cached decoding of --sample-tokens, in each precision, alternating for --rounds, medians.")
+    var inference = false
+    @Option(help: "Prompt tokens prefilled per inference measurement.") var promptTokens = 500
+    @Option(help: "Alternating rounds of the inference measurements.") var rounds = 3
+
     func run() throws {
+        if inference { return try reportingErrors { try timeInference() } }
         try reportingErrors {
             let text = try readCorpus(at: try bundledCorpusPath())
             let tokenizer = CharacterTokenizer(training: text)
@@ -47,7 +53,7 @@ struct BenchCommand: ParsableCommand {
                     if preset.layout == .nanoGPT { ModelLayout.lecture.apply(to: &configuration) }
                     return try makeModel(configuration, generator: &generator)
                 }
-                for precision in precision.values where steps > 0 {
+                for precision in precision.values where steps > 0 && precision.isTrainable {
                     try timeTraining(name, preset: preset, model: try freshModel(), dataset: dataset, ceiling: ceiling,
                                      precision: precision)
                 }

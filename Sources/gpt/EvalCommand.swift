@@ -11,7 +11,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "A UTF-8 text file, a folder of .txt files or a prepared folder (default: the validation split of the corpus the model was trained on).")
     var data: String?
     @Option(parsing: .unconditional, help: "Windows scored at once.") var batchSize = 32
-    @Option(help: "Matrix products in fp32 (exact) or bf16 (bfloat16 inputs, fp32 sums, where the CPU has a bfloat16 kernel).")
+    @Option(help: "Matrix products in fp32 (exact), bf16 (bfloat16 inputs, fp32 sums, where the CPU has a bfloat16 kernel) or q8 (8-bit weights in Q8_0 blocks: about half the bytes of bf16; activations quantised per block).")
     var precision = MatrixPrecision.float32
     @Flag(help: "Leave out text outside the model's vocabulary (counted and named) instead of refusing it.") var skipUnknown = false
 

@@ -19,6 +19,7 @@ struct InfoCommand: ParsableCommand {
         let bfloat16 = KernelSettings.current.bfloat16Kernel
         print("bfloat16 products (--precision bf16): " + (bfloat16.map(\.description)
             ?? "none here, fp32 instead (GPT_BF16_KERNEL=avx2 runs bf16 numerics on AVX2, no faster)"))
+        print("8-bit products (--precision q8): \(QuantizedKernel.machine)")
         if let coreType = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] { print("OPENBLAS_CORETYPE: \(coreType)") }
         print(String(format: "GEMM %dx%dx%d: %.1f GFLOP/s (%@)", size, size, size, measureGEMMGigaflops(size: size),
                      backend.description))

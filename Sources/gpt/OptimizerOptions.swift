@@ -15,7 +15,7 @@ struct OptimizerOptions: ParsableArguments {
     @Option(name: .customLong("final-eval-iters"), parsing: .unconditional,
             help: "Validation batches of the final evaluation (default: the preset's; baby 200).")
     var finalEvalIterations: Int?
-    @Option(help: "fp32, or bf16: matrix products on bfloat16 inputs summed in fp32, on AMX or AVX512-BF16 (fp32, with a notice, where the CPU has neither). Saved with the run.")
+    @Option(help: "fp32, or bf16: matrix products on bfloat16 inputs summed in fp32, on AMX or AVX512-BF16 (fp32, with a notice, where the CPU has neither). Saved with the run. (q8 is for inference: refused here.)")
     var precision: MatrixPrecision?
 
     func apply(to options: inout TrainingRecipe.TrainingOptions) {

@@ -1,14 +1,15 @@
 import ArgumentParser
 import TensorModule
 
-/// `--precision fp32|bf16` on every command (`float32`/`bfloat16` also read): the one ``MatrixPrecision``.
+/// `--precision fp32|bf16|q8` on every command (`float32`/`bfloat16`/`q8_0` also read): the one ``MatrixPrecision``
+/// (`q8` for sample, eval, serve and bench; training refuses it).
 extension MatrixPrecision: ExpressibleByArgument {
     public init?(argument: String) { self.init(name: argument) }
 
     public static var allValueStrings: [String] { allCases.map(\.rawValue) }
 }
 
-/// A comma-separated list of precisions (`fp32,bf16`), for `gpt bench`.
+/// A comma-separated list of precisions (`fp32,bf16,q8`), for `gpt bench`.
 struct PrecisionList: ExpressibleByArgument, CustomStringConvertible {
     var values: [MatrixPrecision]
 

@@ -19,7 +19,7 @@ struct ServeCommand: AsyncParsableCommand {
     var maxPromptBytes = PromptLimits().bytes
     @Option(help: "The most tokens a request's prompts may hold (400 above it); longer prompts are cropped to the block size.")
     var maxPromptTokens = PromptLimits().tokens
-    @Option(help: "Matrix products in fp32 (exact) or bf16 (bfloat16 weights: half the memory traffic per token; logits rounded).")
+    @Option(help: "Matrix products in fp32 (exact), bf16 (bfloat16 weights: half the memory traffic per token; logits rounded) or q8 (8-bit weights in Q8_0 blocks: about half the bytes of bf16; activations quantised per block).")
     var precision = MatrixPrecision.float32
 
     func run() async throws {

@@ -26,7 +26,7 @@ struct SamplingArguments: ParsableArguments {
     var logprobs = 0
     @Option(parsing: .unconditional, help: "Seed of the sampling: the same seed gives the same text.")
     var seed: UInt64 = 1337
-    @Option(help: "Matrix products in fp32 (exact) or bf16 (bfloat16 weights: half the memory traffic per token; logits rounded).")
+    @Option(help: "Matrix products in fp32 (exact), bf16 (bfloat16 weights: half the memory traffic per token; logits rounded) or q8 (8-bit weights in Q8_0 blocks: about half the bytes of bf16; activations quantised per block).")
     var precision = MatrixPrecision.float32
 
     /// The options, validated.

@@ -121,7 +121,7 @@ import _TestSupport
         #expect(try Data(contentsOf: out.appendingPathComponent("model.safetensors")) != model)
     }
 
-    /// `--precision`: an unknown value refused naming the flag; a bf16 run says which products it runs (fp32 with a
+    /// `--precision`: an unknown value refused naming the flag, q8 (inference only) refused by training; a bf16 run says which products it runs (fp32 with a
     /// notice where the CPU has no bfloat16 kernel), saves bf16 with the run and keeps it on a resume.
     @Test func precisionIsCheckedAnnouncedAndSavedWithTheRun() throws {
         let root = temporaryDirectory("cli")
@@ -129,7 +129,11 @@ import _TestSupport
         let corpus = try writeToyCorpus(in: root), out = root.appendingPathComponent("run")
         let refused = try Running(Self.small(corpus, out: out, iterations: 20) + ["--precision", "fp16"])
         #expect(refused.end(within: 60) && refused.process.terminationStatus == 64)  // a usage error, as for any flag
-        #expect(refused.text.contains("--precision") && refused.text.contains("'fp32' and 'bf16'"), "\(refused.text.suffix(300))")
+        #expect(refused.text.contains("--precision") && refused.text.contains("'fp32', 'bf16'"), "\(refused.text.suffix(300))")
+        let eightBit = try Running(Self.small(corpus, out: out, iterations: 20) + ["--precision", "q8"])
+        #expect(eightBit.end(within: 60) && eightBit.process.terminationStatus != 0)
+        #expect(eightBit.text.contains("--precision") && eightBit.text.contains("train in fp32 or bf16"),
+                "\(eightBit.text.suffix(300))")
 
         let run = try Running(Self.small(corpus, out: out, iterations: 20) + ["--precision", "bf16"])
         #expect(run.end(within: 120) && run.process.terminationStatus == 0, "\(run.text.suffix(300))")

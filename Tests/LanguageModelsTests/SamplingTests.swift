@@ -163,3 +163,97 @@ import _TestSupport
         #expect(first.count == 1)
     }
 }
+
+/// The partial selections of `chooseToken` against `naiveChooseToken` (a sort of every token).
+@Suite struct PartialSelectionTests {
+    static func randomLogits(count: Int, seed: UInt64, ties: Bool = false) -> [Float] {
+        var generator = SeededGenerator(seed: seed)
+        return (0..<count).map { _ in
+            let value = Float(generator.nextDouble() * 8 - 4)
+            return ties ? value.rounded() : value  // rounded: many equal logits, so the tie order matters
+        }
+    }
+
+    @Test(arguments: [false, true]) func largestIndicesEqualASortedPrefix(ties: Bool) {
+        let logits = Self.randomLogits(count: 1000, seed: 5, ties: ties)
+        let sorted = Array(logits.indices).sorted { logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1) }
+        for count in [0, 1, 2, 7, 64, 999, 1000, 1200] {
+            #expect(largestIndices(logits, count: count) == Array(sorted.prefix(count)), "count \(count)")
+        }
+    }
+
+    @Test(arguments: [(Int?.some(1), Float(1)), (5, 1), (40, 1), (nil, 0.9), (nil, 0.3), (30, 0.8), (nil, 0.999)])
+    func topKAndTopPDrawAsTheFullSortDoes(topK: Int?, topP: Float) {
+        var options = SamplingOptions()
+        (options.topK, options.topP, options.temperature) = (topK, topP, 0.8)
+        for seed in UInt64(1)...4 {
+            let logits = Self.randomLogits(count: 500, seed: seed, ties: seed == 4)
+            var fast = SeededGenerator(seed: seed), naive = SeededGenerator(seed: seed)
+            for draw in 0..<50 {
+                let token = chooseToken(logits: logits, context: [], options: options, generator: &fast).token
+                #expect(token == naiveChooseToken(logits: logits, options: options, generator: &naive),
+                        "seed \(seed), draw \(draw)")
+            }
+        }
+    }
+
+    @Test func temperatureAloneDrawsTheSoftmax() {
+        // Chi-square over 8 tokens at temperature 0.7 (drawn without sorting, in token order).
+        let logits: [Float] = [0.5, -1, 2, 1.5, 0, 1, -0.5, 2]
+        let weights = logits.map { exp(Double($0) / 0.7) }, total = weights.reduce(0, +)
+        var options = SamplingOptions()
+        options.temperature = 0.7
+        var counts = [Double](repeating: 0, count: logits.count)
+        var generator = SeededGenerator(seed: 9)
+        let draws = 20_000
+        for _ in 0..<draws { counts[chooseToken(logits: logits, context: [], options: options, generator: &generator).token] += 1 }
+        let chiSquare = zip(counts, weights).reduce(0.0) { sum, pair in
+            let expected = Double(draws) * pair.1 / total
+            return sum + (pair.0 - expected) * (pair.0 - expected) / expected
+        }
+        #expect(chiSquare < 24.32, "chi-square \(chiSquare) over the 0.999 quantile for 7 degrees of freedom")
+    }
+
+    @Test func logprobAlternativesAreTheMostLikelyTokens() {
+        let logits = Self.randomLogits(count: 300, seed: 7, ties: true)
+        var options = SamplingOptions()
+        options.logprobs = 5
+        var generator = SeededGenerator(seed: 1)
+        let choice = chooseToken(logits: logits, context: [], options: options, generator: &generator)
+        let sorted = Array(logits.indices).sorted { logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1) }
+        #expect(choice.alternatives.map(\.token) == Array(sorted.prefix(5)))
+    }
+}
+
+/// 8-bit weights (`--precision q8`) in a tiny model: prefill and decoding close to fp32; training refuses them.
+@Suite struct QuantizedInferenceTests {
+    @Test func q8LogitsStayCloseToFloat32() throws {
+        let model = SamplingTests.tinyGPT()
+        let weights = RoundedWeights(model.matrices)
+        let exact = KVCache(model.configuration), eight = KVCache(model.configuration)
+        let prompt = [3, 1, 4]
+        let a = model.prefill(prompt, cache: exact)
+        let b = KernelSettings.with(precision: .q8, weights: weights) { model.prefill(prompt, cache: eight) }
+        #expect(compare(b, a, absolute: 3e-2, relative: 3e-2).passed, "prefill")
+        #expect(a != b, "the 8-bit weights were not used")
+        for token in [1, 5, 9] {
+            let a = model.decode(token, cache: exact)
+            let b = KernelSettings.with(precision: .q8, weights: weights) { model.decode(token, cache: eight) }
+            #expect(compare(b, a, absolute: 3e-2, relative: 3e-2).passed, "token \(token)")
+        }
+        var options = SamplingOptions()
+        (options.maxNewTokens, options.precision) = (10, .q8)
+        var count = 0
+        try TextGenerator(model: model, tokenizer: SamplingTests.tokenizer).generate(prompt: [1], options: options) {
+            count += $0.tokens.count
+            return true
+        }
+        #expect(count == 10)
+    }
+
+    @Test func trainingRefusesQ8() {
+        var settings = TrainingSettings()
+        settings.precision = .q8
+        #expect(throws: GPTError.self) { try settings.validate() }
+    }
+}

@@ -112,6 +112,42 @@ void *gpt_thread_context(void);
 /// Sets this thread's context pointer; pass NULL to clear it.
 void gpt_set_thread_context(void *context);
 
+// MARK: 8-bit weights (Q8_0)
+// A weight [rows, columns] in Q8_0 is `quants`, uint8 [rows, blocks * 32] (blocks = ceil(columns / 32), each row
+// padded with zeros), holding q + 128, and `scales`, fp16 bits [rows, blocks]: element (r, c) is
+// d[r, c / 32] * q[r, c], q in [-127, 127] (llama.cpp's block_q8_0 with its int8 quants xor 0x80). Activations are
+// quantised per product the same way, kept signed with fp32 scales and each block's sum.
+
+/// The fp16 bit pattern nearest to x (ties to even; past 65504 infinity), and its inverse.
+uint16_t gpt_f16_round(float x);
+float gpt_f16_to_f32(uint16_t bits);
+
+/// Quantises rows [row_begin, row_end) of a row-major fp32 weight [rows, columns] as llama.cpp's
+/// quantize_row_q8_0_ref does: per block of 32, d = max|x| / 127 (stored as fp16), q = roundf(x / d) (0 where d
+/// is 0), stored as q + 128.
+void gpt_q8_quantize_weights(uint8_t *quants, uint16_t *scales, const float *source, ptrdiff_t row_begin,
+                             ptrdiff_t row_end, ptrdiff_t columns);
+
+/// Quantises the activations source [rows, columns] the same way into quants [rows, blocks * 32] (signed), scales
+/// [rows, blocks] (fp32, not rounded to fp16) and sums [rows, blocks] (128 times the block's sum of q).
+void gpt_q8_quantize_activations(int8_t *quants, float *scales, float *sums, const float *source, ptrdiff_t rows,
+                                 ptrdiff_t columns);
+
+/// out [rows, columns] (rows [row_begin, row_end)) = the fp32 values of a Q8_0 weight.
+void gpt_q8_dequantize_rows(float *out, const uint8_t *quants, const uint16_t *scales, ptrdiff_t row_begin,
+                            ptrdiff_t row_end, ptrdiff_t columns);
+
+/// The kernel gpt_q8_gemm runs at `level` (capped at gpt_simd_level()): 3 AVX512-VNNI, 2 AVX2, 0 plain C.
+int gpt_q8_kernel(int level);
+
+/// c[i, r] = (accumulate ? c[i, r] : 0) + sum over blocks b of wd[r, b] as[i, b] (q_w[r, b] . aq[i, b]) for
+/// activation rows i < m and weight rows r in [row_begin, row_end): the activations from
+/// gpt_q8_quantize_activations (aq, as, sums), the weight from gpt_q8_quantize_weights (wq, wd); c row-major with
+/// row stride ldc. Each block's int8 products are summed exactly in int32. m = 1 is a decoding step's product.
+void gpt_q8_gemm(int level, float *c, ptrdiff_t ldc, const int8_t *aq, const float *as, const float *sums,
+                 ptrdiff_t m, const uint8_t *wq, const uint16_t *wd, ptrdiff_t row_begin, ptrdiff_t row_end,
+                 ptrdiff_t blocks, int accumulate);
+
 /// Bytes held by every thread's kernel scratch buffers (``gpt_thread_buffer``), which are freed as their thread
 /// ends: what a server that starts and ends threads can check for growth.
 size_t gpt_thread_buffer_bytes(void);

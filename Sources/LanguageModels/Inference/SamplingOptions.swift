@@ -59,13 +59,20 @@ public struct TokenChoice: Sendable, Equatable {
 }
 
 /// Chooses the next token from `logits` (`[V]`) given the tokens so far, as ``SamplingOptions`` describes.
+///
+/// No step sorts the vocabulary: greedy is one pass, temperature alone draws by inverse CDF over the unsorted
+/// probabilities, top-k selects its `k` tokens with a heap (``largestIndices(_:count:)``) and sorts only those, and
+/// top-p sorts growing prefixes of the most likely tokens until they hold `topP` of the mass. Top-k and top-p draw
+/// exactly as sorting every token would (``naiveChooseToken`` in `_TestSupport` is that reference).
 public func chooseToken(
     logits: [Float], context: [Int], options: SamplingOptions, generator: inout SeededGenerator
 ) -> TokenChoice {
     let v = logits.count
     // Log-probabilities of the raw model, for reporting.
     let maximum = logits.max() ?? 0
-    let logTotal = log(logits.reduce(Float(0)) { $0 + exp($1 - maximum) }) + maximum
+    let logTotal = withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, v)) { scratch in
+        log(exponentials(out: scratch.baseAddress!, input: logits, count: v, shift: maximum))
+    } + maximum
     var adjusted = logits
     if options.repetitionPenalty != 1 {
         for token in Set(context) where token >= 0 && token < v {
@@ -76,30 +83,118 @@ public func chooseToken(
     let chosen: Int
     if options.temperature == 0 || options.topK == 1 {
         chosen = adjusted.indices.max { adjusted[$0] < adjusted[$1] || (adjusted[$0] == adjusted[$1] && $0 > $1) } ?? 0
+    } else if options.topK == nil || options.topK! >= v, options.topP >= 1 {
+        chosen = drawUnsorted(adjusted, temperature: options.temperature, generator: &generator)
     } else {
-        var order = Array(0..<v).sorted { adjusted[$0] > adjusted[$1] || (adjusted[$0] == adjusted[$1] && $0 < $1) }
-        if let k = options.topK { order = Array(order.prefix(k)) }
-        let top = adjusted[order[0]]
-        var probabilities = order.map { exp((adjusted[$0] - top) / options.temperature) }
-        let total = probabilities.reduce(0, +)
-        if options.topP < 1 {
-            var cumulative: Float = 0
-            var keep = probabilities.count
-            for (i, p) in probabilities.enumerated() {
-                cumulative += p / total
-                if cumulative >= options.topP {
-                    keep = i + 1
-                    break
-                }
-            }
-            probabilities = Array(probabilities.prefix(keep))
-        }
-        chosen = order[sampleIndex(probabilities: probabilities, generator: &generator)]
+        chosen = drawFromTop(adjusted, topK: min(options.topK ?? v, v), topP: options.topP,
+                             temperature: options.temperature, generator: &generator)
     }
     var alternatives: [(token: Int, logprob: Float)] = []
     if options.logprobs > 0 {
-        let ranked = Array(0..<v).sorted { logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1) }
-        alternatives = ranked.prefix(options.logprobs).map { ($0, logits[$0] - logTotal) }
+        alternatives = largestIndices(logits, count: options.logprobs).map { ($0, logits[$0] - logTotal) }
     }
     return TokenChoice(token: chosen, logprob: logits[chosen] - logTotal, alternatives: alternatives)
+}
+
+/// A draw from `softmax(logits / temperature)` by inverse CDF in token order: no sort (`temperature > 0`).
+private func drawUnsorted(_ logits: [Float], temperature: Float, generator: inout SeededGenerator) -> Int {
+    let scale = 1 / temperature
+    var probabilities = logits.map { $0 * scale }
+    let total = probabilities.withUnsafeMutableBufferPointer { p in
+        exponentials(out: p.baseAddress!, input: p.baseAddress!, count: p.count, shift: p.max() ?? 0)
+    }
+    let target = Float(generator.nextDouble()) * total
+    var cumulative: Float = 0
+    for i in probabilities.indices {
+        cumulative += probabilities[i]
+        if target < cumulative { return i }
+    }
+    return probabilities.lastIndex { $0 > 0 } ?? 0
+}
+
+/// A draw among the `topK` most likely tokens, cut to the fewest whose probabilities (renormalised over the `topK`)
+/// sum to `topP`. Sorts only the candidates: the `topK` tokens, or for top-p alone the tokens above a probability
+/// threshold found by bisection to hold `topP` of the mass.
+private func drawFromTop(_ logits: [Float], topK: Int, topP: Float, temperature: Float,
+                         generator: inout SeededGenerator) -> Int {
+    let top = logits.max() ?? 0
+    let probability = { (token: Int) in exp((logits[token] - top) / temperature) }
+    var order: [Int], total: Float
+    if topK < logits.count {
+        order = largestIndices(logits, count: topK)
+        total = order.reduce(0) { $0 + probability($1) }
+    } else {
+        let all = logits.indices.map(probability)
+        total = all.reduce(0, +)
+        order = topPCandidates(all, mass: topP * total).sorted {
+            logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1)
+        }
+    }
+    while true {
+        var probabilities = order.map(probability)
+        var keep: Int? = topP < 1 ? nil : order.count
+        var cumulative: Float = 0
+        for (i, p) in probabilities.enumerated() where keep == nil {
+            cumulative += p / total
+            if cumulative >= topP { keep = i + 1 }
+        }
+        guard let keep else {  // rounding left the candidates just short of top-p: every token
+            order = largestIndices(logits, count: logits.count)
+            continue
+        }
+        probabilities = Array(probabilities.prefix(keep))
+        return order[sampleIndex(probabilities: probabilities, generator: &generator)]
+    }
+}
+
+/// The tokens whose probability reaches a threshold that keeps at least `mass` of `probabilities`' sum (the top-p
+/// set and a few more), in token order: 30 bisection passes over the unsorted probabilities (each in `[0, 1]`).
+private func topPCandidates(_ probabilities: [Float], mass: Float) -> [Int] {
+    var low: Float = 0, high: Float = 1
+    for _ in 0..<30 {
+        let middle = (low + high) / 2
+        var held: Float = 0
+        for p in probabilities where p >= middle { held += p }
+        if held >= mass { low = middle } else { high = middle }
+    }
+    let threshold = low / 2  // a margin for rounding: the cut is made on the sorted candidates
+    return probabilities.indices.filter { probabilities[$0] >= threshold }
+}
+
+/// The indices of the `count` largest of `values`, largest first (ties: the lower index first), by a min-heap of
+/// `count` entries: `O(V log count)`, not a sort of all `V` (which it falls back to beyond `V / 8`).
+public func largestIndices(_ values: [Float], count: Int) -> [Int] {
+    let count = min(max(0, count), values.count)
+    guard count > 0 else { return [] }
+    // `ranksBelow(a, b)`: a ranks after b (smaller, or equal with a higher index). The heap's root ranks last.
+    func ranksBelow(_ a: Int, _ b: Int) -> Bool { values[a] < values[b] || (values[a] == values[b] && a > b) }
+    if count > values.count / 8 { return Array(values.indices.sorted { ranksBelow($1, $0) }.prefix(count)) }
+    var heap = [Int]()
+    heap.reserveCapacity(count)
+    func siftDown(_ start: Int) {
+        var parent = start
+        while true {
+            let left = 2 * parent + 1, right = left + 1
+            var lowest = parent
+            if left < heap.count, ranksBelow(heap[left], heap[lowest]) { lowest = left }
+            if right < heap.count, ranksBelow(heap[right], heap[lowest]) { lowest = right }
+            if lowest == parent { return }
+            heap.swapAt(parent, lowest)
+            parent = lowest
+        }
+    }
+    for index in values.indices {
+        if heap.count < count {
+            heap.append(index)
+            var child = heap.count - 1
+            while child > 0, ranksBelow(heap[child], heap[(child - 1) / 2]) {
+                heap.swapAt(child, (child - 1) / 2)
+                child = (child - 1) / 2
+            }
+        } else if ranksBelow(heap[0], index) {
+            heap[0] = index
+            siftDown(0)
+        }
+    }
+    return heap.sorted { ranksBelow($1, $0) }
 }

@@ -98,6 +98,9 @@ public struct TrainingSettings: Codable, Equatable, Sendable {
                 throw fail(name, "must be in \(shown), got \(value)")
             }
         }
+        guard precision.isTrainable else {
+            throw fail("--precision", "\(precision) (8-bit weights) is for sampling, evaluation and serving; train in fp32 or bf16")
+        }
         try check(batchSize, 1...65_536, "--batch-size")
         try check(blockSize, 1...1_048_576, "--block-size")
         if batchSize * blockSize > Self.maximumBatchTokens {

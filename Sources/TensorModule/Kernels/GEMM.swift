@@ -115,6 +115,10 @@ func withEpilogue(
 /// one-token decoding) runs the matrix-vector kernels (``matrixVectorProduct(out:weight:input:rows:columns:accumulate:instructions:)``),
 /// everything else a matrix-matrix kernel.
 ///
+/// Under ``MatrixPrecision/q8``, a product by one of the weights of ``KernelSettings/roundedWeights`` (`op(B) = Bᵀ`,
+/// one row or many) runs on its 8-bit copy
+/// (``quantizedProduct(m:n:k:a:lda:weight:beta:c:ldc:bias:relu:instructions:)``); the rest stay fp32.
+///
 /// Under ``KernelSettings/precision`` ``MatrixPrecision/bfloat16`` (with a ``KernelSettings/bfloat16Kernel``),
 /// products of at least ``KernelSettings/bfloat16ProductLimit`` multiply-adds (and
 /// ``KernelSettings/bfloat16MinimumIntensity`` per element rounded) round `op(A)` and `op(B)` to bfloat16
@@ -135,6 +139,13 @@ public func gemm(
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>? = nil, relu: Bool = false
 ) {
     guard m > 0, n > 0 else { return }
+    if transposeB, !transposeA, alpha == 1, ldb == k, k > 0, KernelSettings.current.precision == .q8,
+       let weight = KernelSettings.current.roundedWeights?.quantized(b)
+    {
+        quantizedProduct(m: m, n: n, k: k, a: a, lda: lda, weight: weight, beta: beta, c: c, ldc: ldc, bias: bias,
+                         relu: relu)
+        return
+    }
     if m == 1, transposeB, !transposeA, alpha == 1, ldb == k, k > 0 {
         oneRowProduct(n: n, k: k, a: a, b: b, beta: beta, c: c, bias: bias, relu: relu)
         return

@@ -1,8 +1,9 @@
 import CKernels
 import Foundation
 
-/// The bfloat16 copies of a model's weight matrices, keyed by the weight: the one place every product under
-/// ``MatrixPrecision/bfloat16`` finds its rounded weight, in training (the forward's `x Wᵀ`, the backward's `dY W`,
+/// The bfloat16 (or 8-bit) copies of a model's weight matrices, keyed by the weight: the one place every product under
+/// ``MatrixPrecision/bfloat16`` finds its rounded weight (and under ``MatrixPrecision/q8`` its ``QuantizedMatrix``,
+/// ``quantized(_:)``), in training (the forward's `x Wᵀ`, the backward's `dY W`,
 /// each micro-batch and data-parallel part) and in decoding alike. Set for a scope with
 /// ``KernelSettings/with(precision:weights:_:)``.
 ///
@@ -23,6 +24,7 @@ public final class RoundedWeights: @unchecked Sendable, Equatable {
     private let weights: Set<UnsafeRawPointer>
     private var packs: [Key: (pointer: UnsafeMutablePointer<UInt16>, current: Bool)] = [:]
     private var rows: (copies: [UnsafeRawPointer: BFloat16Matrix], current: Bool) = ([:], false)
+    private var quantizedRows: (copies: [UnsafeRawPointer: QuantizedMatrix], current: Bool) = ([:], false)
     private var packings = 0
     private let lock = NSLock()
 
@@ -50,6 +52,7 @@ public final class RoundedWeights: @unchecked Sendable, Equatable {
         lock.withLock {
             for key in packs.keys { packs[key]!.current = false }
             rows.current = false
+            quantizedRows.current = false
         }
     }
 
@@ -90,6 +93,28 @@ public final class RoundedWeights: @unchecked Sendable, Equatable {
             return rows.copies[UnsafeRawPointer(b)]
         }
     }
+
+    /// The Q8_0 copy of weight `b` (`[rows, columns]` as given), when `b` is one of the weights: every matrix is
+    /// quantised on the first call, back to back in the order given.
+    func quantized(_ b: UnsafePointer<Float>) -> QuantizedMatrix? {
+        lock.withLock {
+            if !quantizedRows.current {
+                guard holds(b) else { return nil }
+                if quantizedRows.copies.isEmpty {
+                    let copies = QuantizedMatrix.contiguous(matrices.map { ($0.pointer, $0.rows, $0.columns) })
+                    let keys = matrices.map { UnsafeRawPointer($0.pointer) }
+                    quantizedRows.copies = Dictionary(zip(keys, copies), uniquingKeysWith: { first, _ in first })
+                } else {
+                    for matrix in matrices { quantizedRows.copies[UnsafeRawPointer(matrix.pointer)]!.quantize(matrix.pointer) }
+                }
+                quantizedRows.current = true
+            }
+            return quantizedRows.copies[UnsafeRawPointer(b)]
+        }
+    }
+
+    /// Bytes of the 8-bit copies made so far (0 before the first product under ``MatrixPrecision/q8``).
+    public var quantizedByteCount: Int { lock.withLock { quantizedRows.copies.values.reduce(0) { $0 + $1.byteCount } } }
 
     public static func == (lhs: RoundedWeights, rhs: RoundedWeights) -> Bool { lhs === rhs }
 }

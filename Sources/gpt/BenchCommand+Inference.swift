@@ -1,0 +1,65 @@
+import Foundation
+import LanguageModels
+import TensorModule
+
+extension BenchCommand {
+    /// `gpt bench --inference`: prefill and decoding speed of a GPT-2 124M-shaped model (random weights, GPT-2's
+    /// layout: GELU, biases, tied head) in each precision of `--precision`, the precisions alternating round after
+    /// round; medians. Each precision's weight copies are made by an untimed warm-up (as loading is not timed).
+    func timeInference() throws {
+        var configuration = ModelConfiguration(modelType: .gpt, vocabSize: 50_257, blockSize: 1024)
+        (configuration.layerCount, configuration.headCount, configuration.embeddingSize) = (12, 12, 768)
+        (configuration.activation, configuration.tiedEmbeddings, configuration.lmHeadBias) = (.gelu, true, false)
+        configuration.attentionBias = true
+        var generator = SeededGenerator(seed: 1337)
+        guard let model = try makeModel(configuration, generator: &generator) as? GPTLanguageModel else { return }
+        let tokenizer = Tokenizer.character(CharacterTokenizer(training: "abcdefghijklmnopqrstuvwxyz"))
+        let prompt = (0..<promptTokens).map { ($0 * 7919) % 50_257 }
+        print("backend: \(MatrixBackend.current), cores: \(kernelThreadCount), bfloat16 kernel: "
+              + "\(KernelSettings.current.bfloat16Kernel?.description ?? "none"), 8-bit kernel: \(QuantizedKernel.machine)")
+        print("model: GPT-2 124M shape (\(model.parameterCount) parameters), prompt \(promptTokens) tokens, "
+              + "\(sampleTokens) decoded tokens (temperature 1, no top-k: the unsorted draw)")
+        var prefill: [MatrixPrecision: [Double]] = [:], decode: [MatrixPrecision: [Double]] = [:]
+        var generators: [MatrixPrecision: TextGenerator] = [:]
+        for precision in precision.values {
+            let textGenerator = TextGenerator(model: model, tokenizer: tokenizer)
+            var options = SamplingOptions()
+            (options.precision, options.maxNewTokens) = (precision, 2)
+            _ = try textGenerator.generate(prompt: [1], options: options) { _ in true }  // makes the weight copies
+            generators[precision] = textGenerator
+        }
+        for round in 1...max(1, rounds) {
+            for precision in precision.values {
+                let textGenerator = generators[precision]!
+                var options = SamplingOptions()
+                (options.precision, options.maxNewTokens, options.seed) = (precision, 1, UInt64(round))
+                // Prefill: the prompt and one token (its sampling included, as llama.cpp's prompt timing).
+                let prefillSeconds = try ContinuousClock().measure {
+                    try textGenerator.generate(prompt: prompt, options: options) { _ in true }
+                }.seconds
+                options.maxNewTokens = sampleTokens + 1
+                let total = try ContinuousClock().measure {
+                    try textGenerator.generate(prompt: [1], options: options) { _ in true }
+                }.seconds
+                let oneToken = try ContinuousClock().measure {  // the one-token prefill to take off
+                    options.maxNewTokens = 1
+                    try textGenerator.generate(prompt: [1], options: options) { _ in true }
+                }.seconds
+                prefill[precision, default: []].append(Double(promptTokens) / prefillSeconds)
+                decode[precision, default: []].append(Double(sampleTokens) / max(1e-9, total - oneToken))
+                print(String(format: "round %d precision=%@ prefill_tok_per_s=%.1f decode_tok_per_s=%.1f", round,
+                             precision.rawValue, prefill[precision]!.last!, decode[precision]!.last!))
+            }
+        }
+        func median(_ values: [Double]) -> Double {
+            let sorted = values.sorted()
+            return sorted.count % 2 == 1 ? sorted[sorted.count / 2]
+                : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        }
+        for precision in precision.values {
+            print(String(format: "swift inference precision=%@ prefill_tok_per_s=%.1f decode_tok_per_s=%.1f "
+                         + "(medians of %d) peak_rss_mb=%.0f", precision.rawValue, median(prefill[precision]!),
+                         median(decode[precision]!), max(1, rounds), peakMegabytes()))
+        }
+    }
+}
