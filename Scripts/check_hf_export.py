@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Checks a `gpt export --format hf` folder with Hugging Face's own code: AutoTokenizer encodes a text into as many
-tokens as `gpt eval` scores, and AutoModelForCausalLM scores them with the loss `gpt eval` reports (the same windows:
-consecutive blocks of the model's context, each predicting its next tokens, every token after the first scored once).
+"""Checks a `gpt export --format hf` folder (GPT-2, or a family: llama, mistral, qwen2, qwen3, nanochat) with Hugging
+Face's own code: AutoTokenizer encodes a text into as many tokens as `gpt eval` scores, and AutoModelForCausalLM
+scores them with the loss `gpt eval` reports (the same windows: consecutive blocks of the model's context, each
+predicting its next tokens, every token after the first scored once).
 
 Usage: Scripts/check_hf_export.py GPT EXPORT_DIR CHECKPOINT_DIR TEXT_FILE
   GPT             the gpt binary (e.g. .build/release/gpt)
@@ -15,17 +16,22 @@ import subprocess
 import sys
 
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerFast
 
 gpt, export, checkpoint, text_file = sys.argv[1:5]
 text = open(text_file, encoding="utf-8").read()
 
-tokenizer = AutoTokenizer.from_pretrained(export)
+try:
+    tokenizer = AutoTokenizer.from_pretrained(export)
+except (ValueError, OSError, KeyError) as error:  # a family folder without tokenizer_config.json (a model trained here)
+    print(f"AutoTokenizer: {str(error)[:120]}; reading tokenizer.json with PreTrainedTokenizerFast")
+    tokenizer = PreTrainedTokenizerFast(tokenizer_file=f"{export}/tokenizer.json")
 ids = tokenizer(text, add_special_tokens=False)["input_ids"]
 print(f"AutoTokenizer: {len(ids)} tokens for {len(text)} characters; first ids {ids[:12]}")
 
 model = AutoModelForCausalLM.from_pretrained(export, torch_dtype=torch.float32).eval()
-block = model.config.n_positions
+print(f"transformers loaded {type(model).__name__} (model_type {model.config.model_type})")
+block = getattr(model.config, "n_positions", None) or model.config.max_position_embeddings
 total, scored = 0.0, 0
 with torch.no_grad():
     for start in range(0, max(0, len(ids) - 1), block):

@@ -38,7 +38,7 @@ struct ImportCommand: ParsableCommand {
             let checkpoint = try format.read(url, tokenizer: vocab.map { URL(fileURLWithPath: $0) },
                                              configuration: config.map { URL(fileURLWithPath: $0) })
             try checkpoint.save(to: URL(fileURLWithPath: out))
-            print("imported \(format.summary) (\(checkpoint.model.parameterCount) parameters) into \(out)")
+            print("imported \(checkpoint.description(from: format)) into \(out)")
         }
     }
 }

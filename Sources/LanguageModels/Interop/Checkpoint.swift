@@ -14,6 +14,9 @@ public struct Checkpoint {
     public var companionFiles: [String: Data] = [:]
     /// The files a checkpoint keeps as they came: `chat_template.jinja` (a Jinja chat template),
     /// `tokenizer_config.json` (bos, eos and the other special tokens), `special_tokens_map.json`, `generation_config.json`.
+    /// The Hugging Face `model_type` the model was imported as (`llama`, `qwen2`, `gpt2`...), when it was; export
+    /// writes it back as that family when the family still holds it. Not saved with the checkpoint.
+    public var family: String?
     public static let companionFileNames = ["chat_template.jinja", "tokenizer_config.json", "special_tokens_map.json",
                                             "generation_config.json"]
 

@@ -53,17 +53,23 @@ public enum HuggingFaceFamily: String, CaseIterable, Sendable {
         }
     }
 
+    /// The integers of the shape every family's `config.json` holds, and the fields they are: read by import, written
+    /// by export.
+    static var shapeKeys: [(key: String, field: WritableKeyPath<ModelConfiguration, Int>)] {
+        [("vocab_size", \.vocabSize), ("max_position_embeddings", \.blockSize), ("num_hidden_layers", \.layerCount),
+         ("num_attention_heads", \.headCount), ("hidden_size", \.embeddingSize)]
+    }
+
     /// This family's configuration from `file`.
     func configuration(_ file: JSONField) throws -> ModelConfiguration {
         func integer(_ key: String) throws -> Int { try file.member(key).int() }
         func flag(_ key: String, _ fallback: Bool) throws -> Bool { try file.optionalMember(key)?.bool() ?? fallback }
-        let positions = try file.member("max_position_embeddings")
-        var c = ModelConfiguration(modelType: .gpt, vocabSize: try integer("vocab_size"), blockSize: try positions.int())
+        var c = ModelConfiguration(modelType: .gpt, vocabSize: 0, blockSize: 0)
+        for (key, field) in Self.shapeKeys { c[keyPath: field] = try integer(key) }
         guard (1...ModelConfiguration.maximumBlockSize).contains(c.blockSize) else {
-            throw positions.fail("is \(c.blockSize), outside the 1...\(ModelConfiguration.maximumBlockSize) positions this package holds")
+            throw try file.member("max_position_embeddings")
+                .fail("is \(c.blockSize), outside the 1...\(ModelConfiguration.maximumBlockSize) positions this package holds")
         }
-        (c.layerCount, c.headCount) = (try integer("num_hidden_layers"), try integer("num_attention_heads"))
-        c.embeddingSize = try integer("hidden_size")
         c.keyValueHeadCount = try file.optionalMember("num_key_value_heads")?.int() ?? c.headCount
         c.feedForwardSize = try integer("intermediate_size")
         if let headDimension = try file.optionalMember("head_dim")?.int(), headDimension * c.headCount != c.embeddingSize {

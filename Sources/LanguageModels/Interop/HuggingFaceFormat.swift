@@ -3,7 +3,8 @@ import Foundation
 /// A folder for Hugging Face transformers (`save_pretrained` / `from_pretrained`): `config.json`,
 /// `model.safetensors` (or shards) and the tokenizer files. Reads GPT-2 folders (`model_type` "gpt2") and those of
 /// the Llama, Mistral, Qwen2, Qwen3 and nanochat families (``HuggingFaceFamily``), keeping their chat template and
-/// special tokens beside the checkpoint; writes a model of the 2019 layout as GPT-2 with its tokenizer beside it.
+/// special tokens beside the checkpoint; writes a model of the 2019 layout as GPT-2 with its tokenizer beside it, and
+/// one with rotary positions as the family that holds it exactly (``HuggingFaceFamily/representing(_:preferring:)``).
 public struct HuggingFaceFormat: ModelFormat {
     public var name: String { "hf" }
     public var summary: String { "a Hugging Face folder (config.json with model_type \(HuggingFaceFamily.importedTypes))" }
@@ -20,10 +21,11 @@ public struct HuggingFaceFormat: ModelFormat {
             throw GPTError.invalidArgument(name: "--config", reason: "a Hugging Face folder has its own config.json, not \(configuration.path.prefix(200))")
         }
         guard HuggingFaceGPT2.isModelDirectory(url) else {
-            let (_, configuration, tensors) = try HuggingFaceFamily.load(url)
+            let (family, configuration, tensors) = try HuggingFaceFamily.load(url)
             let chosen = try ModelFormats.tokenizer(tokenizer, beside: [url.appendingPathComponent(Checkpoint.tokenizerFile)], for: url.path)
             var checkpoint = try ModelFormats.assemble(tensors, configuration: configuration, tokenizer: chosen, source: url.path)
             checkpoint.companionFiles = try HuggingFaceFamily.companionFiles(url)
+            checkpoint.family = family.rawValue
             return checkpoint
         }
         let (model, tensors) = try HuggingFaceGPT2.load(url)
@@ -50,18 +52,32 @@ public struct HuggingFaceFormat: ModelFormat {
         }
         var checkpoint = try ModelFormats.assemble(tensors, configuration: model, tokenizer: chosen, source: url.path)
         checkpoint.companionFiles = try HuggingFaceFamily.companionFiles(url)
+        checkpoint.family = "gpt2"
         return checkpoint
     }
 
+    /// A model with learned positions goes out as GPT-2; one with rotary positions as the family that holds it.
     public func check(_ model: GPTLanguageModel) throws -> String? {
-        try ModelLayout.nanoGPT.require(model.configuration, for: "transformers' GPT-2",
-                                        only: HuggingFaceGPT2.unsupported(model.configuration))
+        if Self.isGPT2(model.configuration) {
+            try ModelLayout.nanoGPT.require(model.configuration, for: "transformers' GPT-2",
+                                            only: HuggingFaceGPT2.unsupported(model.configuration))
+        } else {
+            _ = try HuggingFaceFamily.representing(model.configuration)
+        }
         return nil
     }
+
+    static func isGPT2(_ c: ModelConfiguration) -> Bool { c.positionEncoding == .learned }
 
     public func write(_ checkpoint: Checkpoint, to url: URL, options: ExportOptions) throws -> String {
         guard let model = checkpoint.model as? GPTLanguageModel else {
             throw GPTError.invalidArgument(name: "--checkpoint", reason: "only a GPT can be exported")
+        }
+        guard Self.isGPT2(model.configuration) else {
+            let (family, count) = try HuggingFaceFamily.write(checkpoint, model: model, to: url)
+            return "\(url.path): config.json (model_type \(family.rawValue)) and model.safetensors (\(count) tensors) for "
+                + "AutoModelForCausalLM.from_pretrained, tokenizer.json"
+                + (checkpoint.companionFiles.isEmpty ? "" : " and " + checkpoint.companionFiles.keys.sorted().joined(separator: ", "))
         }
         var endOfText: Int?
         if case .bytePair(let bpe) = checkpoint.tokenizer { endOfText = bpe.endOfTextToken }

@@ -46,7 +46,11 @@ public enum ModelLayout: String, CaseIterable, Sendable, Codable {
         reference.ropeTheta = configuration.ropeTheta
         reference.zeroInitProjections = configuration.zeroInitProjections
         if self != .modern { reference.normEpsilon = 1e-5 } else { reference.normEpsilon = configuration.normEpsilon }
-        let c = configuration, r = reference
+        return Self.differences(configuration, from: reference)
+    }
+
+    /// Every field of the options (not the shape) in which `c` differs from `r`, with `r`'s value.
+    static func differences(_ c: ModelConfiguration, from r: ModelConfiguration) -> [Requirement] {
         let fields: [(String, String, String)] = [
             ("activation", c.activation.rawValue, r.activation.rawValue),
             ("tie_weights", "\(c.tiedEmbeddings)", "\(r.tiedEmbeddings)"),

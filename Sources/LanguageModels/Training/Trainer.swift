@@ -77,9 +77,13 @@ public final class Trainer {
     static func checkMemory(_ configuration: ModelConfiguration, settings: TrainingSettings) throws {
         let parameters = try configuration.parameterBytes()
         let c = max(1, configuration.embeddingSize), layers = max(1, configuration.layerCount)
-        // Per token: about 34 C floats of activations and gradients per block, and the logits with their gradient.
+        // Per token and block, with their gradients: about 18 C floats around attention and the norms, and the
+        // feed-forward's hidden vectors (its input product and activation; gated, also the up product and the
+        // gate-times-up), F wide each. With F = 4 C ungated, the 34 C of GPT-2. Then the logits and their gradient.
+        let f = max(1, configuration.feedForwardWidth), hiddenVectors = configuration.gatedFeedForward ? 4 : 2
+        let perBlock = 18 * c + 2 * hiddenVectors * f
         let tokens = settings.batchSize * settings.blockSize
-        let (perToken, overflow) = (layers * 34 * c + 4 * configuration.vocabSize).multipliedReportingOverflow(by: 4 * tokens)
+        let (perToken, overflow) = (layers * perBlock + 4 * configuration.vocabSize).multipliedReportingOverflow(by: 4 * tokens)
         let needed = overflow ? Int.max : perToken.addingReportingOverflow(parameters.multipliedReportingOverflow(by: 4).partialValue).partialValue
         let available = ModelConfiguration.availableMemory
         if overflow || needed > available * 4 / 5 {
