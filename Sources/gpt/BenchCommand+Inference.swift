@@ -1,23 +1,20 @@
+import ArgumentParser
 import Foundation
 import LanguageModels
 import TensorModule
 
 extension BenchCommand {
     /// `gpt bench --inference`: prefill and decoding speed of a GPT-2 124M-shaped model (random weights, GPT-2's
-    /// layout: GELU, biases, tied head) in each precision of `--precision`, the precisions alternating round after
-    /// round; medians. Each precision's weight copies are made by an untimed warm-up (as loading is not timed).
+    /// layout: GELU, biases, tied head), or of the checkpoint `--checkpoint` names (its load timed), in each precision
+    /// of `--precision`, the precisions alternating round after round; medians. Each precision's weight copies are
+    /// made by an untimed warm-up (as loading is not timed).
     func timeInference() throws {
-        var configuration = ModelConfiguration(modelType: .gpt, vocabSize: 50_257, blockSize: 1024)
-        (configuration.layerCount, configuration.headCount, configuration.embeddingSize) = (12, 12, 768)
-        (configuration.activation, configuration.tiedEmbeddings, configuration.lmHeadBias) = (.gelu, true, false)
-        configuration.attentionBias = true
-        var generator = SeededGenerator(seed: 1337)
-        guard let model = try makeModel(configuration, generator: &generator) as? GPTLanguageModel else { return }
-        let tokenizer = Tokenizer.character(CharacterTokenizer(training: "abcdefghijklmnopqrstuvwxyz"))
-        let prompt = (0..<promptTokens).map { ($0 * 7919) % 50_257 }
+        let (model, tokenizer, description) = try inferenceModel()
+        let vocabularySize = model.configuration.vocabSize
+        let prompt = (0..<promptTokens).map { ($0 * 7919) % vocabularySize }
         print("backend: \(MatrixBackend.current), cores: \(kernelThreadCount), bfloat16 kernel: "
               + "\(KernelSettings.current.bfloat16Kernel?.description ?? "none"), 8-bit kernel: \(QuantizedKernel.machine)")
-        print("model: GPT-2 124M shape (\(model.parameterCount) parameters), prompt \(promptTokens) tokens, "
+        print("model: \(description) (\(model.parameterCount) parameters), prompt \(promptTokens) tokens, "
               + "\(sampleTokens) decoded tokens (temperature 1, no top-k: the unsorted draw)")
         var prefill: [MatrixPrecision: [Double]] = [:], decode: [MatrixPrecision: [Double]] = [:]
         var generators: [MatrixPrecision: TextGenerator] = [:]
@@ -61,5 +58,28 @@ extension BenchCommand {
                          + "(medians of %d) peak_rss_mb=%.0f", precision.rawValue, median(prefill[precision]!),
                          median(decode[precision]!), max(1, rounds), peakMegabytes()))
         }
+    }
+
+    /// The model to time: `--checkpoint`'s (its load time printed) or GPT-2 124M's shape with random weights.
+    private func inferenceModel() throws -> (GPTLanguageModel, Tokenizer, String) {
+        if let checkpoint {
+            let start = ContinuousClock.now
+            let loaded = try Checkpoint.load(from: URL(fileURLWithPath: checkpoint))
+            guard let gpt = loaded.model as? GPTLanguageModel else {
+                throw ValidationError("--inference times a GPT; \(checkpoint) holds a bigram model")
+            }
+            print(String(format: "load: %.2f s (%@)", (ContinuousClock.now - start).seconds, checkpoint))
+            return (gpt, loaded.tokenizer, checkpoint)
+        }
+        var configuration = ModelConfiguration(modelType: .gpt, vocabSize: 50_257, blockSize: 1024)
+        (configuration.layerCount, configuration.headCount, configuration.embeddingSize) = (12, 12, 768)
+        (configuration.activation, configuration.tiedEmbeddings, configuration.lmHeadBias) = (.gelu, true, false)
+        configuration.attentionBias = true
+        var generator = SeededGenerator(seed: 1337)
+        guard let model = try makeModel(configuration, generator: &generator) as? GPTLanguageModel else {
+            throw ValidationError("the GPT-2 shape did not make a GPT")
+        }
+        let tokenizer = Tokenizer.character(CharacterTokenizer(training: "abcdefghijklmnopqrstuvwxyz"))
+        return (model, tokenizer, "GPT-2 124M shape")
     }
 }

@@ -32,6 +32,8 @@ struct BenchCommand: ParsableCommand {
     var inference = false
     @Option(help: "Prompt tokens prefilled per inference measurement.") var promptTokens = 500
     @Option(help: "Alternating rounds of the inference measurements.") var rounds = 3
+    @Option(help: "With --inference: time this checkpoint (an imported model, say) instead of the random GPT-2 shape.")
+    var checkpoint: String?
 
     func run() throws {
         if inference { return try reportingErrors { try timeInference() } }
