@@ -36,13 +36,14 @@ import _TestSupport
         let expected = try HuggingFaceChatTests.expected()
         let format = try Self.session().format
         #expect(format.eosToken == "<|im_end|>")
-        #expect(format.endOfTurnTokens == [expected.imEnd], "<|im_end|> is the one end-of-turn token it has")
+        #expect(format.endOfTurnTokens == [expected.imEnd, expected.imStart], "<|im_end|>, and <|im_start|> opening another turn")
         #expect(format.endOfTurnTexts.isEmpty)
         // A template whose end of turn the tokenizer does not hold as a token stops on the text.
         let gemma = try ChatTemplate(source: "{% for m in messages %}<start_of_turn>{{ m.content }}<end_of_turn>{% endfor %}")
         let split = ChatFormat(template: gemma, tokenizer: format.tokenizer)
-        #expect(split.endOfTurnTokens == [expected.imEnd] && split.endOfTurnTexts == ["<end_of_turn>"])
-        #expect(split.options(SamplingOptions()).stop == ["<end_of_turn>"])
+        #expect(split.endOfTurnTokens == [expected.imEnd, expected.imStart])
+        #expect(split.endOfTurnTexts == ["<end_of_turn>", "<start_of_turn>"])
+        #expect(split.options(SamplingOptions()).stop == ["<end_of_turn>", "<start_of_turn>"])
     }
 
     @Test func greedyAnswerStopsAtEndOfTurnAndHistoryGrows() throws {
@@ -113,7 +114,7 @@ import _TestSupport
         checkpoint.companionFiles["generation_config.json"] = Data(#"{"eos_token_id": [5, 7, 99999]}"#.utf8)
         checkpoint.companionFiles["tokenizer_config.json"] = Data(#"{"eos_token": {"content": "<|im_end|>"}, "bos_token": "<|im_start|>"}"#.utf8)
         let format = try ChatFormat(checkpoint: checkpoint, folder: "x")
-        #expect(format.endOfTurnTokens == [5, 7, 401], "ids outside the vocabulary are left out")
+        #expect(format.endOfTurnTokens == [5, 7, 400, 401], "ids outside the vocabulary are left out")
         #expect(format.eosToken == "<|im_end|>" && format.bosToken == "<|im_start|>")
     }
 }

@@ -6,7 +6,7 @@ import Foundation
 /// The end of a turn is, in one place (``endOfTurnTokens``): the tokenizer's `eos_token` (`tokenizer_config.json`),
 /// the ids in `generation_config.json`'s `eos_token_id` (one or a list, as Llama 3 lists `<|eot_id|>`), and every
 /// token of ``knownEndOfTurnTexts`` that the tokenizer holds as a single added token (`<|im_end|>`, `<|eot_id|>`,
-/// `<end_of_turn>`, ...). Those of these texts that the template writes but the tokenizer splits into several
+/// `<end_of_turn>`, ... and the tokens that start a turn). Those of these texts that the template writes but the tokenizer splits into several
 /// tokens end generation as text instead (``endOfTurnTexts``).
 ///
 /// ```swift
@@ -23,9 +23,12 @@ public struct ChatFormat: Sendable {
     /// End-of-turn texts the template writes that are not single tokens of this tokenizer: stop strings.
     public let endOfTurnTexts: [String]
 
-    /// The end-of-turn tokens of today's templates: ChatML, Llama 3, Gemma, Phi-3, GPT-2's and Llama's end of text.
+    /// The end-of-turn tokens of today's templates (ChatML, Llama 3, Gemma, Phi-3, GPT-2's and Llama's end of text),
+    /// then their start-of-turn tokens: a model that opens another turn has ended its own (a small model may skip
+    /// `<|im_end|>` and write `<|im_start|>assistant` next, which no answer should show).
     public static let knownEndOfTurnTexts = ["<|im_end|>", "<|eot_id|>", "<|eom_id|>", "<end_of_turn>", "<|end|>",
-                                             "<|endoftext|>", "<|end_of_text|>", "</s>"]
+                                             "<|endoftext|>", "<|end_of_text|>", "</s>",
+                                             "<|im_start|>", "<|start_header_id|>", "<start_of_turn>"]
 
     /// A format from its parts; `endOfTurnIDs` adds ids (such as `generation_config.json`'s `eos_token_id`).
     public init(template: ChatTemplate, tokenizer: Tokenizer, bosToken: String? = nil, eosToken: String? = nil,
