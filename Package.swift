@@ -49,7 +49,7 @@ let package = Package(
         .testTarget(
             name: "GPTServerTests",
             // A live loopback server and Foundation's URLSession: no HTTP client package (and no TLS library) to build.
-            dependencies: ["GPTServer", "LanguageModels", "TensorModule", .product(name: "Hummingbird", package: "hummingbird")]
+            dependencies: ["GPTServer", "LanguageModels", "TensorModule", "_TestSupport", .product(name: "Hummingbird", package: "hummingbird")]
         ),
         .testTarget(
             name: "LanguageModelsTests",

@@ -1,13 +1,33 @@
 import Foundation
 import LanguageModels
 
+/// The JSON of one route's answers: whole responses and streamed chunks.
+protocol ResponseShape: Sendable {
+    /// The streamed chunks for one event, in order (JSON texts, without `data: `).
+    mutating func chunks(_ event: CompletionEvent) -> [String]
+    /// Chunks after the last event, before `[DONE]`.
+    func closing(promptTokens: Int, completionTokens: Int) -> [String]
+    /// The whole answer of a request that was not streamed.
+    func completion(_ choices: [(text: String, tokens: [TokenChoice], reason: FinishReason)], promptTokens: Int) -> [String: Any]
+}
+
 /// The OpenAI completion JSON around generated text: whole responses and streamed chunks.
-struct CompletionEnvelope: Sendable {
+struct CompletionEnvelope: ResponseShape {
     let id: String, created: Int, model: String
     /// The seed the request's sampling used (drawn at random when the request named none).
     let seed: UInt64
     let logprobs: Bool
     let tokenizer: Tokenizer
+    /// Said in every answer (a cropped prompt).
+    let warning: String?
+
+    func chunks(_ event: CompletionEvent) -> [String] { [chunk(event, warning: warning)] }
+
+    func closing(promptTokens: Int, completionTokens: Int) -> [String] { [] }
+
+    func completion(_ choices: [(text: String, tokens: [TokenChoice], reason: FinishReason)], promptTokens: Int) -> [String: Any] {
+        completion(choices, promptTokens: promptTokens, warning: warning)
+    }
 
     /// OpenAI's `logprobs` object for some tokens: tokens, their log-probabilities and the top alternatives.
     func logprobsObject(_ tokens: [TokenChoice]) -> Any {

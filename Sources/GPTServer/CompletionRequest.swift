@@ -1,19 +1,29 @@
 import Foundation
 import LanguageModels
 
-/// A `POST /v1/completions` body, validated field by field; every problem is an ``APIError`` naming the field.
+/// A `POST /v1/completions` or `POST /v1/chat/completions` body, validated field by field; every problem is an
+/// ``APIError`` naming the field. The two routes share every sampling field; a chat request has `messages`
+/// instead of `prompt`, `max_completion_tokens` beside `max_tokens`, and `logprobs` as a flag with `top_logprobs`.
 public struct CompletionRequest: Sendable {
     public var model: String?
     public var prompts: [String]
+    /// A chat request's conversation (nil for a text completion).
+    public var messages: [ChatMessage]?
     public var options = SamplingOptions()
     public var stream = false
+    /// Whether to answer with log-probabilities and, when so, how many alternatives each token reports.
     public var logprobs: Int?
+    /// A streamed chat's `stream_options.include_usage`: a last chunk with the usage and no choices.
+    public var includeUsage = false
 
     /// The most tokens one request may generate, over all its prompts and samples.
     public static let tokenBudget = 16_384
 
-    /// Parses and validates a request body.
-    public init(json body: Data) throws {
+    /// Parses and validates a `/v1/completions` body.
+    public init(json body: Data) throws { try self.init(json: body, chat: false) }
+
+    /// Parses and validates a `/v1/chat/completions` body (`chat`) or a `/v1/completions` one.
+    public init(json body: Data, chat: Bool) throws {
         let root: JSONValue
         do { root = try JSONDecoder().decode(JSONValue.self, from: body) } catch {
             throw APIError.invalid(nil, "the body is not valid JSON")
@@ -27,43 +37,72 @@ public struct CompletionRequest: Sendable {
             }
             return x
         }
+        func flag(_ name: String) throws -> Bool {
+            switch fields[name] {
+            case nil, .null?: return false
+            case .bool(let value)?: return value
+            default: throw APIError.invalid(name, "\(name) must be true or false")
+            }
+        }
         switch fields["model"] {
         case nil, .null?: model = nil
         case .string(let name)?: model = name
         default: throw APIError.invalid("model", "model must be a string")
         }
-        switch fields["prompt"] {
-        case nil, .null?: prompts = [""]
-        case .string(let text)?: prompts = [text]
-        case .array(let items)? where !items.isEmpty && items.count <= 16:
-            prompts = try items.map {
-                guard case .string(let text) = $0 else { throw APIError.invalid("prompt", "prompt must be a string or a list of strings") }
-                return text
+        if chat {
+            prompts = [""]
+            guard let list = fields["messages"], list != .null else {
+                throw APIError.invalid("messages", "messages is required: a list of {\"role\", \"content\"} objects")
             }
-        default: throw APIError.invalid("prompt", "prompt must be a string or a list of 1 to 16 strings")
+            do { messages = try ChatMessage.messages(fromJSONObject: list.foundationObject) } catch let error as ChatError {
+                throw APIError.invalid("messages", error.description)
+            }
+        } else {
+            switch fields["prompt"] {
+            case nil, .null?: prompts = [""]
+            case .string(let text)?: prompts = [text]
+            case .array(let items)? where !items.isEmpty && items.count <= 16:
+                prompts = try items.map {
+                    guard case .string(let text) = $0 else { throw APIError.invalid("prompt", "prompt must be a string or a list of strings") }
+                    return text
+                }
+            default: throw APIError.invalid("prompt", "prompt must be a string or a list of 1 to 16 strings")
+            }
         }
-        options.maxNewTokens = Int(try number("max_tokens", range: 1...4096, integer: true) ?? 16)
+        options.samples = Int(try number("n", range: 1...16, integer: true) ?? 1)
+        // A chat answers until the end of its turn unless told otherwise: up to its share of the budget (and the
+        // room left in the model's context, which the server applies).
+        let maxTokens = try number("max_tokens", range: 1...4096, integer: true)
+        let maxCompletionTokens = chat ? try number("max_completion_tokens", range: 1...4096, integer: true) : nil
+        options.maxNewTokens = Int(maxCompletionTokens ?? maxTokens
+            ?? (chat ? Double(min(4096, Self.tokenBudget / (prompts.count * options.samples))) : 16))
         options.temperature = Float(try number("temperature", range: 0...2) ?? 1)
         options.topP = Float(try number("top_p", range: 0.000_001...1) ?? 1)
         options.topK = try number("top_k", range: 1...1_000_000, integer: true).map { Int($0) }
-        options.samples = Int(try number("n", range: 1...16, integer: true) ?? 1)
         // Without a seed, a fresh one per request (OpenAI's semantics); the response reports it, so it can be repeated.
         options.seed = UInt64(try number("seed", range: 0...9_007_199_254_740_991, integer: true)
             ?? Double(UInt64.random(in: 0...9_007_199_254_740_991)))
         let penalty = try number("repetition_penalty", range: 0.01...100)
         options.repetitionPenalty = Float(penalty ?? 1)
         // One request may not ask for more than a budget of tokens: prompts x n x max_tokens.
+        let tokensField = maxCompletionTokens != nil ? "max_completion_tokens" : "max_tokens"
         if prompts.count * options.samples * options.maxNewTokens > Self.tokenBudget {
-            throw APIError.invalid("max_tokens", "prompts (\(prompts.count)) x n (\(options.samples)) x max_tokens "
+            throw APIError.invalid(tokensField, "prompts (\(prompts.count)) x n (\(options.samples)) x \(tokensField) "
                 + "(\(options.maxNewTokens)) is \(prompts.count * options.samples * options.maxNewTokens) tokens; "
                 + "one request may generate at most \(Self.tokenBudget)")
         }
-        logprobs = try number("logprobs", range: 0...20, integer: true).map { Int($0) }
+        if chat {
+            let top = try number("top_logprobs", range: 0...20, integer: true).map { Int($0) }
+            if try flag("logprobs") { logprobs = top ?? 0 } else if top != nil {
+                throw APIError.invalid("top_logprobs", "top_logprobs needs logprobs: true")
+            }
+        } else {
+            logprobs = try number("logprobs", range: 0...20, integer: true).map { Int($0) }
+        }
         options.logprobs = logprobs ?? 0
-        switch fields["stream"] {
-        case nil, .null?: stream = false
-        case .bool(let value)?: stream = value
-        default: throw APIError.invalid("stream", "stream must be true or false")
+        stream = try flag("stream")
+        if chat, case .object(let streamOptions)? = fields["stream_options"], streamOptions["include_usage"] == .bool(true) {
+            includeUsage = true
         }
         switch fields["stop"] {
         case nil, .null?: options.stop = []

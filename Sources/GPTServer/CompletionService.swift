@@ -39,6 +39,8 @@ public final class CompletionService: @unchecked Sendable {
     let threads: GenerationThreads
     /// The weights' rounded copies, made once and shared by every generation (bf16).
     private let roundedWeights: RoundedWeights?
+    /// The checkpoint's chat template and end of turn, or why `/v1/chat/completions` cannot serve it.
+    let chat: Result<ChatFormat, any Error>
 
     public init(checkpoint: Checkpoint, modelName: String, parallel: Int = 2, queueLimit: Int = 16,
                 precision: MatrixPrecision = .float32, promptLimits: PromptLimits = PromptLimits()) {
@@ -49,6 +51,7 @@ public final class CompletionService: @unchecked Sendable {
         self.promptLimits = promptLimits
         let gpt = checkpoint.model as? GPTLanguageModel
         roundedWeights = precision == .float32 ? nil : gpt.map { RoundedWeights($0.matrices) }
+        chat = Result { try ChatFormat(checkpoint: checkpoint, folder: modelName) }
         slots = GenerationSlots(parallel: max(1, parallel), queueLimit: max(0, queueLimit))
         threads = GenerationThreads(count: max(1, parallel))
     }

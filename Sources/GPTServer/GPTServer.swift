@@ -4,8 +4,8 @@ import LanguageModels
 import NIOCore
 import TensorModule
 
-/// The HTTP API: OpenAI-style completions (`POST /v1/completions`, streamed as server-sent events when asked),
-/// `GET /v1/models`, `GET /health`, and the playground page at `/`.
+/// The HTTP API: OpenAI-style completions (`POST /v1/completions`) and chat completions (`POST /v1/chat/completions`,
+/// for a model with a chat template), streamed as server-sent events when asked, `GET /v1/models`, `GET /health`, and the playground page at `/`.
 public struct GPTServer: Sendable {
     public let service: CompletionService
     public let apiKey: String?
@@ -55,6 +55,14 @@ public struct GPTServer: Sendable {
                 return try await complete(CompletionRequest(json: Data(buffer: body)), connection: context.channel)
             } catch { return errorResponse(error) }
         }
+        router.post("/v1/chat/completions") { request, context in
+            do {
+                try authorize(request)
+                var request = request
+                let body = try await request.collectBody(upTo: maximumBodySize)
+                return try await chat(CompletionRequest(json: Data(buffer: body), chat: true), connection: context.channel)
+            } catch { return errorResponse(error) }
+        }
         return router
     }
 
@@ -75,6 +83,23 @@ public struct GPTServer: Sendable {
     /// Runs a completion; when the client's `connection` closes, the generation stops at its next token, or, if it
     /// is still waiting for a slot, gives up its place in the queue.
     func complete(_ request: CompletionRequest, connection: any Channel) async throws -> Response {
+        let service = self.service
+        return try await serve(request, connection: connection) { admission, request in
+            let cropped = admission.prompts.map(\.cropped).max() ?? 0
+            let warning = cropped > 0
+                ? "the prompt was cropped to its last \(service.model.configuration.blockSize) tokens (the block size): \(cropped) dropped"
+                : nil
+            return CompletionEnvelope(id: "cmpl-\(UUID().uuidString.lowercased())", created: Int(Date().timeIntervalSince1970),
+                                      model: service.modelName, seed: request.options.seed, logprobs: request.logprobs != nil,
+                                      tokenizer: service.tokenizer, warning: warning)
+        }
+    }
+
+    /// Admits `request` (its prompts' text in `request.prompts`), lets `shape` check the admitted prompts, adjust
+    /// the request and choose the answer's JSON, then generates: streamed as server-sent events, or whole.
+    func serve(_ request: CompletionRequest, connection: any Channel,
+               shape: (CompletionService.Admission, inout CompletionRequest) throws -> any ResponseShape) async throws -> Response {
+        var request = request
         if let model = request.model, model != service.modelName {
             throw APIError(status: 404, message: "the model \(model) does not exist; this server serves \(service.modelName)",
                            type: "invalid_request_error", param: "model", code: "model_not_found")
@@ -96,28 +121,27 @@ public struct GPTServer: Sendable {
             connection.closeFuture.whenComplete { _ in onClose() }
         }
         let admission: CompletionService.Admission
+        let envelope: any ResponseShape
         do {
             guard let admitted = try await service.admit(request.prompts, ticket: ticket) else {
                 throw APIError(status: 499, message: "the client closed the connection", type: "invalid_request_error",
                                param: nil, code: "client_closed")
             }
             admission = admitted
+            do { envelope = try shape(admission, &request) } catch {
+                admission.slot.release()
+                throw error
+            }
         } catch {
             hangUp?.unwatch(ticket)
             throw error
         }
         let prompts = admission.prompts
-        let id = "cmpl-\(UUID().uuidString.lowercased())"
-        let cropped = prompts.map(\.cropped).max() ?? 0
-        let warning = cropped > 0
-            ? "the prompt was cropped to its last \(service.model.configuration.blockSize) tokens (the block size): \(cropped) dropped"
-            : nil
-        let envelope = CompletionEnvelope(id: id, created: Int(Date().timeIntervalSince1970), model: service.modelName,
-                                          seed: request.options.seed, logprobs: request.logprobs != nil, tokenizer: service.tokenizer)
+        let promptTokens = prompts.reduce(0) { $0 + $1.tokens.count } * request.options.samples
         if request.stream {
             // At most `streamBufferLimit` events wait for a client that stops reading; past that it is dropped.
             let (events, continuation) = AsyncStream<CompletionEvent>.makeStream(bufferingPolicy: .bufferingOldest(Self.streamBufferLimit))
-            let service = self.service
+            let service = self.service, request = request
             Task {
                 do {
                     try await service.generate(request, prompts: prompts.map(\.tokens), cancelled: cancelled) { event in
@@ -133,6 +157,7 @@ public struct GPTServer: Sendable {
             }
             return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
                             body: ResponseBody { writer in
+                var envelope = envelope, completionTokens = 0
                 do {
                     for await event in events {
                         if case .failed(let error) = event {  // OpenAI's mid-stream error: the error object, no [DONE]
@@ -140,7 +165,11 @@ public struct GPTServer: Sendable {
                             try await writer.finish(nil)
                             return
                         }
-                        try await writer.write(ByteBuffer(string: "data: " + envelope.chunk(event, warning: warning) + "\n\n"))
+                        if case .piece(_, _, let tokens) = event { completionTokens += tokens.count }
+                        for chunk in envelope.chunks(event) { try await writer.write(ByteBuffer(string: "data: " + chunk + "\n\n")) }
+                    }
+                    for chunk in envelope.closing(promptTokens: promptTokens, completionTokens: completionTokens) {
+                        try await writer.write(ByteBuffer(string: "data: " + chunk + "\n\n"))
                     }
                     try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
                     try await writer.finish(nil)
@@ -156,8 +185,7 @@ public struct GPTServer: Sendable {
         }
         let collector = ChoiceCollector(count: prompts.count * request.options.samples)
         try await service.generate(request, prompts: prompts.map(\.tokens), cancelled: cancelled) { collector.add($0) }
-        let promptTokens = prompts.reduce(0) { $0 + $1.tokens.count } * request.options.samples
-        return json(envelope.completion(collector.choices, promptTokens: promptTokens, warning: warning))
+        return json(envelope.completion(collector.choices, promptTokens: promptTokens))
     }
 }
 
@@ -251,7 +279,7 @@ struct JSONErrorMiddleware: RouterMiddleware {
         } catch let error as HTTPResponseError where error.status == .notFound || error.status == .methodNotAllowed {
             let path = String(request.uri.path.prefix(80))
             let message = error.status == .notFound
-                ? "no route \(path): this server offers POST /v1/completions, GET /v1/models, GET /health and the playground at /"
+                ? "no route \(path): this server offers POST /v1/completions, POST /v1/chat/completions, GET /v1/models, GET /health and the playground at /"
                 : "\(request.method) is not allowed on \(path)"
             let apiError = APIError(status: Int(error.status.code), message: message, type: "invalid_request_error",
                                     param: nil, code: error.status == .notFound ? "unknown_url" : "method_not_allowed")

@@ -41,3 +41,17 @@ public struct APIError: Error, Sendable {
         return (try? JSONSerialization.data(withJSONObject: ["error": error], options: [.sortedKeys])) ?? Data()
     }
 }
+
+extension JSONValue {
+    /// The value as `JSONSerialization` reads JSON: `NSNull`, `Bool`, `Double`, `String`, `[Any]`, `[String: Any]`.
+    var foundationObject: Any {
+        switch self {
+        case .null: NSNull()
+        case .bool(let value): value
+        case .number(let value): value
+        case .string(let value): value
+        case .array(let items): items.map(\.foundationObject)
+        case .object(let fields): fields.mapValues(\.foundationObject)
+        }
+    }
+}

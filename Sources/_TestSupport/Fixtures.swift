@@ -36,3 +36,18 @@ public var gptExecutable: URL {
                       Bundle.main.bundleURL.deletingLastPathComponent()].compactMap { $0?.appendingPathComponent("gpt") }
     return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
 }
+
+/// The folder of the tiny GPT-2 chat model (`Tests/LanguageModelsTests/Fixtures/hf_gpt2_chat`, made by
+/// `Scripts/make_hf_chat_fixtures.py`): ChatML's `<|im_start|>`/`<|im_end|>` added to a byte-level BPE, `eos_token`
+/// `<|im_end|>`, trained by transformers until greedy decoding answers its one conversation (system "You are a
+/// poet.", user "To be, or not to be?") with "That is the question." and `<|im_end|>`. It has no chat template.
+public let chatFixtureFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("Tests/LanguageModelsTests/Fixtures/hf_gpt2_chat")
+
+/// The chat fixture's model read as `gpt import` reads it, with ChatML added as its `chat_template.jinja` unless
+/// `template` is false.
+public func chatFixtureCheckpoint(template: Bool = true) throws -> Checkpoint {
+    var checkpoint = try ModelFormats.detect(chatFixtureFolder).read(chatFixtureFolder, tokenizer: nil, configuration: nil)
+    if template { checkpoint.companionFiles["chat_template.jinja"] = Data(ChatTemplate.chatMLSource.utf8) }
+    return checkpoint
+}

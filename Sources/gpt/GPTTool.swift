@@ -11,6 +11,7 @@ struct GPTTool: AsyncParsableCommand {
         subcommands: [
             TrainCommand.self, SampleCommand.self, ServeCommand.self, EvalCommand.self, PrepareCommand.self, InspectCommand.self,
             DemoCommand.self, ImportCommand.self, ExportCommand.self, InfoCommand.self, BenchCommand.self, TokenizeCommand.self,
+            ChatCommand.self,
         ],
         defaultSubcommand: nil)
 
@@ -22,11 +23,18 @@ struct GPTTool: AsyncParsableCommand {
     }
 }
 
-/// Runs `body`, turning a ``GPTError`` into one line on standard error and exit code 1 (no stack dump).
+/// Runs `body`, turning a ``GPTError``, ``ChatError`` or ``ChatTemplateError`` into one line on standard error and
+/// exit code 1 (no stack dump).
 func reportingErrors(_ body: () throws -> Void) throws {
     do {
         try body()
     } catch let error as GPTError {
+        FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+        throw ExitCode.failure
+    } catch let error as ChatError {
+        FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+        throw ExitCode.failure
+    } catch let error as ChatTemplateError {
         FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
         throw ExitCode.failure
     }

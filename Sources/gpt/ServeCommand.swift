@@ -41,7 +41,7 @@ struct ServeCommand: AsyncParsableCommand {
         let server = GPTServer(service: service, apiKey: apiKey)
         let name = service.modelName, host = self.host
         try await server.application(host: host, port: port, onListening: { port in
-            print("serving \(name) on http://\(host):\(port)/ (API: /v1/completions, /v1/models; playground: /)")
+            print("serving \(name) on http://\(host):\(port)/ (API: /v1/completions, /v1/chat/completions, /v1/models; playground: /)")
         }).runService()
     }
 }

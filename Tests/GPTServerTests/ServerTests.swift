@@ -46,7 +46,7 @@ import FoundationNetworking
 
     @Test func unknownRoutesAnswerOpenAIErrors() async throws {
         try await LiveServer.with(Self.makeServer()) { server in
-            for (path, method, status) in [("/v1/chat/completions", "POST", 404), ("/nothing/here", "GET", 404),
+            for (path, method, status) in [("/v1/edits", "POST", 404), ("/nothing/here", "GET", 404),
                                            ("/v1/completions", "GET", 404)] {
                 let answer = try await server.request(path, method: method, body: method == "POST" ? "{}" : nil)
                 #expect(answer.status == status, "\(method) \(path)")

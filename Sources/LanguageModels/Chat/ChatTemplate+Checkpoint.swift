@@ -23,22 +23,43 @@ extension ChatTemplate {
     /// Returns nil when the folder has neither.
     public static func source(inCheckpoint directory: URL) throws(ChatTemplateError) -> String? {
         let jinja = directory.appendingPathComponent("chat_template.jinja")
-        if FileManager.default.fileExists(atPath: jinja.path) {
-            guard let data = try? Data(contentsOf: jinja), let text = String(data: data, encoding: .utf8) else {
-                throw .missingTemplate(path: jinja.path, reason: "the file is not readable UTF-8 text")
+        let config = directory.appendingPathComponent("tokenizer_config.json")
+        let manager = FileManager.default
+        var jinjaData: Data?, configData: Data?
+        if manager.fileExists(atPath: jinja.path) {
+            guard let data = try? Data(contentsOf: jinja) else {
+                throw .missingTemplate(path: jinja.path, reason: "the file is not readable")
+            }
+            jinjaData = data
+        } else if manager.fileExists(atPath: config.path) {
+            guard let data = try? Data(contentsOf: config) else {
+                throw .missingTemplate(path: config.path, reason: "the file is not readable")
+            }
+            configData = data
+        }
+        return try source(jinja: jinjaData, tokenizerConfig: configData, folder: directory.path)
+    }
+
+    /// The template text from the contents of a folder's `chat_template.jinja` and `tokenizer_config.json` (either
+    /// may be nil), as ``source(inCheckpoint:)`` reads them; `folder` names the folder in errors.
+    public static func source(jinja: Data?, tokenizerConfig: Data?, folder: String) throws(ChatTemplateError) -> String? {
+        let jinjaPath = (folder as NSString).appendingPathComponent("chat_template.jinja")
+        let configPath = (folder as NSString).appendingPathComponent("tokenizer_config.json")
+        if let jinja {
+            guard let text = String(data: jinja, encoding: .utf8) else {
+                throw .missingTemplate(path: jinjaPath, reason: "the file is not readable UTF-8 text")
             }
             return text
         }
-        let config = directory.appendingPathComponent("tokenizer_config.json")
-        guard FileManager.default.fileExists(atPath: config.path) else { return nil }
+        guard let tokenizerConfig else { return nil }
         let json: OrderedJSON
         do {
-            json = try OrderedJSON(parsing: try Data(contentsOf: config))
+            json = try OrderedJSON(parsing: tokenizerConfig)
         } catch {
-            throw .missingTemplate(path: config.path, reason: "cannot read it as JSON: \(error)")
+            throw .missingTemplate(path: configPath, reason: "cannot read it as JSON: \(error)")
         }
         guard case .object(let members) = json else {
-            throw .missingTemplate(path: config.path, reason: "the file is not a JSON object")
+            throw .missingTemplate(path: configPath, reason: "the file is not a JSON object")
         }
         switch members.first(where: { $0.key == "chat_template" })?.value {
         case nil, .null?: return nil
@@ -51,10 +72,10 @@ extension ChatTemplate {
                 if case .string(let entryName)? = name { names.append(entryName) }
                 if case .string("default")? = name, case .string(let text)? = template { return text }
             }
-            throw .missingTemplate(path: config.path, reason: "chat_template lists \(names.joined(separator: ", ")) "
+            throw .missingTemplate(path: configPath, reason: "chat_template lists \(names.joined(separator: ", ")) "
                                    + "but none named default")
         default:
-            throw .missingTemplate(path: config.path, reason: "chat_template is neither a string nor a list of templates")
+            throw .missingTemplate(path: configPath, reason: "chat_template is neither a string nor a list of templates")
         }
     }
 

@@ -20,6 +20,8 @@ public struct SamplingOptions: Sendable, Equatable {
     public var seed: UInt64 = 1337
     /// Generation ends before any of these strings; none of a stop string is ever printed.
     public var stop: [String] = []
+    /// Generation ends at any of these tokens (a chat template's end of turn), which is neither shown nor reported.
+    public var stopTokens: Set<Int> = []
     /// How many of the most likely alternatives to report with each token's log-probability; 0 reports none.
     public var logprobs = 0
     /// Independent samples to draw (sample `i` uses seed `seed + i`).

@@ -53,7 +53,8 @@ public final class TextGenerator: @unchecked Sendable {
 
     /// Generates up to `options.maxNewTokens` tokens after `prompt` (one sample, seed `options.seed + sample`),
     /// calling `onPiece` with text as soon as it is safe to show; `onPiece` returns `false` to stop early; every
-    /// matrix product in `options.precision`. Returns why generation ended.
+    /// matrix product in `options.precision`. Returns why generation ended: `.stop` at a stop sequence, one of
+    /// `options.stopTokens` or when `onPiece` stops it, `.length` after `options.maxNewTokens` tokens.
     @discardableResult
     public func generate(
         prompt: [Int], options: SamplingOptions, sample: Int = 0, onPiece: (GeneratedPiece) -> Bool
@@ -75,6 +76,10 @@ public final class TextGenerator: @unchecked Sendable {
                 nextLogits(context: context, cache: cache)
             }
             let choice = chooseToken(logits: logits, context: context, options: options, generator: &generator)
+            if options.stopTokens.contains(choice.token) {
+                if let rest = stream.flush() { _ = onPiece(rest) }
+                return .stop
+            }
             context.append(choice.token)
             let (piece, stopped) = stream.push(choice)
             if let piece, !onPiece(piece) { return .stop }
