@@ -23,38 +23,39 @@ extension HuggingFaceFamily {
     /// `rope_parameters`, and the options this family fixes written as it fixes them (whether `c` has them is
     /// ``mismatches(_:)``'s question). `endOfText` is written as the bos and eos tokens.
     func configJSON(_ c: ModelConfiguration, endOfText: Int?) throws -> Data {
-        var config: [String: Any] = [
-            "model_type": rawValue, "architectures": [architecture], "intermediate_size": c.feedForwardWidth,
-            "num_key_value_heads": c.keyValueHeadCount ?? c.headCount, "head_dim": c.headSize,
-            "rms_norm_eps": Self.number(c.normEpsilon), "tie_word_embeddings": c.tiedEmbeddings,
-            "attention_dropout": 0.0, "initializer_range": 0.02, "use_cache": true,
-            "bos_token_id": endOfText ?? NSNull(), "eos_token_id": endOfText ?? NSNull(),
+        let endOfText = endOfText.map { OrderedJSON.integer($0) } ?? .null
+        var config: [String: OrderedJSON] = [
+            "model_type": .string(rawValue), "architectures": .array([.string(architecture)]),
+            "intermediate_size": .integer(c.feedForwardWidth),
+            "num_key_value_heads": .integer(c.keyValueHeadCount ?? c.headCount), "head_dim": .integer(c.headSize),
+            "rms_norm_eps": .float(c.normEpsilon), "tie_word_embeddings": .bool(c.tiedEmbeddings),
+            "attention_dropout": .float(0), "initializer_range": .float(0.02), "use_cache": .bool(true),
+            "bos_token_id": endOfText, "eos_token_id": endOfText,
         ]
-        for (key, field) in Self.shapeKeys { config[key] = c[keyPath: field] }
-        var rotary: [String: Any] = ["rope_type": "default"]
+        for (key, field) in Self.shapeKeys { config[key] = .integer(c[keyPath: field]) }
+        typealias Key = RopeScaling.CodingKeys
+        var rotary: [String: OrderedJSON] = [Key.kind.rawValue: .string("default")]
         if let scaling = c.ropeScaling {
-            rotary = try JSONSerialization.jsonObject(with: JSONEncoder().encode(scaling)) as? [String: Any] ?? [:]
-            for key in ["factor", "low_freq_factor", "high_freq_factor"] {
-                if let value = rotary[key] as? Double { rotary[key] = Self.number(Float(value)) }
-            }
+            rotary = [Key.kind.rawValue: .string(scaling.kind.rawValue), Key.factor.rawValue: .float(scaling.factor)]
+            if let low = scaling.lowFrequencyFactor { rotary[Key.lowFrequencyFactor.rawValue] = .float(low) }
+            if let high = scaling.highFrequencyFactor { rotary[Key.highFrequencyFactor.rawValue] = .float(high) }
+            if let context = scaling.originalContext { rotary[Key.originalContext.rawValue] = .integer(context) }
         }
-        rotary["rope_theta"] = Self.number(c.ropeTheta)
-        config["rope_parameters"] = rotary
+        rotary["rope_theta"] = .float(c.ropeTheta)
+        config["rope_parameters"] = .sortedObject(rotary)
+        let silu = OrderedJSON.string("silu")
         switch self {
-        case .llama: (config["hidden_act"], config["attention_bias"], config["mlp_bias"]) = ("silu", c.attentionBias, c.attentionBias)
-        case .mistral: (config["hidden_act"], config["sliding_window"]) = ("silu", c.blockSize)  // the import's window
+        case .llama: (config["hidden_act"], config["attention_bias"], config["mlp_bias"]) = (silu, .bool(c.attentionBias), .bool(c.attentionBias))
+        case .mistral: (config["hidden_act"], config["sliding_window"]) = (silu, .integer(c.blockSize))  // the import's window
         case .qwen2, .qwen3:
-            (config["hidden_act"], config["use_sliding_window"], config["sliding_window"]) = ("silu", false, NSNull())
-            if self == .qwen3 { config["attention_bias"] = false }
+            (config["hidden_act"], config["use_sliding_window"], config["sliding_window"]) = (silu, .bool(false), .null)
+            if self == .qwen3 { config["attention_bias"] = .bool(false) }
         case .nanochat:
-            (config["hidden_act"], config["attention_bias"]) = ("relu2", false)
-            config["final_logit_softcapping"] = c.logitSoftcap.map { Self.number($0) } ?? NSNull()
+            (config["hidden_act"], config["attention_bias"]) = (.string("relu2"), .bool(false))
+            config["final_logit_softcapping"] = c.logitSoftcap.map { .float($0) } ?? .null
         }
-        return try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys])
+        return Data(OrderedJSON.sortedObject(config).text.utf8)
     }
-
-    /// A `Float` as the shortest decimal that reads back as it (1e-05, not 9.99999974737875e-06).
-    static func number(_ value: Float) -> Double { Double("\(value)") ?? Double(value) }
 
     /// The fields of `c` this family cannot hold, with the value it needs: `c` written as this family's `config.json`
     /// and read back by the import, compared field by field. Empty when the family represents `c` exactly.

@@ -164,6 +164,22 @@ indirect enum OrderedJSON: Sendable {
 
     // MARK: - Writing
 
+    /// An integer as a JSON number.
+    static func integer(_ value: Int) -> OrderedJSON { .number("\(value)") }
+
+    /// A `Float` as the shortest decimal that reads back as it, always with a point or an exponent (`15.0`,
+    /// `1e-05`), so Python reads a float where a configuration's field must be one.
+    static func float(_ value: Float) -> OrderedJSON {
+        let text = "\(value)"
+        return .number(text.contains(where: { $0 == "." || $0 == "e" }) ? text : text + ".0")
+    }
+
+    /// An object with its members in key order.
+    static func sortedObject(_ members: [String: OrderedJSON]) -> OrderedJSON {
+        .object(members.sorted { $0.key < $1.key }.map { (key: $0.key, value: $0.value) })
+    }
+
+
     /// The value as JSON text with two-space indentation; arrays of plain values stay on one line.
     var text: String {
         var out = ""
