@@ -6,7 +6,9 @@ checkpoint is stored, with a byte-level BPE learned here (SmolLM2's kind: GPT-2'
 49,152 tokens need more text than tinyshakespeare, so the vocabulary is what the text gives, the embedding keeps
 its 49,152 rows) and SmolLM2-Instruct's ChatML template.
 
-    python Scripts/make_smollm2_135m.py OUT [TEXT ...]   (TEXT default: the bundled tiny shakespeare)
+    python Scripts/make_smollm2_135m.py OUT [TEXT ...]   (TEXT default: the bundled tiny shakespeare, about 12,700
+                                                         tokens; name more text, e.g. 3,000 of Python's own .py
+                                                         files, for all 49,152)
     gpt import OUT --out runs/smollm2-135m
 """
 import sys
@@ -18,7 +20,16 @@ from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
 root = Path(__file__).resolve().parent.parent
 out = Path(sys.argv[1])
-texts = sys.argv[2:] or [str(root / "Sources/LanguageModels/Resources/tinyshakespeare.txt")]
+def is_utf8(path):
+    try:
+        Path(path).read_text(encoding="utf-8")
+        return True
+    except (UnicodeDecodeError, OSError):
+        return False
+
+
+# The tokenizers library stops on a file that is not UTF-8: those are left out.
+texts = [p for p in sys.argv[2:] if is_utf8(p)] or [str(root / "Sources/LanguageModels/Resources/tinyshakespeare.txt")]
 out.mkdir(parents=True, exist_ok=True)
 
 TEMPLATE = ("{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"

@@ -72,9 +72,9 @@ public final class Trainer {
         dataParallelShards = Self.defaultShardCount(model: model, settings: settings)
     }
 
-    /// Refuses a run whose weights, gradients and AdamW's two moments (four copies of the parameters) plus the
-    /// activations of one batch would not fit in this machine's memory, before the first step allocates them.
-    static func checkMemory(_ configuration: ModelConfiguration, settings: TrainingSettings) throws {
+    /// The bytes training `configuration` with `settings` needs, about: weights, gradients and AdamW's two moments
+    /// (four copies of the parameters) plus the activations of one batch; `Int.max` when that overflows.
+    public static func memoryEstimate(_ configuration: ModelConfiguration, settings: TrainingSettings) throws -> Int {
         let parameters = try configuration.parameterBytes()
         let c = max(1, configuration.embeddingSize), layers = max(1, configuration.layerCount)
         // Per token and block, with their gradients: about 18 C floats around attention and the norms, and the
@@ -83,11 +83,19 @@ public final class Trainer {
         let f = max(1, configuration.feedForwardWidth), hiddenVectors = configuration.gatedFeedForward ? 4 : 2
         let perBlock = 18 * c + 2 * hiddenVectors * f
         let tokens = settings.batchSize * settings.blockSize
-        let (perToken, overflow) = (layers * perBlock + 4 * configuration.vocabSize).multipliedReportingOverflow(by: 4 * tokens)
-        let needed = overflow ? Int.max : perToken.addingReportingOverflow(parameters.multipliedReportingOverflow(by: 4).partialValue).partialValue
+        let (activations, overflow) = (layers * perBlock + 4 * configuration.vocabSize).multipliedReportingOverflow(by: 4 * tokens)
+        let (state, stateOverflow) = parameters.multipliedReportingOverflow(by: 4)
+        let (needed, sumOverflow) = activations.addingReportingOverflow(state)
+        return overflow || stateOverflow || sumOverflow ? Int.max : needed
+    }
+
+    /// Refuses a run whose ``memoryEstimate(_:settings:)`` would not fit in this machine's memory, before the first
+    /// step allocates it.
+    static func checkMemory(_ configuration: ModelConfiguration, settings: TrainingSettings) throws {
+        let needed = try memoryEstimate(configuration, settings: settings)
         let available = ModelConfiguration.availableMemory
-        if overflow || needed > available * 4 / 5 {
-            throw GPTError.invalidArgument(name: "--batch-size", reason: "training needs about \(overflow ? "more than \(formatBytes(Int.max))" : formatBytes(needed)) "
+        if needed > available * 4 / 5 {
+            throw GPTError.invalidArgument(name: "--batch-size", reason: "training needs about \(needed == Int.max ? "more than \(formatBytes(Int.max))" : formatBytes(needed)) "
                 + "(weights, gradients, optimizer state, one batch's activations); this machine has \(formatBytes(available)): "
                 + "use a smaller --batch-size, --block-size or model")
         }

@@ -26,6 +26,9 @@ extension TrainingRun {
         lines.append("\(settings.maxIterations - trainer.step) steps of \(settings.batchSize) x \(settings.blockSize) tokens"
             + "\(accumulation); an evaluation of \(2 * settings.evalIterations) batches every \(settings.evalInterval) steps "
             + "(\(evaluations + 1) in all, the last over \(settings.evalIterations + settings.finalEvalIterations))")
+        if let bytes = try? Trainer.memoryEstimate(model.configuration, settings: settings) {
+            lines.append("memory: about \(formatBytes(bytes)) (weights, gradients, optimizer state, one batch's activations)")
+        }
         return lines
     }
 
