@@ -58,7 +58,7 @@ struct TrainCommand: ParsableCommand {
 struct RunOptions: ParsableArguments {
     @Option(help: "bigram, tiny, baby, lecture or modern (the README's table; default: baby).")
     var preset: String?
-    @Option(help: "A UTF-8 text file, a folder of .txt files (joined in name order) or a folder written by `gpt prepare` (default: the bundled tiny shakespeare).")
+    @Option(help: "A UTF-8 text file, a folder of .txt files (joined in name order), a folder written by `gpt prepare`, or with --init-from a .jsonl of conversations (OpenAI's fine-tuning format: the loss on the assistant's tokens) (default: the bundled tiny shakespeare).")
     var data: String?
     @Option(help: "Where to save the run (default: runs/<preset>).") var out: String?
     @Flag(help: "Replace a run already saved in --out (its model, latest/, best/ and log are deleted).")

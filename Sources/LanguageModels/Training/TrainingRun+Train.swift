@@ -17,8 +17,9 @@ extension TrainingRun {
                 + "of \(String(format: "%g", settings.learningRate))")
         }
         lines.append("training \(preset) (\(model.parameterCount) parameters) on \(corpus.description): "
-            + "\(trainer.dataset.trainTokens.count) train / \(trainer.dataset.validationTokens.count) val tokens, "
+            + "\(trainer.dataset.tokenCount(.train)) train / \(trainer.dataset.tokenCount(.validation)) val tokens, "
             + "vocab \(tokenizer.vocabularySize), \(MatrixBackend.current)")
+        if let conversationSummary { lines.append(conversationSummary) }
         if let skipped { lines.append("left out of the corpus, outside the model's vocabulary: \(skipped)") }
         if let notice = precisionNotice { lines.append(notice) }
         let evaluations = (settings.maxIterations - trainer.step + settings.evalInterval - 1) / settings.evalInterval
