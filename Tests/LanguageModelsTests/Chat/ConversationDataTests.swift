@@ -69,6 +69,17 @@ import Testing
         #expect(try tokenizer.adding(specialTokens: ChatTemplate.chatMLSpecialTokens) == tokenizer)
     }
 
+    @Test func aBytePairTokenizerTakesTheSpecialTokensAsAddedTokensAndAWordTokenizerRefusesThem() throws {
+        let bpe = try Tokenizer.training("bpe", on: String(repeating: "hello there, hello you. ", count: 20), vocabularySize: 270)
+        let chat = try bpe.adding(specialTokens: ChatTemplate.chatMLSpecialTokens)
+        #expect(chat.vocabularySize == bpe.vocabularySize + 2)
+        #expect(chat.specialTokenID("<|im_start|>") == bpe.vocabularySize)
+        #expect(try chat.encode("<|im_end|>hello") == [bpe.vocabularySize + 1] + (try bpe.encode("hello")))
+        #expect(try Tokenizer(huggingFaceJSON: chat.huggingFaceJSON(), source: "tokenizer.json") == chat)
+        let word = try Tokenizer.training("word", on: "hello there")
+        #expect(throws: GPTError.self) { try word.adding(specialTokens: ChatTemplate.chatMLSpecialTokens) }
+    }
+
     @Test func theTrainedTokensAreExactlyTheAssistantsTurnsWithTheirEndOfTurn() throws {
         let conversation = Self.conversation([("system", "be brief"), ("user", "reverse: abc"), ("assistant", "cba"),
                                               ("user", "upper: ab"), ("assistant", "AB")])
