@@ -39,10 +39,11 @@ public struct ConversationDataset: TrainingData {
     /// The token inputs are padded with (after a conversation's end, never a target).
     public let padding: Int
 
-    /// Encodes every conversation (a conversation the template or tokenizer refuses names its line) and holds
-    /// out the last `validationFraction` of them (at least one, when there are two or more).
+    /// Encodes every conversation (a conversation the template or tokenizer refuses names its line; text outside
+    /// the vocabulary is left out when `skippingUnknown`) and holds out the last `validationFraction` of them (at
+    /// least one, when there are two or more).
     public init(_ conversations: [Conversation], template: ChatTemplate, tokenizer: Tokenizer,
-                validationFraction: Double = 0.1, source: String) throws {
+                validationFraction: Double = 0.1, skippingUnknown: Bool = false, source: String) throws {
         guard (0..<1).contains(validationFraction) else {
             throw GPTError.invalidArgument(name: "validationFraction", reason: "must be in 0..<1, got \(validationFraction)")
         }
@@ -50,7 +51,8 @@ public struct ConversationDataset: TrainingData {
         encoded.reserveCapacity(conversations.count)
         for conversation in conversations {
             do {
-                encoded.append(try EncodedConversation(conversation, template: template, tokenizer: tokenizer))
+                encoded.append(try EncodedConversation(conversation, template: template, tokenizer: tokenizer,
+                                                       skippingUnknown: skippingUnknown))
             } catch {
                 throw ConversationFileError.badLine(path: source, line: conversation.line, problem: "\(error)")
             }

@@ -11,8 +11,10 @@ public struct EncodedConversation: Sendable, Equatable {
     /// `conversation` rendered by `template` and tokenized by `tokenizer` (special tokens matched whole). The text
     /// is cut at the assistant's spans (``ChatTemplate/assistantSpans(_:)``) and each piece tokenized alone, as
     /// nanochat does, so a token never straddles the edge of a turn and the prompt's tokens are those a chat
-    /// prompt ending in the generation prompt gets.
-    public init(_ conversation: Conversation, template: ChatTemplate, tokenizer: Tokenizer) throws {
+    /// prompt ending in the generation prompt gets. Text outside the vocabulary is refused, or left out when
+    /// `skippingUnknown`.
+    public init(_ conversation: Conversation, template: ChatTemplate, tokenizer: Tokenizer,
+                skippingUnknown: Bool = false) throws {
         let (text, spans) = try template.assistantSpans(conversation.messages)
         let bytes = Array(text.utf8)
         var tokens: [Int] = [], trained: [Bool] = []
@@ -20,7 +22,7 @@ public struct EncodedConversation: Sendable, Equatable {
         func append(upTo end: Int, isAssistant: Bool) throws {
             guard end > start else { return }
             let piece = String(decoding: bytes[start..<end], as: UTF8.self)
-            let ids = try tokenizer.encode(piece)
+            let ids = try tokenizer.encode(piece, skippingUnknown: skippingUnknown).tokens
             tokens += ids
             trained += Array(repeating: isAssistant, count: ids.count)
             start = end

@@ -24,7 +24,8 @@ extension TrainingRun {
             template = saved
         }
         let conversations = try ConversationFile.read(path)
-        return (try ConversationDataset(conversations, template: template, tokenizer: checkpoint.tokenizer, source: path), nil)
+        return (try ConversationDataset(conversations, template: template, tokenizer: checkpoint.tokenizer,
+                                        skippingUnknown: skippingUnknown, source: path), nil)
     }
 
     /// For a run on conversations: how many there are, how many are held out, and how many the block size cuts.

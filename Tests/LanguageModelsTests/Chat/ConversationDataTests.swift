@@ -130,5 +130,12 @@ import Testing
         #expect(dataset.validation.last == (try EncodedConversation(conversations[19], template: .chatML, tokenizer: Self.tokenizer)))
         #expect(throws: GPTError.self) { try dataset.validate(blockSize: 3) }
         try dataset.validate(blockSize: 32)
+        // A digit the tokenizer lacks: the line is refused, or the digit left out when asked.
+        let digits = [Conversation(messages: [ChatMessage(role: "user", content: "upper: a7"), ChatMessage(role: "assistant", content: "A")], line: 4)]
+        #expect(throws: ConversationFileError.self) {
+            try ConversationDataset(digits, template: .chatML, tokenizer: Self.tokenizer, source: "t")
+        }
+        let skipped = try ConversationDataset(digits, template: .chatML, tokenizer: Self.tokenizer, skippingUnknown: true, source: "t")
+        #expect(Self.tokenizer.decode(skipped.train[0].tokens).contains("upper: a<|im_end|>"))
     }
 }
