@@ -22,6 +22,7 @@ struct TrainCommand: ParsableCommand {
         var recipe = TrainingRecipe(preset: options.preset)
         (recipe.data.data, recipe.data.tokenizer, recipe.data.vocabSize) = (options.data, options.tokenizer, options.vocabSize)
         recipe.data.skipUnknown = options.skipUnknown ? true : nil
+        recipe.data.valFraction = options.valFraction
         recipe.training.maxIters = options.maxIterations
         model.apply(to: &recipe.model)
         architecture.apply(to: &recipe.model)
@@ -73,5 +74,7 @@ struct RunOptions: ParsableArguments {
     var vocabSize: Int?
     @Flag(help: "With --init-from: leave out text outside the model's vocabulary (counted and named) instead of refusing it.")
     var skipUnknown = false
+    @Option(parsing: .unconditional, help: "With --init-from and a .jsonl of conversations: the share held out for evaluation, the last ones (default: 0.1).")
+    var valFraction: Double?
     @Option(parsing: .unconditional, help: "Tokens to sample after training (0: none).") var sampleLength = 500
 }

@@ -38,12 +38,15 @@ public struct ConversationDataset: TrainingData {
     public let source: String
     /// The token inputs are padded with (after a conversation's end, never a target).
     public let padding: Int
+    /// The share of the conversations held out.
+    public let validationFraction: Double
+    public static let defaultValidationFraction = 0.1
 
     /// Encodes every conversation (a conversation the template or tokenizer refuses names its line; text outside
     /// the vocabulary is left out when `skippingUnknown`) and holds out the last `validationFraction` of them (at
     /// least one, when there are two or more).
     public init(_ conversations: [Conversation], template: ChatTemplate, tokenizer: Tokenizer,
-                validationFraction: Double = 0.1, skippingUnknown: Bool = false, source: String) throws {
+                validationFraction: Double = defaultValidationFraction, skippingUnknown: Bool = false, source: String) throws {
         guard (0..<1).contains(validationFraction) else {
             throw GPTError.invalidArgument(name: "validationFraction", reason: "must be in 0..<1, got \(validationFraction)")
         }
@@ -61,6 +64,7 @@ public struct ConversationDataset: TrainingData {
         train = Array(encoded.dropLast(held))
         validation = held == 0 ? train : Array(encoded.suffix(held))
         self.source = source
+        self.validationFraction = validationFraction
         padding = 0
     }
 

@@ -9,8 +9,10 @@ extension TrainingRun {
     /// the folder's chat template or else ChatML (``Checkpoint/preparingForChat(template:)``, which may grow
     /// `checkpoint`); a resume (`templateFolder` nil) takes the template its saves kept.
     static func trainingData(_ corpus: Corpus, checkpoint: inout Checkpoint, templateFolder: URL?,
-                             skippingUnknown: Bool) throws -> (data: any TrainingData, skipped: UnknownText?) {
+                             skippingUnknown: Bool, validationFraction: Double? = nil) throws
+        -> (data: any TrainingData, skipped: UnknownText?) {
         guard case .conversations(let path) = corpus else {
+            if validationFraction != nil { throw validationFractionRefusal }
             let (dataset, _, skipped) = try corpus.dataset(tokenizer: checkpoint.tokenizer, skippingUnknown: skippingUnknown)
             return (dataset, skipped)
         }
@@ -25,8 +27,13 @@ extension TrainingRun {
         }
         let conversations = try ConversationFile.read(path)
         return (try ConversationDataset(conversations, template: template, tokenizer: checkpoint.tokenizer,
+                                        validationFraction: validationFraction ?? ConversationDataset.defaultValidationFraction,
                                         skippingUnknown: skippingUnknown, source: path), nil)
     }
+
+    /// `--val-fraction` given for a text corpus, whose split is fixed.
+    static let validationFractionRefusal = GPTError.invalidArgument(name: "--val-fraction", reason:
+        "applies to a fine-tune on a .jsonl of conversations; a text corpus holds out its last 10%")
 
     /// For a run on conversations: how many there are, how many are held out, and how many the block size cuts.
     var conversationSummary: String? {

@@ -49,7 +49,8 @@ extension TrainingRun {
         }, save: { isBest in
             // The log first: a kill between the two leaves a log ahead of the save (trimmed on resume), never behind.
             try log.write()
-            let state = trainer.state(data: corpus.path, preset: preset, skipsUnknown: skipsUnknown ? true : nil)
+            let state = trainer.state(data: corpus.path, preset: preset, skipsUnknown: skipsUnknown ? true : nil,
+                                      validationFraction: (trainer.dataset as? ConversationDataset)?.validationFraction)
             try TrainingCheckpoint.save(trainer, tokenizer: tokenizer, state: state, to: latestDirectory,
                                         companionFiles: companionFiles)
             if isBest {

@@ -63,6 +63,7 @@ public final class TrainingRun {
         let preset = try recipe.resolvedPreset()
         let settings = try recipe.settings(from: preset.training)
         let corpus = try Corpus(recipe.data.data)
+        if recipe.data.valFraction != nil { throw TrainingRun.validationFractionRefusal }
         let (dataset, tokenizer, _) = try corpus.dataset(kind: recipe.data.tokenizer ?? "char",
                                                       vocabularySize: recipe.data.vocabSize ?? 512)
         var base = preset.model(tokenizer.vocabularySize)
@@ -82,7 +83,7 @@ public final class TrainingRun {
     /// and the block size is at most the model's.
     public static func fineTune(from checkpoint: URL, recipe: TrainingRecipe, in directory: URL? = nil,
                                 overwrite: Bool = false) throws -> TrainingRun {
-        let kept = Set(TrainingRecipe.given(recipe.model) + TrainingRecipe.given(recipe.data)).subtracting(["dropout", "data", "skipUnknown"])
+        let kept = Set(TrainingRecipe.given(recipe.model) + TrainingRecipe.given(recipe.data)).subtracting(["dropout", "data", "skipUnknown", "valFraction"])
         if let option = recipe.givenOptions.first(where: kept.contains) {
             throw GPTError.invalidArgument(name: TrainingRecipe.flag(option), reason:
                 "a fine-tuned model keeps the shape and tokenizer of --init-from (only --dropout may change)")
@@ -93,7 +94,7 @@ public final class TrainingRun {
         let skipsUnknown = recipe.data.skipUnknown == true
         // A conversation corpus may add the chat tokens to the tokenizer and grow the model first.
         let (dataset, skipped) = try trainingData(corpus, checkpoint: &loaded, templateFolder: checkpoint,
-                                                  skippingUnknown: skipsUnknown)
+                                                  skippingUnknown: skipsUnknown, validationFraction: recipe.data.valFraction)
         var base = preset.training
         base.learningRate *= fineTuningLearningRateScale
         base.minimumLearningRate *= fineTuningLearningRateScale
@@ -137,7 +138,7 @@ public final class TrainingRun {
         let corpus = try Corpus(state.data)
         let skipsUnknown = state.skipsUnknown == true
         let (dataset, skipped) = try trainingData(corpus, checkpoint: &checkpoint, templateFolder: nil,
-                                                  skippingUnknown: skipsUnknown)
+                                                  skippingUnknown: skipsUnknown, validationFraction: state.validationFraction)
         let trainer = try Trainer(model: checkpoint.model, dataset: dataset, settings: settings)
         try trainer.restore(state, optimizerTensors: optimizer, source: directory.path)
         let target = output ?? directory

@@ -101,11 +101,12 @@ import _TestSupport
         recipe.data.data = chats.path
         (recipe.training.maxIters, recipe.training.evalInterval, recipe.training.evalIters) = (2, 1, 1)
         (recipe.training.batchSize, recipe.training.blockSize) = (2, 32)
+        recipe.data.valFraction = 0.4
         let ft = root.appendingPathComponent("ft")
         let run = try TrainingRun.fineTune(from: root.appendingPathComponent("base"), recipe: recipe, in: ft)
         #expect(run.tokenizer.vocabularySize == base.tokenizer.vocabularySize + 2)
         #expect(run.trainer.model.configuration.vocabSize == base.model.configuration.vocabSize + 2)
-        #expect(run.summary.contains { $0.contains("4 training and 1 held-out conversations") })
+        #expect(run.summary.contains { $0.contains("3 training and 2 held-out conversations") })
         #expect(try run.train())
         for folder in [ft, ft.appendingPathComponent("latest"), ft.appendingPathComponent("best")] {
             #expect(try ChatTemplate.source(inCheckpoint: folder) == ChatTemplate.chatMLSource, "\(folder.path)")
@@ -114,12 +115,17 @@ import _TestSupport
         var longer = TrainingRecipe()
         longer.training.maxIters = 3
         let resumed = try TrainingRun.resume(ft, recipe: longer)
-        #expect(resumed.trainer.dataset is ConversationDataset)
+        #expect((resumed.trainer.dataset as? ConversationDataset)?.validation.count == 2, "the held-out share is kept")
         #expect(try resumed.train())
         #expect(resumed.trainer.step == 3)
         // A new run refuses conversations: they are for a fine-tune.
         var fresh = TrainingRunTests.tinyRecipe(data: chats)
         fresh.data.data = chats.path
         #expect(throws: GPTError.self) { try TrainingRun.start(fresh, in: root.appendingPathComponent("new")) }
+        // A text corpus's split is fixed.
+        recipe.data.data = data.appendingPathComponent("a.txt").path
+        #expect(throws: TrainingRun.validationFractionRefusal) {
+            try TrainingRun.fineTune(from: root.appendingPathComponent("base"), recipe: recipe, in: root.appendingPathComponent("text"))
+        }
     }
 }
