@@ -79,11 +79,13 @@ public enum Naive {
         }
     }
 
-    /// Mean over rows of `-log softmax(logits)[target]`: `logits [N, V]`, `targets [N]` -> a scalar.
+    /// Mean over rows of `-log softmax(logits)[target]`: `logits [N, V]`, `targets [N]` -> a scalar. Rows whose
+    /// target is negative are left out of the sum and the count (PyTorch's `ignore_index`).
     public static func crossEntropy(_ logits: [Double], targets: [Int], classes: Int) -> Double {
         let probabilities = softmax(logits, columns: classes)
-        return targets.enumerated().map { -log(probabilities[$0.offset * classes + $0.element]) }.reduce(0, +)
-            / Double(targets.count)
+        let counted = targets.enumerated().filter { $0.element >= 0 }
+        guard !counted.isEmpty else { return 0 }
+        return counted.map { -log(probabilities[$0.offset * classes + $0.element]) }.reduce(0, +) / Double(counted.count)
     }
 
     /// `(x - mean) / √(variance + ε) · weight + bias` over each row of `weight.count` values (biased variance).

@@ -22,6 +22,7 @@ struct TrainCommand: ParsableCommand {
         var recipe = TrainingRecipe(preset: options.preset)
         (recipe.data.data, recipe.data.tokenizer, recipe.data.vocabSize) = (options.data, options.tokenizer, options.vocabSize)
         recipe.data.skipUnknown = options.skipUnknown ? true : nil
+        recipe.data.valFraction = options.valFraction
         recipe.training.maxIters = options.maxIterations
         model.apply(to: &recipe.model)
         architecture.apply(to: &recipe.model)
@@ -58,7 +59,7 @@ struct TrainCommand: ParsableCommand {
 struct RunOptions: ParsableArguments {
     @Option(help: "bigram, tiny, baby, lecture or modern (the README's table; default: baby).")
     var preset: String?
-    @Option(help: "A UTF-8 text file, a folder of .txt files (joined in name order) or a folder written by `gpt prepare` (default: the bundled tiny shakespeare).")
+    @Option(help: "A UTF-8 text file, a folder of .txt files (joined in name order), a folder written by `gpt prepare`, or with --init-from a .jsonl of conversations (OpenAI's fine-tuning format: the loss on the assistant's tokens) (default: the bundled tiny shakespeare).")
     var data: String?
     @Option(help: "Where to save the run (default: runs/<preset>).") var out: String?
     @Flag(help: "Replace a run already saved in --out (its model, latest/, best/ and log are deleted).")
@@ -73,5 +74,7 @@ struct RunOptions: ParsableArguments {
     var vocabSize: Int?
     @Flag(help: "With --init-from: leave out text outside the model's vocabulary (counted and named) instead of refusing it.")
     var skipUnknown = false
+    @Option(parsing: .unconditional, help: "With --init-from and a .jsonl of conversations: the share held out for evaluation, the last ones (default: 0.1).")
+    var valFraction: Double?
     @Option(parsing: .unconditional, help: "Tokens to sample after training (0: none).") var sampleLength = 500
 }

@@ -2,7 +2,8 @@ import Foundation
 
 /// Where a run's text comes from, told apart by what the path is: nothing (the bundled tiny shakespeare), a UTF-8
 /// text file, a folder of `.txt` files (joined in name order), or a folder that `gpt prepare` or nanoGPT's
-/// `prepare.py` wrote (token ids already, memory-mapped, with their tokenizer). The one loader of training,
+/// `prepare.py` wrote (token ids already, memory-mapped, with their tokenizer), or a `.jsonl` file of
+/// conversations (``ConversationFile``, for fine-tuning a chat model). The one loader of training,
 /// fine-tuning, resuming, evaluation and `gpt prepare`.
 public enum Corpus: Equatable, Sendable {
     case bundled
@@ -10,6 +11,8 @@ public enum Corpus: Equatable, Sendable {
     /// A folder and its `.txt` files, sorted by name.
     case folder(String, files: [String])
     case prepared(String)
+    /// A `.jsonl` file of conversations (``ConversationFile``).
+    case conversations(String)
 
     /// The corpus at `path` (`nil`: the bundled one). Throws for a path that does not exist or a folder that holds
     /// neither text files nor a prepared corpus.
@@ -17,7 +20,10 @@ public enum Corpus: Equatable, Sendable {
         guard let path else { self = .bundled; return }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw GPTError.fileNotFound(path: path) }
-        guard isDirectory.boolValue else { self = .file(path); return }
+        guard isDirectory.boolValue else {
+            self = ConversationFile.isConversationFile(path) ? .conversations(path) : .file(path)
+            return
+        }
         if PreparedData.isPrepared(path) { self = .prepared(path); return }
         let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
         let files = names.filter { $0.hasSuffix(".txt") && !$0.hasPrefix(".") }.sorted()
@@ -32,7 +38,7 @@ public enum Corpus: Equatable, Sendable {
     public var path: String? {
         switch self {
         case .bundled: nil
-        case .file(let path), .folder(let path, _), .prepared(let path): path
+        case .file(let path), .folder(let path, _), .prepared(let path), .conversations(let path): path
         }
     }
 
@@ -42,6 +48,7 @@ public enum Corpus: Equatable, Sendable {
         case .bundled: return "the bundled tiny shakespeare"
         case .file(let path): return path
         case .prepared(let path): return "\(path) (prepared)"
+        case .conversations(let path): return "\(path) (conversations)"
         case .folder(let path, let files):
             let names = files.prefix(3).map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: ", ")
             return "\(files.count) text file\(files.count == 1 ? "" : "s") of \(path) joined in name order (\(names)\(files.count > 3 ? ", ..." : ""))"
@@ -56,6 +63,9 @@ public enum Corpus: Equatable, Sendable {
         case .file(let path): return try readCorpus(at: path)
         case .prepared(let path):
             throw GPTError.unreadableFile(path: path, reason: "it is a prepared corpus (token ids), not text; give a text file")
+        case .conversations(let path):
+            throw GPTError.unreadableFile(path: path, reason: "it is a file of conversations (.jsonl): fine-tune a model "
+                + "on it with --init-from DIR, or give a text file")
         case .folder(let path, let files):
             let limit = Int(clamping: ProcessInfo.processInfo.physicalMemory) / 8
             var total = 0

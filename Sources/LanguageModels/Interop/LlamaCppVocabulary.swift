@@ -41,6 +41,8 @@ struct LlamaCppVocabulary {
                     if seen.insert(merge).inserted { merges.append(merge) }
                 }
             }
+            // ChatML's tokens of a model fine-tuned on conversations, after the characters, as llama.cpp's controls.
+            for special in characters.specialTokens { append(special, .control) }
         case .bytePair(let bpe):
             endOfText = bpe.endOfTextToken  // GPT-2's <|endoftext|> (50256): the id that no merge forms
             for bytes in bpe.tokenBytes {

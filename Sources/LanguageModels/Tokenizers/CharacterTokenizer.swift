@@ -15,6 +15,11 @@ public struct CharacterTokenizer: Equatable, Sendable {
     private let indexOfScalar: [UInt32: Int]
     /// The id of each ASCII scalar, -1 when it is not in the vocabulary: most text needs no hashing.
     private let indexOfASCII: [Int32]
+    /// Special tokens (ChatML's `<|im_start|>`, `<|im_end|>`) after the characters: token `vocabulary.count + i` is
+    /// `specialTokens[i]`, matched whole in text before the characters are looked up (`tokenizer.json`'s
+    /// `added_tokens`).
+    public let specialTokens: [String]
+    private let added: AddedVocabulary
 
     /// Builds the vocabulary from a text.
     public init(training text: String) {
@@ -22,8 +27,12 @@ public struct CharacterTokenizer: Equatable, Sendable {
     }
 
     /// Uses a given vocabulary (token id = position).
-    public init(vocabulary: [Unicode.Scalar]) {
+    public init(vocabulary: [Unicode.Scalar], specialTokens: [String] = []) {
         self.vocabulary = vocabulary
+        self.specialTokens = specialTokens
+        added = AddedVocabulary(specialTokens.enumerated().map {
+            AddedToken(id: vocabulary.count + $0.offset, content: $0.element, special: true, normalized: false)
+        }, normalizer: nil)
         var index: [UInt32: Int] = [:]
         var ascii = [Int32](repeating: -1, count: 128)
         for (i, scalar) in vocabulary.enumerated() {
@@ -34,8 +43,14 @@ public struct CharacterTokenizer: Equatable, Sendable {
         indexOfASCII = ascii
     }
 
-    /// The number of distinct tokens.
-    public var vocabularySize: Int { vocabulary.count }
+    /// The number of distinct tokens: the characters and the special tokens.
+    public var vocabularySize: Int { vocabulary.count + specialTokens.count }
+
+    /// This tokenizer with `tokens` added as special tokens after the present ones (those it has already are
+    /// skipped), so their ids are `vocabularySize...`.
+    public func adding(specialTokens tokens: [String]) -> CharacterTokenizer {
+        CharacterTokenizer(vocabulary: vocabulary, specialTokens: specialTokens + tokens.filter { !specialTokens.contains($0) })
+    }
 
     /// The token ids of `text`; throws ``GPTError/unknownText(_:)`` if a scalar is outside the vocabulary.
     public func encode(_ text: String) throws -> [Int] {
@@ -49,6 +64,21 @@ public struct CharacterTokenizer: Equatable, Sendable {
         tokens.reserveCapacity(text.utf8.count)
         var unknown = UnknownText(unit: .character)
         var position = 0
+        for part in added.isEmpty ? [(Substring(text), nil)] : added.split(Substring(text), normalized: false) {
+            if let id = part.id {
+                tokens.append(id)
+                position += part.text.unicodeScalars.count
+                continue
+            }
+            encodeCharacters(part.text, into: &tokens, unknown: &unknown, position: &position)
+        }
+        try unknown.check(skipping: skippingUnknown)
+        return (tokens, unknown)
+    }
+
+    /// Looks up each scalar of `text`, recording those outside the vocabulary.
+    private func encodeCharacters(_ text: Substring, into tokens: inout [Int], unknown: inout UnknownText,
+                                  position: inout Int) {
         indexOfASCII.withUnsafeBufferPointer { ascii in
             for scalar in text.unicodeScalars {
                 let id = scalar.isASCII ? Int(ascii[Int(scalar.value)]) : indexOfScalar[scalar.value] ?? -1
@@ -60,16 +90,22 @@ public struct CharacterTokenizer: Equatable, Sendable {
                 position += 1
             }
         }
-        try unknown.check(skipping: skippingUnknown)
-        return (tokens, unknown)
     }
 
-    /// The text of token ids; ids outside the vocabulary are skipped.
+    /// The text of token ids (a special token's text included); ids outside the vocabulary are skipped.
     public func decode(_ tokens: [Int]) -> String {
         var scalars = String.UnicodeScalarView()
-        for token in tokens where token >= 0 && token < vocabulary.count { scalars.append(vocabulary[token]) }
+        for token in tokens where token >= 0 && token < vocabularySize {
+            if token < vocabulary.count {
+                scalars.append(vocabulary[token])
+            } else {
+                scalars.append(contentsOf: specialTokens[token - vocabulary.count].unicodeScalars)
+            }
+        }
         return String(scalars)
     }
 
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.vocabulary == rhs.vocabulary }
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.vocabulary == rhs.vocabulary && lhs.specialTokens == rhs.specialTokens
+    }
 }

@@ -138,10 +138,11 @@ extension JSONField {
         return byID.map { $0! }
     }
 
-    /// Refuses what the character and word files never hold: added tokens, and a decoder other than `Fuse`.
-    func requirePlainTokens() throws {
-        if let added = try optionalMember("added_tokens"), let first = try added.elements().first {
-            throw first.fail("is an added token; a character or word tokenizer has none")
+    /// Refuses what the character and word files never hold: added tokens (but a character tokenizer's special
+    /// tokens, when `allowingSpecial`), and a decoder other than `Fuse`.
+    func requirePlainTokens(allowingSpecial: Bool = false) throws {
+        if !allowingSpecial, let added = try optionalMember("added_tokens"), let first = try added.elements().first {
+            throw first.fail("is an added token; a word tokenizer has none")
         }
         if let decoder = try optionalMember("decoder"), try decoder.member("type").string() != "Fuse" {
             throw decoder.fail("must be Fuse (tokens joined as they are)")
@@ -176,17 +177,36 @@ extension CharacterTokenizer {
     }
 
     init(huggingFace file: JSONField) throws {
-        try file.requirePlainTokens()
+        try file.requirePlainTokens(allowingSpecial: true)
         let model = try file.member("model")
         try model.requireUnset("dropout", "unk_token", "continuing_subword_prefix", "end_of_word_suffix", "byte_fallback")
         if let merges = try model.optionalMember("merges"), let first = try merges.elements().first {
             throw first.fail("is a merge; a character tokenizer (a BPE without pre-tokenizer) has none")
         }
-        try self.init(checking: model.member("vocab").vocabularyByID())
+        let characters = try CharacterTokenizer(checking: model.member("vocab").vocabularyByID())
+        // Special tokens follow the characters, in id order, each matched as written (as this package writes them).
+        var special: [String] = []
+        for field in try file.optionalMember("added_tokens")?.elements() ?? [] {
+            let token = try field.addedToken()
+            guard token.id == characters.vocabulary.count + special.count else {
+                throw try field.member("id").fail("is \(token.id); a character tokenizer's added tokens follow its "
+                    + "\(characters.vocabulary.count) characters in order")
+            }
+            guard token.special, !token.normalized, !token.singleWord, !token.leftStrip, !token.rightStrip else {
+                throw field.fail("must be special, not normalized, without single_word, lstrip or rstrip")
+            }
+            guard !special.contains(token.content) else { throw try field.member("content").fail("repeats a token") }
+            special.append(token.content)
+        }
+        self = characters.adding(specialTokens: special)
     }
 
     var huggingFaceFile: OrderedJSON {
-        .huggingFaceFile(preTokenizer: .null, decoder: .fuse, model: [
+        .huggingFaceFile(addedTokens: specialTokens.enumerated().map { index, content in
+            .object([("id", .number(String(vocabulary.count + index))), ("content", .string(content)),
+                     ("single_word", .bool(false)), ("lstrip", .bool(false)), ("rstrip", .bool(false)),
+                     ("normalized", .bool(false)), ("special", .bool(true))])
+        }, preTokenizer: .null, decoder: .fuse, model: [
             ("type", .string("BPE")), ("dropout", .null), ("unk_token", .null), ("continuing_subword_prefix", .null),
             ("end_of_word_suffix", .null), ("fuse_unk", .bool(false)), ("byte_fallback", .bool(false)),
             ("ignore_merges", .bool(false)),

@@ -54,7 +54,12 @@ extension Trainer {
                 }
             }
         }
-        let weights = (0..<shards).map { Float(bounds[$0 + 1] - bounds[$0]) / Float(rows) }
+        // Each part weighs by its share of the targets the loss counts (for text, of the rows).
+        let counted = (0..<shards).map { targets[(bounds[$0] * time)..<(bounds[$0 + 1] * time)].filter { $0 >= 0 }.count }
+        let allCounted = counted.reduce(0, +)
+        let weights = (0..<shards).map {
+            allCounted == 0 ? Float(bounds[$0 + 1] - bounds[$0]) / Float(rows) : Float(counted[$0]) / Float(allCounted)
+        }
         let norm = GradientShard.accumulate(collectors, weights: weights, into: model.parameters)
         return (zip(weights, losses).reduce(0) { $0 + $1.0 * $1.1 }, norm)
     }

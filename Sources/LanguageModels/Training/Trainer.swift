@@ -15,7 +15,7 @@ public enum TrainingEvent: Sendable {
 /// `evalInterval` steps and at the end.
 public final class Trainer {
     public let model: any LanguageModel
-    public let dataset: TextDataset
+    public let dataset: any TrainingData
     public let settings: TrainingSettings
     /// AdamW, for every parameter, or with Muon for those Muon does not take.
     public let optimizer: AdamW
@@ -46,7 +46,7 @@ public final class Trainer {
     /// The weight matrices' bfloat16 copies of a bf16 run, their memory kept from step to step.
     lazy var roundedWeights = RoundedWeights(model.parameters)
 
-    public init(model: any LanguageModel, dataset: TextDataset, settings: TrainingSettings) throws {
+    public init(model: any LanguageModel, dataset: any TrainingData, settings: TrainingSettings) throws {
         try settings.validate()
         try Self.checkMemory(model.configuration, settings: settings)
         try dataset.validate(blockSize: settings.blockSize)
@@ -162,12 +162,17 @@ public final class Trainer {
         }
         var total: Float = 0
         let span = settings.batchSize * settings.blockSize
+        // Each micro-batch weighs by its share of the targets the loss counts (all of them for text: 1/N), so the
+        // loss is the mean over the whole step's counted targets.
+        let counted = (0..<micro).map { step in y[(step * span)..<((step + 1) * span)].filter { $0 >= 0 }.count }
+        let allCounted = counted.reduce(0, +)
         for step in 0..<micro {
             let range = (step * span)..<((step + 1) * span)
+            let weight = allCounted == 0 ? 1 / Float(micro) : Float(counted[step]) / Float(allCounted)
             let output = model.forward(Array(x[range]), batchSize: settings.batchSize, targets: Array(y[range]),
                                        training: true).loss!
-            (micro == 1 ? output : output.scaled(by: 1 / Float(micro))).backward()
-            total += output.item / Float(micro)
+            (micro == 1 ? output : output.scaled(by: weight)).backward()
+            total += output.item * weight
         }
         return (total, gradientNorm(model.parameters))
     }

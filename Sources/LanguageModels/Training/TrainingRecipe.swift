@@ -89,6 +89,8 @@ public struct TrainingRecipe: Sendable, Equatable {
         public var vocabSize: Int?
         /// Leave out text the model's tokenizer cannot encode (a fine-tune), instead of refusing it.
         public var skipUnknown: Bool?
+        /// The share of a fine-tune's conversations held out for evaluation, the last ones (`nil`: 0.1).
+        public var valFraction: Double?
         public init() {}
     }
 

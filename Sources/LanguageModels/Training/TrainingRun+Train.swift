@@ -17,8 +17,9 @@ extension TrainingRun {
                 + "of \(String(format: "%g", settings.learningRate))")
         }
         lines.append("training \(preset) (\(model.parameterCount) parameters) on \(corpus.description): "
-            + "\(trainer.dataset.trainTokens.count) train / \(trainer.dataset.validationTokens.count) val tokens, "
+            + "\(trainer.dataset.tokenCount(.train)) train / \(trainer.dataset.tokenCount(.validation)) val tokens, "
             + "vocab \(tokenizer.vocabularySize), \(MatrixBackend.current)")
+        if let conversationSummary { lines.append(conversationSummary) }
         if let skipped { lines.append("left out of the corpus, outside the model's vocabulary: \(skipped)") }
         if let notice = precisionNotice { lines.append(notice) }
         let evaluations = (settings.maxIterations - trainer.step + settings.evalInterval - 1) / settings.evalInterval
@@ -51,7 +52,8 @@ extension TrainingRun {
         }, save: { isBest in
             // The log first: a kill between the two leaves a log ahead of the save (trimmed on resume), never behind.
             try log.write()
-            let state = trainer.state(data: corpus.path, preset: preset, skipsUnknown: skipsUnknown ? true : nil)
+            let state = trainer.state(data: corpus.path, preset: preset, skipsUnknown: skipsUnknown ? true : nil,
+                                      validationFraction: (trainer.dataset as? ConversationDataset)?.validationFraction)
             try TrainingCheckpoint.save(trainer, tokenizer: tokenizer, state: state, to: latestDirectory,
                                         companionFiles: companionFiles)
             if isBest {

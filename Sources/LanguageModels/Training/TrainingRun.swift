@@ -57,11 +57,13 @@ public final class TrainingRun {
     // MARK: - Starting
 
     /// A new run: the recipe's corpus, a new tokenizer of its kind, the preset's model with the options given.
+    /// (Conversations are for a fine-tune: a new run refuses them.)
     /// A `directory` that holds a run is refused unless `overwrite` (which deletes that run first).
     public static func start(_ recipe: TrainingRecipe, in directory: URL? = nil, overwrite: Bool = false) throws -> TrainingRun {
         let preset = try recipe.resolvedPreset()
         let settings = try recipe.settings(from: preset.training)
         let corpus = try Corpus(recipe.data.data)
+        if recipe.data.valFraction != nil { throw TrainingRun.validationFractionRefusal }
         let (dataset, tokenizer, _) = try corpus.dataset(kind: recipe.data.tokenizer ?? "char",
                                                       vocabularySize: recipe.data.vocabSize ?? 512)
         var base = preset.model(tokenizer.vocabularySize)
@@ -81,13 +83,18 @@ public final class TrainingRun {
     /// and the block size is at most the model's.
     public static func fineTune(from checkpoint: URL, recipe: TrainingRecipe, in directory: URL? = nil,
                                 overwrite: Bool = false) throws -> TrainingRun {
-        let kept = Set(TrainingRecipe.given(recipe.model) + TrainingRecipe.given(recipe.data)).subtracting(["dropout", "data", "skipUnknown"])
+        let kept = Set(TrainingRecipe.given(recipe.model) + TrainingRecipe.given(recipe.data)).subtracting(["dropout", "data", "skipUnknown", "valFraction"])
         if let option = recipe.givenOptions.first(where: kept.contains) {
             throw GPTError.invalidArgument(name: TrainingRecipe.flag(option), reason:
                 "a fine-tuned model keeps the shape and tokenizer of --init-from (only --dropout may change)")
         }
         let preset = try recipe.resolvedPreset()
-        let loaded = try Checkpoint.load(from: checkpoint)
+        var loaded = try Checkpoint.load(from: checkpoint)
+        let corpus = try Corpus(recipe.data.data)
+        let skipsUnknown = recipe.data.skipUnknown == true
+        // A conversation corpus may add the chat tokens to the tokenizer and grow the model first.
+        let (dataset, skipped) = try trainingData(corpus, checkpoint: &loaded, templateFolder: checkpoint,
+                                                  skippingUnknown: skipsUnknown, validationFraction: recipe.data.valFraction)
         var base = preset.training
         base.learningRate *= fineTuningLearningRateScale
         base.minimumLearningRate *= fineTuningLearningRateScale
@@ -105,9 +112,6 @@ public final class TrainingRun {
             try copy.loadWeights(Dictionary(uniqueKeysWithValues: tensors), source: checkpoint.path)
             model = copy
         }
-        let corpus = try Corpus(recipe.data.data)
-        let skipsUnknown = recipe.data.skipUnknown == true
-        let (dataset, _, skipped) = try corpus.dataset(tokenizer: loaded.tokenizer, skippingUnknown: skipsUnknown)
         let target = directory ?? defaultDirectory(preset: preset.name, fineTuned: true)
         try claim(target, overwrite: overwrite)
         return TrainingRun(trainer: try Trainer(model: model, dataset: dataset, settings: settings),
@@ -125,13 +129,16 @@ public final class TrainingRun {
                 "a resumed run keeps the model, data and settings it was saved with; only --max-iters may change")
         }
         TrainingCheckpoint.recover(directory)  // after a kill: the newest complete save back in place, leftovers gone
-        let (checkpoint, state, optimizer) = try TrainingCheckpoint.load(directory)
+        let saved = try TrainingCheckpoint.load(directory)
+        var checkpoint = saved.checkpoint
+        let (state, optimizer) = (saved.state, saved.optimizer)
         var settings = state.settings
         if let maxIters = recipe.training.maxIters { settings.maxIterations = maxIters }
         try settings.validate()
         let corpus = try Corpus(state.data)
         let skipsUnknown = state.skipsUnknown == true
-        let (dataset, _, skipped) = try corpus.dataset(tokenizer: checkpoint.tokenizer, skippingUnknown: skipsUnknown)
+        let (dataset, skipped) = try trainingData(corpus, checkpoint: &checkpoint, templateFolder: nil,
+                                                  skippingUnknown: skipsUnknown, validationFraction: state.validationFraction)
         let trainer = try Trainer(model: checkpoint.model, dataset: dataset, settings: settings)
         try trainer.restore(state, optimizerTensors: optimizer, source: directory.path)
         let target = output ?? directory

@@ -22,11 +22,14 @@ public struct TrainingState: Codable, Equatable {
     public var preset: String
     /// Whether text outside the vocabulary is left out of the corpus (a fine-tune's `skipUnknown`).
     public var skipsUnknown: Bool?
+    /// The share of a fine-tune's conversations held out (``TrainingRecipe/DataOptions/valFraction``).
+    public var validationFraction: Double?
 
     enum CodingKeys: String, CodingKey {
         case formatVersion = "format_version", step, evaluatedStep = "evaluated_step"
         case bestValidationLoss = "best_val_loss", learningRate = "learning_rate", batchGenerator = "batch_rng"
         case dropoutGenerator = "dropout_rng", settings, data, preset, skipsUnknown = "skip_unknown"
+        case validationFraction = "val_fraction"
     }
 }
 
@@ -56,18 +59,20 @@ extension TrainingState {
             }
         }
         if let data, data.utf8.count > 4096 { throw fail("data is longer than a path can be") }
+        if let validationFraction, !(0..<1).contains(validationFraction) { throw fail("val_fraction must be in 0..<1") }
     }
 }
 
 extension Trainer {
     /// The state to save now.
-    public func state(data: String?, preset: String, skipsUnknown: Bool? = nil) -> TrainingState {
+    public func state(data: String?, preset: String, skipsUnknown: Bool? = nil, validationFraction: Double? = nil)
+        -> TrainingState {
         TrainingState(
             step: step, evaluatedStep: evaluatedStep,
             bestValidationLoss: bestValidationLoss.isFinite ? bestValidationLoss : nil,
             learningRate: currentLearningRate, batchGenerator: generator,
             dropoutGenerator: (model as? GPTLanguageModel)?.dropoutGenerator, settings: settings, data: data, preset: preset,
-            skipsUnknown: skipsUnknown)
+            skipsUnknown: skipsUnknown, validationFraction: validationFraction)
     }
 
     /// Puts the trainer (and the model's dropout generator) back in a saved state.

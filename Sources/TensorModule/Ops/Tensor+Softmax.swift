@@ -20,10 +20,15 @@ extension Tensor {
     // MARK: - Cross-entropy
 
     /// Mean cross-entropy of `self` as logits `[N, V]` (or `[B, T, V]`) against target indices (`N` of them):
-    /// `-(1/N) Σ_i log softmax(logits_i)[targets_i]`, fused so no probability tensor is kept for the graph.
+    /// `-(1/n) Σ_i log softmax(logits_i)[targets_i]`, fused so no probability tensor is kept for the graph.
+    ///
+    /// A negative target (``ignoredTarget``, PyTorch's `ignore_index`) is left out: its row adds nothing to the loss
+    /// nor to the gradient, and `n` counts only the other rows (a loss of 0 when every row is left out). That is how
+    /// fine-tuning on conversations trains on the assistant's tokens alone.
     public func crossEntropy(targets: [Int]) -> Tensor {
         let classes = shape.last!, rows = count / classes
         precondition(targets.count == rows, "crossEntropy: \(targets.count) targets for \(rows) rows")
+        precondition(targets.allSatisfy { $0 < classes }, "crossEntropy: a target is outside 0..<\(classes)")
         let probabilities = TensorStorage(uninitialized: count)
         let loss = targets.withUnsafeBufferPointer { t in
             crossEntropyForward(
@@ -38,6 +43,16 @@ extension Tensor {
             }
         }
     }
+
+    /// The target ``crossEntropy(targets:)`` leaves out (any negative value is; nanochat's `ignore_index=-1`).
+    public static let ignoredTarget = -1
+}
+
+/// The number of `targets` (`rows` of them) that count in a cross-entropy: those not negative.
+public func countedTargets(_ targets: UnsafePointer<Int>, rows: Int) -> Int {
+    var counted = 0
+    for r in 0..<rows where targets[r] >= 0 { counted += 1 }
+    return counted
 }
 
 /// Row-wise stable softmax. `out`, `input`: `[rows, columns]`.
@@ -69,7 +84,8 @@ public func softmaxBackward(
 }
 
 /// Fills `probabilities` (`[rows, classes]`) with the softmax of `logits` and returns the mean negative
-/// log-likelihood of `targets` (`rows` class indices).
+/// log-likelihood of `targets` (`rows` class indices) over the rows whose target is not negative (0 when none is;
+/// a left-out row's probabilities are not computed).
 public func crossEntropyForward(
     probabilities: UnsafeMutablePointer<Float>, logits: UnsafePointer<Float>, targets: UnsafePointer<Int>,
     rows: Int, classes: Int
@@ -82,7 +98,7 @@ public func crossEntropyForward(
         parallelFor(chunks) { chunkRange in
             for chunk in chunkRange {
                 var total = 0.0
-                for r in (rows * chunk / chunks)..<(rows * (chunk + 1) / chunks) {
+                for r in (rows * chunk / chunks)..<(rows * (chunk + 1) / chunks) where targets[r] >= 0 {
                     let row = x.base + r * classes
                     var maximum = -Float.infinity
                     for j in 0..<classes { maximum = max(maximum, row[j]) }
@@ -96,16 +112,18 @@ public func crossEntropyForward(
             }
         }
     }
-    return Float(partial.reduce(0, +) / Double(rows))
+    let counted = countedTargets(targets, rows: rows)
+    return counted == 0 ? 0 : Float(partial.reduce(0, +) / Double(counted))
 }
 
-/// `dlogits += lossGradient / rows * (probabilities - onehot(targets))`.
+/// `dlogits += lossGradient / n * (probabilities - onehot(targets))` on the `n` rows whose target is not negative;
+/// the other rows' gradient is untouched.
 public func crossEntropyBackward(
     logitsGradient: UnsafeMutablePointer<Float>, lossGradient: Float, probabilities: UnsafePointer<Float>,
     targets: UnsafePointer<Int>, rows: Int, classes: Int
 ) {
-    let scale = lossGradient / Float(rows)
-    for r in 0..<rows {
+    let scale = lossGradient / Float(max(1, countedTargets(targets, rows: rows)))
+    for r in 0..<rows where targets[r] >= 0 {
         let dx = logitsGradient + r * classes, p = probabilities + r * classes
         for j in 0..<classes { dx[j] += scale * p[j] }
         dx[targets[r]] -= scale
