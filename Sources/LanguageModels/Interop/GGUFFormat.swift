@@ -12,7 +12,12 @@ public struct GGUFFormat: ModelFormat {
     public func recognizes(_ url: URL) -> Bool { ModelFormats.header(url, count: 4) == Data("GGUF".utf8) }
 
     public func read(_ url: URL, tokenizer: URL?, configuration: URL?) throws -> Checkpoint {
-        let file = try GGUF.File.read(url)
+        try checkpoint(from: GGUF.File.read(url), source: url.path, tokenizer: tokenizer)
+    }
+
+    /// The model, tokenizer and chat files of a parsed GGUF file; `tokenizer` names a tokenizer file that replaces the
+    /// metadata's, `source` names the file in errors.
+    public func checkpoint(from file: GGUF.File, source: String, tokenizer: URL? = nil) throws -> Checkpoint {
         guard let arch = try file.string("general.architecture") else {
             throw GPTError.invalidGGUF(field: "general.architecture", reason: "is missing")
         }
@@ -24,9 +29,9 @@ public struct GGUFFormat: ModelFormat {
         var (vocabulary, companions) = try LlamaCppTokenizer.read(file)
         if let tokenizer { (vocabulary, companions) = (try Tokenizer.read(from: tokenizer), [:]) }
         let (c, tensors) = try family.map {
-            try LlamaCppFamilies.read(file, family: $0, vocabularySize: vocabulary.vocabularySize, source: url.path)
+            try LlamaCppFamilies.read(file, family: $0, vocabularySize: vocabulary.vocabularySize, source: source)
         } ?? LlamaCppGPT2.read(file, vocabularySize: vocabulary.vocabularySize)
-        var checkpoint = try ModelFormats.assemble(tensors, configuration: c, tokenizer: vocabulary, source: url.path)
+        var checkpoint = try ModelFormats.assemble(tensors, configuration: c, tokenizer: vocabulary, source: source)
         (checkpoint.companionFiles, checkpoint.family) = (companions, arch)
         return checkpoint
     }
