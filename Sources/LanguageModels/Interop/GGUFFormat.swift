@@ -6,6 +6,8 @@ import Foundation
 /// and the chat template in the metadata. Weights are read from F32, F16, BF16 and Q8_0 (converted to fp32) and
 /// written as `--gguf-type` says.
 public struct GGUFFormat: ModelFormat {
+    public init() {}
+
     public var name: String { "gguf" }
     public var summary: String { "a GGUF file of llama.cpp (gpt2, llama, qwen2 or qwen3)" }
 
