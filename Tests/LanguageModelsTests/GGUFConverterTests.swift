@@ -48,6 +48,42 @@ import _TestSupport
         if name == "llama" { #expect(checkpoint.companionFiles["chat_template.jinja"] != nil) }
     }
 
+    @Test(arguments: [("llama.gguf", "llama", nil as String?), ("qwen2.gguf", "gpt2", "qwen2"), ("qwen3.gguf", "gpt2", "llama-bpe")])
+    func converterFilesExportBackWithTheirTokenizer(file: String, model: String, pre: String?) throws {
+        let checkpoint = try Self.imported(file)
+        let (back, written) = try GGUFRoundTripTests.roundTrip(checkpoint, type: .f32)
+        #expect(try written.string("tokenizer.ggml.model") == model)
+        #expect(try written.string("tokenizer.ggml.pre") == pre)
+        // SentencePiece's scores cannot order every merge as a BPE's ranks do: its merges come back in another order.
+        if model == "gpt2" { #expect(back.tokenizer == checkpoint.tokenizer, "\(file): the same tokenizer back") }
+        let text = Self.golden[file.replacingOccurrences(of: ".gguf", with: "")]!.text
+        #expect(try back.tokenizer.encode(text) == checkpoint.tokenizer.encode(text))
+        #expect(back.companionFiles["chat_template.jinja"] == checkpoint.companionFiles["chat_template.jinja"])
+        #expect(try written.integer("tokenizer.ggml.eos_token_id") == GGUF.File.read(Self.fixtures.appendingPathComponent(file))
+            .integer("tokenizer.ggml.eos_token_id"))
+    }
+
+    @Test func tokenizersAndScalingThisPackageDoesNotReadAreRefusedByName() throws {
+        let url = temporaryDirectory("gguf-refusals").appendingPathExtension("gguf")
+        defer { try? FileManager.default.removeItem(at: url) }
+        let tokens: [(key: String, value: GGUF.Value)] = [("general.architecture", .string("qwen2")),
+                                                           ("tokenizer.ggml.tokens", .strings(["a", "b"]))]
+        let cases: [([(key: String, value: GGUF.Value)], String)] = [
+            ([("tokenizer.ggml.model", .string("gpt2")), ("tokenizer.ggml.pre", .string("deepseek-llm"))], "tokenizer.ggml.pre"),
+            ([("tokenizer.ggml.model", .string("bert"))], "tokenizer.ggml.model"),
+            ([("tokenizer.ggml.model", .string("llama"))], "tokenizer.ggml.scores"),
+        ]
+        for (keys, field) in cases {
+            try GGUF.write(metadata: tokens + keys, tensors: [], to: url)
+            do {
+                _ = try GGUFFormat().read(url, tokenizer: nil, configuration: nil)
+                Issue.record("\(field): read")
+            } catch GPTError.invalidGGUF(let named, _) {
+                #expect(named == field)
+            }
+        }
+    }
+
     // MARK: - Hostile files
 
     /// A small valid file to break: header, two keys, one f32 tensor `[2, 32]` at offset 0.
