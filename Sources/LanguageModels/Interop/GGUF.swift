@@ -60,6 +60,11 @@ public enum GGUF {
             case .q8_0: 34
             }
         }
+        /// The type a tensor of `shape` is stored as when the matrices are this type: vectors (norms, biases) and
+        /// matrices whose rows are not whole blocks stay f32.
+        public func storage(for shape: [Int]) -> TensorType {
+            shape.count < 2 || shape.last! % blockSize != 0 ? .f32 : self
+        }
         /// Bytes of `count` values (a multiple of ``blockSize``).
         public func byteCount(_ count: Int) -> Int { count / blockSize * blockBytes }
         /// The name `gpt export --gguf-type` takes.

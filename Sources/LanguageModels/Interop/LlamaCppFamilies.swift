@@ -149,8 +149,7 @@ enum LlamaCppFamilies {
                     shape[0] += extraRows
                     values += [Float](repeating: 0, count: extraRows * shape[1])
                 }
-                let stored = shape.count < 2 ? .f32 : type == .q8_0 && shape[1] % 32 != 0 ? .f32 : type
-                tensors.append(GGUF.TensorEntry(name: name, shape: shape, type: stored, values: values))
+                tensors.append(GGUF.TensorEntry(name: name, shape: shape, type: type.storage(for: shape), values: values))
             }
         }
         return (metadata, tensors)

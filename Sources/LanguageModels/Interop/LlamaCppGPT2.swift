@@ -43,7 +43,7 @@ public enum LlamaCppGPT2 {
                 shape[0] += extraRows
                 values += [Float](repeating: 0, count: extraRows * shape[1])
             }
-            tensors.append(GGUF.TensorEntry(name: name, shape: shape, type: shape.count == 2 ? type : .f32, values: values))
+            tensors.append(GGUF.TensorEntry(name: name, shape: shape, type: type.storage(for: shape), values: values))
         }
         let metadata: [(key: String, value: GGUF.Value)] = [
             ("general.architecture", .string("gpt2")),
