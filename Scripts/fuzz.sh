@@ -48,6 +48,10 @@ seed 8 gpt2-vocab-merges "$work/hf/vocab.json" "$work/hf/merges.txt"
 printf '%s' '{"metadata":{"total_size":4096},"weight_map":{"wte.weight":"model-00001-of-00002.safetensors",'\
 '"h.0.attn.c_attn.weight":"model-00001-of-00002.safetensors","lm_head.weight":"model-00002-of-00002.safetensors"}}' >"$work/index.json"
 seed 9 hf-index "$work/index.json"
+# GGUF: llama.cpp's converter's files (the committed fixtures of Scripts/make_gguf_family_fixtures.py) and an export.
+for name in qwen2 llama_q8_0; do seed 11 "gguf-$name" Tests/LanguageModelsTests/Fixtures/gguf_families/$name.gguf; done
+.build/release/gpt export --checkpoint "$work/hf-run" --format gguf --out "$work/run.gguf" >/dev/null
+seed 11 gguf-export "$work/run.gguf"
 # The server's request bodies: a plain one, every field, a prompt list, and a streamed one.
 bodies=('{"prompt":"ROMEO:","max_tokens":16}'
   '{"model":"gpt","prompt":"To be","max_tokens":8,"temperature":0.8,"top_k":40,"top_p":0.9,"seed":1,"n":2,"logprobs":3,"stop":["\\n"]}'

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Greedy decoding in llama.cpp (through llama-cpp-python) of a GGUF that `gpt export --format gguf` wrote,
+"""Greedy decoding in llama.cpp (through llama-cpp-python) of a GGUF that `gpt export --format gguf` wrote (any
+architecture: gpt2, llama, qwen2, qwen3),
 compared with `gpt sample --temperature 0` of the same checkpoint.
 
     python Scripts/llama_cpp_check.py --gguf model.gguf --checkpoint runs/baby --gpt .build/release/gpt
@@ -9,6 +10,7 @@ context the window slides as `gpt sample` does: the last context_length tokens a
 Prints the first difference, or that the texts are identical; exits 1 on a difference.
 """
 import argparse
+import os
 import subprocess
 import sys
 
@@ -19,7 +21,9 @@ from llama_cpp import Llama
 
 
 def llama_greedy(path: str, prompt: str, count: int) -> tuple[bytes, list[int]]:
-    context_length = int(GGUFReader(path).fields["gpt2.context_length"].contents())
+    fields = GGUFReader(path).fields
+    arch = fields["general.architecture"].contents()
+    context_length = int(fields[f"{arch}.context_length"].contents())
     llm = Llama(model_path=path, n_ctx=context_length, n_batch=context_length, n_threads=2, verbose=False)
     tokens = llm.tokenize(prompt.encode(), add_bos=False, special=False)
     generated: list[int] = []
@@ -38,6 +42,20 @@ def llama_greedy(path: str, prompt: str, count: int) -> tuple[bytes, list[int]]:
     return llm.detokenize(generated), generated
 
 
+def streamed(tokenizer, ids: list[int]) -> str:
+    """The text `gpt sample` prints for `ids`: the whole prefix decoded after each token, the new scalars released
+    unless they end in U+FFFD (an incomplete character waits); what is released stays, as a terminal shows it."""
+    out, released = "", 0
+    for k in range(1, len(ids) + 1):
+        text = tokenizer.decode(ids[:k], skip_special_tokens=False)
+        pending = text[released:]
+        if pending.endswith("\ufffd") or not pending:
+            continue
+        out += pending
+        released = len(text)
+    return out + tokenizer.decode(ids, skip_special_tokens=False)[released:]  # the end is printed as it is
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--gguf", required=True)
@@ -54,6 +72,14 @@ def main() -> int:
     assert ours.startswith(args.prompt.encode()) and ours.endswith(b"\n"), ours[:80]
     ours = ours[len(args.prompt.encode()):-1]
     theirs, ids = llama_greedy(args.gguf, args.prompt, args.tokens)
+    # The same ids as text the way gpt prints it: decoded by the checkpoint's tokenizer.json (tokenizers' decoders: a
+    # SentencePiece byte-fallback run that is not UTF-8 becomes one U+FFFD per byte), else Python's "replace".
+    vocabulary = os.path.join(args.checkpoint, "tokenizer.json")
+    if os.path.exists(vocabulary):
+        from tokenizers import Tokenizer
+        theirs = streamed(Tokenizer.from_file(vocabulary), ids).encode()
+    else:
+        theirs = theirs.decode("utf-8", errors="replace").encode()
     print(f"llama.cpp: {len(ids)} tokens, {len(theirs)} bytes; gpt sample: {len(ours)} bytes")
     if theirs == ours:
         print(f"identical: {theirs[:120]!r}...")

@@ -15,6 +15,8 @@ public enum GPTError: Error, Equatable, CustomStringConvertible, Sendable {
     case invalidConfiguration(field: String, reason: String)
     case invalidCheckpoint(path: String, reason: String)
     case invalidSafetensors(field: String, reason: String)
+    /// A GGUF file that breaks the format (``GGUF/File``): the field (a key, a tensor, the header) and what is wrong.
+    case invalidGGUF(field: String, reason: String)
     case invalidArgument(name: String, reason: String)
     case nonFiniteLoss(step: Int)
 
@@ -52,6 +54,8 @@ public enum GPTError: Error, Equatable, CustomStringConvertible, Sendable {
             "cannot load the checkpoint \(cut(path)): \(cut(reason))"
         case .invalidSafetensors(let field, let reason):
             "invalid safetensors file: \(cut(field)): \(cut(reason))"
+        case .invalidGGUF(let field, let reason):
+            "invalid GGUF file: \(cut(field)): \(cut(reason))"
         case .invalidArgument(let name, let reason):
             "invalid value for \(cut(name)): \(cut(reason))"
         case .nonFiniteLoss(let step):

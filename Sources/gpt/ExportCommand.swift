@@ -17,11 +17,11 @@ struct ExportCommand: ParsableCommand {
         discussion: "Every export imports back with `gpt import PATH`: its configuration and tokenizer go beside it.")
 
     @OptionGroup var model: CheckpointOptions
-    @Option(help: "nanogpt (a state dict for nanoGPT's GPT), lecture (for the lecture's gpt.py), hf (a folder GPT2LMHeadModel.from_pretrained loads) or gguf (llama.cpp's gpt2).")
+    @Option(help: "nanogpt (a state dict for nanoGPT's GPT), lecture (for the lecture's gpt.py), hf (a folder transformers' from_pretrained loads) or gguf (llama.cpp's gpt2, llama, qwen2 or qwen3).")
     var format = "nanogpt"
     @Option(help: "The file to write (.safetensors for nanogpt and lecture, .gguf for gguf) or, for hf, a folder.")
     var out: String
-    @Option(help: "For gguf: how the weight matrices are stored, f32, f16 or bf16 (norms and biases stay f32).")
+    @Option(help: "For gguf: how the weight matrices are stored, f32, f16, bf16 or q8_0 (norms and biases stay f32).")
     var ggufType = GGUF.TensorType.f32
 
     func run() throws {

@@ -17,6 +17,8 @@ import TensorModule
 /// - 8: GPT-2's `vocab.json` and `merges.txt` (split at the first NUL; read, then encode and decode a text)
 /// - 9: a Hugging Face `model.safetensors.index.json` (`HuggingFaceGPT2.shards(indexJSON:source:)`)
 /// - 10: a `POST /v1/completions` body (`CompletionRequest(json:)`, the server's only route with a body)
+/// - 11: a GGUF file (`GGUF.File`, every tensor's values, then `GGUFFormat.checkpoint(from:source:)`: the
+///   tokenizer from the metadata, the configuration, the model)
 ///
 /// `GPT_FUZZ_READER=N` fuzzes reader N alone (every input's first byte is taken as N), to count its inputs.
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -59,7 +61,12 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
         _ = try? HuggingFaceGPT2.shards(indexJSON: Data(body), source: "fuzz")
     case 10:
         _ = try? CompletionRequest(json: Data(body))
-    default:
+    case 11:
+        if let file = try? GGUF.File(Data(body)) {
+            for tensor in file.tensors { _ = file.values(tensor) }
+            _ = try? GGUFFormat().checkpoint(from: file, source: "fuzz")
+        }
+    default:  // 4
         let parts = body.split(separator: 0, maxSplits: 1, omittingEmptySubsequences: false)
         guard parts.count == 2, let configuration = try? JSONDecoder().decode(ModelConfiguration.self, from: Data(parts[0])),
               (try? configuration.validate()) != nil, let file = try? SafeTensors.decode(Data(parts[1])),
@@ -75,7 +82,7 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
 }
 
 /// How many readers the first byte chooses among.
-let readerCount: UInt8 = 11
+let readerCount: UInt8 = 12
 
 /// The reader `GPT_FUZZ_READER` names, if any.
 let onlyReader: UInt8? = ProcessInfo.processInfo.environment["GPT_FUZZ_READER"].flatMap { UInt8($0) }

@@ -20,12 +20,16 @@ public enum GGUF {
     /// llama.cpp's default `general.alignment`.
     public static let alignment = 32
 
-    /// A metadata value, with the GGUF type code it is written under.
+    /// A metadata value, with the GGUF type code it is written under. The reader (``File``) widens the narrower
+    /// integer types (u8, i8, u16, i16) to `uint32`/`int32`, reads integer and bool arrays as `int32s` and keeps
+    /// arrays of 64-bit numbers as `skipped` (their count only): none of the keys this package reads has them.
     public enum Value: Equatable, Sendable {
         case uint32(UInt32), int32(Int32), float32(Float), bool(Bool), string(String)
-        case strings([String]), int32s([Int32])
+        case uint64(UInt64), int64(Int64), float64(Double)
+        case strings([String]), int32s([Int32]), float32s([Float])
+        case skipped(elementType: UInt32, count: Int)
 
-        /// `gguf_type`: UINT32 4, INT32 5, FLOAT32 6, BOOL 7, STRING 8, ARRAY 9.
+        /// `gguf_type`: UINT32 4, INT32 5, FLOAT32 6, BOOL 7, STRING 8, ARRAY 9, UINT64 10, INT64 11, FLOAT64 12.
         var typeCode: UInt32 {
             switch self {
             case .uint32: 4
@@ -33,23 +37,53 @@ public enum GGUF {
             case .float32: 6
             case .bool: 7
             case .string: 8
-            case .strings, .int32s: 9
+            case .strings, .int32s, .float32s, .skipped: 9
+            case .uint64: 10
+            case .int64: 11
+            case .float64: 12
             }
         }
     }
 
-    /// The element types this writer stores (`ggml_type`: F32 0, F16 1, BF16 30).
+    /// The element types this package reads and writes (`ggml_type`: F32 0, F16 1, Q8_0 8, BF16 30). Q8_0 is
+    /// llama.cpp's `block_q8_0`: blocks of 32 values along a row, each an fp16 scale `d` and 32 int8 `q`
+    /// (value `d · q`), 34 bytes.
     public enum TensorType: UInt32, Sendable, CaseIterable {
-        case f32 = 0, f16 = 1, bf16 = 30
+        case f32 = 0, f16 = 1, q8_0 = 8, bf16 = 30
 
-        /// Bytes per element.
-        public var width: Int { self == .f32 ? 4 : 2 }
+        /// Values per block (a row's length must be a multiple) and bytes per block.
+        public var blockSize: Int { self == .q8_0 ? 32 : 1 }
+        public var blockBytes: Int {
+            switch self {
+            case .f32: 4
+            case .f16, .bf16: 2
+            case .q8_0: 34
+            }
+        }
+        /// The type a tensor of `shape` is stored as when the matrices are this type: vectors (norms, biases) and
+        /// matrices whose rows are not whole blocks stay f32.
+        public func storage(for shape: [Int]) -> TensorType {
+            shape.count < 2 || shape.last! % blockSize != 0 ? .f32 : self
+        }
+        /// Bytes of `count` values (a multiple of ``blockSize``).
+        public func byteCount(_ count: Int) -> Int { count / blockSize * blockBytes }
         /// The name `gpt export --gguf-type` takes.
         public var name: String {
             switch self {
             case .f32: "f32"
             case .f16: "f16"
+            case .q8_0: "q8_0"
             case .bf16: "bf16"
+            }
+        }
+        /// `general.file_type` of a file whose matrices have this type (llama.cpp's `llama_ftype`: ALL_F32 0,
+        /// MOSTLY_F16 1, MOSTLY_Q8_0 7, MOSTLY_BF16 32).
+        public var fileType: UInt32 {
+            switch self {
+            case .f32: 0
+            case .f16: 1
+            case .q8_0: 7
+            case .bf16: 32
             }
         }
     }
@@ -82,6 +116,9 @@ public enum GGUF {
             switch value {
             case .uint32(let v): append(v, to: &out)
             case .int32(let v): append(v, to: &out)
+            case .uint64(let v): append(v, to: &out)
+            case .int64(let v): append(v, to: &out)
+            case .float64(let v): append(v.bitPattern, to: &out)
             case .float32(let v): append(v.bitPattern, to: &out)
             case .bool(let v): out.append(v ? 1 : 0)
             case .string(let v): append(v, to: &out)
@@ -93,6 +130,12 @@ public enum GGUF {
                 append(Value.int32(0).typeCode, to: &out)
                 append(UInt64(items.count), to: &out)
                 for item in items { append(item, to: &out) }
+            case .float32s(let items):
+                append(Value.float32(0).typeCode, to: &out)
+                append(UInt64(items.count), to: &out)
+                for item in items { append(item.bitPattern, to: &out) }
+            case .skipped:
+                throw fail(key, "holds an array that was read without its values; it cannot be written back")
             }
         }
         var offset = 0
@@ -101,12 +144,15 @@ public enum GGUF {
             guard (1...4).contains(tensor.shape.count), tensor.shape.allSatisfy({ $0 > 0 }),
                   tensor.shape.reduce(1, *) == tensor.values.count
             else { throw fail(tensor.name, "has shape \(tensor.shape) for \(tensor.values.count) values") }
+            guard tensor.shape.last! % tensor.type.blockSize == 0 else {
+                throw fail(tensor.name, "has rows of \(tensor.shape.last!) values, not a multiple of \(tensor.type.name)'s blocks of \(tensor.type.blockSize)")
+            }
             append(tensor.name, to: &out)
             append(UInt32(tensor.shape.count), to: &out)
             for dimension in tensor.shape.reversed() { append(UInt64(dimension), to: &out) }
             append(tensor.type.rawValue, to: &out)
             append(UInt64(offset), to: &out)
-            offset += padded(tensor.values.count * tensor.type.width)
+            offset += padded(tensor.type.byteCount(tensor.values.count))
         }
         out.append(Data(count: padded(out.count) - out.count))
         for tensor in tensors {
@@ -124,6 +170,12 @@ public enum GGUF {
                     }
                     append(half.bitPattern, to: &out)
                 }
+            case .q8_0:
+                let columns = tensor.shape.last!
+                let blocks = tensor.values.withUnsafeBufferPointer {
+                    QuantizedMatrix($0.baseAddress!, rows: tensor.values.count / columns, columns: columns).ggmlBlocks()
+                }
+                out.append(contentsOf: blocks)
             }
             out.append(Data(count: padded(out.count - start) - (out.count - start)))
         }

@@ -17,7 +17,7 @@ extension HuggingFaceFamily {
 
     /// The families a model trained here is tried as, in this order (nanochat's layout first, then the Llama family's
     /// most common form).
-    static let exportOrder: [HuggingFaceFamily] = [.nanochat, .llama, .qwen3, .qwen2, .mistral]
+    public static let exportOrder: [HuggingFaceFamily] = [.nanochat, .llama, .qwen3, .qwen2, .mistral]
 
     /// `c` as this family's `config.json`: the shape from ``shapeKeys``, the rotary parameters in transformers 5's
     /// `rope_parameters`, and the options this family fixes written as it fixes them (whether `c` has them is
@@ -77,14 +77,15 @@ extension HuggingFaceFamily {
     }
 
     /// The family that holds `c` exactly: `preferred` (the one a model was imported as) when it does, else the first of
-    /// ``exportOrder`` that does. Throws naming every field that keeps `c` from the nearest family.
-    public static func representing(_ c: ModelConfiguration, preferring preferred: HuggingFaceFamily? = nil) throws
-        -> HuggingFaceFamily {
+    /// `order` (``exportOrder``, or the families another format holds) that does. Throws naming every field that keeps
+    /// `c` from the nearest family.
+    public static func representing(_ c: ModelConfiguration, preferring preferred: HuggingFaceFamily? = nil,
+                                    among order: [HuggingFaceFamily] = exportOrder) throws -> HuggingFaceFamily {
         guard c.modelType == .gpt else {
             throw GPTError.invalidConfiguration(field: "model_type", reason: "only a GPT can be written as a Hugging Face model")
         }
         var nearest: (family: HuggingFaceFamily, wrong: [ModelLayout.Requirement])?
-        for family in (preferred.map { [$0] } ?? []) + exportOrder {
+        for family in (preferred.map { order.contains($0) ? [$0] : [] } ?? []) + order {
             let wrong = try family.mismatches(c)
             if wrong.isEmpty { return family }
             if wrong.count < nearest?.wrong.count ?? .max { nearest = (family, wrong) }
@@ -93,8 +94,8 @@ extension HuggingFaceFamily {
         let others = wrong.dropFirst().map { "\($0.field)=\($0.expected)" }
         throw GPTError.invalidConfiguration(field: wrong[0].field, reason: "must be \(wrong[0].expected)"
             + (others.isEmpty ? "" : " (and \(others.joined(separator: ", ")))")
-            + " for transformers' \(family.rawValue), the nearest of the families (\(exportOrder.map(\.rawValue).joined(separator: ", "))); "
-            + "no family holds this model exactly: train with --layout modern for nanochat")
+            + " for \(family.rawValue), the nearest of the families (\(order.map(\.rawValue).joined(separator: ", "))); "
+            + "no family holds this model exactly" + (order.contains(.nanochat) ? ": train with --layout modern for nanochat" : ""))
     }
 
     /// Writes `checkpoint` as a folder of the family that represents it (``representing(_:preferring:)``): `config.json`,

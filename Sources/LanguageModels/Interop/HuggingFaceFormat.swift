@@ -100,27 +100,3 @@ public struct HuggingFaceFormat: ModelFormat {
             + "GPT2LMHeadModel.from_pretrained, \(tokenizerNote)"
     }
 }
-
-/// One `.gguf` file for llama.cpp (and everything built on it), run as its `gpt2` architecture. Written only for
-/// now: reading GGUF is issue 31's.
-public struct GGUFFormat: ModelFormat {
-    public var name: String { "gguf" }
-    public var summary: String { "a GGUF file for llama.cpp (written only, for now)" }
-
-    public func recognizes(_ url: URL) -> Bool { ModelFormats.header(url, count: 4) == Data("GGUF".utf8) }
-
-    public func check(_ model: GPTLanguageModel) throws -> String? {
-        let c = model.configuration
-        try ModelLayout.nanoGPT.require(c, for: "llama.cpp's gpt2", only: LlamaCppGPT2.unsupported(c))
-        return LlamaCppGPT2.approximation(model)
-    }
-
-    public func write(_ checkpoint: Checkpoint, to url: URL, options: ExportOptions) throws -> String {
-        guard let model = checkpoint.model as? GPTLanguageModel else {
-            throw GPTError.invalidArgument(name: "--checkpoint", reason: "only a GPT can be exported")
-        }
-        let (metadata, tensors) = try LlamaCppGPT2.export(model, tokenizer: checkpoint.tokenizer, type: options.ggufType)
-        try GGUF.write(metadata: metadata, tensors: tensors, to: url)
-        return "\(url.path): GGUF for llama.cpp's gpt2 (\(tensors.count) tensors, weights \(options.ggufType.name))"
-    }
-}

@@ -9,26 +9,6 @@ import Foundation
 /// `blk.N.ffn_up {C, 4C}`, `blk.N.ffn_down {4C, C}`, then `output_norm` and `output.weight {C, V}` (absent when
 /// tied: llama.cpp then reads `token_embd`).
 public enum LlamaCppGPT2 {
-    /// nanoGPT's names to llama.cpp's, one table for the whole file: the part after `transformer.h.N.` to the part
-    /// after `blk.N.`, and the names outside the blocks.
-    static let blockNames = [
-        "ln_1": "attn_norm", "attn.c_attn": "attn_qkv", "attn.c_proj": "attn_output",
-        "ln_2": "ffn_norm", "mlp.c_fc": "ffn_up", "mlp.c_proj": "ffn_down",
-    ]
-    static let outerNames = [
-        "transformer.wte": "token_embd", "transformer.wpe": "position_embd", "transformer.ln_f": "output_norm",
-        "lm_head": "output",
-    ]
-
-    /// `general.file_type` (llama.cpp's `llama_ftype`: ALL_F32 0, MOSTLY_F16 1, MOSTLY_BF16 32).
-    static func fileType(_ type: GGUF.TensorType) -> UInt32 {
-        switch type {
-        case .f32: 0
-        case .f16: 1
-        case .bf16: 32
-        }
-    }
-
     /// The fields llama.cpp's `gpt2` cannot hold: a head bias, an activation other than GELU, any option of the
     /// modern layout.
     static func unsupported(_ c: ModelConfiguration) -> [String] {
@@ -63,12 +43,12 @@ public enum LlamaCppGPT2 {
                 shape[0] += extraRows
                 values += [Float](repeating: 0, count: extraRows * shape[1])
             }
-            tensors.append(GGUF.TensorEntry(name: name, shape: shape, type: shape.count == 2 ? type : .f32, values: values))
+            tensors.append(GGUF.TensorEntry(name: name, shape: shape, type: type.storage(for: shape), values: values))
         }
         let metadata: [(key: String, value: GGUF.Value)] = [
             ("general.architecture", .string("gpt2")),
             ("general.name", .string("swift-gpt")),
-            ("general.file_type", .uint32(fileType(type))),
+            ("general.file_type", .uint32(type.fileType)),
             ("general.alignment", .uint32(UInt32(GGUF.alignment))),
             ("gpt2.context_length", .uint32(UInt32(c.blockSize))),
             ("gpt2.embedding_length", .uint32(UInt32(c.embeddingSize))),
@@ -90,18 +70,38 @@ public enum LlamaCppGPT2 {
         return (metadata, tensors)
     }
 
+    /// The configuration and weights (nanoGPT's names) of a GGUF file of architecture `gpt2`: its `gpt2.*` keys read
+    /// as transformers' GPT-2 `config.json` (by the same reader: one definition of what GPT-2 allows), the tied head
+    /// when `output.weight` is absent.
+    static func read(_ file: GGUF.File, vocabularySize: Int) throws -> (configuration: ModelConfiguration, tensors: StateDict) {
+        var config: [String: Any] = ["model_type": "gpt2", "activation_function": "gelu_new",
+                                     "tie_word_embeddings": file.tensor("output.weight") == nil,
+                                     "vocab_size": try file.integer("gpt2.vocab_size") ?? vocabularySize]
+        for (key, ggufKey) in [("n_positions", "context_length"), ("n_embd", "embedding_length"), ("n_layer", "block_count"),
+                               ("n_head", "attention.head_count"), ("n_inner", "feed_forward_length")] {
+            config[key] = try file.integer("gpt2.\(ggufKey)")
+        }
+        if let epsilon = try file.float("gpt2.attention.layer_norm_epsilon") { config["layer_norm_epsilon"] = epsilon }
+        if let kv = try file.integer("gpt2.attention.head_count_kv"), kv != config["n_head"] as? Int {
+            throw GPTError.invalidGGUF(field: "gpt2.attention.head_count_kv", reason: "is \(kv): gpt2 has as many key/value heads as heads")
+        }
+        let data = try JSONSerialization.data(withJSONObject: config, options: [.sortedKeys])
+        let c = try HuggingFaceGPT2.configuration(configJSON: data, source: "the gpt2.* keys")
+        var tensors: StateDict = [:]
+        for tensor in file.tensors {
+            guard let name = LlamaCppNames.gpt2.sourceName(tensor.name) else {
+                throw GPTError.invalidGGUF(field: tensor.name, reason: "is not a tensor of llama.cpp's gpt2")
+            }
+            tensors[name] = (tensor.shape, file.values(tensor))
+        }
+        return (c, tensors)
+    }
+
     /// llama.cpp's name for one of nanoGPT's (`transformer.h.3.mlp.c_fc.bias` is `blk.3.ffn_up.bias`).
     static func ggufName(_ name: String) throws -> String {
-        let parts = name.split(separator: ".").map(String.init)
-        guard let kind = parts.last, kind == "weight" || kind == "bias" else {
-            throw GPTError.invalidConfiguration(field: name, reason: "has no llama.cpp gpt2 name")
+        guard let renamed = LlamaCppNames.gpt2.ggufName(name) else {
+            throw GPTError.invalidConfiguration(field: String(name.prefix(80)), reason: "has no llama.cpp gpt2 name")
         }
-        let stem = parts.dropLast().joined(separator: ".")
-        if let outer = outerNames[stem] { return "\(outer).\(kind)" }
-        if parts.count >= 4, parts[0] == "transformer", parts[1] == "h", let layer = Int(parts[2]),
-           let inner = blockNames[parts[3..<(parts.count - 1)].joined(separator: ".")] {
-            return "blk.\(layer).\(inner).\(kind)"
-        }
-        throw GPTError.invalidConfiguration(field: String(name.prefix(80)), reason: "has no llama.cpp gpt2 name")
+        return renamed
     }
 }

@@ -60,6 +60,19 @@ public struct QuantizedMatrix: @unchecked Sendable {
         }
     }
 
+    /// The matrix as llama.cpp's array of `block_q8_0` (GGUF's Q8_0 tensor data): for each row, for each block of 32,
+    /// the fp16 scale `d` (little-endian), then the 32 int8 values. `columns` must be a multiple of 32.
+    public func ggmlBlocks() -> [UInt8] {
+        precondition(columns % 32 == 0, "ggmlBlocks: \(columns) columns are not whole blocks of 32")
+        var out = [UInt8](repeating: 0, count: rows * blocks * 34)
+        for block in 0..<(rows * blocks) {
+            let d = scales[block], q = quants + block * 32, start = block * 34
+            (out[start], out[start + 1]) = (UInt8(d & 0xFF), UInt8(d >> 8))
+            for i in 0..<32 { out[start + 2 + i] = q[i] ^ 0x80 }  // q + 128 back to int8's bits
+        }
+        return out
+    }
+
     /// Bytes this matrix takes: values and scales.
     public var byteCount: Int { rows * blocks * 34 }
 
