@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """transformers' side of Scripts/bench-135m.sh: for a save_pretrained folder of any family (AutoModelForCausalLM),
-on 2 threads: load time, prefill of a PROMPT-token prompt and KV-cached decoding of N tokens in fp32 and bf16
+on --threads threads (2): load time, prefill of a PROMPT-token prompt and KV-cached decoding of N tokens in fp32 and bf16
 (medians of ROUNDS), peak memory, and the time of a fine-tuning step (AdamW, batch B x T tokens, fp32 and bf16
 autocast) -- the same work `gpt bench --inference --checkpoint` and `gpt train --init-from` time.
 
-    python Scripts/hf_family_speed.py DIR [--prompt 500] [--tokens 100] [--rounds 3] [--batch 4] [--block 256]
+    python Scripts/hf_family_speed.py DIR [--prompt 500] [--tokens 100] [--rounds 3] [--batch 4] [--block 256] [--threads 2]
+
+On a machine loaded by other work, PyTorch's OpenMP threads wait on each other: 2 threads ran 4-7x slower than 1 on
+a loaded 2-core VM; compare only on a quiet machine, or say which.
 """
 import argparse
 import resource
@@ -22,8 +25,9 @@ parser.add_argument("--rounds", type=int, default=3)
 parser.add_argument("--batch", type=int, default=4)
 parser.add_argument("--block", type=int, default=256)
 parser.add_argument("--steps", type=int, default=3)
+parser.add_argument("--threads", type=int, default=2)
 args = parser.parse_args()
-torch.set_num_threads(2)
+torch.set_num_threads(args.threads)
 torch.manual_seed(0)
 
 start = time.perf_counter()
