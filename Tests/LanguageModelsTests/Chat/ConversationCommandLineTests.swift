@@ -5,7 +5,7 @@ import _TestSupport
 
 /// Fine-tuning on conversations through the real `gpt`: a `.jsonl` given to `--data` with `--init-from` selects it,
 /// a bad line stops it naming the line, and `gpt eval` on conversations reports the exact-match rate.
-@Suite struct ChatCommandLineTests {
+@Suite struct ConversationCommandLineTests {
     @Test func aJSONLinesFileFineTunesOnConversationsAndEvalReportsExactMatches() throws {
         let root = temporaryDirectory("chat-cli")
         defer { try? FileManager.default.removeItem(at: root) }
