@@ -77,10 +77,20 @@ public final class KVCache {
         let out = TensorStorage(zeros: caches.count * layout.queryWidth)
         for (b, cache) in caches.enumerated() {
             precondition(cache.count < cache.capacity, "the cache is full; prefill the cropped context instead")
-            let row = UnsafePointer(qkv.storage.pointer + b * layout.width)
-            cache.storeRow(row, layout: layout, layer: layer, position: cache.count)
-            cache.attendRow(row, layout: layout, layer: layer, length: cache.count + 1,
-                            out: out.pointer + b * layout.queryWidth)
+            cache.storeRow(qkv.storage.pointer + b * layout.width, layout: layout, layer: layer, position: cache.count)
+        }
+        // One parallel loop over the sequences, each attending on one thread (a loop per sequence over its heads
+        // cost a wake-up and a wait per sequence and layer).
+        var serial = KernelSettings.current
+        serial.threads = 1
+        let rows = SendablePointer(qkv.storage.pointer), outs = SendablePointer(out.pointer)
+        parallelFor(caches.count) { range in
+            KernelSettings.with(serial) {
+                for b in range {
+                    caches[b].attendRow(rows.base + b * layout.width, layout: layout, layer: layer,
+                                        length: caches[b].count + 1, out: outs.base + b * layout.queryWidth)
+                }
+            }
         }
         return Tensor(shape: [caches.count, 1, layout.queryWidth], storage: out)
     }
