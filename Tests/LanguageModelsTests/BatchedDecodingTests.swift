@@ -40,7 +40,7 @@ import _TestSupport
                     let rows = model.decode(tokens, caches: together)
                     for b in prompts.indices {
                         let single = model.decode(tokens[b], cache: alone[b])
-                        let tolerance: Float = precision == .float32 ? 1e-5 : 0.05
+                        let tolerance: Float = precision == .float32 ? 0 : 0.05  // fp32: the few-rows product gives each row its sums alone
                         #expect(compare(rows[b], single, absolute: tolerance, relative: tolerance).passed,
                                 "\(precision) step \(s) sequence \(b)")
                     }

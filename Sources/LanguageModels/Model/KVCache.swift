@@ -126,7 +126,8 @@ extension GPTLanguageModel {
     /// (each sequence at its own position, with its own cache), all in one forward pass, so that every weight is
     /// read once for the B new rows (matrix-matrix products) instead of once per sequence. Returns each sequence's
     /// next-token logits (`B x [V]`) and grows each cache by one. Equal, row for row, to ``decode(_:cache:)`` of
-    /// each sequence alone (up to the summation order of the matrix kernel).
+    /// each sequence alone: up to ``fewRowsLimit`` sequences exactly in fp32 (each row's products sum as that row's
+    /// alone), beyond that up to the matrix kernel's summation order.
     public func decode(_ tokens: [Int], caches: [KVCache]) -> [[Float]] {
         precondition(tokens.count == caches.count, "one token per sequence")
         precondition(Set(caches.map(ObjectIdentifier.init)).count == caches.count, "one row per cache")
