@@ -25,7 +25,8 @@ public struct PromptLimits: Sendable {
 }
 
 /// The model behind the API: admits requests into ``GenerationSlots``, tokenizes their prompts (cropping them to the
-/// block size, as the lecture does) and generates, both on ``GenerationThreads``, reporting pieces as they come.
+/// block size, as the lecture does) on ``GenerationThreads``, and generates in one ``DecodingBatch`` (continuous
+/// batching: every running request advances in one forward pass per token), reporting pieces as they come.
 public final class CompletionService: @unchecked Sendable {
     public let model: any LanguageModel
     public let tokenizer: Tokenizer
@@ -35,10 +36,12 @@ public final class CompletionService: @unchecked Sendable {
     public let precision: MatrixPrecision
     public let promptLimits: PromptLimits
     let slots: GenerationSlots
-    /// One long-lived thread per slot: tokenizing and generating never run on the cooperative pool.
+    /// One long-lived thread per slot for tokenizing: it never runs on the cooperative pool.
     let threads: GenerationThreads
-    /// The weights' rounded copies, made once and shared by every generation (bf16).
-    private let roundedWeights: RoundedWeights?
+    /// Every running generation, advanced together one token per step on a thread of its own (at most `parallel`).
+    let batch: DecodingBatch
+    /// What `GET /metrics` reports.
+    let metrics = ServerMetrics()
     /// The checkpoint's chat template and end of turn, or why `/v1/chat/completions` cannot serve it.
     let chat: Result<ChatFormat, any Error>
 
@@ -49,12 +52,19 @@ public final class CompletionService: @unchecked Sendable {
         self.modelName = modelName
         self.precision = precision
         self.promptLimits = promptLimits
-        let gpt = checkpoint.model as? GPTLanguageModel
-        roundedWeights = precision == .float32 ? nil : gpt.map { RoundedWeights($0.matrices) }
         chat = Result { try ChatFormat(checkpoint: checkpoint, folder: modelName) }
         slots = GenerationSlots(parallel: max(1, parallel), queueLimit: max(0, queueLimit))
         threads = GenerationThreads(count: max(1, parallel))
+        batch = DecodingBatch(model: model, tokenizer: tokenizer, limit: max(1, parallel), precision: precision)
+        let batch = self.batch, metrics = self.metrics
+        batch.onStep = { metrics.step($0) }
+        let thread = Thread { batch.run() }
+        thread.name = "swift-gpt.batch"
+        thread.stackSize = 8 << 20
+        thread.start()
     }
+
+    deinit { batch.shutDown() }
 
     // MARK: - Admission
 
@@ -106,41 +116,49 @@ public final class CompletionService: @unchecked Sendable {
 
     // MARK: - Generation
 
-    /// Generates every choice of `request` (each prompt times `n`), one after another on a generation thread,
-    /// sending events to `events`; stops early when `cancelled` is set. Throws a 500 when the model's logits stop
-    /// being finite (weights that overflow: a NaN or infinite log-probability is an error, never a silent answer).
+    /// Generates every choice of `request` (each prompt times `n`), one after another, each in the shared
+    /// ``DecodingBatch`` beside the other requests' generations, sending events to `events`; stops early when
+    /// `cancelled` is set. `arrival` (when the request came) starts its time to first token. Throws a 500 when the model's logits stop being finite (weights that overflow: a NaN or
+    /// infinite log-probability is an error, never a silent answer).
     func generate(_ request: CompletionRequest, prompts: [[Int]], cancelled: CancellationFlag,
+                  arrival: ContinuousClock.Instant = .now,
                   events: @escaping @Sendable (CompletionEvent) -> Void) async throws {
-        try await threads.run { [self] in
-            let generator = TextGenerator(model: model, tokenizer: tokenizer, roundedWeights: roundedWeights)
-            var index = 0
-            for prompt in prompts {
-                for sample in 0..<request.options.samples {
-                    var options = request.options
-                    options.precision = precision
-                    options.samples = 1
-                    var generated = 0, nonFinite = false
-                    let reason: FinishReason
-                    do {
-                        reason = try generator.generate(prompt: prompt, options: options, sample: sample) { piece in
-                            if piece.tokens.contains(where: { !$0.logprob.isFinite }) {
-                                nonFinite = true
-                                return false
-                            }
-                            generated += piece.tokens.count
-                            if cancelled.isSet { return false }
-                            events(.piece(index: index, text: piece.text, tokens: piece.tokens))
-                            return true
-                        }
-                    } catch {
-                        throw APIError(status: 500, message: "generation failed: \(error)", type: "server_error",
-                                       param: nil, code: "generation_failed")
+        var index = 0
+        let timing = TokenTiming(arrival), metrics = self.metrics
+        for prompt in prompts {
+            for sample in 0..<request.options.samples {
+                var options = request.options
+                options.precision = precision
+                options.samples = 1
+                let progress = ChoiceProgress(), choice = index
+                let reason: FinishReason
+                do {
+                    reason = try await withCheckedThrowingContinuation { continuation in
+                        batch.submit(DecodingBatch.Request(
+                            prompt: prompt, options: options, sample: sample,
+                            onPiece: { piece in
+                                if piece.tokens.contains(where: { !$0.logprob.isFinite }) {
+                                    progress.nonFinite = true
+                                    return false
+                                }
+                                progress.generated += piece.tokens.count
+                                let (seconds, first) = timing.lap()
+                                metrics.tokens(piece.tokens.count, seconds: seconds, first: first)
+                                if cancelled.isSet { return false }
+                                events(.piece(index: choice, text: piece.text, tokens: piece.tokens))
+                                return true
+                            },
+                            isCancelled: { cancelled.isSet },
+                            onFinish: { continuation.resume(with: $0) }))
                     }
-                    if nonFinite { throw Self.nonFiniteLogits(after: generated) }
-                    events(.finished(index: index, reason: reason))
-                    index += 1
-                    if cancelled.isSet { return }
+                } catch {
+                    throw APIError(status: 500, message: "generation failed: \(error)", type: "server_error",
+                                   param: nil, code: "generation_failed")
                 }
+                if progress.nonFinite { throw Self.nonFiniteLogits(after: progress.generated) }
+                events(.finished(index: index, reason: reason))
+                index += 1
+                if cancelled.isSet { return }
             }
         }
     }
@@ -149,5 +167,26 @@ public final class CompletionService: @unchecked Sendable {
         APIError(status: 500, message: "the model's logits are not finite (NaN or infinity) after \(tokens) generated tokens: "
                      + "its weights overflow in float32; this checkpoint cannot generate",
                  type: "server_error", param: nil, code: "non_finite_logits")
+    }
+}
+
+/// What a choice's `onPiece` saw, read once its generation finished (written on the batch's thread only).
+private final class ChoiceProgress: @unchecked Sendable {
+    var generated = 0
+    var nonFinite = false
+}
+
+/// The time since a request's previous token (or its arrival), on the batch's thread only.
+private final class TokenTiming: @unchecked Sendable {
+    private var last: ContinuousClock.Instant
+    private var started = false
+
+    init(_ arrival: ContinuousClock.Instant) { last = arrival }
+
+    /// Seconds since the previous lap, and whether this is the first.
+    func lap() -> (seconds: Double, first: Bool) {
+        let now = ContinuousClock.now, elapsed = last.duration(to: now)
+        defer { (last, started) = (now, true) }
+        return (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18, !started)
     }
 }

@@ -5,7 +5,9 @@ import NIOCore
 import TensorModule
 
 /// The HTTP API: OpenAI-style completions (`POST /v1/completions`) and chat completions (`POST /v1/chat/completions`,
-/// for a model with a chat template), streamed as server-sent events when asked, `GET /v1/models`, `GET /health`, and the playground page at `/`.
+/// for a model with a chat template), streamed as server-sent events when asked, `GET /v1/models`, `GET /health`,
+/// `GET /metrics` (Prometheus' text format), `POST /tokenize` and `/detokenize` (llama-server's shapes), and the
+/// playground page at `/`.
 public struct GPTServer: Sendable {
     public let service: CompletionService
     public let apiKey: String?
@@ -41,29 +43,40 @@ public struct GPTServer: Sendable {
             let load = service.slots.load
             return json(["status": "ok", "running": load.running, "waiting": load.waiting])
         }
+        router.get("/metrics") { _, _ in
+            let load = service.slots.load
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                            body: .init(byteBuffer: ByteBuffer(string: service.metrics.exposition(running: load.running,
+                                                                                                   waiting: load.waiting))))
+        }
+        post(router, "/tokenize") { body, _ in json(["tokens": try await service.tokenize(body)]) }
+        post(router, "/detokenize") { body, _ in json(["content": try service.detokenize(body)]) }
         router.get("/v1/models") { request, _ in
             do {
                 try authorize(request)
                 return json(["object": "list", "data": [modelEntry()]])
             } catch { return errorResponse(error) }
         }
-        router.post("/v1/completions") { request, context in
-            do {
-                try authorize(request)
-                var request = request
-                let body = try await request.collectBody(upTo: maximumBodySize)
-                return try await complete(CompletionRequest(json: Data(buffer: body)), connection: context.channel)
-            } catch { return errorResponse(error) }
+        post(router, "/v1/completions") { body, context in
+            try await complete(CompletionRequest(json: body), connection: context.channel)
         }
-        router.post("/v1/chat/completions") { request, context in
-            do {
-                try authorize(request)
-                var request = request
-                let body = try await request.collectBody(upTo: maximumBodySize)
-                return try await chat(CompletionRequest(json: Data(buffer: body), chat: true), connection: context.channel)
-            } catch { return errorResponse(error) }
+        post(router, "/v1/chat/completions") { body, context in
+            try await chat(CompletionRequest(json: body, chat: true), connection: context.channel)
         }
         return router
+    }
+
+    /// A POST route that checks the API key, reads the body (at most ``maximumBodySize``) and answers any error
+    /// thrown as OpenAI's error JSON.
+    func post(_ router: Router<GPTRequestContext>, _ path: RouterPath,
+              _ handle: @escaping @Sendable (Data, GPTRequestContext) async throws -> Response) {
+        router.post(path) { request, context in
+            do {
+                try authorize(request)
+                var request = request
+                return try await handle(Data(buffer: try await request.collectBody(upTo: maximumBodySize)), context)
+            } catch { return errorResponse(error) }
+        }
     }
 
     func authorize(_ request: Request) throws {
@@ -100,6 +113,8 @@ public struct GPTServer: Sendable {
     func serve(_ request: CompletionRequest, connection: any Channel,
                shape: (CompletionService.Admission, inout CompletionRequest) throws -> any ResponseShape) async throws -> Response {
         var request = request
+        let arrival = ContinuousClock.now
+        service.metrics.requestReceived()
         if let model = request.model, model != service.modelName {
             throw APIError(status: 404, message: "the model \(model) does not exist; this server serves \(service.modelName)",
                            type: "invalid_request_error", param: "model", code: "model_not_found")
@@ -138,13 +153,14 @@ public struct GPTServer: Sendable {
         }
         let prompts = admission.prompts
         let promptTokens = prompts.reduce(0) { $0 + $1.tokens.count } * request.options.samples
+        service.metrics.promptTokens(promptTokens)
         if request.stream {
             // At most `streamBufferLimit` events wait for a client that stops reading; past that it is dropped.
             let (events, continuation) = AsyncStream<CompletionEvent>.makeStream(bufferingPolicy: .bufferingOldest(Self.streamBufferLimit))
             let service = self.service, request = request
             Task {
                 do {
-                    try await service.generate(request, prompts: prompts.map(\.tokens), cancelled: cancelled) { event in
+                    try await service.generate(request, prompts: prompts.map(\.tokens), cancelled: cancelled, arrival: arrival) { event in
                         if case .dropped = continuation.yield(event) { cancelled.set() }
                     }
                 } catch {
@@ -184,7 +200,7 @@ public struct GPTServer: Sendable {
             hangUp?.unwatch(ticket)
         }
         let collector = ChoiceCollector(count: prompts.count * request.options.samples)
-        try await service.generate(request, prompts: prompts.map(\.tokens), cancelled: cancelled) { collector.add($0) }
+        try await service.generate(request, prompts: prompts.map(\.tokens), cancelled: cancelled, arrival: arrival) { collector.add($0) }
         return json(envelope.completion(collector.choices, promptTokens: promptTokens))
     }
 }
@@ -279,7 +295,7 @@ struct JSONErrorMiddleware: RouterMiddleware {
         } catch let error as HTTPResponseError where error.status == .notFound || error.status == .methodNotAllowed {
             let path = String(request.uri.path.prefix(80))
             let message = error.status == .notFound
-                ? "no route \(path): this server offers POST /v1/completions, POST /v1/chat/completions, GET /v1/models, GET /health and the playground at /"
+                ? "no route \(path): this server offers POST /v1/completions, POST /v1/chat/completions, GET /v1/models, GET /health, GET /metrics, POST /tokenize, POST /detokenize and the playground at /"
                 : "\(request.method) is not allowed on \(path)"
             let apiError = APIError(status: Int(error.status.code), message: message, type: "invalid_request_error",
                                     param: nil, code: error.status == .notFound ? "unknown_url" : "method_not_allowed")

@@ -1,13 +1,15 @@
 import Foundation
 
-/// A fixed set of long-lived threads for CPU-bound work (tokenizing prompts, generating): neither one of the HTTP
+/// A fixed set of long-lived threads for CPU-bound work (tokenizing prompts and `/tokenize` texts; generation runs
+/// in the ``DecodingBatch``'s own thread): neither one of the HTTP
 /// event loops nor one of the threads behind Swift's cooperative pool (on Linux a concurrent `DispatchQueue` runs on
 /// those very threads, so two generations on two cores froze every other request), so health checks and 503s answer
 /// while models compute.
 ///
 /// At most `count` threads, made as work first needs them and then reused for the life of the pool: a thread per
 /// request grew the server by 68-277 KB a completion, as each new thread's kernel scratch buffers (and Foundation's
-/// per-thread state) were left behind. The callers hold a ``GenerationSlots`` slot, so no more than `count` jobs wait.
+/// per-thread state) were left behind. Completions hold a ``GenerationSlots`` slot while they tokenize; a
+/// `/tokenize` body is at most `--max-prompt-bytes`.
 final class GenerationThreads: @unchecked Sendable {
     let count: Int
     private let queue: JobQueue

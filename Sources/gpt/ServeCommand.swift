@@ -13,7 +13,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The address to listen on (0.0.0.0: every interface).") var host = "127.0.0.1"
     @Option(help: "The port to listen on (0: any free port, printed).") var port = 8080
     @Option(help: "Require `Authorization: Bearer KEY` on the API.") var apiKey: String?
-    @Option(help: "Generations that run at once.") var parallel = 2
+    @Option(help: "Generations that run at once: the batch limit of each decoding step.") var parallel = 2
     @Option(help: "Requests that may wait for a free slot before the server answers 503.") var queue = 16
     @Option(help: "The most UTF-8 bytes a request's prompts may hold (400 above it), checked before it queues.")
     var maxPromptBytes = PromptLimits().bytes

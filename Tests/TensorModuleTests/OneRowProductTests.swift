@@ -2,8 +2,9 @@ import Testing
 import TensorModule
 import _TestSupport
 
-/// A product of one row by a weight (one-token decoding) runs the matrix-vector kernels inside the op, in the
-/// precision the settings set: against a naive Double loop on the fp32 weights, or on their bfloat16 rounding.
+/// A product of one row by a weight (one-token decoding), or of a few rows (a batched decoding step), runs the
+/// matrix-vector kernels inside the op, in the precision the settings set: against a naive Double loop on the fp32
+/// weights, or on their bfloat16 rounding; each of a few rows gets exactly what it gets alone.
 @Suite struct OneRowProductTests {
     static let shapes: [(outputs: Int, inputs: Int)] = [(1, 1), (5, 7), (13, 33), (70, 384), (3, 1541)]
 
@@ -66,6 +67,30 @@ import _TestSupport
             }
             #expect(unheld == float32, "a weight not among the rounded ones stays fp32")
             if outputs * inputs > 100 { #expect(y.values != float32, "the bfloat16 copy was not read") }
+        }
+    }
+
+    @Test(arguments: [MatrixPrecision.float32, .bfloat16])
+    func aFewRowsMatchNaiveAndEachRowAlone(precision: MatrixPrecision) {
+        for (outputs, inputs) in Self.shapes {
+            for rows in [2, 5, 16] {
+                let x = randomTensor([rows, 1, inputs], seed: UInt64(rows), requiresGrad: false)
+                let w = randomTensor([outputs, inputs], seed: UInt64(outputs + inputs), requiresGrad: false)
+                let b = randomTensor([outputs], seed: 3, requiresGrad: false)
+                let weights = precision == .float32 ? nil : RoundedWeights([w])
+                let read = precision == .float32 ? w.values : w.values.map { Float(bitPattern: UInt32(bfloat16Bits($0)) << 16) }
+                let (y, alone) = KernelSettings.with(precision: precision, weights: weights) {
+                    (x.linear(weight: w, bias: b, relu: true).values,
+                     (0..<rows).flatMap { x.sliced($0..<($0 + 1), axis: 0).linear(weight: w, bias: b, relu: true).values })
+                }
+                #expect(y == alone, "\(precision) \(rows)x\(outputs)x\(inputs): each row as alone")
+                let expected = (0..<rows).flatMap { r in
+                    naive(Array(x.values[(r * inputs)..<((r + 1) * inputs)]), weight: { read[$0] }, bias: b.values,
+                          outputs: outputs, relu: true)
+                }
+                let result = compare(y, expected, absolute: 1e-4, relative: 1e-4)
+                #expect(result.passed, "\(precision) \(rows)x\(outputs)x\(inputs): \(result)")
+            }
         }
     }
 

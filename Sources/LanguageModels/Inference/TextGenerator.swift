@@ -62,50 +62,13 @@ public final class TextGenerator: @unchecked Sendable {
         try options.validate()
         lock.lock()
         defer { lock.unlock() }
-        var generator = SeededGenerator(seed: options.seed &+ UInt64(sample))
-        var context = prompt
         let gpt = model as? GPTLanguageModel
-        // Room for the prompt and every new token, at most the block size (then the window slides and is prefilled).
-        let (positions, overflow) = prompt.count.addingReportingOverflow(options.maxNewTokens)
-        let cache = gpt.map { KVCache($0.configuration, positions: overflow ? nil : positions) }
         if let gpt, options.precision != .float32, roundedWeights == nil { roundedWeights = RoundedWeights(gpt.matrices) }
         let weights = options.precision != .float32 ? roundedWeights : nil
-        var stream = StopSequenceFilter(stops: options.stop, tokenizer: tokenizer)
-        for _ in 0..<options.maxNewTokens {
-            let logits = KernelSettings.with(precision: options.precision, weights: weights) {
-                nextLogits(context: context, cache: cache)
-            }
-            let choice = chooseToken(logits: logits, context: context, options: options, generator: &generator)
-            if options.stopTokens.contains(choice.token) {
-                if let rest = stream.flush() { _ = onPiece(rest) }
-                return .stop
-            }
-            context.append(choice.token)
-            let (piece, stopped) = stream.push(choice)
-            if let piece, !onPiece(piece) { return .stop }
-            if stopped { return .stop }
-        }
-        if let rest = stream.flush() { _ = onPiece(rest) }
-        return .length
-    }
-
-    /// The next-token logits for `context`, cropped to the block size as the lecture does. With a cache, a token
-    /// that extends the cached context costs one row per layer; when the window slides (the context passed the
-    /// block size) every position moves, so the cropped context is prefilled again, which keeps the output equal
-    /// to the uncached model's.
-    func nextLogits(context: [Int], cache: KVCache?) -> [Float] {
-        let blockSize = model.configuration.blockSize
-        let window = Array(context.suffix(blockSize))
-        if let cache, let gpt = model as? GPTLanguageModel {
-            if cache.count > 0, cache.count == window.count - 1, context.count <= blockSize {
-                return gpt.decode(window[window.count - 1], cache: cache)
-            }
-            return gpt.prefill(window, cache: cache)
-        }
-        return withoutGradient {
-            let logits = model.forward(window).logits
-            let v = model.configuration.vocabSize
-            return Array(UnsafeBufferPointer(start: logits.storage.pointer + (logits.count - v), count: v))
+        var sequence = GenerationSequence(prompt: prompt, options: options, sample: sample, model: model, tokenizer: tokenizer)
+        while true {
+            let logits = KernelSettings.with(precision: options.precision, weights: weights) { sequence.nextLogits(model: model) }
+            if let reason = sequence.advance(logits: logits, onPiece: onPiece) { return reason }
         }
     }
 

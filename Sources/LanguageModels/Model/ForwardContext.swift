@@ -15,6 +15,9 @@ public struct ForwardContext {
     public var generator: SeededGenerator
     /// Keys and values of the positions before ``start``; this pass appends its own.
     public var cache: KVCache?
+    /// A batched decoding step's caches (else empty): row `b` of the pass is one new token of the sequence of
+    /// `batchCaches[b]`, at position `batchCaches[b].count` (``GPTLanguageModel/decode(_:caches:)``).
+    public var batchCaches: [KVCache] = []
     /// Called once per layer with that layer's attention weights, `maps[head]` `[T, T]` row-major (batch 1).
     public var attentionObserver: ((_ layer: Int, _ maps: [[Float]]) -> Void)?
     /// The layer running now (set by the model).
@@ -23,10 +26,13 @@ public struct ForwardContext {
     public internal(set) var start = 0
 
     public init(training: Bool = false, generator: SeededGenerator = SeededGenerator(seed: 0), cache: KVCache? = nil,
-                attentionObserver: ((_ layer: Int, _ maps: [[Float]]) -> Void)? = nil) {
-        (self.training, self.generator, self.cache) = (training, generator, cache)
+                batchCaches: [KVCache] = [], attentionObserver: ((_ layer: Int, _ maps: [[Float]]) -> Void)? = nil) {
+        (self.training, self.generator, self.cache, self.batchCaches) = (training, generator, cache, batchCaches)
         self.attentionObserver = attentionObserver
     }
+
+    /// Each row's position in a batched decoding step (its cache's length), else nil.
+    var rowPositions: [Int]? { batchCaches.isEmpty ? nil : batchCaches.map(\.count) }
 
     /// Dropout with this context's generator while training; `x` itself otherwise.
     mutating func dropout(_ x: Tensor, probability: Float) -> Tensor {

@@ -55,22 +55,29 @@ public final class GPTLanguageModel: LanguageModel {
     }
 
     /// The forward pass, `idx` `[B·T]` -> logits `[B, T, V]` (and the mean cross-entropy with `targets`). With a
-    /// cache in `context` (batch 1), the tokens sit at positions `cache.count...` and the cache grows by T.
+    /// cache in `context` (batch 1), the tokens sit at positions `cache.count...` and the cache grows by T; with
+    /// `context.batchCaches`, row `b` is one token at position `batchCaches[b].count` and each cache grows by one.
     public func forward(_ idx: [Int], batchSize: Int, targets: [Int]?, context: inout ForwardContext)
         -> (logits: Tensor, loss: Tensor?) {
         let time = idx.count / batchSize, start = context.cache?.count ?? 0
-        precondition(start + time <= configuration.blockSize,
+        let rowPositions = context.rowPositions  // a batched decoding step: B sequences, T = 1, each at its own position
+        precondition(rowPositions.map { $0.count == batchSize && time == 1 } ?? true, "a batched step takes one token per cache")
+        precondition(start + time <= configuration.blockSize && rowPositions.map { $0.allSatisfy { $0 < configuration.blockSize } } ?? true,
                      "context \(start + time) exceeds block size \(configuration.blockSize)")
         context.start = start
         var x = tokenEmbeddingTable(idx, shape: [batchSize, time])  // (B, T, C)
         if let embeddingNorm { x = embeddingNorm(x) }
-        if let positionEmbeddingTable { x = x + positionEmbeddingTable(Array(start..<(start + time)), shape: [time]) }
+        if let positionEmbeddingTable {
+            x = x + (rowPositions.map { positionEmbeddingTable($0, shape: [batchSize, 1]) }  // (B, 1, C)
+                ?? positionEmbeddingTable(Array(start..<(start + time)), shape: [time]))  // (T, C)
+        }
         x = context.dropout(x, probability: configuration.dropout)
         for (layer, block) in blocks.enumerated() {
             context.layer = layer
             x = block(x, context: &context)
         }
         context.cache?.count = start + time
+        for cache in context.batchCaches { cache.count += 1 }
         x = finalNorm(x)
         var logits = x.linear(weight: headWeight, bias: lmHeadBias)  // (B, T, V)
         if let cap = configuration.logitSoftcap { logits = logits.softcapped(cap) }

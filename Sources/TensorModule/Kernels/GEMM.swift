@@ -109,11 +109,26 @@ func withEpilogue(
     }
 }
 
+/// Sets each of the `m` rows of `c` (stride `ldc`) to `beta c + bias` before a product that accumulates into it (or
+/// leaves it to be overwritten when `beta` is 0 and there is no bias); returns whether the product must accumulate.
+func startRows(_ c: UnsafeMutablePointer<Float>, m: Int, n: Int, ldc: Int, beta: Float, bias: UnsafePointer<Float>?) -> Bool {
+    for i in 0..<m {
+        let row = c + i * ldc
+        if beta == 0 {
+            if let bias { row.update(from: bias, count: n) }
+        } else {
+            scaleMatrix(row, rows: 1, columns: n, stride: ldc, by: beta)
+            if let bias { for j in 0..<n { row[j] += bias[j] } }
+        }
+    }
+    return beta != 0 || bias != nil
+}
+
 /// General matrix product, row-major: `C = alpha * op(A) * op(B) + beta * C`.
 ///
-/// The shape picks the kernel: one row by a row-major `B` (`m` = 1, `op(B) = Bᵀ`: a linear layer's forward in
-/// one-token decoding) runs the matrix-vector kernels (``matrixVectorProduct(out:weight:input:rows:columns:accumulate:instructions:)``),
-/// everything else a matrix-matrix kernel.
+/// The shape picks the kernel: a few rows by a row-major `B` (`m` ≤ ``fewRowsLimit``, `op(B) = Bᵀ`: a linear
+/// layer's forward in one-token decoding, or in a batched decoding step) runs the matrix-vector kernels
+/// (``fewRowsProduct(m:n:k:a:lda:b:beta:c:ldc:bias:relu:)``), everything else a matrix-matrix kernel.
 ///
 /// Under ``MatrixPrecision/q8``, a product by one of the weights of ``KernelSettings/roundedWeights`` (`op(B) = Bᵀ`,
 /// one row or many) runs on its 8-bit copy
@@ -146,8 +161,8 @@ public func gemm(
                          relu: relu)
         return
     }
-    if m == 1, transposeB, !transposeA, alpha == 1, ldb == k, k > 0 {
-        oneRowProduct(n: n, k: k, a: a, b: b, beta: beta, c: c, bias: bias, relu: relu)
+    if m <= fewRowsLimit, transposeB, !transposeA, alpha == 1, ldb == k, k > 0 {
+        fewRowsProduct(m: m, n: n, k: k, a: a, lda: lda, b: b, beta: beta, c: c, ldc: ldc, bias: bias, relu: relu)
         return
     }
     if multipliedInBFloat16(

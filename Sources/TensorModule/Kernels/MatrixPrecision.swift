@@ -2,8 +2,8 @@
 /// benchmarks (`--precision` on every command), in force for a scope through ``KernelSettings/precision``.
 ///
 /// Each product is accumulated in fp32; master weights, gradients, optimizer state, norms, softmax and the loss stay
-/// fp32 whatever the precision. The product's shape picks the kernel: one row by a weight (one-token decoding) runs
-/// the matrix-vector kernels, on the weight's rounded copy from ``KernelSettings/roundedWeights``; everything else
+/// fp32 whatever the precision. The product's shape picks the kernel: a few rows by a weight (one-token decoding, or
+/// a batched decoding step) runs the matrix-vector kernels, on the weight's rounded copy from ``KernelSettings/roundedWeights``; everything else
 /// runs a matrix-matrix kernel (``KernelSettings/bfloat16Kernel``). Spelled `fp32`/`bf16`, also read as
 /// `float32`/`bfloat16` (what decoding's settings and older files said), and `q8`/`q8_0` (8-bit weights, for
 /// inference only). A new format is a case here with its names and the kernels that read it.

@@ -165,28 +165,57 @@ public func matrixVectorProduct(
     }
 }
 
-// MARK: - One row by a weight
+// MARK: - A few rows by a weight
 
-/// `c[1, n] = beta c + a[1, k] Bᵀ (+ bias)`, then `max(0, c)` when `relu`, for a row-major weight `B` `[n, k]`: a
-/// matrix product of one row (one-token decoding), on the matrix-vector kernels. Under
-/// ``MatrixPrecision/bfloat16`` it reads `B`'s bfloat16 copy when ``KernelSettings/roundedWeights`` holds one.
-func oneRowProduct(
-    n: Int, k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, beta: Float, c: UnsafeMutablePointer<Float>,
-    bias: UnsafePointer<Float>?, relu: Bool
+/// Products of at most this many rows by a row-major weight run on the matrix-vector kernels
+/// (``fewRowsProduct(m:n:k:a:lda:b:beta:c:ldc:bias:relu:)``): a batched decoding step has one row per sequence, and
+/// packing the weight for the matrix kernel would cost more than the product.
+public let fewRowsLimit = 16
+
+/// `c[m, n] = beta c + a[m, k] Bᵀ (+ bias)`, then `max(0, c)` when `relu`, for a row-major weight `B` `[n, k]` and a
+/// few rows (one-token decoding, `m` = 1, or a batched decoding step, one row per sequence), on the matrix-vector
+/// kernels. Each thread takes a range of `B`'s rows and multiplies a block of them (32 KB) by every row of `a` before
+/// the next block, so `B` streams from memory once for all `m` rows, and each row's sums are exactly those of the
+/// product of that row alone. Under ``MatrixPrecision/bfloat16`` it reads `B`'s bfloat16 copy when
+/// ``KernelSettings/roundedWeights`` holds one.
+func fewRowsProduct(
+    m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, beta: Float,
+    c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>?, relu: Bool
 ) {
-    if beta == 0 {
-        if let bias { c.update(from: bias, count: n) }
+    let accumulate = startRows(c, m: m, n: n, ldc: ldc, beta: beta, bias: bias), settings = KernelSettings.current
+    let rounded = settings.precision == .bfloat16 ? settings.roundedWeights?.rowMajor(b) : nil
+    if m == 1 || settings.instructions == .portable {
+        for i in 0..<m {
+            if let rounded {
+                matrixVectorProduct(out: c + i * ldc, weight: rounded, input: a + i * lda, accumulate: accumulate,
+                                    instructions: settings.instructions)
+            } else {
+                matrixVectorProduct(out: c + i * ldc, weight: b, input: a + i * lda, rows: n, columns: k,
+                                    accumulate: accumulate, instructions: settings.instructions)
+            }
+        }
     } else {
-        scaleMatrix(c, rows: 1, columns: n, stride: n, by: beta)
-        if let bias { for j in 0..<n { c[j] += bias[j] } }
+        let level = Int32(settings.instructions.rawValue), block = max(1, 8192 / k)
+        let out = SendablePointer(c), input = SendablePointer(UnsafeMutablePointer(mutating: a))
+        let weight = SendablePointer(UnsafeMutablePointer(mutating: b))
+        parallelFor(n, minimumChunk: block) { range in
+            for start in stride(from: range.lowerBound, to: range.upperBound, by: block) {
+                let end = min(range.upperBound, start + block)
+                for i in 0..<m {
+                    if let rounded {
+                        gpt_matvec_bf16(level, out.base + i * ldc, rounded.storage, input.base + i * lda, start, end, k,
+                                        accumulate ? 1 : 0)
+                    } else {
+                        gpt_matvec_f32(level, out.base + i * ldc, weight.base, input.base + i * lda, start, end, k,
+                                       accumulate ? 1 : 0)
+                    }
+                }
+            }
+        }
     }
-    let accumulate = beta != 0 || bias != nil, settings = KernelSettings.current
-    if settings.precision == .bfloat16, let rounded = settings.roundedWeights?.rowMajor(b) {
-        matrixVectorProduct(out: c, weight: rounded, input: a, accumulate: accumulate,
-                            instructions: settings.instructions)
-    } else {
-        matrixVectorProduct(out: c, weight: b, input: a, rows: n, columns: k, accumulate: accumulate,
-                            instructions: settings.instructions)
+    guard relu else { return }
+    for i in 0..<m {
+        let row = c + i * ldc
+        for j in 0..<n where !(row[j] > 0) { row[j] = 0 }
     }
-    if relu { for j in 0..<n where !(c[j] > 0) { c[j] = 0 } }
 }

@@ -136,16 +136,7 @@ public func quantizedProduct(
         gpt_q8_quantize_activations(quants + i * blocks * 32, scales.pointer + i * blocks, sums.pointer + i * blocks,
                                     a + i * lda, 1, k)
     }
-    let accumulate = beta != 0 || bias != nil
-    for i in 0..<m {
-        let row = c + i * ldc
-        if beta == 0 {
-            if let bias { row.update(from: bias, count: n) }
-        } else {
-            scaleMatrix(row, rows: 1, columns: n, stride: ldc, by: beta)
-            if let bias { for j in 0..<n { row[j] += bias[j] } }
-        }
-    }
+    let accumulate = startRows(c, m: m, n: n, ldc: ldc, beta: beta, bias: bias)
     let level = Int32(instructions.rawValue), out = SendablePointer(c)
     let shared = (q: SendablePointer(quants), d: SendablePointer(scales.pointer), s: SendablePointer(sums.pointer))
     parallelFor(n, minimumChunk: max(1, 16_384 / max(1, k * min(m, 4)))) { range in

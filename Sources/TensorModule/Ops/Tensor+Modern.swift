@@ -117,15 +117,18 @@ extension Tensor {
     /// Rotates each of the first `heads` heads of every row by its position's angles, in Hugging Face LLaMA's
     /// half-split convention: `x' = x cos + rotate_half(x) sin`, `rotate_half(x) = cat(-x₂, x₁)`, the angle of pair
     /// `i` at position `t` being `t / θ^(2i/D)`. `self` is `[B, T, C]`; positions are `start..<start+T`; `cosine` and
-    /// `sine` are `[positions, D/2]` tables. The rest of each row is left as it is.
-    public func rotatingHeads(_ heads: Int, headSize: Int, cosine: TensorStorage, sine: TensorStorage, start: Int) -> Tensor {
+    /// `sine` are `[positions, D/2]` tables. The rest of each row is left as it is. With `rowPositions` (`[B·T]`),
+    /// row `r` sits at `rowPositions[r]` instead (a batched decoding step: B sequences, each at its own position).
+    public func rotatingHeads(_ heads: Int, headSize: Int, cosine: TensorStorage, sine: TensorStorage, start: Int,
+                              rowPositions: [Int]? = nil) -> Tensor {
         let columns = shape.last!, time = shape[shape.count - 2], rows = count / columns, half = headSize / 2
         precondition(heads * headSize <= columns && headSize % 2 == 0, "rotatingHeads: \(heads) heads of \(headSize) in \(columns)")
+        precondition(rowPositions.map { $0.count == rows } ?? true, "rotatingHeads: \(rows) rows need as many positions")
         let out = TensorStorage(uninitialized: count)
         let x = storage.pointer, y = out.pointer
         func rotate(_ source: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>, direction: Float) {
             for r in 0..<rows {
-                let position = start + r % time
+                let position = rowPositions?[r] ?? start + r % time
                 let cos = cosine.pointer + position * half, sin = sine.pointer + position * half
                 for h in 0..<heads {
                     let offset = r * columns + h * headSize

@@ -107,6 +107,7 @@ public final class CausalSelfAttention: Module {
 
     /// `[B, T, C] -> [B, T, C]`. With a cache (batch 1), this pass's keys and values are stored at positions
     /// `context.start...` of the context's layer; a pass after the first is one token attending to all of them.
+    /// With `context.batchCaches` (T = 1), row `b` is stored in and attends to its own sequence's cache.
     public func callAsFunction(_ x: Tensor, context: inout ForwardContext) -> Tensor {
         var qkv = packedProjection(x)  // (B, T, (H + 2KV)·D)
         let rotated = layout.heads + layout.keyValueHeads  // q and k: the leading heads of each row
@@ -116,10 +117,12 @@ public final class CausalSelfAttention: Module {
         }
         if let rotary {
             qkv = qkv.rotatingHeads(rotated, headSize: layout.headSize, cosine: rotary.cosine, sine: rotary.sine,
-                                    start: context.start)
+                                    start: context.start, rowPositions: context.rowPositions)
         }
         let y: Tensor  // (B, T, H·D)
-        if let cache = context.cache {
+        if !context.batchCaches.isEmpty {  // B sequences, one new token each, each against its own cache
+            y = KVCache.storeAndAttend(qkv, caches: context.batchCaches, layout: layout, layer: context.layer)
+        } else if let cache = context.cache {
             cache.store(qkv, layout: layout, layer: context.layer, start: context.start)
             y = context.start == 0 ? attend(qkv, context: &context)
                 : cache.attend(qkv, layout: layout, layer: context.layer, length: context.start + qkv.shape[1])

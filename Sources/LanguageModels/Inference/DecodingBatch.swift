@@ -1,0 +1,182 @@
+import Foundation
+import TensorModule
+
+/// Continuous batching: every running generation advances by one token per step, the sequences whose caches hold
+/// their context in one forward pass (``GPTLanguageModel/decode(_:caches:)``: each weight read once for all of
+/// them, a matrix-matrix product instead of one matrix-vector product per sequence), each at its own position with
+/// its own KV cache and sampling generator. Requests join and leave between steps: a new one is prefilled on its own
+/// (as is a sequence whose window slid past the block size), then decodes with the rest.
+///
+/// A request's tokens are those ``TextGenerator/generate(prompt:options:sample:onPiece:)`` chooses for it alone
+/// (greedy and seeded sampling alike), up to the summation order of the matrix kernel.
+///
+/// ```swift
+/// let batch = DecodingBatch(model: model, tokenizer: tokenizer, limit: 8)
+/// Thread { batch.run() }.start()
+/// batch.submit(DecodingBatch.Request(prompt: tokens, options: options, onPiece: { print($0.text); return true },
+///                                    onFinish: { print($0) }))
+/// ```
+/// ``step()`` and ``run()`` belong to one thread; ``submit(_:)``, ``load`` and ``shutDown()`` to any.
+public final class DecodingBatch: @unchecked Sendable {
+    /// A generation to run: its prompt's tokens (not empty), options (their precision is the batch's) and sample
+    /// number (seed `options.seed + sample`). `onPiece` hears text as soon as it is safe to show and returns `false`
+    /// to stop; `isCancelled` is asked before every step; `onFinish` hears why it ended, once. The three run on
+    /// the stepping thread: keep them short.
+    public struct Request: Sendable {
+        public var prompt: [Int]
+        public var options: SamplingOptions
+        public var sample: Int
+        public var onPiece: @Sendable (GeneratedPiece) -> Bool
+        public var isCancelled: @Sendable () -> Bool
+        public var onFinish: @Sendable (Result<FinishReason, any Error>) -> Void
+
+        public init(prompt: [Int], options: SamplingOptions, sample: Int = 0,
+                    onPiece: @escaping @Sendable (GeneratedPiece) -> Bool, isCancelled: @escaping @Sendable () -> Bool = { false },
+                    onFinish: @escaping @Sendable (Result<FinishReason, any Error>) -> Void) {
+            (self.prompt, self.options, self.sample) = (prompt, options, sample)
+            (self.onPiece, self.isCancelled, self.onFinish) = (onPiece, isCancelled, onFinish)
+        }
+    }
+
+    /// What one step did, for metrics: the sequences decoded together in one pass, those prefilled on their own,
+    /// and the tokens chosen.
+    public struct StepReport: Sendable {
+        public var batched = 0, prefilled = 0, tokens = 0
+    }
+
+    public let model: any LanguageModel
+    public let tokenizer: Tokenizer
+    /// The most sequences running at once; more wait in order of arrival.
+    public let limit: Int
+    /// The precision of every product, with `roundedWeights` (made here when nil and needed).
+    public let precision: MatrixPrecision
+    private let roundedWeights: RoundedWeights?
+    /// Called after every step with what it did (on the stepping thread).
+    public var onStep: (@Sendable (StepReport) -> Void)?
+
+    private let condition = NSCondition()
+    private var waiting: [Request] = []
+    private var runningCount = 0
+    private var closed = false
+    /// The stepping thread's own.
+    private var running: [(request: Request, sequence: GenerationSequence)] = []
+
+    public init(model: any LanguageModel, tokenizer: Tokenizer, limit: Int, precision: MatrixPrecision = .float32,
+                roundedWeights: RoundedWeights? = nil) {
+        self.model = model
+        self.tokenizer = tokenizer
+        self.limit = max(1, limit)
+        self.precision = precision
+        let gpt = model as? GPTLanguageModel
+        self.roundedWeights = precision == .float32 ? nil : roundedWeights ?? gpt.map { RoundedWeights($0.matrices) }
+    }
+
+    /// Queues `request`; it joins at the next step with room. Invalid options or an empty prompt finish it at once
+    /// with the error, as does a batch that was shut down.
+    public func submit(_ request: Request) {
+        do {
+            try request.options.validate()
+            guard !request.prompt.isEmpty else {
+                throw GPTError.invalidArgument(name: "prompt", reason: "has no tokens")
+            }
+        } catch {
+            request.onFinish(.failure(error))
+            return
+        }
+        let accepted = condition.withLock {
+            guard !closed else { return false }
+            waiting.append(request)
+            condition.signal()
+            return true
+        }
+        if !accepted { request.onFinish(.failure(CancellationError())) }
+    }
+
+    /// Sequences running and waiting.
+    public var load: (running: Int, waiting: Int) { condition.withLock { (runningCount, waiting.count) } }
+
+    /// Drops cancelled sequences, admits waiting requests up to ``limit``, and advances every running sequence by one
+    /// token: those with a pending token in one batched pass, the rest (new ones) prefilled on their own.
+    @discardableResult
+    public func step() -> StepReport {
+        running.removeAll { entry in
+            guard entry.request.isCancelled() else { return false }
+            entry.request.onFinish(.success(.stop))
+            return true
+        }
+        let joining = condition.withLock {
+            let count = min(waiting.count, limit - running.count)
+            defer { waiting.removeFirst(count) }
+            return Array(waiting.prefix(count))
+        }
+        for request in joining {
+            if request.isCancelled() {
+                request.onFinish(.success(.stop))
+                continue
+            }
+            running.append((request, GenerationSequence(prompt: request.prompt, options: request.options,
+                                                        sample: request.sample, model: model, tokenizer: tokenizer)))
+        }
+        var report = StepReport()
+        let logits = KernelSettings.with(precision: precision, weights: roundedWeights) { nextLogits(&report) }
+        var finished = IndexSet()
+        for i in running.indices {
+            report.tokens += 1
+            guard let reason = running[i].sequence.advance(logits: logits[i], onPiece: running[i].request.onPiece) else { continue }
+            running[i].request.onFinish(.success(reason))
+            finished.insert(i)
+        }
+        running = running.indices.filter { !finished.contains($0) }.map { running[$0] }
+        condition.withLock { runningCount = running.count }
+        onStep?(report)
+        return report
+    }
+
+    /// Every running sequence's next-token logits, in order.
+    private func nextLogits(_ report: inout StepReport) -> [[Float]] {
+        var logits = [[Float]](repeating: [], count: running.count)
+        let blockSize = model.configuration.blockSize
+        var batched: [Int] = []
+        for (i, entry) in running.enumerated() {
+            if model is GPTLanguageModel, entry.sequence.pendingToken(blockSize: blockSize) != nil {
+                batched.append(i)
+            } else {
+                logits[i] = entry.sequence.nextLogits(model: model)
+                report.prefilled += 1
+            }
+        }
+        if let gpt = model as? GPTLanguageModel, !batched.isEmpty {
+            let rows = gpt.decode(batched.map { running[$0].sequence.pendingToken(blockSize: blockSize)! },
+                                  caches: batched.map { running[$0].sequence.cache! })
+            for (row, i) in batched.enumerated() { logits[i] = rows[row] }
+            report.batched = batched.count
+        }
+        return logits
+    }
+
+    /// Steps while there is work, sleeping while there is none, until ``shutDown()``.
+    public func run() {
+        while true {
+            let open = condition.withLock {
+                while !closed && waiting.isEmpty && running.isEmpty { condition.wait() }
+                return !closed
+            }
+            guard open else { break }
+            step()
+        }
+        let left = condition.withLock {
+            defer { waiting.removeAll() }
+            return waiting
+        }
+        for request in left + running.map(\.request) { request.onFinish(.failure(CancellationError())) }
+        running.removeAll()
+    }
+
+    /// Ends ``run()`` after its current step; the requests still there finish with a `CancellationError`.
+    public func shutDown() {
+        condition.withLock {
+            closed = true
+            condition.broadcast()
+        }
+    }
+}
