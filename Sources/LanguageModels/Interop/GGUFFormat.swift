@@ -94,43 +94,31 @@ extension GGUF.File {
         }
     }
 
+    /// The value at `key` as `extract` reads it, nil when absent; a value of another type is an error naming
+    /// `expected`.
+    private func typed<Value>(_ key: String, _ expected: String, _ extract: (GGUF.Value) -> Value?) throws -> Value? {
+        guard let value = metadata[key] else { return nil }
+        guard let typed = extract(value) else { throw fail(key, value, expected) }
+        return typed
+    }
+
     func string(_ key: String) throws -> String? {
-        switch metadata[key] {
-        case nil: return nil
-        case .string(let v)?: return v
-        case let other?: throw fail(key, other, "a string")
-        }
+        try typed(key, "a string") { if case .string(let v) = $0 { v } else { nil } }
     }
 
     func bool(_ key: String) throws -> Bool? {
-        switch metadata[key] {
-        case nil: return nil
-        case .bool(let v)?: return v
-        case let other?: throw fail(key, other, "a bool")
-        }
+        try typed(key, "a bool") { if case .bool(let v) = $0 { v } else { nil } }
     }
 
     func strings(_ key: String) throws -> [String]? {
-        switch metadata[key] {
-        case nil: return nil
-        case .strings(let v)?: return v
-        case let other?: throw fail(key, other, "an array of strings")
-        }
+        try typed(key, "an array of strings") { if case .strings(let v) = $0 { v } else { nil } }
     }
 
     func int32s(_ key: String) throws -> [Int32]? {
-        switch metadata[key] {
-        case nil: return nil
-        case .int32s(let v)?: return v
-        case let other?: throw fail(key, other, "an array of integers")
-        }
+        try typed(key, "an array of integers") { if case .int32s(let v) = $0 { v } else { nil } }
     }
 
     func float32s(_ key: String) throws -> [Float]? {
-        switch metadata[key] {
-        case nil: return nil
-        case .float32s(let v)?: return v
-        case let other?: throw fail(key, other, "an array of float32")
-        }
+        try typed(key, "an array of float32") { if case .float32s(let v) = $0 { v } else { nil } }
     }
 }
