@@ -4,6 +4,7 @@ import Testing
 
 /// The import and export doors through the library: every export reads back with nothing else given.
 @Suite struct ModelFormatTests {
+    /// A new empty folder in the temporary directory; the caller removes it (`defer`).
     static func temporaryDirectory() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("gpt-formats-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
@@ -24,7 +25,9 @@ import Testing
                       ("hf", .nanoGPT, "folder")])
     func everyExportImportsBackWithNothingElse(format name: String, layout: ModelLayout, file: String) throws {
         let original = Self.checkpoint(layout)
-        let url = try Self.temporaryDirectory().appendingPathComponent(file)
+        let folder = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent(file)
         let format = try ModelFormats.named(name)
         _ = try format.write(original, to: url, options: ExportOptions())
         let detected = try ModelFormats.detect(url)
@@ -52,14 +55,17 @@ import Testing
             + "lm_head_bias=false, attention_bias=true) for nanoGPT's GPT; train with --layout nanogpt")) {
             try ModelFormats.named("nanogpt").check(model)
         }
+        let folder = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
         #expect(throws: GPTError.self) {
-            try ModelFormats.named("nanogpt").write(lecture, to: try Self.temporaryDirectory().appendingPathComponent("x"),
-                                                  options: ExportOptions())
+            try ModelFormats.named("nanogpt").write(lecture, to: folder.appendingPathComponent("x"), options: ExportOptions())
         }
     }
 
     @Test func ggufIsRecognisedAndReadBack() throws {
-        let url = try Self.temporaryDirectory().appendingPathComponent("m.gguf")
+        let folder = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent("m.gguf")
         let checkpoint = Self.checkpoint(.nanoGPT)
         _ = try ModelFormats.named("gguf").write(checkpoint, to: url, options: ExportOptions())
         let format = try ModelFormats.detect(url)
@@ -70,6 +76,7 @@ import Testing
 
     @Test func detectionRefusesWhatIsNotAModelWithoutOpeningSpecialFiles() throws {
         let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
         let fifo = directory.appendingPathComponent("fifo")
         #expect(mkfifo(fifo.path, 0o600) == 0)
         #expect(throws: GPTError.self) { try ModelFormats.detect(fifo) }  // returns at once: a FIFO is never opened
@@ -83,7 +90,9 @@ import Testing
     }
 
     @Test func aStateDictWithoutItsTokenizerSaysWhatToGive() throws {
-        let url = try Self.temporaryDirectory().appendingPathComponent("m.safetensors")
+        let folder = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent("m.safetensors")
         _ = try ModelFormats.named("nanogpt").write(Self.checkpoint(.nanoGPT), to: url, options: ExportOptions())
         try FileManager.default.removeItem(at: url.deletingPathExtension().appendingPathExtension("tokenizer.json"))
         do {
@@ -104,7 +113,9 @@ extension ModelFormatTests {
         let gpt2 = GPTLanguageModel(configuration, generator: &generator)
         let note = try ModelFormats.named("nanogpt").check(gpt2)
         #expect(note?.contains("tanh") == true)
-        let url = try Self.temporaryDirectory().appendingPathComponent("gpt2.safetensors")
+        let folder = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent("gpt2.safetensors")
         _ = try ModelFormats.named("nanogpt").write(Checkpoint(model: gpt2, tokenizer: checkpoint.tokenizer), to: url,
                                                   options: ExportOptions())
         #expect(try ModelFormats.named("nanogpt").check(Self.checkpoint(.nanoGPT).model as! GPTLanguageModel) == nil)

@@ -4,7 +4,8 @@ import Testing
 
 /// Runs, recipes and corpora through the library, as a Swift caller (and the command line) uses them.
 @Suite struct TrainingRunTests {
-    /// A folder with a small corpus in two text files.
+    /// A folder with a small corpus in two text files, in a temporary folder of its own: the caller removes
+    /// `folder.deletingLastPathComponent()` (`defer`).
     static func corpusFolder() throws -> URL {
         let folder = try ModelFormatTests.temporaryDirectory().appendingPathComponent("texts")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -27,12 +28,14 @@ import Testing
 
     @Test func aFolderOfTextFilesIsJoinedInNameOrder() throws {
         let folder = try Self.corpusFolder()
+        defer { try? FileManager.default.removeItem(at: folder.deletingLastPathComponent()) }
         let corpus = try Corpus(folder.path)
         let text = try corpus.text()
         #expect(text.hasPrefix("pack my box") && text.hasSuffix("lazy dog. "))
         #expect(text.contains("jugs! \nthe quick"))  // a newline where a file does not end in one
         #expect(corpus.description.hasPrefix("2 text files of"))
         let empty = try ModelFormatTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: empty) }
         #expect(throws: GPTError.self) { try Corpus(empty.path) }
         #expect(try Corpus(nil) == .bundled)
     }
@@ -47,6 +50,7 @@ import Testing
 
     @Test func aRunTrainsSavesResumesAndRefusesWhatAResumeCannotChange() throws {
         let data = try Self.corpusFolder()
+        defer { try? FileManager.default.removeItem(at: data.deletingLastPathComponent()) }
         let directory = data.deletingLastPathComponent().appendingPathComponent("run")
         let run = try TrainingRun.start(Self.tinyRecipe(data: data), in: directory)
         #expect(try run.train())
@@ -75,6 +79,7 @@ import Testing
 
     @Test func aFineTuneKeepsShapeAndTokenizerTakesDropoutAndLowersTheLearningRate() throws {
         let data = try Self.corpusFolder()
+        defer { try? FileManager.default.removeItem(at: data.deletingLastPathComponent()) }
         let base = data.deletingLastPathComponent().appendingPathComponent("base")
         try TrainingRun.start(Self.tinyRecipe(data: data), in: base).train()
         var recipe = TrainingRecipe(preset: "tiny")
@@ -111,6 +116,7 @@ import Testing
 extension TrainingRunTests {
     @Test func aFineTuneOnTextOutsideTheVocabularyRefusesOrSkipsAndItsResumeSkipsToo() throws {
         let data = try Self.corpusFolder()
+        defer { try? FileManager.default.removeItem(at: data.deletingLastPathComponent()) }
         let root = data.deletingLastPathComponent()
         try TrainingRun.start(Self.tinyRecipe(data: data), in: root.appendingPathComponent("base")).train()
         let foreign = root.appendingPathComponent("foreign.txt")

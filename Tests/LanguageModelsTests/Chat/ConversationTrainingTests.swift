@@ -87,6 +87,7 @@ import _TestSupport
 
     @Test func aFineTuneOnConversationsAddsChatMLSavesItsTemplateAndResumes() throws {
         let data = try TrainingRunTests.corpusFolder()
+        defer { try? FileManager.default.removeItem(at: data.deletingLastPathComponent()) }
         let root = data.deletingLastPathComponent()
         var pretraining = TrainingRunTests.tinyRecipe(data: data)
         pretraining.training.blockSize = 32

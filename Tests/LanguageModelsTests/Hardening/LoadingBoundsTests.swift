@@ -6,7 +6,9 @@ import Testing
 /// overflows refused, a long context that reserves nothing it does not use.
 @Suite struct LoadingBoundsTests {
     @Test func anAbsurdConfigurationBesideItsWeightsFailsBeforeTheModelIsBuilt() throws {
-        let url = try ModelFormatTests.temporaryDirectory().appendingPathComponent("m.safetensors")
+        let folder = try ModelFormatTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent("m.safetensors")
         _ = try ModelFormats.named("nanogpt").write(ModelFormatTests.checkpoint(.nanoGPT), to: url, options: ExportOptions())
         let full = url.deletingPathExtension().appendingPathExtension("swift-gpt.json")
         var configuration: ModelConfiguration = try JSONDecoder().decode(ModelConfiguration.self, from: Data(contentsOf: full))
@@ -27,7 +29,9 @@ import Testing
         let model = try #require(checkpoint.model as? GPTLanguageModel)
         let weight = model.blocks[0].feedForward.expand.weight
         for i in 0..<weight.count { weight.storage.pointer[i] = 3e38 }
-        let directory = try ModelFormatTests.temporaryDirectory().appendingPathComponent("run")
+        let folder = try ModelFormatTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let directory = folder.appendingPathComponent("run")
         try checkpoint.save(to: directory)
         #expect(throws: GPTError.self) { try Checkpoint.load(from: directory) }
         do { _ = try Checkpoint.load(from: directory) } catch GPTError.invalidCheckpoint(_, let reason) {
