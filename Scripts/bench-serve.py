@@ -5,7 +5,8 @@
 
 For each number of clients, that many threads each send `--requests` streamed completions one after another (each on
 a connection of its own, fixed prompts, seed 1000 + request number, temperature 0.8, `logprobs: 1` so each chunk
-names its tokens) while another thread polls `GET /health`. Reports per level: requests/s, aggregate output tokens/s
+names its tokens; `ignore_eos` so that llama-server too writes every token asked for) while another thread polls
+`GET /health`. Reports per level: requests/s, aggregate output tokens/s
 (all clients' tokens over the level's wall time), time to first token p50/p99, inter-token latency p50/p99 (a
 chunk's gap spread over its tokens), /health p99 and any non-200 answer. Then reads `GET /metrics` and, when
 `prometheus_client` is installed, parses it with its text-format parser. `--json FILE` writes the figures.
@@ -34,7 +35,7 @@ def percentile(values, fraction):
 def stream_completion(port, prompt, seed, max_tokens, timeout=600):
     """One streamed completion: (status, time to first token, [(gap seconds, tokens)], tokens)."""
     body = json.dumps({"prompt": prompt, "max_tokens": max_tokens, "temperature": 0.8, "seed": seed,
-                       "stream": True, "logprobs": 1})
+                       "stream": True, "logprobs": 1, "ignore_eos": True})
     connection = http.client.HTTPConnection(HOST, port, timeout=timeout)
     start = time.perf_counter()
     connection.request("POST", "/v1/completions", body, {"Content-Type": "application/json"})
@@ -53,7 +54,8 @@ def stream_completion(port, prompt, seed, max_tokens, timeout=600):
             connection.close()
             return 500, first, gaps, tokens
         choice = chunk["choices"][0]
-        count = len((choice.get("logprobs") or {}).get("tokens") or [])
+        # Our chunks name their tokens; a server that streams one token a chunk without them (llama-server) counts 1.
+        count = len((choice.get("logprobs") or {}).get("tokens") or []) or (1 if choice.get("text") else 0)
         if count == 0:
             continue
         now = time.perf_counter()

@@ -28,6 +28,58 @@
         }                                                                                                        \
     }
 
+/// Defines `name(out, ldc, weight, input, lda, m, row_begin, row_end, columns, accumulate)`: the products of `m`
+/// input rows by the fp32 weight rows [row_begin, row_end), in tiles of two weight rows by two input rows (sixteen
+/// accumulators: one load per multiply-add where the matrix-vector kernel needs two). Each (input row, weight row)
+/// pair sums in exactly the matrix-vector kernel's order (four accumulators over interleaved vectors, the scalar
+/// tail, then `a0 + a1 + (a2 + a3)` reduced), so every row's outputs equal that row's product alone, bit for bit.
+#define GPT_DEFINE_ROWS(name, attributes, vector, WIDTH, zero, fmadd, load, reduce)                               \
+    attributes static inline __attribute__((always_inline)) void name##_tile(                                   \
+        float *out, ptrdiff_t ldc, const float *weight, const float *input, ptrdiff_t lda, ptrdiff_t i0,         \
+        ptrdiff_t r0, const int MI, const int NR, ptrdiff_t columns, int accumulate) {                           \
+        vector acc[2][2][4];                                                                                     \
+        GPT_UNROLL for (int i = 0; i < MI; i++) GPT_UNROLL for (int j = 0; j < NR; j++)                          \
+            GPT_UNROLL for (int a = 0; a < 4; a++) acc[i][j][a] = zero();                                        \
+        const float *w[2], *x[2];                                                                                \
+        GPT_UNROLL for (int j = 0; j < NR; j++) w[j] = weight + (r0 + j) * columns;                             \
+        GPT_UNROLL for (int i = 0; i < MI; i++) x[i] = input + (i0 + i) * lda;                                  \
+        ptrdiff_t body = columns - columns % (4 * WIDTH), c = 0;                                                 \
+        for (; c < body; c += 4 * WIDTH) {                                                                       \
+            GPT_UNROLL for (int a = 0; a < 4; a++) {                                                             \
+                vector wv[2], xv[2];                                                                             \
+                GPT_UNROLL for (int j = 0; j < NR; j++) wv[j] = load(w[j] + c + a * WIDTH);                      \
+                GPT_UNROLL for (int i = 0; i < MI; i++) xv[i] = load(x[i] + c + a * WIDTH);                      \
+                GPT_UNROLL for (int i = 0; i < MI; i++) GPT_UNROLL for (int j = 0; j < NR; j++)                  \
+                    acc[i][j][a] = fmadd(wv[j], xv[i], acc[i][j][a]);                                            \
+            }                                                                                                    \
+        }                                                                                                        \
+        for (; c + WIDTH <= columns; c += WIDTH)                                                                 \
+            GPT_UNROLL for (int i = 0; i < MI; i++) GPT_UNROLL for (int j = 0; j < NR; j++)                      \
+                acc[i][j][0] = fmadd(load(w[j] + c), load(x[i] + c), acc[i][j][0]);                              \
+        GPT_UNROLL for (int i = 0; i < MI; i++) GPT_UNROLL for (int j = 0; j < NR; j++) {                        \
+            float total = 0;                                                                                     \
+            for (ptrdiff_t tail = c; tail < columns; tail++) total += w[j][tail] * x[i][tail];                   \
+            total += reduce(acc[i][j][0] + acc[i][j][1] + (acc[i][j][2] + acc[i][j][3]));                        \
+            float *o = out + (i0 + i) * ldc + r0 + j;                                                            \
+            *o = accumulate ? *o + total : total;                                                                \
+        }                                                                                                        \
+    }                                                                                                            \
+    attributes static void name(float *out, ptrdiff_t ldc, const float *weight, const float *input,             \
+                                ptrdiff_t lda, ptrdiff_t m, ptrdiff_t row_begin, ptrdiff_t row_end,              \
+                                ptrdiff_t columns, int accumulate) {                                             \
+        ptrdiff_t r = row_begin;                                                                                 \
+        for (; r + 2 <= row_end; r += 2) {                                                                       \
+            ptrdiff_t i = 0;                                                                                     \
+            for (; i + 2 <= m; i += 2) name##_tile(out, ldc, weight, input, lda, i, r, 2, 2, columns, accumulate); \
+            if (i < m) name##_tile(out, ldc, weight, input, lda, i, r, 1, 2, columns, accumulate);              \
+        }                                                                                                        \
+        if (r < row_end) {                                                                                       \
+            ptrdiff_t i = 0;                                                                                     \
+            for (; i + 2 <= m; i += 2) name##_tile(out, ldc, weight, input, lda, i, r, 2, 1, columns, accumulate); \
+            if (i < m) name##_tile(out, ldc, weight, input, lda, i, r, 1, 1, columns, accumulate);              \
+        }                                                                                                        \
+    }
+
 static void plain_f32(float *out, const float *weight, const float *input,
                       ptrdiff_t row_begin, ptrdiff_t row_end, ptrdiff_t columns, int accumulate) {
     for (ptrdiff_t r = row_begin; r < row_end; r++) {
@@ -65,6 +117,10 @@ GPT_DEFINE_MATVEC(matvec_f32_avx512, GPT_AVX512, float, __m512, 16, _mm512_setze
                   _mm512_loadu_ps, _mm512_loadu_ps, _mm512_reduce_add_ps, plain_f32_weight)
 GPT_DEFINE_MATVEC(matvec_f32_avx2, GPT_AVX2, float, __m256, 8, _mm256_setzero_ps, _mm256_fmadd_ps,
                   _mm256_loadu_ps, _mm256_loadu_ps, gpt_reduce_add_256, plain_f32_weight)
+GPT_DEFINE_ROWS(rows_f32_avx512, GPT_AVX512, __m512, 16, _mm512_setzero_ps, _mm512_fmadd_ps, _mm512_loadu_ps,
+                _mm512_reduce_add_ps)
+GPT_DEFINE_ROWS(rows_f32_avx2, GPT_AVX2, __m256, 8, _mm256_setzero_ps, _mm256_fmadd_ps, _mm256_loadu_ps,
+                gpt_reduce_add_256)
 GPT_DEFINE_MATVEC(matvec_bf16_avx512, GPT_AVX512, uint16_t, __m512, 16, _mm512_setzero_ps, _mm512_fmadd_ps,
                   _mm512_loadu_ps, widen16, _mm512_reduce_add_ps, plain_bf16_weight)
 GPT_DEFINE_MATVEC(matvec_bf16_avx2, GPT_AVX2, uint16_t, __m256, 8, _mm256_setzero_ps, _mm256_fmadd_ps,
@@ -84,4 +140,12 @@ void gpt_matvec_bf16(int level, float *out, const uint16_t *weight, const float 
     GPT_DISPATCH(level, matvec_bf16_avx512(out, weight, input, row_begin, row_end, columns, accumulate),
                  matvec_bf16_avx2(out, weight, input, row_begin, row_end, columns, accumulate),
                  plain_bf16(out, weight, input, row_begin, row_end, columns, accumulate));
+}
+
+void gpt_rows_f32(int level, float *out, ptrdiff_t ldc, const float *weight, const float *input, ptrdiff_t lda,
+                  ptrdiff_t m, ptrdiff_t row_begin, ptrdiff_t row_end, ptrdiff_t columns, int accumulate) {
+    GPT_DISPATCH(level, rows_f32_avx512(out, ldc, weight, input, lda, m, row_begin, row_end, columns, accumulate),
+                 rows_f32_avx2(out, ldc, weight, input, lda, m, row_begin, row_end, columns, accumulate),
+                 for (ptrdiff_t i = 0; i < m; i++)
+                     plain_f32(out + i * ldc, weight, input + i * lda, row_begin, row_end, columns, accumulate));
 }

@@ -8,6 +8,7 @@ extension GGUF.TensorType: ExpressibleByArgument {
         self = type
     }
     public static var allValueStrings: [String] { allCases.map(\.name) }
+    public var defaultValueDescription: String { name }
 }
 
 struct ExportCommand: ParsableCommand {

@@ -147,14 +147,19 @@ import _TestSupport
         #expect(compare(y, expected.map(Float.init), absolute: 1e-5).passed)
     }
 
-    @Test func geluMatchesTanhForm() {
-        let x: [Float] = [-3, -1, 0, 0.5, 2]
-        let y = Tensor(shape: [5], values: x).geluTanh().values
+    /// Every instruction level against the tanh form in Double, over 37 values (vector bodies and masked tails) from
+    /// -100 to 100 (where exp overflows or vanishes).
+    @Test(arguments: VectorInstructions.available)
+    func geluMatchesTanhForm(instructions: VectorInstructions) {
+        let x: [Float] = [-100, -12, -3, -1, 0, 0.5, 2, 9, 100] + (0..<28).map { Float($0) * 0.37 - 5 }
+        var settings = KernelSettings.current
+        settings.instructions = instructions
+        let y = KernelSettings.with(settings) { Tensor(shape: [x.count], values: x).geluTanh().values }
         let expected = x.map { v -> Float in
             let d = Double(v)
             return Float(0.5 * d * (1 + tanh((2 / Double.pi).squareRoot() * (d + 0.044715 * d * d * d))))
         }
-        #expect(compare(y, expected, absolute: 1e-6).passed)
+        #expect(compare(y, expected, absolute: 1e-6, relative: 1e-6).passed, "\(instructions)")
     }
 
     @Test func exactGELUAndReLUSquaredMatchTheirFormulas() {

@@ -70,8 +70,14 @@ import _TestSupport
         }
     }
 
-    @Test(arguments: [MatrixPrecision.float32, .bfloat16])
-    func aFewRowsMatchNaiveAndEachRowAlone(precision: MatrixPrecision) {
+    @Test(arguments: [MatrixPrecision.float32, .bfloat16], VectorInstructions.available)
+    func aFewRowsMatchNaiveAndEachRowAlone(precision: MatrixPrecision, instructions: VectorInstructions) {
+        var settings = KernelSettings.current
+        settings.instructions = instructions
+        KernelSettings.with(settings) { fewRowsMatchNaiveAndEachRowAlone(precision: precision) }
+    }
+
+    func fewRowsMatchNaiveAndEachRowAlone(precision: MatrixPrecision) {
         for (outputs, inputs) in Self.shapes {
             for rows in [2, 5, 16] {
                 let x = randomTensor([rows, 1, inputs], seed: UInt64(rows), requiresGrad: false)

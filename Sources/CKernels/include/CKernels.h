@@ -19,6 +19,12 @@ int gpt_bf16_units(void);
 void gpt_matvec_f32(int level, float *out, const float *weight, const float *input,
                     ptrdiff_t row_begin, ptrdiff_t row_end, ptrdiff_t columns, int accumulate);
 
+/// gpt_matvec_f32 for `m` input rows at once (a batched decoding step): out[i * ldc + r] for i in [0, m) and r in
+/// [row_begin, row_end), input row i at input + i * lda. Each weight tile is read once for every input row, and
+/// each output equals gpt_matvec_f32's for that row alone, bit for bit.
+void gpt_rows_f32(int level, float *out, ptrdiff_t ldc, const float *weight, const float *input, ptrdiff_t lda,
+                  ptrdiff_t m, ptrdiff_t row_begin, ptrdiff_t row_end, ptrdiff_t columns, int accumulate);
+
 /// As gpt_matvec_f32, with bfloat16 weights (the top 16 bits of an fp32), widened in registers.
 void gpt_matvec_bf16(int level, float *out, const uint16_t *weight, const float *input,
                      ptrdiff_t row_begin, ptrdiff_t row_end, ptrdiff_t columns, int accumulate);
@@ -33,6 +39,10 @@ void gpt_attend_one_query(int level, float *out, float *scores, const float *que
 /// out[j] = exp(input[j] - shift) for j in [0, count), returning their sum (the softmax's denominator). out may be
 /// input. Vector paths use a degree-6 polynomial (within 2 ulp of expf); exp of anything below -87.3 is 0.
 float gpt_exp_shifted(int level, float *out, const float *input, ptrdiff_t count, float shift);
+
+/// out[j] = GELU in its tanh form of input[j] for j in [0, count), computed as v / (1 + exp(-2u)) with
+/// u = sqrt(2/pi) (v + 0.044715 v^3) and the exp above (within a few ulp of the tanh form in fp32). out may be input.
+void gpt_gelu_tanh(int level, float *out, const float *input, ptrdiff_t count);
 
 /// Row-major C = alpha op(A) op(B) + beta C (+ bias) (then max(0, .) when `relu`) on the calling thread, C [m, n];
 /// A is [m, k] ([k, m] when transpose_a), B is [k, n] ([n, k] when transpose_b), bias is [n] or NULL; C is not read

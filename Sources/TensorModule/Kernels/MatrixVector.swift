@@ -174,9 +174,9 @@ public let fewRowsLimit = 16
 
 /// `c[m, n] = beta c + a[m, k] Bᵀ (+ bias)`, then `max(0, c)` when `relu`, for a row-major weight `B` `[n, k]` and a
 /// few rows (one-token decoding, `m` = 1, or a batched decoding step, one row per sequence), on the matrix-vector
-/// kernels. Each thread takes a range of `B`'s rows and multiplies a block of them (32 KB) by every row of `a` before
-/// the next block, so `B` streams from memory once for all `m` rows, and each row's sums are exactly those of the
-/// product of that row alone. Under ``MatrixPrecision/bfloat16`` it reads `B`'s bfloat16 copy when
+/// kernels. Each thread takes a range of `B`'s rows and multiplies them by every row of `a` (fp32: in tiles of two
+/// weight rows by two input rows, `gpt_rows_f32`; bfloat16: a 32 KB block of rows by each input row in turn), so `B`
+/// streams from memory once for all `m` rows, and each row's sums are exactly those of the product of that row alone. Under ``MatrixPrecision/bfloat16`` it reads `B`'s bfloat16 copy when
 /// ``KernelSettings/roundedWeights`` holds one.
 func fewRowsProduct(
     m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, beta: Float,
@@ -195,20 +195,20 @@ func fewRowsProduct(
             }
         }
     } else {
-        let level = Int32(settings.instructions.rawValue), block = max(1, 8192 / k)
+        let level = Int32(settings.instructions.rawValue), block = max(2, 8192 / k & ~1)
         let out = SendablePointer(c), input = SendablePointer(UnsafeMutablePointer(mutating: a))
         let weight = SendablePointer(UnsafeMutablePointer(mutating: b))
         parallelFor(n, minimumChunk: block) { range in
+            guard let rounded else {
+                gpt_rows_f32(level, out.base, ldc, weight.base, input.base, lda, m, range.lowerBound, range.upperBound,
+                             k, accumulate ? 1 : 0)
+                return
+            }
             for start in stride(from: range.lowerBound, to: range.upperBound, by: block) {
                 let end = min(range.upperBound, start + block)
                 for i in 0..<m {
-                    if let rounded {
-                        gpt_matvec_bf16(level, out.base + i * ldc, rounded.storage, input.base + i * lda, start, end, k,
-                                        accumulate ? 1 : 0)
-                    } else {
-                        gpt_matvec_f32(level, out.base + i * ldc, weight.base, input.base + i * lda, start, end, k,
-                                       accumulate ? 1 : 0)
-                    }
+                    gpt_matvec_bf16(level, out.base + i * ldc, rounded.storage, input.base + i * lda, start, end, k,
+                                    accumulate ? 1 : 0)
                 }
             }
         }

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation  // erff, expf
 
 // Pointwise activations. Each backward reads the forward's input, which the closure keeps alive.
@@ -100,10 +101,16 @@ public func reluBackward(
 
 private let geluScale: Float = 0.797_884_56  // √(2/π)
 
-/// `out[i] = gelu_tanh(input[i])`: GELU in the tanh approximation.
+/// `out[i] = gelu_tanh(input[i])`: GELU in the tanh approximation (the C kernel `gpt_gelu_tanh` where the
+/// settings' instructions are AVX2 or AVX-512).
 public func geluTanhForward(out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, count: Int) {
     let o = SendablePointer(out), x = SendablePointer(UnsafeMutablePointer(mutating: input))
+    let level = Int32(KernelSettings.current.instructions.rawValue)
     parallelFor(count, minimumChunk: 16_384) { range in
+        guard level == 0 else {
+            gpt_gelu_tanh(level, o.base + range.lowerBound, x.base + range.lowerBound, range.count)
+            return
+        }
         for i in range {
             let v = x.base[i]
             o.base[i] = 0.5 * v * (1 + _tanhf(geluScale * (v + 0.044715 * v * v * v)))
