@@ -87,7 +87,7 @@ struct ChatEnvelope: ResponseShape {
     }
 
     private func encoded(_ object: [String: Any]) -> String {
-        String(decoding: (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data(), as: UTF8.self)
+        JSONText.encodeOrEmpty(object)
     }
 
     mutating func chunks(_ event: CompletionEvent) -> [String] {

@@ -53,8 +53,7 @@ struct CompletionEnvelope: ResponseShape {
         var object: [String: Any] = ["id": id, "object": "text_completion", "created": created, "model": model,
                                      "seed": seed, "choices": [choice]]
         if let warning { object["warning"] = warning }
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
-        return String(decoding: data, as: UTF8.self)
+        return JSONText.encodeOrEmpty(object)
     }
 
     func completion(_ choices: [(text: String, tokens: [TokenChoice], reason: FinishReason)], promptTokens: Int,

@@ -307,12 +307,11 @@ struct JSONErrorMiddleware: RouterMiddleware {
 
 /// A JSON response; an object that JSON cannot hold (a NaN, an infinity) is a 500 naming the problem, never `{}`.
 func json(_ object: Any, status: HTTPResponse.Status = .ok) -> Response {
-    guard JSONSerialization.isValidJSONObject(object),
-          let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else {
+    guard let text = JSONText.encode(object) else {
         return errorResponse(APIError(status: 500, message: "the answer holds a value JSON cannot encode (NaN or infinity)",
                                       type: "server_error", param: nil, code: "unencodable_answer"))
     }
-    return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
 }
 
 /// Any error as OpenAI's error JSON: API errors as they are, oversized bodies as 413, the rest as 400.
