@@ -61,6 +61,11 @@ enum JSONText {
 
     private static func writeString(_ string: String, into text: inout String) {
         text += "\""
+        defer { text += "\"" }
+        guard string.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else {
+            text += string  // nothing to escape: the common case, appended whole
+            return
+        }
         for scalar in string.unicodeScalars {
             switch scalar {
             case "\"": text += "\\\""
@@ -74,6 +79,5 @@ enum JSONText {
             default: text.unicodeScalars.append(scalar)
             }
         }
-        text += "\""
     }
 }
