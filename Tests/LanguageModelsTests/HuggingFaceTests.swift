@@ -2,26 +2,18 @@ import Foundation
 import LanguageModels
 import TensorModule
 import Testing
+import _TestSupport
 
 /// A GPT2LMHeadModel saved by transformers (Conv1D weights, tied and untied, tanh and exact GELU) imports with
 /// logits equal to transformers' (fixtures from `Scripts/make_hf_fixtures.py`).
 @Suite struct HuggingFaceTests {
     static let fixtures = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent("hf_gpt2")
 
-    /// The fixture model `name` (`tied` or `untied`), imported from transformers' files.
-    static func model(_ name: String) throws -> GPTLanguageModel {
-        let (configuration, tensors) = try HuggingFaceGPT2.load(fixtures.appendingPathComponent(name))
-        var generator = SeededGenerator(seed: 0)
-        let model = GPTLanguageModel(configuration, generator: &generator)
-        try model.loadWeights(try StateDictLayout.nanoGPT.nativeTensors(tensors, configuration: configuration), source: name)
-        return model
-    }
-
     @Test(arguments: ["tied", "untied"])
     func logitsEqualTransformers(name: String) throws {
         let directory = Self.fixtures.appendingPathComponent(name)
         #expect(HuggingFaceGPT2.isModelDirectory(directory))
-        let model = try Self.model(name)
+        let model = try gpt2FixtureModel(name)
         #expect(model.configuration.tiedEmbeddings == (name == "tied"))
         #expect(model.configuration.activation == (name == "tied" ? .geluTanh : .gelu))
         let expected = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.fixtures.appendingPathComponent("expected.json"))) as! [String: Any]
@@ -38,7 +30,7 @@ import Testing
         // Import transformers' own files, export them again: the same tensors, Conv1D layout and all, and the
         // configuration's fields as transformers wrote them.
         let directory = Self.fixtures.appendingPathComponent(name)
-        let model = try Self.model(name)
+        let model = try gpt2FixtureModel(name)
         let (config, exported) = try HuggingFaceGPT2.export(model)
         let original = try SafeTensors.read(directory.appendingPathComponent("model.safetensors")).tensors
         #expect(Set(exported.map(\.name)) == Set(original.keys))

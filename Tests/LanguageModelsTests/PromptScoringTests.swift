@@ -2,33 +2,18 @@ import Foundation
 import LanguageModels
 import TensorModule
 import Testing
+import _TestSupport
 
 /// ``scoreTokens(_:model:alternatives:stride:precision:weights:)`` gives transformers' log-probabilities and top
 /// alternatives for the tiny GPT-2 of `Scripts/make_hf_fixtures.py`, in one window and in windows sliding past its
 /// 32 positions (fixtures from `Scripts/make_logprob_fixtures.py`).
 @Suite struct PromptScoringTests {
-    struct Golden: Decodable {
-        struct Score: Decodable {
-            var logprob: Double
-            var top: [[Double]]
-        }
-        struct Case: Decodable {
-            var ids: [Int]
-            var stride: Int
-            var top: Int
-            var scores: [Score?]
-        }
-        var window: Int
-        var cases: [Case]
-    }
-
-    static let golden = try! JSONDecoder().decode(Golden.self, from: Data(contentsOf: HuggingFaceTests.fixtures
-        .appendingPathComponent("logprobs.json")))
+    static let golden = try! LogprobGolden.load()
 
     @Test(arguments: golden.cases.indices)
     func scoresEqualTransformers(index: Int) throws {
         let golden = Self.golden.cases[index]
-        let model = try HuggingFaceTests.model("tied")
+        let model = try gpt2FixtureModel("tied")
         #expect(model.configuration.blockSize == Self.golden.window)
         let scores = try scoreTokens(golden.ids, model: model, alternatives: golden.top, stride: golden.stride)
         #expect(scores.count == golden.ids.count)
@@ -53,7 +38,7 @@ import Testing
     func roundedPrecisionsStayClose(precision: MatrixPrecision) throws {
         // bf16 and 8-bit weights move a log-probability by about their relative rounding; the tokens are the same.
         let golden = Self.golden.cases[1]
-        let model = try HuggingFaceTests.model("tied")
+        let model = try gpt2FixtureModel("tied")
         let scores = try scoreTokens(golden.ids, model: model, alternatives: 1, stride: golden.stride, precision: precision)
         let differences = zip(scores, golden.scores).compactMap { score, reference in
             score.map { abs(Double($0.logprob) - reference!.logprob) }
@@ -63,7 +48,7 @@ import Testing
     }
 
     @Test func shortInputsAndBadArguments() throws {
-        let model = try HuggingFaceTests.model("tied")
+        let model = try gpt2FixtureModel("tied")
         #expect(try scoreTokens([], model: model).isEmpty)
         #expect(try scoreTokens([5], model: model) == [nil])
         #expect(throws: GPTError.self) { try scoreTokens([1, 65], model: model) }
