@@ -1,5 +1,7 @@
 import Foundation
 import LanguageModels
+import Hummingbird
+import NIOCore
 
 /// The JSON of one route's answers: whole responses and streamed chunks.
 protocol ResponseShape: Sendable {
@@ -9,6 +11,38 @@ protocol ResponseShape: Sendable {
     func closing(promptTokens: Int, completionTokens: Int) -> [String]
     /// The whole answer of a request that was not streamed.
     func completion(_ choices: [(text: String, tokens: [TokenChoice], reason: FinishReason)], promptTokens: Int) -> [String: Any]
+}
+
+extension GPTServer {
+    /// Runs a completion; when the client's `connection` closes, the generation stops at its next token, or, if it
+    /// is still waiting for a slot, gives up its place in the queue. With `echo` and `logprobs`, the prompts are
+    /// scored first (``CompletionService/score(_:alternatives:)``), whole, however long.
+    func complete(_ request: CompletionRequest, connection: any Channel) async throws -> Response {
+        let service = self.service, blockSize = service.model.configuration.blockSize
+        return try await serve(request, connection: connection) { admission, request in
+            let cropped = admission.prompts.map(\.cropped).max() ?? 0
+            var warning: String?
+            if cropped > 0 && request.options.maxNewTokens > 0 {
+                warning = "the prompt was cropped to its last \(blockSize) tokens (the block size) to generate: \(cropped) dropped"
+                    + (request.echo ? "; its echo is scored whole, in windows of \(blockSize) tokens" : "")
+            }
+            var prompts = zip(request.prompts, admission.whole).map { prompt, tokens in
+                switch prompt {
+                case .text(let text): PromptEcho(text: text, tokens: tokens)
+                case .tokens: PromptEcho(text: service.tokenizer.decode(tokens), tokens: tokens)
+                }
+            }
+            if request.echo {
+                var scores: [[TokenChoice?]]?
+                if let alternatives = request.logprobs { scores = try await service.score(admission.whole, alternatives: alternatives) }
+                for i in prompts.indices { prompts[i].scores = scores?[i] ?? Array(repeating: nil, count: prompts[i].tokens.count) }
+            }
+            return CompletionEnvelope(id: "cmpl-\(UUID().uuidString.lowercased())", created: Int(Date().timeIntervalSince1970),
+                                      model: service.modelName, seed: request.options.seed, logprobs: request.logprobs != nil,
+                                      tokenizer: service.tokenizer, warning: warning, prompts: prompts,
+                                      samples: request.options.samples, echo: request.echo)
+        }
+    }
 }
 
 /// A completion's prompt as its answer tells of it: the text (where its `text_offset`s start) and, when the request
