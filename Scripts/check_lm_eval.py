@@ -47,7 +47,7 @@ for pair, (logprob, greedy) in zip(pairs, answers):
 
 # generate_until: lm-eval sends the context's token ids with `stop` and reads `choices[].text`; greedy, it equals
 # transformers' greedy continuation cut at the stop string.
-context, until = "To be, or not to be?", ["?"]
+context, until = "That is", ["poet"]
 ids = tokenizer(context, return_tensors="pt")["input_ids"]
 with torch.no_grad():
     greedy = model.generate(ids, max_new_tokens=12, do_sample=False, pad_token_id=tokenizer.eos_token_id)
