@@ -25,7 +25,7 @@ extension GPTServer {
         }
         var request = request
         do {
-            request.prompts = [try format.render(request.messages ?? [])]
+            request.prompts = [.text(try format.render(request.messages ?? []))]
         } catch let error as ChatError {
             throw APIError.invalid("messages", error.description)
         } catch let error as ChatTemplateError {

@@ -4,9 +4,18 @@ import LanguageModels
 /// A `POST /v1/completions` or `POST /v1/chat/completions` body, validated field by field; every problem is an
 /// ``APIError`` naming the field. The two routes share every sampling field; a chat request has `messages`
 /// instead of `prompt`, `max_completion_tokens` beside `max_tokens`, and `logprobs` as a flag with `top_logprobs`.
+/// A completion's prompt is a string, a list of strings, a list of token ids or a list of such lists (as
+/// lm-evaluation-harness sends); `echo` answers the prompt's tokens and their log-probabilities before the generated
+/// ones, and with it `max_tokens` may be 0 (score the prompt, generate nothing).
 public struct CompletionRequest: Sendable {
+    /// One prompt: text to tokenize, or token ids as they are.
+    public enum Prompt: Sendable, Equatable {
+        case text(String)
+        case tokens([Int])
+    }
+
     public var model: String?
-    public var prompts: [String]
+    public var prompts: [Prompt]
     /// A chat request's conversation (nil for a text completion).
     public var messages: [ChatMessage]?
     public var options = SamplingOptions()
@@ -15,6 +24,9 @@ public struct CompletionRequest: Sendable {
     public var logprobs: Int?
     /// A streamed chat's `stream_options.include_usage`: a last chunk with the usage and no choices.
     public var includeUsage = false
+    /// Whether a completion's answer begins with its prompt: the text, and with `logprobs` every prompt token
+    /// (the first with a `null` log-probability).
+    public var echo = false
 
     /// The most tokens one request may generate, over all its prompts and samples.
     public static let tokenBudget = 16_384
@@ -50,7 +62,7 @@ public struct CompletionRequest: Sendable {
         default: throw APIError.invalid("model", "model must be a string")
         }
         if chat {
-            prompts = [""]
+            prompts = [.text("")]
             guard let list = fields["messages"], list != .null else {
                 throw APIError.invalid("messages", "messages is required: a list of {\"role\", \"content\"} objects")
             }
@@ -58,21 +70,16 @@ public struct CompletionRequest: Sendable {
                 throw APIError.invalid("messages", error.description)
             }
         } else {
-            switch fields["prompt"] {
-            case nil, .null?: prompts = [""]
-            case .string(let text)?: prompts = [text]
-            case .array(let items)? where !items.isEmpty && items.count <= 16:
-                prompts = try items.map {
-                    guard case .string(let text) = $0 else { throw APIError.invalid("prompt", "prompt must be a string or a list of strings") }
-                    return text
-                }
-            default: throw APIError.invalid("prompt", "prompt must be a string or a list of 1 to 16 strings")
-            }
+            prompts = try Self.prompts(fields["prompt"])
+            echo = try flag("echo")
         }
         options.samples = Int(try number("n", range: 1...16, integer: true) ?? 1)
         // A chat answers until the end of its turn unless told otherwise: up to its share of the budget (and the
         // room left in the model's context, which the server applies).
-        let maxTokens = try number("max_tokens", range: 1...4096, integer: true)
+        let maxTokens = try number("max_tokens", range: (chat ? 1 : 0)...4096, integer: true)
+        if maxTokens == 0 && !echo {
+            throw APIError.invalid("max_tokens", "max_tokens 0 needs echo: true (it scores the prompt and generates nothing)")
+        }
         let maxCompletionTokens = chat ? try number("max_completion_tokens", range: 1...4096, integer: true) : nil
         options.maxNewTokens = Int(maxCompletionTokens ?? maxTokens
             ?? (chat ? Double(min(4096, Self.tokenBudget / (prompts.count * options.samples))) : 16))
@@ -101,6 +108,9 @@ public struct CompletionRequest: Sendable {
         }
         options.logprobs = logprobs ?? 0
         stream = try flag("stream")
+        if echo && stream {
+            throw APIError.invalid("echo", "echo cannot be streamed: send stream: false (the prompt is scored in one answer)")
+        }
         if chat, case .object(let streamOptions)? = fields["stream_options"], streamOptions["include_usage"] == .bool(true) {
             includeUsage = true
         }
@@ -116,5 +126,44 @@ public struct CompletionRequest: Sendable {
             }
         default: throw APIError.invalid("stop", "stop must be a non-empty string or a list of up to 4")
         }
+    }
+}
+
+extension CompletionRequest {
+    /// The prompts of a completion's `prompt` field: a string, or a list of 1 to 16 strings, or a list of token ids
+    /// (one prompt), or a list of 1 to 16 lists of token ids (each not empty). Whether the ids are in the vocabulary
+    /// is checked once the model is known (``CompletionService``).
+    static func prompts(_ field: JSONValue?) throws -> [Prompt] {
+        let shapes = "prompt must be a string, a list of 1 to 16 strings, a list of token ids or a list of 1 to 16 such lists"
+        func ids(_ items: [JSONValue]) throws -> [Int] {
+            guard !items.isEmpty else { throw APIError.invalid("prompt", "a prompt of token ids must not be empty") }
+            return try items.map {
+                guard case .number(let x) = $0, x == x.rounded(), x >= 0, x < 1e9 else {
+                    throw APIError.invalid("prompt", "token ids must be integers of 0 or more")
+                }
+                return Int(x)
+            }
+        }
+        switch field {
+        case nil, .null?: return [.text("")]
+        case .string(let text)?: return [.text(text)]
+        case .array(let items)? where items.first.map(\.isNumber) == true: return [.tokens(try ids(items))]
+        case .array(let items)? where !items.isEmpty && items.count <= 16:
+            return try items.map {
+                switch $0 {
+                case .string(let text): return .text(text)
+                case .array(let list): return .tokens(try ids(list))
+                default: throw APIError.invalid("prompt", shapes)
+                }
+            }
+        default: throw APIError.invalid("prompt", shapes)
+        }
+    }
+}
+
+private extension JSONValue {
+    var isNumber: Bool {
+        if case .number = self { return true }
+        return false
     }
 }

@@ -34,6 +34,8 @@ public final class CompletionService: @unchecked Sendable {
     public let created = Int(Date().timeIntervalSince1970)
     /// The precision of every generation's matrix products (`gpt serve --precision`).
     public let precision: MatrixPrecision
+    /// The rounded copies of the weights that bf16 and q8 read, shared by the batch and prompt scoring.
+    let roundedWeights: RoundedWeights?
     public let promptLimits: PromptLimits
     let slots: GenerationSlots
     /// One long-lived thread per slot for tokenizing: it never runs on the cooperative pool.
@@ -55,7 +57,9 @@ public final class CompletionService: @unchecked Sendable {
         chat = Result { try ChatFormat(checkpoint: checkpoint, folder: modelName) }
         slots = GenerationSlots(parallel: max(1, parallel), queueLimit: max(0, queueLimit))
         threads = GenerationThreads(count: max(1, parallel))
-        batch = DecodingBatch(model: model, tokenizer: tokenizer, limit: max(1, parallel), precision: precision)
+        roundedWeights = precision == .float32 ? nil : (model as? GPTLanguageModel).map { RoundedWeights($0.matrices) }
+        batch = DecodingBatch(model: model, tokenizer: tokenizer, limit: max(1, parallel), precision: precision,
+                              roundedWeights: roundedWeights)
         let batch = self.batch, metrics = self.metrics
         batch.onStep = { metrics.step($0) }
         let thread = Thread { batch.run() }
@@ -73,19 +77,25 @@ public final class CompletionService: @unchecked Sendable {
         let slot: HeldSlot
         /// Each prompt's tokens, cropped to the last `blockSize`; `cropped` says how many were dropped.
         let prompts: [(tokens: [Int], cropped: Int)]
+        /// Each prompt's tokens as sent, uncropped (none for an empty text): what `echo` scores.
+        let whole: [[Int]]
     }
 
     /// Checks the prompts' size, waits for a slot (or throws a 503 when the queue is full) and tokenizes the prompts
     /// on a generation thread; `nil` when the client left while queued.
-    func admit(_ prompts: [String], ticket: UUID) async throws -> Admission? {
-        let bytes = prompts.reduce(0) { $0 + $1.utf8.count }
+    func admit(_ prompts: [CompletionRequest.Prompt], ticket: UUID) async throws -> Admission? {
+        let bytes = prompts.reduce(0) { total, prompt in
+            if case .text(let text) = prompt { return total + text.utf8.count }
+            return total
+        }
         guard bytes <= promptLimits.bytes else {
             throw Self.promptTooLong("the prompt is \(bytes) bytes; this server accepts at most \(promptLimits.bytes) (--max-prompt-bytes)")
         }
         guard try await slots.acquire(ticket) else { return nil }
         let slot = HeldSlot(slots)
         do {
-            return Admission(slot: slot, prompts: try await threads.run { [self] in try promptTokens(prompts) })
+            let whole = try await threads.run { [self] in try promptTokens(prompts) }
+            return Admission(slot: slot, prompts: whole.map(cropped), whole: whole)
         } catch {
             slot.release()
             throw error
@@ -96,21 +106,51 @@ public final class CompletionService: @unchecked Sendable {
         APIError(status: 400, message: message, type: "invalid_request_error", param: "prompt", code: "prompt_too_long")
     }
 
-    /// The prompts' tokens, each cropped to the last `blockSize`; throws a 400 past ``PromptLimits/tokens``.
-    func promptTokens(_ prompts: [String]) throws -> [(tokens: [Int], cropped: Int)] {
+    /// The prompts' tokens: texts tokenized, ids checked against the vocabulary; throws a 400 past
+    /// ``PromptLimits/tokens``.
+    func promptTokens(_ prompts: [CompletionRequest.Prompt]) throws -> [[Int]] {
         var total = 0
+        let vocabulary = min(tokenizer.vocabularySize, model.configuration.vocabSize)
         return try prompts.map { prompt in
             let tokens: [Int]
-            do { tokens = try tokenizer.encode(prompt) } catch let error as GPTError {
-                throw APIError.invalid("prompt", error.description)
+            switch prompt {
+            case .text(let text):
+                do { tokens = try tokenizer.encode(text) } catch let error as GPTError {
+                    throw APIError.invalid("prompt", error.description)
+                }
+            case .tokens(let ids):
+                if let bad = ids.first(where: { $0 >= vocabulary }) {
+                    throw APIError.invalid("prompt", "token id \(bad) is outside this model's vocabulary 0..<\(vocabulary)")
+                }
+                tokens = ids
             }
             total += tokens.count
             guard total <= promptLimits.tokens else {
                 throw Self.promptTooLong("the prompt is over \(promptLimits.tokens) tokens, the most this server accepts (--max-prompt-tokens)")
             }
-            let start = tokens.isEmpty ? [0] : tokens
-            let kept = Array(start.suffix(model.configuration.blockSize))
-            return (kept, start.count - kept.count)
+            return tokens
+        }
+    }
+
+    /// What generation starts from: the last `blockSize` of `tokens` (token 0 for none, as the lecture), and how
+    /// many were dropped.
+    func cropped(_ tokens: [Int]) -> (tokens: [Int], cropped: Int) {
+        let start = tokens.isEmpty ? [0] : tokens
+        let kept = Array(start.suffix(model.configuration.blockSize))
+        return (kept, start.count - kept.count)
+    }
+
+    /// Every token's log-probability in each of `prompts` and its `alternatives` most likely tokens
+    /// (``scoreTokens(_:model:alternatives:stride:precision:weights:)`` in the server's precision: windows sliding by
+    /// half the block size past it), on a generation thread; a 500 when the model's logits are not finite.
+    func score(_ prompts: [[Int]], alternatives: Int) async throws -> [[TokenChoice?]] {
+        try await threads.run { [self] in
+            try prompts.map { tokens in
+                let scores = try scoreTokens(tokens, model: model, alternatives: alternatives, precision: precision,
+                                             weights: roundedWeights)
+                guard scores.allSatisfy({ $0?.logprob.isFinite ?? true }) else { throw Self.nonFiniteLogits(after: 0) }
+                return scores
+            }
         }
     }
 
@@ -125,6 +165,10 @@ public final class CompletionService: @unchecked Sendable {
                   events: @escaping @Sendable (CompletionEvent) -> Void) async throws {
         var index = 0
         let timing = TokenTiming(arrival), metrics = self.metrics
+        guard request.options.maxNewTokens > 0 else {  // echo scoring the prompt only
+            for index in 0..<(prompts.count * request.options.samples) { events(.finished(index: index, reason: .length)) }
+            return
+        }
         for prompt in prompts {
             for sample in 0..<request.options.samples {
                 var options = request.options

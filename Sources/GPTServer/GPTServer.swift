@@ -93,25 +93,10 @@ public struct GPTServer: Sendable {
                 "config": configuration, "vocab_size": service.tokenizer.vocabularySize]
     }
 
-    /// Runs a completion; when the client's `connection` closes, the generation stops at its next token, or, if it
-    /// is still waiting for a slot, gives up its place in the queue.
-    func complete(_ request: CompletionRequest, connection: any Channel) async throws -> Response {
-        let service = self.service
-        return try await serve(request, connection: connection) { admission, request in
-            let cropped = admission.prompts.map(\.cropped).max() ?? 0
-            let warning = cropped > 0
-                ? "the prompt was cropped to its last \(service.model.configuration.blockSize) tokens (the block size): \(cropped) dropped"
-                : nil
-            return CompletionEnvelope(id: "cmpl-\(UUID().uuidString.lowercased())", created: Int(Date().timeIntervalSince1970),
-                                      model: service.modelName, seed: request.options.seed, logprobs: request.logprobs != nil,
-                                      tokenizer: service.tokenizer, warning: warning)
-        }
-    }
-
     /// Admits `request` (its prompts' text in `request.prompts`), lets `shape` check the admitted prompts, adjust
     /// the request and choose the answer's JSON, then generates: streamed as server-sent events, or whole.
     func serve(_ request: CompletionRequest, connection: any Channel,
-               shape: (CompletionService.Admission, inout CompletionRequest) throws -> any ResponseShape) async throws -> Response {
+               shape: (CompletionService.Admission, inout CompletionRequest) async throws -> any ResponseShape) async throws -> Response {
         var request = request
         let arrival = ContinuousClock.now
         service.metrics.requestReceived()
@@ -119,7 +104,9 @@ public struct GPTServer: Sendable {
             throw APIError(status: 404, message: "the model \(model) does not exist; this server serves \(service.modelName)",
                            type: "invalid_request_error", param: "model", code: "model_not_found")
         }
-        try request.options.validate()
+        var checked = request.options
+        checked.maxNewTokens = max(1, checked.maxNewTokens)  // 0: echo scores the prompt only
+        try checked.validate()
         let cancelled = CancellationFlag(), ticket = UUID()
         let slots = service.slots
         slots.register(ticket)
@@ -143,7 +130,7 @@ public struct GPTServer: Sendable {
                                param: nil, code: "client_closed")
             }
             admission = admitted
-            do { envelope = try shape(admission, &request) } catch {
+            do { envelope = try await shape(admission, &request) } catch {
                 admission.slot.release()
                 throw error
             }

@@ -51,3 +51,41 @@ public func chatFixtureCheckpoint(template: Bool = true) throws -> Checkpoint {
     if template { checkpoint.companionFiles["chat_template.jinja"] = Data(ChatTemplate.chatMLSource.utf8) }
     return checkpoint
 }
+
+/// The folder of the tiny GPT-2s saved by transformers (`Tests/LanguageModelsTests/Fixtures/hf_gpt2`, made by
+/// `Scripts/make_hf_fixtures.py`: `tied` and `untied`, 65 tokens, 32 positions), with transformers' logits
+/// (`expected.json`) and log-probabilities (`logprobs.json`, `Scripts/make_logprob_fixtures.py`).
+public let gpt2FixtureFolder = chatFixtureFolder.deletingLastPathComponent().appendingPathComponent("hf_gpt2")
+
+/// The tiny GPT-2 `name` (`tied` or `untied`) of ``gpt2FixtureFolder``, imported from transformers' files.
+public func gpt2FixtureModel(_ name: String) throws -> GPTLanguageModel {
+    let (configuration, tensors) = try HuggingFaceGPT2.load(gpt2FixtureFolder.appendingPathComponent(name))
+    var generator = SeededGenerator(seed: 0)
+    let model = GPTLanguageModel(configuration, generator: &generator)
+    try model.loadWeights(try StateDictLayout.nanoGPT.nativeTensors(tensors, configuration: configuration), source: name)
+    return model
+}
+
+/// transformers' log-probabilities for prompts of the tied model of ``gpt2FixtureFolder`` (`logprobs.json`): per
+/// case the token ids, the stride of its windows past the model's `window` positions, and per token (none for the
+/// first) its log-probability and the `top` most likely tokens with theirs.
+public struct LogprobGolden: Decodable, Sendable {
+    public struct Score: Decodable, Sendable {
+        public var logprob: Double
+        /// `[token, logprob]` pairs, most likely first.
+        public var top: [[Double]]
+    }
+    public struct Case: Decodable, Sendable {
+        public var ids: [Int]
+        public var stride: Int
+        public var top: Int
+        public var scores: [Score?]
+    }
+    public var window: Int
+    public var cases: [Case]
+
+    /// The golden values of `logprobs.json`.
+    public static func load() throws -> LogprobGolden {
+        try JSONDecoder().decode(Self.self, from: Data(contentsOf: gpt2FixtureFolder.appendingPathComponent("logprobs.json")))
+    }
+}

@@ -6,10 +6,11 @@ import _TestSupport
 
 /// `POST /v1/chat/completions` over the tiny GPT-2 chat model (ChatML; greedy answers "That is the question."):
 /// OpenAI's shapes plain and streamed, the same answer both ways for a seed, chat log-probabilities, limits, and
-/// OpenAI-shaped errors.
+/// OpenAI-shaped errors; chats run in the decoding batch beside completions.
 @Suite struct ChatCompletionTests {
-    static func server(template: Bool = true) throws -> GPTServer {
-        let service = CompletionService(checkpoint: try chatFixtureCheckpoint(template: template), modelName: "chat")
+    static func server(template: Bool = true, parallel: Int = 1) throws -> GPTServer {
+        let service = CompletionService(checkpoint: try chatFixtureCheckpoint(template: template), modelName: "chat",
+                                        parallel: parallel)
         return GPTServer(service: service)
     }
 
@@ -67,6 +68,35 @@ import _TestSupport
             #expect(Self.streamedContents(chunks) == [0: "That is the question."])
             #expect(Self.choices(chunks.last!).isEmpty)
             #expect(chunks.last?["usage"] as? [String: Int] == ["prompt_tokens": 41, "completion_tokens": 11, "total_tokens": 52])
+        }
+    }
+
+    @Test func chatsAndCompletionsShareTheDecodingBatch() async throws {
+        // A chat sent while a long completion runs advances in the same steps, each answering as it does alone. On
+        // a loaded machine the completion may end before the chat joins: up to 5 tries to see a shared step.
+        let completion = #"{"prompt":"To be, or not","max_tokens":80,"temperature":0}"#
+        try await LiveServer.with(try Self.server(parallel: 2)) { server in
+            let alone = ServerTests.text(try await server.complete(completion))
+            func shared(_ text: String) -> Double {
+                (BatchingServerTests.sample("gpt_step_batch_size_count", in: text) ?? 0)
+                    - (BatchingServerTests.sample("gpt_step_batch_size_bucket{le=\"1.0\"}", in: text) ?? 0)
+            }
+            var sharedSteps = false
+            for _ in 0..<5 where !sharedSteps {
+                let before = try await server.request("/metrics").text
+                let text = Task { try await server.complete(completion) }
+                for _ in 0..<2_000 {  // until the completion runs
+                    if try await server.request("/health").object["running"] as? Int == 1 { break }
+                    try await Task.sleep(for: .milliseconds(1))
+                }
+                let chat = try await Self.chat(server, #","temperature":0"#)
+                let textAnswer = try await text.value
+                let message = Self.choices(chat.object).first?["message"] as? [String: String]
+                #expect(message?["content"] == "That is the question.")
+                #expect(alone != nil && ServerTests.text(textAnswer) == alone)
+                sharedSteps = shared(try await server.request("/metrics").text) > shared(before)
+            }
+            #expect(sharedSteps, "the chat and the completion shared steps")
         }
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import LanguageModels
 import TensorModule
 import Testing
+import _TestSupport
 
 /// A GPT2LMHeadModel saved by transformers (Conv1D weights, tied and untied, tanh and exact GELU) imports with
 /// logits equal to transformers' (fixtures from `Scripts/make_hf_fixtures.py`).
@@ -12,12 +13,9 @@ import Testing
     func logitsEqualTransformers(name: String) throws {
         let directory = Self.fixtures.appendingPathComponent(name)
         #expect(HuggingFaceGPT2.isModelDirectory(directory))
-        let (configuration, tensors) = try HuggingFaceGPT2.load(directory)
-        #expect(configuration.tiedEmbeddings == (name == "tied"))
-        #expect(configuration.activation == (name == "tied" ? .geluTanh : .gelu))
-        var generator = SeededGenerator(seed: 0)
-        let model = GPTLanguageModel(configuration, generator: &generator)
-        try model.loadWeights(try StateDictLayout.nanoGPT.nativeTensors(tensors, configuration: configuration), source: name)
+        let model = try gpt2FixtureModel(name)
+        #expect(model.configuration.tiedEmbeddings == (name == "tied"))
+        #expect(model.configuration.activation == (name == "tied" ? .geluTanh : .gelu))
         let expected = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.fixtures.appendingPathComponent("expected.json"))) as! [String: Any]
         let ids = expected["ids"] as! [Int]
         let reference = (expected[name] as! [Double]).map(Float.init)
@@ -32,10 +30,7 @@ import Testing
         // Import transformers' own files, export them again: the same tensors, Conv1D layout and all, and the
         // configuration's fields as transformers wrote them.
         let directory = Self.fixtures.appendingPathComponent(name)
-        let (configuration, tensors) = try HuggingFaceGPT2.load(directory)
-        var generator = SeededGenerator(seed: 0)
-        let model = GPTLanguageModel(configuration, generator: &generator)
-        try model.loadWeights(try StateDictLayout.nanoGPT.nativeTensors(tensors, configuration: configuration), source: name)
+        let model = try gpt2FixtureModel(name)
         let (config, exported) = try HuggingFaceGPT2.export(model)
         let original = try SafeTensors.read(directory.appendingPathComponent("model.safetensors")).tensors
         #expect(Set(exported.map(\.name)) == Set(original.keys))

@@ -71,10 +71,7 @@ public func chooseToken(
 ) -> TokenChoice {
     let v = logits.count
     // Log-probabilities of the raw model, for reporting.
-    let maximum = logits.max() ?? 0
-    let logTotal = withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, v)) { scratch in
-        log(exponentials(out: scratch.baseAddress!, input: logits, count: v, shift: maximum))
-    } + maximum
+    let logTotal = logits.withUnsafeBufferPointer(logSumExp)
     var adjusted = logits
     if options.repetitionPenalty != 1 {
         for token in Set(context) where token >= 0 && token < v {
@@ -91,10 +88,7 @@ public func chooseToken(
         chosen = drawFromTop(adjusted, topK: min(options.topK ?? v, v), topP: options.topP,
                              temperature: options.temperature, generator: &generator)
     }
-    var alternatives: [(token: Int, logprob: Float)] = []
-    if options.logprobs > 0 {
-        alternatives = largestIndices(logits, count: options.logprobs).map { ($0, logits[$0] - logTotal) }
-    }
+    let alternatives = largestIndices(logits, count: options.logprobs).map { ($0, logits[$0] - logTotal) }
     return TokenChoice(token: chosen, logprob: logits[chosen] - logTotal, alternatives: alternatives)
 }
 
