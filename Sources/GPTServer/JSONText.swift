@@ -1,4 +1,5 @@
 import Foundation
+import LanguageModels
 
 /// Compact JSON text of the server's answers, keys sorted, written straight into a string: the objects that
 /// `JSONSerialization` takes (`[String: Any]`, `[Any]`, `String`, `Bool`, integers, `Float`, `Double`, `NSNull`),
@@ -18,7 +19,7 @@ enum JSONText {
     private static func write(_ value: Any, into text: inout String) -> Bool {
         switch value {
         case let string as String:
-            writeString(string, into: &text)
+            appendJSONString(string, to: &text)
         case let flag as Bool:
             text += flag ? "true" : "false"
         case let number as Int:
@@ -41,7 +42,7 @@ enum JSONText {
             text += "{"
             for (i, key) in object.keys.sorted().enumerated() {
                 if i > 0 { text += "," }
-                writeString(key, into: &text)
+                appendJSONString(key, to: &text)
                 text += ":"
                 guard write(object[key]!, into: &text) else { return false }
             }
@@ -57,27 +58,5 @@ enum JSONText {
             return false
         }
         return true
-    }
-
-    private static func writeString(_ string: String, into text: inout String) {
-        text += "\""
-        defer { text += "\"" }
-        guard string.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else {
-            text += string  // nothing to escape: the common case, appended whole
-            return
-        }
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": text += "\\\""
-            case "\\": text += "\\\\"
-            case "\n": text += "\\n"
-            case "\r": text += "\\r"
-            case "\t": text += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                text += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: text.unicodeScalars.append(scalar)
-            }
-        }
     }
 }

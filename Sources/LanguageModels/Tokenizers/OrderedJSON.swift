@@ -232,21 +232,29 @@ indirect enum OrderedJSON: Sendable {
     }
 
     /// A JSON string literal: quotes, backslashes and control characters escaped, everything else as it is.
-    static func quote(_ string: String, into out: inout String) {
-        out += "\""
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
+    static func quote(_ string: String, into out: inout String) { appendJSONString(string, to: &out) }
+}
+
+/// Appends `string` to `out` as a JSON string literal: quotes, backslashes and control characters escaped, everything
+/// else as it is (a string with nothing to escape, the common case, appended whole).
+public func appendJSONString(_ string: String, to out: inout String) {
+    out += "\""
+    defer { out += "\"" }
+    guard string.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else {
+        out += string
+        return
+    }
+    for scalar in string.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        case _ where scalar.value < 0x20:
+            let hex = String(scalar.value, radix: 16)
+            out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+        default: out.unicodeScalars.append(scalar)
         }
-        out += "\""
     }
 }
