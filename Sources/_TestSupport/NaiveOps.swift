@@ -68,6 +68,32 @@ public enum Naive {
     /// GELU, exact: `0.5 x (1 + erf(x / √2))`.
     public static func gelu(_ x: Double) -> Double { 0.5 * x * (1 + erf(x / 2.squareRoot())) }
 
+    /// Causal attention of a chunk of `T` queries at positions `start..<start+T` to keys and values at positions
+    /// `0..<start+T`, head by head: `softmax(q kᵀ / √D)` over positions `0...start+i` weights the values. `queries`
+    /// `[T, H·D]`, `keys`/`values` `[start+T, KV·D]` (query head `h` reads key/value head `h / (H / KV)`) ->
+    /// `[T, H·D]`.
+    public static func chunkAttention(queries: [Double], keys: [Double], values: [Double], heads: Int,
+                                      keyValueHeads: Int, headSize d: Int, start: Int) -> [Double] {
+        let time = queries.count / (heads * d), kv = keyValueHeads * d
+        var out = [Double](repeating: 0, count: queries.count)
+        for h in 0..<heads {
+            let g = h / (heads / keyValueHeads) * d
+            for i in 0..<time {
+                let seen = start + i, query = i * heads * d + h * d
+                var scores = [Double](repeating: 0, count: seen + 1)
+                for j in 0...seen {
+                    for c in 0..<d { scores[j] += queries[query + c] * keys[j * kv + g + c] }
+                    scores[j] /= Double(d).squareRoot()
+                }
+                let weights = softmax(scores, columns: seen + 1)
+                for j in 0...seen {
+                    for c in 0..<d { out[query + c] += weights[j] * values[j * kv + g + c] }
+                }
+            }
+        }
+        return out
+    }
+
     // MARK: - Rows
 
     /// Softmax over each row of `columns` values; `-inf` gets probability zero.

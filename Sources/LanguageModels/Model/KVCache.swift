@@ -69,6 +69,49 @@ public final class KVCache {
         }
     }
 
+    /// A chunk's attention: the query rows of `qkv` `[1, T, (H + 2KV)·D]`, at positions `start..<start+T` (their keys
+    /// and values already stored), attend causally to positions `0..<start+T` of `layer`. Per head, in blocks of
+    /// ``chunkRowBlock`` query rows, it is three matrix steps, as the fused op does over a pass's own positions:
+    /// `S = Q Kᵀ / √D` (`[rows, start+last]`), the causal softmax of each row over its positions `0...start+i`, and
+    /// `Y = P V` (`[rows, D]`). Returns `[1, T, H·D]`, without autodiff.
+    func attendChunk(_ qkv: Tensor, layout: PackedQKV, layer: Int, start: Int) -> Tensor {
+        let time = qkv.shape[1], length = start + time, d = layout.headSize
+        precondition(qkv.count == time * layout.width, "one sequence: [1, T, (H + 2KV)·D]")
+        let out = TensorStorage(uninitialized: time * layout.queryWidth)
+        let q = SendablePointer(qkv.storage.pointer), o = SendablePointer(out.pointer)
+        let k = SendablePointer(keys[layer].pointer), v = SendablePointer(values[layer].pointer)
+        let width = self.width, rowBlock = Self.chunkRowBlock, scale = 1 / Float(d).squareRoot()
+        parallelFor(layout.heads) { heads in
+            let scores = UnsafeMutablePointer<Float>.allocate(capacity: rowBlock * length)  // (rows, start + T)
+            let logSumExp = UnsafeMutablePointer<Float>.allocate(capacity: length)
+            defer {
+                scores.deallocate()
+                logSumExp.deallocate()
+            }
+            for h in heads {
+                let g = layout.keyValueHead(forQuery: h) * d
+                for first in stride(from: 0, to: time, by: rowBlock) {
+                    let last = min(time, first + rowBlock), seen = start + last  // rows attend to keys 0..<seen
+                    serialGEMM(  // S = Q Kᵀ / √D   (rows, seen)
+                        transposeA: false, transposeB: true, m: last - first, n: seen, k: d, alpha: scale,
+                        a: q.base + first * layout.width + layout.queryOffset(h), lda: layout.width, b: k.base + g,
+                        ldb: width, beta: 0, c: scores, ldc: length)
+                    causalSoftmaxRows(scores, stride: length, rows: (start + first)..<seen, logSumExp: logSumExp,
+                                      recompute: false)
+                    serialGEMM(  // Y = P V   (rows, D)
+                        transposeA: false, transposeB: false, m: last - first, n: d, k: seen, alpha: 1, a: scores,
+                        lda: length, b: v.base + g, ldb: width, beta: 0,
+                        c: o.base + first * layout.queryWidth + h * d, ldc: layout.queryWidth)
+                }
+            }
+        }
+        return Tensor(shape: [1, time, layout.queryWidth], storage: out)
+    }
+
+    /// Query rows of a chunk multiplied together: each block's scores stop at its last row's position, so little
+    /// work above the diagonal is done, and a block's scores (`64 x (start + T)` floats) stay small.
+    static let chunkRowBlock = 64
+
     /// A batched decoding step's attention: row `b` of `qkv` `[B, 1, (H + 2KV)·D]` is the new token of the sequence
     /// of `caches[b]`, at position `caches[b].count`; its key and value are stored there and its queries attend to
     /// that sequence's positions `0...count`. Returns `[B, 1, H·D]`, without autodiff.
@@ -101,6 +144,17 @@ extension GPTLanguageModel {
     /// the last position (`[V]`).
     public func prefill(_ tokens: [Int], cache: KVCache) -> [Float] {
         cache.reset()
+        return extend(tokens, cache: cache)
+    }
+
+    /// Appends `tokens` (T of them) at positions `cache.count..<cache.count+T` in one pass and returns the last
+    /// one's next-token logits (`[V]`): chunked prefill. Every product runs over the T rows as matrices, and the T
+    /// new queries attend to the cached positions and causally to each other as matrix products per head
+    /// (``KVCache``'s chunk attention), so a prompt prefilled in chunks costs about what one pass costs, and its
+    /// logits equal the one pass's up to summation order. Requires `cache.count + T <= blockSize` (and the cache's
+    /// capacity). One token is ``decode(_:cache:)``.
+    public func extend(_ tokens: [Int], cache: KVCache) -> [Float] {
+        precondition(!tokens.isEmpty, "extend by at least one token")
         return withoutGradient {
             var context = ForwardContext(cache: cache)
             return lastLogits(forward(tokens, batchSize: 1, targets: nil, context: &context).logits)
@@ -116,10 +170,7 @@ extension GPTLanguageModel {
     /// ones by bfloat16 rounding (about 3 significant digits).
     public func decode(_ token: Int, cache: KVCache) -> [Float] {
         precondition(cache.count < configuration.blockSize, "the cache is full; prefill the cropped context instead")
-        return withoutGradient {
-            var context = ForwardContext(cache: cache)
-            return lastLogits(forward([token], batchSize: 1, targets: nil, context: &context).logits)
-        }
+        return extend([token], cache: cache)
     }
 
     /// One batched decoding step: `tokens[b]` extends the sequence of `caches[b]` at position `caches[b].count`

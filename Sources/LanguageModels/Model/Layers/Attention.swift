@@ -106,7 +106,8 @@ public final class CausalSelfAttention: Module {
     }
 
     /// `[B, T, C] -> [B, T, C]`. With a cache (batch 1), this pass's keys and values are stored at positions
-    /// `context.start...` of the context's layer; a pass after the first is one token attending to all of them.
+    /// `context.start...` of the context's layer; a pass after the first (one token, or a chunk of a prompt)
+    /// attends to all of them, causally within the chunk.
     /// With `context.batchCaches` (T = 1), row `b` is stored in and attends to its own sequence's cache.
     public func callAsFunction(_ x: Tensor, context: inout ForwardContext) -> Tensor {
         var qkv = packedProjection(x)  // (B, T, (H + 2KV)·D)
@@ -124,8 +125,14 @@ public final class CausalSelfAttention: Module {
             y = KVCache.storeAndAttend(qkv, caches: context.batchCaches, layout: layout, layer: context.layer)
         } else if let cache = context.cache {
             cache.store(qkv, layout: layout, layer: context.layer, start: context.start)
-            y = context.start == 0 ? attend(qkv, context: &context)
-                : cache.attend(qkv, layout: layout, layer: context.layer, length: context.start + qkv.shape[1])
+            let time = qkv.shape[1]
+            if context.start == 0 {
+                y = attend(qkv, context: &context)  // a first pass: its own positions only
+            } else if time == 1 {
+                y = cache.attend(qkv, layout: layout, layer: context.layer, length: context.start + 1)
+            } else {  // a chunk after the cached positions
+                y = cache.attendChunk(qkv, layout: layout, layer: context.layer, start: context.start)
+            }
         } else {
             y = attend(qkv, context: &context)
         }
