@@ -79,8 +79,9 @@ import _TestSupport
                               onFinish: { outcome.finish($0) })
     }
 
-    @Test(arguments: [0, 2])
-    func requestsJoiningAtDifferentStepsGetTheirTokensAlone(variant: Int) throws {
+    /// With chunks of 3 tokens, prompts join over several steps and a slid window is prefilled again in chunks.
+    @Test(arguments: [(0, 128), (2, 128), (0, 3), (3, 2)])
+    func requestsJoiningAtDifferentStepsGetTheirTokensAlone(variant: Int, chunk: Int) throws {
         let model = Self.model(Self.configurations[variant], seed: 90)
         var greedy = SamplingOptions()
         (greedy.temperature, greedy.maxNewTokens) = (0, 14)  // past the block size: the window slides
@@ -92,10 +93,10 @@ import _TestSupport
             ([3, 1, 4], greedy, 0, 0), ([2], greedy, 0, 0), ([1, 5, 9, 2, 6], sampled, 1, 2), ([7, 7], stopping, 0, 3),
             ([4, 4, 4, 4, 4, 4], greedy, 0, 5),
         ]
-        let batch = DecodingBatch(model: model, tokenizer: Self.tokenizer, limit: 4)
+        let batch = DecodingBatch(model: model, tokenizer: Self.tokenizer, limit: 4, prefillChunk: chunk)
         let outcomes = requests.map { _ in Outcome() }
         var step = 0, largest = 0
-        while step < 100, !outcomes.allSatisfy(\.isFinished) {
+        while step < 400, !outcomes.allSatisfy(\.isFinished) {
             for (i, entry) in requests.enumerated() where entry.joinsAt == step {
                 batch.submit(request(entry.prompt, entry.options, sample: entry.sample, outcome: outcomes[i]))
             }

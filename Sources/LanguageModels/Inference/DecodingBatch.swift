@@ -5,7 +5,10 @@ import TensorModule
 /// their context in one forward pass (``GPTLanguageModel/decode(_:caches:)``: each weight read once for all of
 /// them, a matrix-matrix product instead of one matrix-vector product per sequence), each at its own position with
 /// its own KV cache and sampling generator. Requests join and leave between steps: a new one is prefilled on its own
-/// (as is a sequence whose window slid past the block size), then decodes with the rest.
+/// (as is a sequence whose window slid past the block size), ``prefillChunk`` tokens per step
+/// (``GPTLanguageModel/extend(_:cache:)``), so that a long prompt does not stall the running streams, then decodes
+/// with the rest. With a ``PrefixCache``, a prompt starts from the longest cached prefix of it, and every sequence
+/// is offered to the cache once prefilled and when it finishes.
 ///
 /// A request's tokens are those ``TextGenerator/generate(prompt:options:sample:onPiece:)`` chooses for it alone
 /// (greedy and seeded sampling alike), up to the summation order of the matrix kernel.
@@ -38,10 +41,10 @@ public final class DecodingBatch: @unchecked Sendable {
         }
     }
 
-    /// What one step did, for metrics: the sequences decoded together in one pass, those prefilled on their own,
-    /// and the tokens chosen.
+    /// What one step did, for metrics: the sequences decoded together in one pass, those prefilled on their own
+    /// (a chunk each) and the prompt tokens that took, and the tokens chosen.
     public struct StepReport: Sendable {
-        public var batched = 0, prefilled = 0, tokens = 0
+        public var batched = 0, prefilled = 0, prefilledTokens = 0, tokens = 0
     }
 
     public let model: any LanguageModel
@@ -51,6 +54,10 @@ public final class DecodingBatch: @unchecked Sendable {
     /// The precision of every product, with `roundedWeights` (made here when nil and needed).
     public let precision: MatrixPrecision
     private let roundedWeights: RoundedWeights?
+    /// The most prompt tokens a sequence runs through the model in one step.
+    public let prefillChunk: Int
+    /// Where prompts find their cached prefixes, or nil.
+    public let prefixCache: PrefixCache?
     /// Called after every step with what it did (on the stepping thread).
     public var onStep: (@Sendable (StepReport) -> Void)?
 
@@ -62,11 +69,14 @@ public final class DecodingBatch: @unchecked Sendable {
     private var running: [(request: Request, sequence: GenerationSequence)] = []
 
     public init(model: any LanguageModel, tokenizer: Tokenizer, limit: Int, precision: MatrixPrecision = .float32,
-                roundedWeights: RoundedWeights? = nil) {
+                roundedWeights: RoundedWeights? = nil, prefillChunk: Int = BatchingOptions().prefillChunk,
+                prefixCache: PrefixCache? = nil) {
         self.model = model
         self.tokenizer = tokenizer
         self.limit = max(1, limit)
         self.precision = precision
+        self.prefillChunk = max(1, prefillChunk)
+        self.prefixCache = prefixCache
         let gpt = model as? GPTLanguageModel
         self.roundedWeights = precision == .float32 ? nil : roundedWeights ?? gpt.map { RoundedWeights($0.matrices) }
     }
@@ -96,7 +106,8 @@ public final class DecodingBatch: @unchecked Sendable {
     public var load: (running: Int, waiting: Int) { condition.withLock { (runningCount, waiting.count) } }
 
     /// Drops cancelled sequences, admits waiting requests up to ``limit``, and advances every running sequence by one
-    /// token: those with a pending token in one batched pass, the rest (new ones) prefilled on their own.
+    /// token: those with a pending token in one batched pass, the rest (new ones) by a chunk of their prompt each,
+    /// those whose last chunk that was advancing too.
     @discardableResult
     public func step() -> StepReport {
         running.removeAll { entry in
@@ -121,9 +132,11 @@ public final class DecodingBatch: @unchecked Sendable {
         let logits = KernelSettings.with(precision: precision, weights: roundedWeights) { nextLogits(&report) }
         var finished = IndexSet()
         for i in running.indices {
+            guard let logits = logits[i] else { continue }  // still prefilling
             report.tokens += 1
-            guard let reason = running[i].sequence.advance(logits: logits[i], onPiece: running[i].request.onPiece) else { continue }
+            guard let reason = running[i].sequence.advance(logits: logits, onPiece: running[i].request.onPiece) else { continue }
             running[i].request.onFinish(.success(reason))
+            offer(running[i].sequence)
             finished.insert(i)
         }
         running = running.indices.filter { !finished.contains($0) }.map { running[$0] }
@@ -132,18 +145,27 @@ public final class DecodingBatch: @unchecked Sendable {
         return report
     }
 
-    /// Every running sequence's next-token logits, in order.
-    private func nextLogits(_ report: inout StepReport) -> [[Float]] {
-        var logits = [[Float]](repeating: [], count: running.count)
+    /// Every running sequence's next-token logits, in order (nil: a sequence whose prompt is not all in its cache
+    /// yet).
+    private func nextLogits(_ report: inout StepReport) -> [[Float]?] {
+        var logits = [[Float]?](repeating: nil, count: running.count)
         let blockSize = model.configuration.blockSize
         var batched: [Int] = []
-        for (i, entry) in running.enumerated() {
-            if model is GPTLanguageModel, entry.sequence.pendingToken(blockSize: blockSize) != nil {
-                batched.append(i)
-            } else {
-                logits[i] = entry.sequence.nextLogits(model: model)
+        for i in running.indices {
+            guard let gpt = model as? GPTLanguageModel else {
+                logits[i] = running[i].sequence.nextLogits(model: model)
                 report.prefilled += 1
+                continue
             }
+            if running[i].sequence.pendingToken(blockSize: blockSize) != nil {
+                batched.append(i)
+                continue
+            }
+            let chunk = running[i].sequence.prefillChunk(model: gpt, limit: prefillChunk, prefixCache: prefixCache)
+            logits[i] = chunk.logits
+            report.prefilled += 1
+            report.prefilledTokens += chunk.tokens
+            if running[i].sequence.isPrefilled { offer(running[i].sequence) }
         }
         if let gpt = model as? GPTLanguageModel, !batched.isEmpty {
             let rows = gpt.decode(batched.map { running[$0].sequence.pendingToken(blockSize: blockSize)! },
@@ -152,6 +174,13 @@ public final class DecodingBatch: @unchecked Sendable {
             report.batched = batched.count
         }
         return logits
+    }
+
+    /// Offers `sequence`'s cached context to the prefix cache, unless its window slid (a slid window is prefilled
+    /// again at every step, and another prompt rarely starts with it).
+    private func offer(_ sequence: GenerationSequence) {
+        guard let prefixCache, let cache = sequence.cache, sequence.cacheStart == 0 else { return }
+        prefixCache.offer(sequence.cachedWindow, cache: cache)
     }
 
     /// Steps while there is work, sleeping while there is none, until ``shutDown()``.

@@ -5,16 +5,19 @@ import TensorModule
 /// has yet to release. ``TextGenerator`` steps one of these at a time; ``DecodingBatch`` steps many together, their
 /// logits from one batched forward pass, so a request samples the same tokens alone or batched.
 ///
-/// A step is: the next-token logits (``nextLogits(model:)``, or a row of ``GPTLanguageModel/decode(_:caches:)`` for
-/// the token ``pendingToken`` names), then ``advance(logits:onPiece:)``.
+/// A step is: the next-token logits (``nextLogits(model:)``; in a batch, a row of
+/// ``GPTLanguageModel/decode(_:caches:)`` for the token ``pendingToken`` names, or the last of the chunks of
+/// ``prefillChunk(model:limit:prefixCache:)``), then ``advance(logits:onPiece:)``.
 struct GenerationSequence {
     let options: SamplingOptions
     /// The prompt and every token chosen since.
     private(set) var context: [Int]
     /// The sampling generator, seeded `options.seed + sample`.
     private var generator: SeededGenerator
-    /// The keys and values of `context` (a GPT), or nil.
+    /// The keys and values of `context[cacheStart...]` (a GPT), or nil.
     let cache: KVCache?
+    /// Where in `context` the window the cache holds begins (0 until the context passes the block size).
+    private(set) var cacheStart = 0
     private var stream: StopSequenceFilter
     /// Tokens chosen so far.
     private(set) var generated = 0
@@ -53,6 +56,31 @@ struct GenerationSequence {
             let v = model.configuration.vocabSize
             return Array(UnsafeBufferPointer(start: logits.storage.pointer + (logits.count - v), count: v))
         }
+    }
+
+    /// The window of `context` the model reads (its last `blockSize` tokens), as far as the cache holds it.
+    var cachedWindow: ArraySlice<Int> { context[cacheStart..<(cacheStart + (cache?.count ?? 0))] }
+
+    /// Whether the cache holds the window but for its last token at most (which a decoding step runs).
+    var isPrefilled: Bool { cacheStart + (cache?.count ?? 0) >= context.count - 1 }
+
+    /// Chunked prefill: runs the next at most `limit` tokens of the window (the context cropped to the block size)
+    /// that the cache lacks through `model` (``GPTLanguageModel/extend(_:cache:)``), and returns the next-token
+    /// logits once the window is all in the cache (then the sequence may advance), else nil, and the tokens run. A
+    /// window that slid is prefilled again from its start. An empty cache first takes the longest prefix of the
+    /// window that `prefixCache` holds (all but the last token at most, whose logits are needed).
+    mutating func prefillChunk(model: GPTLanguageModel, limit: Int, prefixCache: PrefixCache?)
+        -> (logits: [Float]?, tokens: Int) {
+        guard let cache else { preconditionFailure("a GPT's sequence has a cache") }
+        let windowStart = max(0, context.count - model.configuration.blockSize)
+        if windowStart != cacheStart {
+            cache.reset()
+            cacheStart = windowStart
+        }
+        if cache.count == 0, let prefixCache { prefixCache.restore(context[windowStart...], into: cache) }
+        let first = cacheStart + cache.count, end = min(context.count, first + max(1, limit))
+        let logits = model.extend(Array(context[first..<end]), cache: cache)
+        return (end == context.count ? logits : nil, end - first)
     }
 
     /// Chooses the next token from `logits` (`[V]`) and releases the text now safe to show through `onPiece`
