@@ -48,7 +48,8 @@ public final class CompletionService: @unchecked Sendable {
     let chat: Result<ChatFormat, any Error>
 
     public init(checkpoint: Checkpoint, modelName: String, parallel: Int = 2, queueLimit: Int = 16,
-                precision: MatrixPrecision = .float32, promptLimits: PromptLimits = PromptLimits()) {
+                precision: MatrixPrecision = .float32, promptLimits: PromptLimits = PromptLimits(),
+                batching: BatchingOptions = BatchingOptions()) {
         model = checkpoint.model
         tokenizer = checkpoint.tokenizer
         self.modelName = modelName
@@ -59,7 +60,8 @@ public final class CompletionService: @unchecked Sendable {
         threads = GenerationThreads(count: max(1, parallel))
         roundedWeights = precision == .float32 ? nil : (model as? GPTLanguageModel).map { RoundedWeights($0.matrices) }
         batch = DecodingBatch(model: model, tokenizer: tokenizer, limit: max(1, parallel), precision: precision,
-                              roundedWeights: roundedWeights)
+                              roundedWeights: roundedWeights, prefillChunk: batching.prefillChunk,
+                              prefixCache: batching.makePrefixCache())
         let batch = self.batch, metrics = self.metrics
         batch.onStep = { metrics.step($0) }
         let thread = Thread { batch.run() }

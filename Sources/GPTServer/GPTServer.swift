@@ -46,8 +46,9 @@ public struct GPTServer: Sendable {
         router.get("/metrics") { _, _ in
             let load = service.slots.load
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                            body: .init(byteBuffer: ByteBuffer(string: service.metrics.exposition(running: load.running,
-                                                                                                   waiting: load.waiting))))
+                            body: .init(byteBuffer: ByteBuffer(string: service.metrics.exposition(
+                                running: load.running, waiting: load.waiting,
+                                prefixCache: service.batch.prefixCache?.statistics))))
         }
         post(router, "/tokenize") { body, _ in json(["tokens": try await service.tokenize(body)]) }
         post(router, "/detokenize") { body, _ in json(["content": try service.detokenize(body)]) }

@@ -3,7 +3,8 @@ import LanguageModels
 
 /// The server's counters and histograms, written in Prometheus' text format (version 0.0.4) at `GET /metrics`:
 /// requests, prompt and generated tokens, requests running and queued, the batch of every decoding step, time to
-/// first token and the latency of each later token. Thread-safe; cheap enough to update on every token.
+/// first token and the latency of each later token, prompt tokens prefilled, and the prefix cache's hits, misses,
+/// reused tokens and bytes. Thread-safe; cheap enough to update on every token.
 final class ServerMetrics: @unchecked Sendable {
     /// A cumulative histogram: a count per upper bound (`le`), plus the sum and the count of every observation.
     struct Histogram {
@@ -24,7 +25,7 @@ final class ServerMetrics: @unchecked Sendable {
     }
 
     private let lock = NSLock()
-    private var requests = 0, promptTokens = 0, generatedTokens = 0, steps = 0
+    private var requests = 0, promptTokens = 0, generatedTokens = 0, steps = 0, prefilledTokens = 0
     private var lastBatchSize = 0
     private var timeToFirstToken = Histogram(bounds: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30])
     private var tokenLatency = Histogram(bounds: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1])
@@ -53,13 +54,15 @@ final class ServerMetrics: @unchecked Sendable {
         let size = report.batched + report.prefilled
         lock.withLock {
             steps += 1
+            prefilledTokens += report.prefilledTokens
             lastBatchSize = size
             batchSize.observe(Double(size))
         }
     }
 
-    /// The text exposition, with the requests `running` and `waiting` now.
-    func exposition(running: Int, waiting: Int) -> String {
+    /// The text exposition, with the requests `running` and `waiting` now and the prefix cache's statistics (none:
+    /// no prefix cache, no series).
+    func exposition(running: Int, waiting: Int, prefixCache: PrefixCache.Statistics? = nil) -> String {
         lock.withLock {
             var text = ""
             func metric(_ name: String, _ type: String, _ help: String, _ value: Int) {
@@ -77,6 +80,18 @@ final class ServerMetrics: @unchecked Sendable {
             metric("gpt_requests_waiting", "gauge", "Requests queued for a slot.", waiting)
             metric("gpt_decode_steps_total", "counter", "Steps of the decoding batch.", steps)
             metric("gpt_batch_size", "gauge", "Sequences advanced by the latest step.", lastBatchSize)
+            metric("gpt_prefill_tokens_total", "counter", "Prompt tokens run through the model (chunked prefill).",
+                   prefilledTokens)
+            if let cache = prefixCache {
+                metric("gpt_prefix_cache_hits_total", "counter", "Prompts that reused a cached prefix.", cache.hits)
+                metric("gpt_prefix_cache_misses_total", "counter", "Prompts that found no cached prefix.", cache.misses)
+                metric("gpt_prefix_cache_reused_tokens_total", "counter", "Prompt positions copied from the prefix cache.",
+                       cache.reusedTokens)
+                metric("gpt_prefix_cache_evictions_total", "counter", "Cached sequences dropped to stay in bounds.",
+                       cache.evictions)
+                metric("gpt_prefix_cache_bytes", "gauge", "Bytes of keys and values in the prefix cache.", cache.bytes)
+                metric("gpt_prefix_cache_entries", "gauge", "Sequences in the prefix cache.", cache.entries)
+            }
             histogram("gpt_step_batch_size", "Sequences advanced per step.", batchSize)
             histogram("gpt_time_to_first_token_seconds", "From a request's arrival to its first generated token.",
                       timeToFirstToken)

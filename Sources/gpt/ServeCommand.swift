@@ -21,11 +21,17 @@ struct ServeCommand: AsyncParsableCommand {
     var maxPromptTokens = PromptLimits().tokens
     @Option(help: "Matrix products in fp32 (exact), bf16 (bfloat16 weights: half the memory traffic per token; logits rounded) or q8 (8-bit weights in Q8_0 blocks: about half the bytes of bf16; activations quantised per block).")
     var precision = MatrixPrecision.float32
+    @Option(help: "Prompt tokens a joining request prefills per step, so running streams keep decoding (1...65536).")
+    var prefillChunk = BatchingOptions().prefillChunk
+    @Option(help: "Megabytes of keys and values kept for prompts that start like an earlier one (0: no prefix cache).")
+    var cacheMb = BatchingOptions().prefixCacheMegabytes
 
     func run() async throws {
         let url = model.url
         var loaded: Checkpoint?
+        let batching = BatchingOptions(prefillChunk: prefillChunk, prefixCacheMegabytes: cacheMb)
         try reportingErrors {
+            try batching.validate()
             guard (1...64).contains(parallel), (0...10_000).contains(queue) else {
                 throw GPTError.invalidArgument(name: "--parallel/--queue", reason: "use 1...64 and 0...10000")
             }
@@ -37,7 +43,8 @@ struct ServeCommand: AsyncParsableCommand {
         guard let loaded else { return }
         let service = CompletionService(checkpoint: loaded, modelName: url.standardizedFileURL.lastPathComponent,
                                         parallel: parallel, queueLimit: queue, precision: precision,
-                                        promptLimits: PromptLimits(bytes: maxPromptBytes, tokens: maxPromptTokens))
+                                        promptLimits: PromptLimits(bytes: maxPromptBytes, tokens: maxPromptTokens),
+                                        batching: batching)
         let server = GPTServer(service: service, apiKey: apiKey)
         let name = service.modelName, host = self.host
         try await server.application(host: host, port: port, onListening: { port in

@@ -1,5 +1,6 @@
 import Foundation
 import GPTServer
+import LanguageModels
 import Testing
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -50,6 +51,33 @@ import FoundationNetworking
             #expect(Self.sample("gpt_prompt_tokens_total", in: text) == 2 * Double(3 + 1 + 6 + 8))
             #expect(Self.sample("gpt_requests_running", in: text) == 0)
         }
+    }
+
+    /// The same long prompt twice: the second copies the first's keys and values (whole granules) from the prefix
+    /// cache and answers the same text; `/metrics` counts it. With `--cache-mb 0` there is no cache and no series.
+    @Test func aRepeatedPromptHitsThePrefixCache() async throws {
+        let body = #"{"prompt":"abc abc bad dig jig hi a bag feed","max_tokens":4,"temperature":0}"#  // 33 tokens
+        let batching = BatchingOptions(prefillChunk: 8, prefixCacheMegabytes: 1)
+        try await LiveServer.with(ServerTests.makeServer(blockSize: 48, width: 16, batching: batching)) { server in
+            let cold = ServerTests.text(try await server.complete(body))
+            let warm = ServerTests.text(try await server.complete(body))
+            #expect(cold != nil && warm == cold)
+            let text = try await server.request("/metrics").text
+            #expect(Self.sample("gpt_prefix_cache_hits_total", in: text) == 1)
+            #expect(Self.sample("gpt_prefix_cache_misses_total", in: text) == 1)
+            #expect(Self.sample("gpt_prefix_cache_reused_tokens_total", in: text) == 32)
+            #expect(Self.sample("gpt_prefix_cache_entries", in: text) == 1)
+            #expect((Self.sample("gpt_prefix_cache_bytes", in: text) ?? 0) > 0)
+            // The cold prompt runs 32 tokens (its last is decoded with the batch); the warm one computes one.
+            #expect(Self.sample("gpt_prefill_tokens_total", in: text) == 33)
+        }
+        let off = BatchingOptions(prefixCacheMegabytes: 0)
+        try await LiveServer.with(ServerTests.makeServer(batching: off)) { server in
+            _ = try await server.complete(#"{"prompt":"abc","max_tokens":2}"#)
+            #expect(!(try await server.request("/metrics").text).contains("gpt_prefix_cache"))
+        }
+        #expect(throws: GPTError.self) { try BatchingOptions(prefillChunk: 0).validate() }
+        #expect(throws: GPTError.self) { try BatchingOptions(prefixCacheMegabytes: -1).validate() }
     }
 
     @Test func tokenizeAndDetokenizeRoundTrip() async throws {

@@ -11,14 +11,15 @@ import FoundationNetworking
     /// A server over a random GPT with the vocabulary "abcdefghij ": `layers` layers of as many heads, `width`
     /// wide, block `blockSize`.
     static func makeServer(apiKey: String? = nil, parallel: Int = 2, queue: Int = 16, blockSize: Int = 8,
-                           layers: Int = 2, width: Int = 8, seed: UInt64 = 21) -> GPTServer {
+                           layers: Int = 2, width: Int = 8, seed: UInt64 = 21,
+                           batching: BatchingOptions = BatchingOptions()) -> GPTServer {
         var generator = SeededGenerator(seed: seed)
         var configuration = ModelConfiguration(modelType: .gpt, vocabSize: 11, blockSize: blockSize)
         (configuration.layerCount, configuration.headCount, configuration.embeddingSize) = (layers, layers, width)
         let model = GPTLanguageModel(configuration, generator: &generator)
         let tokenizer = Tokenizer.character(CharacterTokenizer(training: "abcdefghij "))
         let service = CompletionService(checkpoint: Checkpoint(model: model, tokenizer: tokenizer), modelName: "tiny",
-                                        parallel: parallel, queueLimit: queue)
+                                        parallel: parallel, queueLimit: queue, batching: batching)
         return GPTServer(service: service, apiKey: apiKey, maximumBodySize: 4096)
     }
 
