@@ -10,6 +10,13 @@ names its tokens; `ignore_eos` so that llama-server too writes every token asked
 (all clients' tokens over the level's wall time), time to first token p50/p99, inter-token latency p50/p99 (a
 chunk's gap spread over its tokens), /health p99 and any non-200 answer. Then reads `GET /metrics` and, when
 `prometheus_client` is installed, parses it with its text-format parser. `--json FILE` writes the figures.
+
+  python3 Scripts/bench-serve.py --port 8080 --prefix-repeat 8 --prefix-tokens 1900
+
+measures the prefix cache instead: a long prompt of `--prefix-tokens` tokens (a passage repeated, cut to length
+through `/tokenize` and `/detokenize`) is sent cold (three variants that share no first token, so none is cached),
+then the last variant `--prefix-repeat` times more, one request at a time (greedy, 4 tokens, streamed); it reports
+the cold and warm time-to-first-token medians and their ratio. With `--cache-mb 0` on the server the two match.
 Standard library only (prometheus_client optional).
 """
 import argparse, http.client, json, sys, threading, time
@@ -67,6 +74,62 @@ def stream_completion(port, prompt, seed, max_tokens, timeout=600):
         tokens += count
     connection.close()
     return 200, first, gaps, tokens
+
+
+PASSAGE = ("First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n\n"
+           "First Citizen:\nYou are all resolved rather to die than to famish?\n\nAll:\nResolved. resolved.\n\n")
+
+
+def post_json(port, path, payload):
+    connection = http.client.HTTPConnection(HOST, port, timeout=60)
+    connection.request("POST", path, json.dumps(payload), {"Content-Type": "application/json"})
+    response = connection.getresponse()
+    answer = json.loads(response.read())
+    connection.close()
+    return answer
+
+
+def long_prompt(port, tokens, marker):
+    """A prompt of exactly `tokens` tokens: `marker` then the passage repeated, cut at a token boundary."""
+    text = marker + PASSAGE
+    while len(post_json(port, "/tokenize", {"content": text})["tokens"]) < tokens:
+        text += PASSAGE
+    ids = post_json(port, "/tokenize", {"content": text})["tokens"][:tokens]
+    return post_json(port, "/detokenize", {"tokens": ids})["content"]
+
+
+def first_token_time(port, prompt):
+    """Seconds to the first streamed token of a greedy completion of `prompt`."""
+    body = json.dumps({"prompt": prompt, "max_tokens": 4, "temperature": 0, "stream": True})
+    connection = http.client.HTTPConnection(HOST, port, timeout=600)
+    start = time.perf_counter()
+    connection.request("POST", "/v1/completions", body, {"Content-Type": "application/json"})
+    response = connection.getresponse()
+    first = None
+    for raw in response:
+        line = raw.decode().strip()
+        if first is None and line.startswith("data: {"):
+            choices = json.loads(line[6:]).get("choices") or [{}]
+            if choices[0].get("text"):
+                first = time.perf_counter() - start
+    connection.close()
+    if response.status != 200 or first is None:
+        raise SystemExit(f"the completion answered {response.status}")
+    return first
+
+
+def run_prefix(port, repeat, tokens):
+    """Cold and warm time to first token of a long prompt sent again and again."""
+    prompts = [long_prompt(port, tokens, marker) for marker in ("A", "B", "C")]
+    cold = [first_token_time(port, prompt) for prompt in prompts]
+    warm = [first_token_time(port, prompts[-1]) for _ in range(repeat)]
+    result = {"prefix_tokens": tokens, "repeat": repeat, "cold_ttft_ms": [1000 * t for t in cold],
+              "warm_ttft_ms": [1000 * t for t in warm], "cold_p50_ms": 1000 * percentile(cold, 0.5),
+              "warm_p50_ms": 1000 * percentile(warm, 0.5)}
+    result["ratio"] = result["cold_p50_ms"] / result["warm_p50_ms"]
+    print(f"prompt of {tokens} tokens: cold TTFT p50 {result['cold_p50_ms']:.1f} ms ({len(cold)} requests), "
+          f"warm TTFT p50 {result['warm_p50_ms']:.1f} ms ({repeat} requests): {result['ratio']:.1f}x shorter")
+    return result
 
 
 def health_poller(port, stop, latencies):
@@ -138,7 +201,17 @@ def main():
     parser.add_argument("--requests", type=int, default=3, help="requests per client at each level")
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--json", help="write the figures here")
+    parser.add_argument("--prefix-repeat", type=int, default=0,
+                        help="measure the prefix cache: send one long prompt this many times after the cold ones")
+    parser.add_argument("--prefix-tokens", type=int, default=1024, help="the long prompt's tokens")
     args = parser.parse_args()
+    if args.prefix_repeat > 0:
+        result = run_prefix(args.port, args.prefix_repeat, args.prefix_tokens)
+        print(check_metrics(args.port))
+        if args.json:
+            with open(args.json, "w") as out:
+                json.dump(result, out, indent=1)
+        return
     levels = []
     print("| clients | requests/s | output tokens/s | TTFT p50 / p99 ms | inter-token p50 / p99 ms | /health p99 ms | answers |")
     print("|---|---|---|---|---|---|---|")
