@@ -105,9 +105,9 @@ public final class DecodingBatch: @unchecked Sendable {
     /// Sequences running and waiting.
     public var load: (running: Int, waiting: Int) { condition.withLock { (runningCount, waiting.count) } }
 
-    /// Drops cancelled sequences, admits waiting requests up to ``limit``, and advances every running sequence by one
-    /// token: those with a pending token in one batched pass, the rest (new ones) by a chunk of their prompt each,
-    /// those whose last chunk that was advancing too.
+    /// Drops cancelled sequences, admits waiting requests up to ``limit``, and runs every running sequence once:
+    /// those with a pending token decode it in one batched pass and advance by a token; the rest (new ones, slid
+    /// windows) run one chunk of their window each, and advance when that chunk was their last.
     @discardableResult
     public func step() -> StepReport {
         running.removeAll { entry in
