@@ -19,6 +19,10 @@ import _TestSupport
         (settings.evalInterval, settings.evalIterations, settings.finalEvalIterations) = (8, 2, 2)
         (settings.warmupIterations, settings.decayIterations) = (4, 24)
         (settings.optimizer, settings.targetValidationLoss, settings.precision) = (optimizer, target, precision)
+        if optimizer == "normuon" {  // Muon with the three 2026 refinements: NorMuon's second moment resumes too
+            (settings.optimizer, settings.muonPolarExpress, settings.muonBeta2) = ("muon", true, 0.95)
+            (settings.muonCautiousWeightDecay, settings.muonWeightDecay) = (true, 0.1)
+        }
         let tokens = (0..<600).map { ($0 * 7 + $0 / 5) % 11 }
         return try Trainer(model: model, dataset: TextDataset(tokens: tokens), settings: settings)
     }
@@ -34,7 +38,7 @@ import _TestSupport
         return losses
     }
 
-    @Test(arguments: ["adamw", "muon"])
+    @Test(arguments: ["adamw", "muon", "normuon"])
     func resumedRunRepeatsTheUninterruptedLossesBitForBit(optimizerName: String) throws {
         try checkResume(optimizerName: optimizerName, precision: .float32)
     }
@@ -65,7 +69,8 @@ import _TestSupport
 
         let (checkpoint, state, optimizer) = try TrainingCheckpoint.load(directory)
         #expect(state.step == 13 && state.settings.precision == precision)
-        #expect(optimizer.keys.contains { $0.hasPrefix("momentum_buffer.") } == (optimizerName == "muon"))
+        #expect(optimizer.keys.contains { $0.hasPrefix("momentum_buffer.") } == (optimizerName != "adamw"))
+        #expect(optimizer.keys.contains { $0.hasPrefix("second_momentum_buffer.") } == (optimizerName == "normuon"))
         let resumed = try Trainer(model: checkpoint.model, dataset: try Self.makeTrainer().dataset, settings: state.settings)
         try resumed.restore(state, optimizerTensors: optimizer, source: directory.path)
         let second = try losses(resumed)

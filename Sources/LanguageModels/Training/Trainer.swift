@@ -66,8 +66,11 @@ public final class Trainer {
             settings: .init(learningRate: settings.learningRate, beta1: settings.beta1, beta2: settings.beta2,
                             weightDecay: settings.weightDecay),
             decayAll: settings.decayAllParameters)
-        muon = matrices.isEmpty ? nil : Muon(parameters: matrices.map(\.tensor), settings: .init(
-            learningRate: settings.muonLearningRate, momentum: settings.muonMomentum, weightDecay: settings.muonWeightDecay))
+        var muonSettings = Muon.Settings(learningRate: settings.muonLearningRate, momentum: settings.muonMomentum,
+                                         weightDecay: settings.muonWeightDecay)
+        (muonSettings.polarExpress, muonSettings.beta2) = (settings.muonPolarExpress, settings.muonBeta2)
+        muonSettings.cautiousWeightDecay = settings.muonCautiousWeightDecay
+        muon = matrices.isEmpty ? nil : Muon(parameters: matrices.map(\.tensor), settings: muonSettings)
         generator = SeededGenerator(seed: settings.seed)
         dataParallelShards = Self.defaultShardCount(model: model, settings: settings)
     }

@@ -74,6 +74,9 @@ public struct TrainingRecipe: Sendable, Equatable {
         public var muonLearningRate: Float?
         public var muonMomentum: Float?
         public var muonWeightDecay: Float?
+        public var muonPolarExpress: Bool?
+        public var muonBeta2: Float?
+        public var muonCautiousWeightDecay: Bool?
         public var targetValLoss: Float?
         public var precision: MatrixPrecision?
         public init() {}
@@ -143,6 +146,9 @@ public struct TrainingRecipe: Sendable, Equatable {
         if let v = o.muonLearningRate { s.muonLearningRate = v }
         if let v = o.muonMomentum { s.muonMomentum = v }
         if let v = o.muonWeightDecay { s.muonWeightDecay = v }
+        if let v = o.muonPolarExpress { s.muonPolarExpress = v }
+        if let v = o.muonBeta2 { s.muonBeta2 = v }
+        if let v = o.muonCautiousWeightDecay { s.muonCautiousWeightDecay = v }
         if let v = o.targetValLoss { s.targetValidationLoss = v }
         if let v = o.precision { s.precision = v }
         try s.validate()

@@ -33,6 +33,11 @@ public struct TrainingSettings: Codable, Equatable, Sendable {
     public var muonLearningRate: Float = 0.02
     public var muonMomentum: Float = 0.95
     public var muonWeightDecay: Float = 0
+    /// Muon's 2026 refinements (``Muon``): Polar Express's coefficients (`--muon-polar-express`), NorMuon's second
+    /// moment at rate `1 - β₂` (`--muon-beta2`, 0: off), cautious weight decay (`--muon-cautious-weight-decay`).
+    public var muonPolarExpress = false
+    public var muonBeta2: Float = 0
+    public var muonCautiousWeightDecay = false
     /// Stop at the first evaluation whose validation loss is at or below this (`--target-val-loss`: a speedrun).
     public var targetValidationLoss: Float?
     /// The inputs of the matrix products of forward and backward passes and evaluations (`--precision`): fp32, or
@@ -45,6 +50,7 @@ public struct TrainingSettings: Codable, Equatable, Sendable {
         case batchSize, blockSize, maxIterations, learningRate, minimumLearningRate, warmupIterations, decayIterations
         case evalInterval, evalIterations, finalEvalIterations, beta1, beta2, weightDecay, decayAllParameters
         case gradientClip, seed, gradientAccumulationSteps, optimizer, muonLearningRate, muonMomentum, muonWeightDecay
+        case muonPolarExpress, muonBeta2, muonCautiousWeightDecay
         case targetValidationLoss, precision
     }
 
@@ -74,6 +80,9 @@ public struct TrainingSettings: Codable, Equatable, Sendable {
         muonLearningRate = try value(.muonLearningRate, d.muonLearningRate)
         muonMomentum = try value(.muonMomentum, d.muonMomentum)
         muonWeightDecay = try value(.muonWeightDecay, d.muonWeightDecay)
+        muonPolarExpress = try value(.muonPolarExpress, d.muonPolarExpress)
+        muonBeta2 = try value(.muonBeta2, d.muonBeta2)
+        muonCautiousWeightDecay = try value(.muonCautiousWeightDecay, d.muonCautiousWeightDecay)
         targetValidationLoss = try c.decodeIfPresent(Float.self, forKey: .targetValidationLoss)
         precision = try value(.precision, d.precision)
     }
@@ -132,6 +141,7 @@ public struct TrainingSettings: Codable, Equatable, Sendable {
         }
         try check(muonMomentum, 0...1, "--muon-momentum", open: true)
         try check(muonWeightDecay, 0...10, "--muon-weight-decay")
+        try check(muonBeta2, 0...1, "--muon-beta2", open: true)
         if let target = targetValidationLoss { try check(target, 0...1e4, "--target-val-loss") }
     }
 }

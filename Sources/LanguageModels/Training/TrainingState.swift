@@ -95,19 +95,26 @@ extension Trainer {
             try load("exp_avg.\(name)", into: optimizer.firstMoments[index])
             try load("exp_avg_sq.\(name)", into: optimizer.secondMoments[index])
         }
-        for (index, name) in muonNames.enumerated() { try load("momentum_buffer.\(name)", into: muon!.momentumBuffers[index]) }
+        for (index, name) in muonNames.enumerated() {
+            try load("momentum_buffer.\(name)", into: muon!.momentumBuffers[index])
+            if settings.muonBeta2 > 0 { try load("second_momentum_buffer.\(name)", into: muon!.secondMomentBuffers[index]) }
+        }
     }
 
     /// The optimizers' state as named tensors: AdamW's moments (`exp_avg.NAME`, `exp_avg_sq.NAME`) and Muon's
-    /// momentum (`momentum_buffer.NAME`), PyTorch's names.
+    /// momentum (`momentum_buffer.NAME`), PyTorch's names, and NorMuon's second moment (`second_momentum_buffer.NAME`,
+    /// the speedruns' name) when it is on.
     func optimizerTensors() -> [(name: String, tensor: Tensor)] {
         let shapes = Dictionary(uniqueKeysWithValues: model.namedParameters().map { ($0.name, $0.tensor.shape) })
         let adamW = adamWNames.enumerated().flatMap { index, name in
             [("exp_avg.\(name)", Tensor(shape: shapes[name]!, storage: optimizer.firstMoments[index])),
              ("exp_avg_sq.\(name)", Tensor(shape: shapes[name]!, storage: optimizer.secondMoments[index]))]
         }
-        return adamW + muonNames.enumerated().map { index, name in
-            ("momentum_buffer.\(name)", Tensor(shape: shapes[name]!, storage: muon!.momentumBuffers[index]))
+        return adamW + muonNames.enumerated().flatMap { index, name in
+            let momentum = ("momentum_buffer.\(name)", Tensor(shape: shapes[name]!, storage: muon!.momentumBuffers[index]))
+            let second = muon!.secondMomentBuffers[index]
+            return settings.muonBeta2 > 0
+                ? [momentum, ("second_momentum_buffer.\(name)", Tensor(shape: [second.count], storage: second))] : [momentum]
         }
     }
 }
