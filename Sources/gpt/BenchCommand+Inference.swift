@@ -9,6 +9,7 @@ extension BenchCommand {
     /// of `--precision`, the precisions alternating round after round; medians. Each precision's weight copies are
     /// made by an untimed warm-up (as loading is not timed).
     func timeInference() throws {
+        let batchSizes = try batch.map(Self.batchSizes)  // refused before anything runs
         let (model, tokenizer, description) = try inferenceModel()
         let vocabularySize = model.configuration.vocabSize
         let prompt = (0..<promptTokens).map { ($0 * 7919) % vocabularySize }
@@ -57,6 +58,44 @@ extension BenchCommand {
             print(String(format: "swift inference precision=%@ prefill_tok_per_s=%.1f decode_tok_per_s=%.1f "
                          + "(medians of %d) peak_rss_mb=%.0f", precision.rawValue, median(prefill[precision]!),
                          median(decode[precision]!), max(1, rounds), peakMegabytes()))
+        }
+        if let batchSizes { timeBatches(batchSizes, model: model, tokenizer: tokenizer, median: median) }
+    }
+
+    /// `--batch 1,8`: aggregate decoding tokens/s of each batch size in each precision, alternating round after
+    /// round; medians, and each size's ratio to the first.
+    private func timeBatches(_ sizes: [Int], model: GPTLanguageModel, tokenizer: Tokenizer,
+                             median: ([Double]) -> Double) {
+        var rates: [String: [Double]] = [:]
+        for round in 1...max(1, rounds) {
+            for precision in precision.values {
+                for size in sizes {
+                    let rate = DecodingBatch.aggregateTokensPerSecond(
+                        model: model, tokenizer: tokenizer, sequences: size, tokens: sampleTokens, precision: precision,
+                        seed: UInt64(round * 1000))
+                    rates["\(precision.rawValue) \(size)", default: []].append(rate)
+                    print(String(format: "round %d precision=%@ batch=%d aggregate_decode_tok_per_s=%.1f", round,
+                                 precision.rawValue, size, rate))
+                }
+            }
+        }
+        for precision in precision.values {
+            let first = median(rates["\(precision.rawValue) \(sizes[0])"]!)
+            for size in sizes {
+                let rate = median(rates["\(precision.rawValue) \(size)"]!)
+                print(String(format: "swift batched precision=%@ batch=%d aggregate_decode_tok_per_s=%.1f (%.2fx batch %d; medians of %d)",
+                             precision.rawValue, size, rate, rate / first, sizes[0], max(1, rounds)))
+            }
+        }
+    }
+
+    /// `--batch`'s sizes, each in 1...256.
+    private static func batchSizes(_ list: String) throws -> [Int] {
+        try list.split(separator: ",", omittingEmptySubsequences: false).map { text -> Int in
+            guard let size = Int(text.trimmingCharacters(in: .whitespaces)), (1...256).contains(size) else {
+                throw ValidationError("--batch takes sizes in 1...256 separated by commas, not \(text.prefix(20))")
+            }
+            return size
         }
     }
 

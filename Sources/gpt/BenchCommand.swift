@@ -34,6 +34,8 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Alternating rounds of the inference measurements.") var rounds = 3
     @Option(help: "With --inference: time this checkpoint (an imported model, say) instead of the random GPT-2 shape.")
     var checkpoint: String?
+    @Option(help: "With --inference: also time decoding of this many sequences advancing together in one batch (comma-separated, e.g. 1,8): aggregate tokens/s of --sample-tokens each, without a server.")
+    var batch: String?
 
     func run() throws {
         if inference { return try reportingErrors { try timeInference() } }

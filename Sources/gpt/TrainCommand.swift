@@ -57,7 +57,7 @@ struct TrainCommand: ParsableCommand {
 
 /// `gpt train`'s run: what to train on, where, and how it starts (new, resumed or fine-tuned).
 struct RunOptions: ParsableArguments {
-    @Option(help: "bigram, tiny, baby, lecture or modern (the README's table; default: baby).")
+    @Option(help: "bigram, tiny, baby, lecture, modern or speedrun (the README's table; default: baby).")
     var preset: String?
     @Option(help: "A UTF-8 text file, a folder of .txt files (joined in name order), a folder written by `gpt prepare`, or with --init-from a .jsonl of conversations (OpenAI's fine-tuning format: the loss on the assistant's tokens) (default: the bundled tiny shakespeare).")
     var data: String?

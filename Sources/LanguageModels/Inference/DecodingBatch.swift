@@ -209,3 +209,32 @@ public final class DecodingBatch: @unchecked Sendable {
         }
     }
 }
+
+extension DecodingBatch {
+    /// Aggregate decoding speed of `sequences` generations advancing together in one batch on the calling thread (no
+    /// server around it): each starts from a one-token prompt (token `s % V`, seed `seed + s`) and generates
+    /// `tokens` tokens at temperature 1; returns the tokens generated over the seconds the steps took.
+    public static func aggregateTokensPerSecond(model: any LanguageModel, tokenizer: Tokenizer, sequences: Int, tokens: Int,
+                                                precision: MatrixPrecision, seed: UInt64 = 0) -> Double {
+        let batch = DecodingBatch(model: model, tokenizer: tokenizer, limit: sequences, precision: precision)
+        let generated = TokenCounter()
+        for s in 0..<sequences {
+            var options = SamplingOptions()
+            (options.precision, options.maxNewTokens, options.seed) = (precision, tokens, seed + UInt64(s))
+            batch.submit(Request(prompt: [s % model.configuration.vocabSize], options: options,
+                                 onPiece: { generated.add($0.tokens.count); return true }, onFinish: { _ in }))
+        }
+        let start = ContinuousClock.now
+        while batch.load != (0, 0) { batch.step() }
+        let seconds = (ContinuousClock.now - start) / .seconds(1)
+        return Double(generated.total) / max(1e-9, seconds)
+    }
+}
+
+/// Tokens counted from the stepping thread's callbacks.
+private final class TokenCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    func add(_ tokens: Int) { lock.withLock { count += tokens } }
+    var total: Int { lock.withLock { count } }
+}

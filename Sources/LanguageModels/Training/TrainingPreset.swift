@@ -9,7 +9,7 @@ public struct TrainingPreset: Sendable {
     public let model: @Sendable (Int) -> ModelConfiguration
     public let training: TrainingSettings
 
-    public static let all: [TrainingPreset] = [bigram, tiny, baby, lecture, modern]
+    public static let all: [TrainingPreset] = [bigram, tiny, baby, lecture, modern, speedrun]
 
     /// The preset a run starts from when none is named.
     public static let defaultName = "baby"
@@ -91,5 +91,19 @@ public struct TrainingPreset: Sendable {
         (s.optimizer, s.muonLearningRate, s.weightDecay) = ("muon", 0.05, 0)
         return gpt("modern", "nanochat's layout with Muon: 3 layers, 4 heads, 128 wide, block 64, batch 32",
                    layout: .modern, training: s, block: 64, layers: 3, heads: 4, width: 128)
+    }()
+
+    /// The lecture's result within the hour on 2 cores (docs/speedrun.md): the modern layout at the lecture's shape
+    /// (6 layers, 6 heads, 384 wide, block 256, dropout 0.2) with `modern`'s optimizer (Muon 0.05 for the blocks'
+    /// matrices, AdamW 6e-3 for the rest, 50 warm-up steps, cosine to a tenth over 1000 steps), batch 32, bfloat16
+    /// products, an evaluation of 20 batches every 200 steps (`--target-val-loss 1.48` stops at the first at or below
+    /// it; the figure that counts is `gpt eval` over the whole validation split).
+    public static let speedrun: TrainingPreset = {
+        var s = modern.training
+        (s.batchSize, s.blockSize, s.maxIterations, s.decayIterations) = (32, 256, 1000, 1000)
+        (s.evalInterval, s.evalIterations, s.finalEvalIterations) = (200, 20, 20)
+        s.precision = .bfloat16
+        return gpt("speedrun", "the lecture's 1.48 within the hour: the modern layout at the lecture's shape, Muon, bf16",
+                   layout: .modern, training: s, block: 256, layers: 6, heads: 6, width: 384, dropout: 0.2)
     }()
 }
