@@ -144,33 +144,39 @@ public struct GPTServer: Sendable {
         service.metrics.promptTokens(promptTokens)
         if request.stream {
             // At most `streamBufferLimit` events wait for a client that stops reading; past that it is dropped.
-            let (events, continuation) = AsyncStream<CompletionEvent>.makeStream(bufferingPolicy: .bufferingOldest(Self.streamBufferLimit))
+            let events = EventChannel(limit: Self.streamBufferLimit)
             let service = self.service, request = request
             Task {
                 do {
                     try await service.generate(request, prompts: prompts.map(\.tokens), cancelled: cancelled, arrival: arrival) { event in
-                        if case .dropped = continuation.yield(event) { cancelled.set() }
+                        if !events.yield(event) { cancelled.set() }
                     }
                 } catch {
-                    continuation.yield(.failed(error as? APIError ?? APIError(status: 500, message: "\(error)", type: "server_error",
-                                                                              param: nil, code: nil)))
+                    events.yield(.failed(error as? APIError ?? APIError(status: 500, message: "\(error)", type: "server_error",
+                                                                        param: nil, code: nil)))
                 }
                 admission.slot.release()
                 hangUp?.unwatch(ticket)
-                continuation.finish()
+                events.finish()
             }
             return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
                             body: ResponseBody { writer in
                 var envelope = envelope, completionTokens = 0
                 do {
-                    for await event in events {
-                        if case .failed(let error) = event {  // OpenAI's mid-stream error: the error object, no [DONE]
-                            try await writer.write(ByteBuffer(string: "data: " + String(decoding: error.body, as: UTF8.self) + "\n\n"))
-                            try await writer.finish(nil)
-                            return
+                    // Whatever waited goes out in one write: a writer behind the model sends a chunk per choice.
+                    while let waiting = await events.next() {
+                        var text = ""
+                        for event in CompletionEvent.merged(waiting) {
+                            if case .failed(let error) = event {  // OpenAI's mid-stream error: the error object, no [DONE]
+                                text += "data: " + String(decoding: error.body, as: UTF8.self) + "\n\n"
+                                try await writer.write(ByteBuffer(string: text))
+                                try await writer.finish(nil)
+                                return
+                            }
+                            if case .piece(_, _, let tokens) = event { completionTokens += tokens.count }
+                            for chunk in envelope.chunks(event) { text += "data: " + chunk + "\n\n" }
                         }
-                        if case .piece(_, _, let tokens) = event { completionTokens += tokens.count }
-                        for chunk in envelope.chunks(event) { try await writer.write(ByteBuffer(string: "data: " + chunk + "\n\n")) }
+                        try await writer.write(ByteBuffer(string: text))
                     }
                     for chunk in envelope.closing(promptTokens: promptTokens, completionTokens: completionTokens) {
                         try await writer.write(ByteBuffer(string: "data: " + chunk + "\n\n"))

@@ -54,6 +54,10 @@ public struct TokenChoice: Sendable, Equatable {
     public var logprob: Float
     public var alternatives: [(token: Int, logprob: Float)]
 
+    public init(token: Int, logprob: Float, alternatives: [(token: Int, logprob: Float)] = []) {
+        (self.token, self.logprob, self.alternatives) = (token, logprob, alternatives)
+    }
+
     public static func == (lhs: Self, rhs: Self) -> Bool {
         lhs.token == rhs.token && lhs.logprob == rhs.logprob
             && lhs.alternatives.map(\.token) == rhs.alternatives.map(\.token)
