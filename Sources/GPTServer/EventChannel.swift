@@ -20,10 +20,11 @@ final class EventChannel: @unchecked Sendable {
     func yield(_ event: CompletionEvent) -> Bool {
         let (accepted, resumed) = lock.withLock { () -> (Bool, CheckedContinuation<[CompletionEvent], Never>?) in
             guard !finished, pending.count < limit else { return (false, nil) }
-            pending.append(event)
-            guard let waiter else { return (true, nil) }
-            self.waiter = nil
-            defer { pending.removeAll(keepingCapacity: true) }
+            guard let waiter else {
+                pending.append(event)
+                return (true, nil)
+            }
+            self.waiter = nil  // a waiting writer found nothing pending: it takes this event alone
             return (true, waiter)
         }
         resumed?.resume(returning: [event])
