@@ -5,8 +5,10 @@
 # summary line per round. Not part of the tests or CI; llama-server is the user's own build (its path an argument).
 #
 # Usage: Scripts/serve-vs-llama-server.sh LLAMA_SERVER MODEL.gguf [CLIENTS] [ROUNDS]
-#   (default CLIENTS "1,8", ROUNDS 2; SLOTS=8 THREADS=2 MAX_TOKENS=128 REQUESTS=3 PRECISION=fp32 GPT=.build/release/gpt)
-# PRECISION is ours for the GGUF's type: fp32 for f32, bf16 for bf16, q8 for q8_0.
+#   (default CLIENTS "1,8", ROUNDS 2; SLOTS=8 THREADS=2 MAX_TOKENS=128 REQUESTS=3 PRECISION=fp32 KV_CACHE=fp32
+#   GPT=.build/release/gpt)
+# PRECISION is ours for the GGUF's type: fp32 for f32, bf16 for bf16, q8 for q8_0. KV_CACHE (fp32 or fp16) is both
+# servers' KV cache type (llama-server's -ctk/-ctv f32 or f16; f16 is its default).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 llama_server=${1:?usage: Scripts/serve-vs-llama-server.sh LLAMA_SERVER MODEL.gguf [CLIENTS] [ROUNDS]}
@@ -15,6 +17,8 @@ clients=${3:-1,8}
 rounds=${4:-2}
 slots=${SLOTS:-8}; threads=${THREADS:-2}; max_tokens=${MAX_TOKENS:-128}; requests=${REQUESTS:-3}
 precision=${PRECISION:-fp32}
+kv_cache=${KV_CACHE:-fp32}
+case $kv_cache in fp32) llama_kv=f32 ;; fp16) llama_kv=f16 ;; *) echo "KV_CACHE: fp32 or fp16" >&2; exit 2 ;; esac
 gpt=${GPT:-.build/release/gpt}
 python=${PYTHON:-python3}
 work=$(mktemp -d /tmp/serve-vs-llama.XXXXXX)
@@ -52,9 +56,9 @@ measure() {
 
 for round in $(seq 1 "$rounds"); do
   measure "gpt-$round" "$gpt" serve --checkpoint "$work/model" --port "$port" --parallel "$slots" \
-    --queue 64 --precision "$precision"
+    --queue 64 --precision "$precision" --kv-cache "$kv_cache"
   measure "llama-$round" "$llama_server" -m "$gguf" --port "$port" -np "$slots" -t "$threads" -tb "$threads" \
-    -c $((slots * context)) --metrics
+    -c $((slots * context)) -ctk "$llama_kv" -ctv "$llama_kv" --metrics
 done
 
 "$python" - "$work" "$rounds" <<'EOF'

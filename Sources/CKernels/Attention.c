@@ -1,4 +1,4 @@
-// Attention of one decoded query over the KV cache (see CKernels.h).
+// Attention of one decoded query over the KV cache, in fp32 or fp16 (see CKernels.h).
 #include <math.h>
 #include "CKernels.h"
 #include "Internal.h"
@@ -15,23 +15,29 @@ static void softmax_in_place(float *row, ptrdiff_t length) {
     for (ptrdiff_t j = 0; j < length; j++) row[j] *= inverse;
 }
 
-static void plain_attend(float *out, float *scores, const float *query, const float *keys, const float *values,
-                         ptrdiff_t length, ptrdiff_t head_begin, ptrdiff_t head_end, ptrdiff_t d, ptrdiff_t width,
-                         float scale) {
-    for (ptrdiff_t h = head_begin; h < head_end; h++) {
-        float *row = scores + h * length, *y = out + h * d;
-        const float *q = query + h * d;
-        for (ptrdiff_t j = 0; j < length; j++) {
-            float dot = 0;
-            for (ptrdiff_t e = 0; e < d; e++) dot += q[e] * keys[j * width + h * d + e];
-            row[j] = dot * scale;
-        }
-        softmax_in_place(row, length);
-        for (ptrdiff_t e = 0; e < d; e++) y[e] = 0;
-        for (ptrdiff_t j = 0; j < length; j++)
-            for (ptrdiff_t e = 0; e < d; e++) y[e] += row[j] * values[j * width + h * d + e];
+/// Defines `name` for keys and values of `type`, read one at a time as fp32 through `widen`.
+#define GPT_DEFINE_PLAIN_ATTEND(name, type, widen)                                                               \
+    static void name(float *out, float *scores, const float *query, const type *keys, const type *values,       \
+                     ptrdiff_t length, ptrdiff_t head_begin, ptrdiff_t head_end, ptrdiff_t d, ptrdiff_t width,     \
+                     float scale) {                                                                              \
+        for (ptrdiff_t h = head_begin; h < head_end; h++) {                                                      \
+            float *row = scores + h * length, *y = out + h * d;                                                  \
+            const float *q = query + h * d;                                                                      \
+            for (ptrdiff_t j = 0; j < length; j++) {                                                             \
+                float dot = 0;                                                                                   \
+                for (ptrdiff_t e = 0; e < d; e++) dot += q[e] * widen(keys[j * width + h * d + e]);              \
+                row[j] = dot * scale;                                                                            \
+            }                                                                                                    \
+            softmax_in_place(row, length);                                                                       \
+            for (ptrdiff_t e = 0; e < d; e++) y[e] = 0;                                                          \
+            for (ptrdiff_t j = 0; j < length; j++)                                                               \
+                for (ptrdiff_t e = 0; e < d; e++) y[e] += row[j] * widen(values[j * width + h * d + e]);         \
+        }                                                                                                        \
     }
-}
+
+static inline float plain_f32(float value) { return value; }
+GPT_DEFINE_PLAIN_ATTEND(plain_attend, float, plain_f32)
+GPT_DEFINE_PLAIN_ATTEND(plain_attend_f16, uint16_t, gpt_f16_to_f32)
 
 #ifdef GPT_X86
 
@@ -51,65 +57,105 @@ GPT_AVX512 static inline __m128 reduce4_512(__m512 a, __m512 b, __m512 c, __m512
 
 /// Defines `name` for head sizes up to 128 that are a multiple of `WIDTH` (the vector's lanes): a head's scaled
 /// query and its output row stay in registers while the keys (four at a time, their four sums reduced together),
-/// then the values, stream past; the softmax's exponentials are the vector ones of gpt_exp_shifted.
-#define GPT_DEFINE_ATTEND(name, attributes, level, vector, WIDTH, zero, set1, mul, fmadd, load, store, reduce,  \
-                          reduce4)                                                                               \
-    attributes static void name(float *out, float *scores, const float *query, const float *keys,              \
-                                const float *values, ptrdiff_t length, ptrdiff_t head_begin, ptrdiff_t head_end,   \
+/// then the values, stream past; the softmax's exponentials are the vector ones of gpt_exp_shifted. The head's
+/// loop is compiled once per vector count (`blocks`, a constant in each case of the switch), so that the query and
+/// output vectors are registers, not an array in memory (AVX2 has 16 registers: 8 query vectors for a head of 64).
+#define GPT_DEFINE_ATTEND(name, attributes, level, type, vector, WIDTH, zero, set1, mul, fmadd, load, kvload,     \
+                          store, reduce, reduce4)                                                                \
+    attributes static inline __attribute__((always_inline)) void name##_head(                                   \
+        float *out, float *row, const float *query, const type *keys, const type *values, ptrdiff_t length,      \
+        ptrdiff_t width, float scale, const int blocks) {                                                        \
+        vector q[128 / WIDTH], y[128 / WIDTH];                                                                   \
+        GPT_UNROLL for (int b = 0; b < blocks; b++) q[b] = mul(load(query + WIDTH * b), set1(scale));            \
+        ptrdiff_t j = 0;                                                                                         \
+        for (; j + 4 <= length; j += 4) {                                                                        \
+            const type *k = keys + j * width;                                                                    \
+            vector dots[4];                                                                                      \
+            GPT_UNROLL for (int t = 0; t < 4; t++) dots[t] = mul(q[0], kvload(k + t * width));                   \
+            GPT_UNROLL for (int b = 1; b < blocks; b++)                                                          \
+                GPT_UNROLL for (int t = 0; t < 4; t++) dots[t] = fmadd(q[b], kvload(k + t * width + WIDTH * b), dots[t]); \
+            _mm_storeu_ps(row + j, reduce4(dots[0], dots[1], dots[2], dots[3]));                                 \
+        }                                                                                                        \
+        for (; j < length; j++) {                                                                                \
+            const type *k = keys + j * width;                                                                    \
+            vector dot = mul(q[0], kvload(k));                                                                   \
+            GPT_UNROLL for (int b = 1; b < blocks; b++) dot = fmadd(q[b], kvload(k + WIDTH * b), dot);           \
+            row[j] = reduce(dot);                                                                                \
+        }                                                                                                        \
+        float top = row[0];                                                                                      \
+        for (ptrdiff_t t = 1; t < length; t++) top = row[t] > top ? row[t] : top;                                \
+        float inverse = 1 / gpt_exp_shifted(level, row, row, length, top);                                       \
+        for (ptrdiff_t t = 0; t < length; t++) row[t] *= inverse;                                                \
+        GPT_UNROLL for (int b = 0; b < blocks; b++) y[b] = zero();                                               \
+        for (ptrdiff_t j = 0; j < length; j++) {                                                                 \
+            const type *v = values + j * width;                                                                  \
+            vector p = set1(row[j]);                                                                             \
+            GPT_UNROLL for (int b = 0; b < blocks; b++) y[b] = fmadd(p, kvload(v + WIDTH * b), y[b]);            \
+        }                                                                                                        \
+        GPT_UNROLL for (int b = 0; b < blocks; b++) store(out + WIDTH * b, y[b]);                                \
+    }                                                                                                            \
+    attributes static void name(float *out, float *scores, const float *query, const type *keys,               \
+                                const type *values, ptrdiff_t length, ptrdiff_t head_begin, ptrdiff_t head_end,    \
                                 ptrdiff_t d, ptrdiff_t width, float scale) {                                       \
-        ptrdiff_t blocks = d / WIDTH;                                                                            \
         for (ptrdiff_t h = head_begin; h < head_end; h++) {                                                      \
-            float *row = scores + h * length;                                                                    \
-            vector q[128 / WIDTH], y[128 / WIDTH];                                                               \
-            for (ptrdiff_t b = 0; b < blocks; b++) {                                                             \
-                q[b] = mul(load(query + h * d + WIDTH * b), set1(scale));                                        \
-                y[b] = zero();                                                                                   \
+            float *o = out + h * d, *row = scores + h * length;                                                  \
+            const float *q = query + h * d;                                                                      \
+            const type *k = keys + h * d, *v = values + h * d;                                                   \
+            switch (d / WIDTH) {                                                                                 \
+            GPT_ATTEND_CASES_##WIDTH(name)                                                                       \
             }                                                                                                    \
-            ptrdiff_t j = 0;                                                                                     \
-            for (; j + 4 <= length; j += 4) {                                                                    \
-                const float *k = keys + j * width + h * d;                                                       \
-                vector dots[4];                                                                                  \
-                GPT_UNROLL for (int t = 0; t < 4; t++) dots[t] = mul(q[0], load(k + t * width));                 \
-                for (ptrdiff_t b = 1; b < blocks; b++)                                                           \
-                    GPT_UNROLL for (int t = 0; t < 4; t++) dots[t] = fmadd(q[b], load(k + t * width + WIDTH * b), dots[t]); \
-                _mm_storeu_ps(row + j, reduce4(dots[0], dots[1], dots[2], dots[3]));                             \
-            }                                                                                                    \
-            for (; j < length; j++) {                                                                            \
-                const float *k = keys + j * width + h * d;                                                       \
-                vector dot = mul(q[0], load(k));                                                                 \
-                for (ptrdiff_t b = 1; b < blocks; b++) dot = fmadd(q[b], load(k + WIDTH * b), dot);              \
-                row[j] = reduce(dot);                                                                            \
-            }                                                                                                    \
-            float top = row[0];                                                                                  \
-            for (ptrdiff_t t = 1; t < length; t++) top = row[t] > top ? row[t] : top;                            \
-            float inverse = 1 / gpt_exp_shifted(level, row, row, length, top);                                   \
-            for (ptrdiff_t t = 0; t < length; t++) row[t] *= inverse;                                            \
-            for (ptrdiff_t j = 0; j < length; j++) {                                                             \
-                const float *v = values + j * width + h * d;                                                     \
-                vector p = set1(row[j]);                                                                         \
-                for (ptrdiff_t b = 0; b < blocks; b++) y[b] = fmadd(p, load(v + WIDTH * b), y[b]);               \
-            }                                                                                                    \
-            for (ptrdiff_t b = 0; b < blocks; b++) store(out + h * d + WIDTH * b, y[b]);                         \
         }                                                                                                        \
     }
 
-GPT_DEFINE_ATTEND(attend_avx512, GPT_AVX512, 3, __m512, 16, _mm512_setzero_ps, _mm512_set1_ps, _mm512_mul_ps,
-                  _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_reduce_add_ps, reduce4_512)
-GPT_DEFINE_ATTEND(attend_avx2, GPT_AVX2, 2, __m256, 8, _mm256_setzero_ps, _mm256_set1_ps, _mm256_mul_ps,
-                  _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_storeu_ps, gpt_reduce_add_256, reduce4_256)
+#define GPT_ATTEND_CASE(name, blocks) case blocks: name##_head(o, row, q, k, v, length, width, scale, blocks); break;
+#define GPT_ATTEND_CASES_16(name) GPT_ATTEND_CASE(name, 1) GPT_ATTEND_CASE(name, 2) GPT_ATTEND_CASE(name, 3)         \
+    GPT_ATTEND_CASE(name, 4) GPT_ATTEND_CASE(name, 5) GPT_ATTEND_CASE(name, 6) GPT_ATTEND_CASE(name, 7)              \
+    GPT_ATTEND_CASE(name, 8)
+#define GPT_ATTEND_CASES_8(name) GPT_ATTEND_CASES_16(name) GPT_ATTEND_CASE(name, 9) GPT_ATTEND_CASE(name, 10)        \
+    GPT_ATTEND_CASE(name, 11) GPT_ATTEND_CASE(name, 12) GPT_ATTEND_CASE(name, 13) GPT_ATTEND_CASE(name, 14)         \
+    GPT_ATTEND_CASE(name, 15) GPT_ATTEND_CASE(name, 16)
 
-#endif
-
-void gpt_attend_one_query(int level, float *out, float *scores, const float *query, const float *keys,
-                          const float *values, ptrdiff_t length, ptrdiff_t head_begin, ptrdiff_t head_end,
-                          ptrdiff_t head_size, ptrdiff_t width, float scale) {
-    if (level > gpt_simd_level()) level = gpt_simd_level();
-#ifdef GPT_X86
-    if (level >= 3 && head_size % 16 == 0 && head_size <= 128)
-        attend_avx512(out, scores, query, keys, values, length, head_begin, head_end, head_size, width, scale);
-    else if (level >= 2 && head_size % 8 == 0 && head_size <= 128)
-        attend_avx2(out, scores, query, keys, values, length, head_begin, head_end, head_size, width, scale);
-    else
-#endif
-        plain_attend(out, scores, query, keys, values, length, head_begin, head_end, head_size, width, scale);
+GPT_AVX512 static inline __m512 load_f16x16(const uint16_t *p) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
 }
+
+GPT_AVX2 static inline __m256 load_f16x8(const uint16_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
+
+GPT_DEFINE_ATTEND(attend_avx512, GPT_AVX512, 3, float, __m512, 16, _mm512_setzero_ps, _mm512_set1_ps, _mm512_mul_ps,
+                  _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_reduce_add_ps, reduce4_512)
+GPT_DEFINE_ATTEND(attend_avx2, GPT_AVX2, 2, float, __m256, 8, _mm256_setzero_ps, _mm256_set1_ps, _mm256_mul_ps,
+                  _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_loadu_ps, _mm256_storeu_ps, gpt_reduce_add_256, reduce4_256)
+GPT_DEFINE_ATTEND(attend_f16_avx512, GPT_AVX512, 3, uint16_t, __m512, 16, _mm512_setzero_ps, _mm512_set1_ps,
+                  _mm512_mul_ps, _mm512_fmadd_ps, _mm512_loadu_ps, load_f16x16, _mm512_storeu_ps, _mm512_reduce_add_ps,
+                  reduce4_512)
+GPT_DEFINE_ATTEND(attend_f16_avx2, GPT_AVX2, 2, uint16_t, __m256, 8, _mm256_setzero_ps, _mm256_set1_ps,
+                  _mm256_mul_ps, _mm256_fmadd_ps, _mm256_loadu_ps, load_f16x8, _mm256_storeu_ps, gpt_reduce_add_256,
+                  reduce4_256)
+
+#endif
+
+/// Defines the entry point `name`: the widest of `wide` (AVX-512, heads of a multiple of 16), `narrow` (AVX2, of 8)
+/// and `plain` this machine and the head size allow.
+#ifdef GPT_X86
+#define GPT_DEFINE_ATTEND_ENTRY(name, type, wide, narrow, plain)                                                 \
+    void name(int level, float *out, float *scores, const float *query, const type *keys, const type *values,    \
+              ptrdiff_t length, ptrdiff_t head_begin, ptrdiff_t head_end, ptrdiff_t d, ptrdiff_t width, float scale) { \
+        if (level > gpt_simd_level()) level = gpt_simd_level();                                                  \
+        if (level >= 3 && d % 16 == 0 && d <= 128)                                                               \
+            wide(out, scores, query, keys, values, length, head_begin, head_end, d, width, scale);               \
+        else if (level >= 2 && d % 8 == 0 && d <= 128)                                                           \
+            narrow(out, scores, query, keys, values, length, head_begin, head_end, d, width, scale);             \
+        else                                                                                                     \
+            plain(out, scores, query, keys, values, length, head_begin, head_end, d, width, scale);              \
+    }
+#else
+#define GPT_DEFINE_ATTEND_ENTRY(name, type, wide, narrow, plain)                                                 \
+    void name(int level, float *out, float *scores, const float *query, const type *keys, const type *values,    \
+              ptrdiff_t length, ptrdiff_t head_begin, ptrdiff_t head_end, ptrdiff_t d, ptrdiff_t width, float scale) { \
+        (void)level;                                                                                             \
+        plain(out, scores, query, keys, values, length, head_begin, head_end, d, width, scale);                  \
+    }
+#endif
+
+GPT_DEFINE_ATTEND_ENTRY(gpt_attend_one_query, float, attend_avx512, attend_avx2, plain_attend)
+GPT_DEFINE_ATTEND_ENTRY(gpt_attend_one_query_f16, uint16_t, attend_f16_avx512, attend_f16_avx2, plain_attend_f16)

@@ -14,8 +14,8 @@ void *gpt_thread_buffer(int which, size_t bytes);
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #define GPT_X86 1
 #include <immintrin.h>
-#define GPT_AVX2 __attribute__((target("avx2,fma")))
-#define GPT_AVX512 __attribute__((target("avx512f,avx512bw,avx2,fma")))
+#define GPT_AVX2 __attribute__((target("avx2,fma,f16c")))
+#define GPT_AVX512 __attribute__((target("avx512f,avx512bw,avx2,fma,f16c")))
 
 GPT_AVX2 static inline float gpt_reduce_add_256(__m256 v) {
     __m128 sum = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));

@@ -5,33 +5,6 @@
 #include <math.h>
 #include <string.h>
 
-// MARK: - Half precision (IEEE binary16), in plain C so that quantisation is the same on every CPU
-
-uint16_t gpt_f16_round(float x) {
-    union { float f; uint32_t u; } value = { x };
-    uint32_t sign = (value.u >> 16) & 0x8000, magnitude = value.u & 0x7FFFFFFF;
-    if (magnitude > 0x7F800000) return (uint16_t)(sign | 0x7E00);  // NaN
-    if (magnitude >= 0x477FF000) return (uint16_t)(sign | 0x7C00);  // rounds past 65504: infinity
-    if (magnitude < 0x38800000) {  // below 2^-14: a subnormal half, in units of 2^-24 (ties to even)
-        union { uint32_t u; float f; } exact = { magnitude };
-        float units = exact.f * 16777216.0f;
-        return (uint16_t)(sign | (uint32_t)nearbyintf(units));
-    }
-    uint32_t rounded = magnitude + 0xFFF + ((magnitude >> 13) & 1);  // ties to even on the 13 dropped bits
-    return (uint16_t)(sign | ((rounded - 0x38000000) >> 13));
-}
-
-float gpt_f16_to_f32(uint16_t bits) {
-    uint32_t sign = (uint32_t)(bits & 0x8000) << 16, exponent = (bits >> 10) & 0x1F, mantissa = bits & 0x3FF;
-    union { uint32_t u; float f; } value;
-    if (exponent == 0) {  // zero or subnormal
-        float magnitude = (float)mantissa * (1.0f / 16777216.0f);
-        return sign ? -magnitude : magnitude;
-    }
-    value.u = sign | (exponent == 31 ? 0x7F800000 | (mantissa << 13) : ((exponent + 112) << 23) | (mantissa << 13));
-    return value.f;
-}
-
 // MARK: - Quantisation
 
 /// One block of up to 32 values (`count`) as llama.cpp's quantize_row_q8_0_ref: d = max|x| / 127, q = roundf(x / d)

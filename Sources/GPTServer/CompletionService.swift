@@ -34,6 +34,8 @@ public final class CompletionService: @unchecked Sendable {
     public let created = Int(Date().timeIntervalSince1970)
     /// The precision of every generation's matrix products (`gpt serve --precision`).
     public let precision: MatrixPrecision
+    /// How every generation's KV cache holds keys and values (`gpt serve --kv-cache`).
+    public let kvCache: KVCachePrecision
     /// The rounded copies of the weights that bf16 and q8 read, shared by the batch and prompt scoring.
     let roundedWeights: RoundedWeights?
     public let promptLimits: PromptLimits
@@ -54,6 +56,7 @@ public final class CompletionService: @unchecked Sendable {
         tokenizer = checkpoint.tokenizer
         self.modelName = modelName
         self.precision = precision
+        kvCache = batching.kvCache
         self.promptLimits = promptLimits
         chat = Result { try ChatFormat(checkpoint: checkpoint, folder: modelName) }
         slots = GenerationSlots(parallel: max(1, parallel), queueLimit: max(0, queueLimit))
@@ -174,7 +177,7 @@ public final class CompletionService: @unchecked Sendable {
         for prompt in prompts {
             for sample in 0..<request.options.samples {
                 var options = request.options
-                options.precision = precision
+                (options.precision, options.kvCache) = (precision, kvCache)
                 options.samples = 1
                 let progress = ChoiceProgress(), choice = index
                 let reason: FinishReason

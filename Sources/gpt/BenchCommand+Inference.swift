@@ -9,7 +9,7 @@ extension BenchCommand {
     /// of `--precision`, the precisions alternating round after round; medians. Each precision's weight copies are
     /// made by an untimed warm-up (as loading is not timed).
     func timeInference() throws {
-        let batchSizes = try batch.map(Self.batchSizes)  // refused before anything runs
+        let batchSizes = try batch.map(Self.batchSizes), kvCaches = try Self.kvCaches(kvCache)  // refused before anything runs
         let (model, tokenizer, description) = try inferenceModel()
         let vocabularySize = model.configuration.vocabSize
         let prompt = (0..<promptTokens).map { ($0 * 7919) % vocabularySize }
@@ -59,33 +59,47 @@ extension BenchCommand {
                          + "(medians of %d) peak_rss_mb=%.0f", precision.rawValue, median(prefill[precision]!),
                          median(decode[precision]!), max(1, rounds), peakMegabytes()))
         }
-        if let batchSizes { timeBatches(batchSizes, model: model, tokenizer: tokenizer, median: median) }
+        if let batchSizes {
+            timeBatches(batchSizes, kvCaches: kvCaches, model: model, tokenizer: tokenizer, median: median)
+        }
     }
 
-    /// `--batch 1,8`: aggregate decoding tokens/s of each batch size in each precision, alternating round after
-    /// round; medians, and each size's ratio to the first.
-    private func timeBatches(_ sizes: [Int], model: GPTLanguageModel, tokenizer: Tokenizer,
-                             median: ([Double]) -> Double) {
+    /// `--batch 1,8`: aggregate decoding tokens/s of each batch size in each precision and KV cache precision
+    /// (`--kv-cache`), alternating round after round; medians, and each size's ratio to the first.
+    private func timeBatches(_ sizes: [Int], kvCaches: [KVCachePrecision], model: GPTLanguageModel,
+                             tokenizer: Tokenizer, median: ([Double]) -> Double) {
         var rates: [String: [Double]] = [:]
+        let settings = precision.values.flatMap { precision in kvCaches.map { (precision, $0) } }
         for round in 1...max(1, rounds) {
-            for precision in precision.values {
+            for (precision, kvCache) in settings {
                 for size in sizes {
                     let rate = DecodingBatch.aggregateTokensPerSecond(
                         model: model, tokenizer: tokenizer, sequences: size, tokens: sampleTokens, precision: precision,
-                        seed: UInt64(round * 1000))
-                    rates["\(precision.rawValue) \(size)", default: []].append(rate)
-                    print(String(format: "round %d precision=%@ batch=%d aggregate_decode_tok_per_s=%.1f", round,
-                                 precision.rawValue, size, rate))
+                        kvCache: kvCache, seed: UInt64(round * 1000))
+                    rates["\(precision) \(kvCache) \(size)", default: []].append(rate)
+                    print(String(format: "round %d precision=%@ kv_cache=%@ batch=%d aggregate_decode_tok_per_s=%.1f",
+                                 round, precision.rawValue, kvCache.rawValue, size, rate))
                 }
             }
         }
-        for precision in precision.values {
-            let first = median(rates["\(precision.rawValue) \(sizes[0])"]!)
+        for (precision, kvCache) in settings {
+            let first = median(rates["\(precision) \(kvCache) \(sizes[0])"]!)
             for size in sizes {
-                let rate = median(rates["\(precision.rawValue) \(size)"]!)
-                print(String(format: "swift batched precision=%@ batch=%d aggregate_decode_tok_per_s=%.1f (%.2fx batch %d; medians of %d)",
-                             precision.rawValue, size, rate, rate / first, sizes[0], max(1, rounds)))
+                let rate = median(rates["\(precision) \(kvCache) \(size)"]!)
+                print(String(format: "swift batched precision=%@ kv_cache=%@ batch=%d aggregate_decode_tok_per_s=%.1f "
+                             + "(%.2fx batch %d; medians of %d)", precision.rawValue, kvCache.rawValue, size, rate,
+                             rate / first, sizes[0], max(1, rounds)))
             }
+        }
+    }
+
+    /// `--kv-cache`'s precisions.
+    private static func kvCaches(_ list: String) throws -> [KVCachePrecision] {
+        try list.split(separator: ",", omittingEmptySubsequences: false).map { name in
+            guard let precision = KVCachePrecision(name: String(name)) else {
+                throw GPTError.invalidArgument(name: "--kv-cache", reason: "use a comma-separated list of fp32 and fp16")
+            }
+            return precision
         }
     }
 

@@ -36,6 +36,8 @@ struct BenchCommand: ParsableCommand {
     var checkpoint: String?
     @Option(help: "With --inference: also time decoding of this many sequences advancing together in one batch (comma-separated, e.g. 1,8): aggregate tokens/s of --sample-tokens each, without a server.")
     var batch: String?
+    @Option(help: "With --batch: the KV caches' precisions to time, alternating (comma-separated: fp32, fp16).")
+    var kvCache = "fp32"
 
     func run() throws {
         if inference { return try reportingErrors { try timeInference() } }

@@ -25,11 +25,13 @@ struct ServeCommand: AsyncParsableCommand {
     var prefillChunk = BatchingOptions().prefillChunk
     @Option(help: "Megabytes of keys and values kept for prompts that start like an earlier one (0: no prefix cache).")
     var cacheMb = BatchingOptions().prefixCacheMegabytes
+    @Option(help: "Keys and values of the KV cache in fp32 (exact) or fp16 (half precision: half the bytes attention reads per token; logits move by their rounding, as with llama.cpp's default f16 cache).")
+    var kvCache = KVCachePrecision.float32
 
     func run() async throws {
         let url = model.url
         var loaded: Checkpoint?
-        let batching = BatchingOptions(prefillChunk: prefillChunk, prefixCacheMegabytes: cacheMb)
+        let batching = BatchingOptions(prefillChunk: prefillChunk, prefixCacheMegabytes: cacheMb, kvCache: kvCache)
         try reportingErrors {
             try batching.validate()
             guard (1...64).contains(parallel), (0...10_000).contains(queue) else {

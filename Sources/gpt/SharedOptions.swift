@@ -28,13 +28,15 @@ struct SamplingArguments: ParsableArguments {
     var seed: UInt64 = 1337
     @Option(help: "Matrix products in fp32 (exact), bf16 (bfloat16 weights: half the memory traffic per token; logits rounded) or q8 (8-bit weights in Q8_0 blocks: about half the bytes of bf16; activations quantised per block).")
     var precision = MatrixPrecision.float32
+    @Option(help: "Keys and values of the KV cache in fp32 (exact) or fp16 (half precision: half the bytes attention reads per token; logits move by their rounding, as with llama.cpp's default f16 cache).")
+    var kvCache = KVCachePrecision.float32
 
     /// The options, validated.
     func options() throws -> SamplingOptions {
         var options = SamplingOptions()
         (options.maxNewTokens, options.temperature, options.topK, options.topP) = (maxNewTokens, temperature, topK, topP)
         (options.repetitionPenalty, options.stop, options.samples) = (repetitionPenalty, stop, samples)
-        (options.logprobs, options.seed, options.precision) = (logprobs, seed, precision)
+        (options.logprobs, options.seed, options.precision, options.kvCache) = (logprobs, seed, precision, kvCache)
         try options.validate()
         return options
     }

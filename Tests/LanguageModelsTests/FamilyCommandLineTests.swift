@@ -35,6 +35,12 @@ import _TestSupport
         let sampled = try Self.run(["sample", "--checkpoint", root.path, "--prompt", "Hello", "--max-new-tokens", "4",
                                     "--temperature", "0"])
         #expect(sampled.status == 0 && sampled.text.hasPrefix("Hello"), "\(sampled.text.suffix(500))")
+        let halfCache = try Self.run(["sample", "--checkpoint", root.path, "--prompt", "Hello", "--max-new-tokens", "4",
+                                      "--temperature", "0", "--kv-cache", "fp16"])
+        #expect(halfCache.status == 0 && halfCache.text.hasPrefix("Hello"), "\(halfCache.text.suffix(500))")
+        let refused = try Self.run(["sample", "--checkpoint", root.path, "--kv-cache", "q4"])
+        #expect(refused.status != 0 && refused.text.contains("--kv-cache") && refused.text.contains("'fp32' and 'fp16'"),
+                "\(refused.text.suffix(300))")
         // A fine-tune of it keeps the chat template and special tokens beside every save.
         let tuned = root.appendingPathComponent("tuned")
         let trained = try Self.run(["train", "--init-from", root.path, "--data", try writeToyCorpus(in: root), "--max-iters", "2",

@@ -79,7 +79,7 @@ import _TestSupport
 
     func fewRowsMatchNaiveAndEachRowAlone(precision: MatrixPrecision) {
         for (outputs, inputs) in Self.shapes {
-            for rows in [2, 5, 16] {
+            for rows in [2, 3, 5, 8, 16] {
                 let x = randomTensor([rows, 1, inputs], seed: UInt64(rows), requiresGrad: false)
                 let w = randomTensor([outputs, inputs], seed: UInt64(outputs + inputs), requiresGrad: false)
                 let b = randomTensor([outputs], seed: 3, requiresGrad: false)

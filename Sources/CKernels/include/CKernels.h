@@ -7,7 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/// 0: no kernel here applies (not x86-64, or no AVX2+FMA); 2: AVX2 and FMA; 3: AVX-512 F/BW as well.
+/// 0: no kernel here applies (not x86-64, or no AVX2+FMA+F16C); 2: AVX2, FMA and F16C (every AVX2 CPU has the
+/// half-precision conversions); 3: AVX-512 F/BW as well.
 /// The operating system's support for the wider registers (XSAVE state) is checked, not only the CPU's flags.
 int gpt_simd_level(void);
 /// The CPU's bfloat16 matrix units: bit 0 AVX512-BF16, bit 1 AMX-BF16 (tiles, with the OS's permission).
@@ -35,6 +36,18 @@ void gpt_matvec_bf16(int level, float *out, const uint16_t *weight, const float 
 void gpt_attend_one_query(int level, float *out, float *scores, const float *query, const float *keys,
                           const float *values, ptrdiff_t length, ptrdiff_t head_begin, ptrdiff_t head_end,
                           ptrdiff_t head_size, ptrdiff_t width, float scale);
+
+/// As gpt_attend_one_query, with keys and values in IEEE half precision (a 16-bit KV cache), widened in registers:
+/// the same result as gpt_attend_one_query over their fp32 values, bit for bit, at the same level.
+void gpt_attend_one_query_f16(int level, float *out, float *scores, const float *query, const uint16_t *keys,
+                              const uint16_t *values, ptrdiff_t length, ptrdiff_t head_begin, ptrdiff_t head_end,
+                              ptrdiff_t head_size, ptrdiff_t width, float scale);
+
+/// out[i] = the half-precision bit pattern nearest input[i] (ties to even, overflow to infinity), i in [0, count).
+void gpt_round_to_f16(int level, uint16_t *out, const float *input, ptrdiff_t count);
+
+/// out[i] = the fp32 value of the half-precision bit pattern input[i] (exact), i in [0, count).
+void gpt_widen_f16(int level, float *out, const uint16_t *input, ptrdiff_t count);
 
 /// out[j] = exp(input[j] - shift) for j in [0, count), returning their sum (the softmax's denominator). out may be
 /// input. Vector paths use a degree-6 polynomial (within 2 ulp of expf); exp of anything below -87.3 is 0.

@@ -1,5 +1,5 @@
-/// How a ``DecodingBatch`` prefills joining prompts and how much it remembers of earlier ones (`gpt serve
-/// --prefill-chunk`, `--cache-mb`).
+/// How a ``DecodingBatch`` prefills joining prompts, how much it remembers of earlier ones and how each sequence's
+/// KV cache holds keys and values (`gpt serve --prefill-chunk`, `--cache-mb`, `--kv-cache`).
 ///
 /// A smaller chunk lets the running streams take their next token sooner while a long prompt joins, at a little
 /// more per-step overhead; the prefix cache trades memory for prompts that start as an earlier one did.
@@ -8,9 +8,11 @@ public struct BatchingOptions: Sendable, Equatable {
     public var prefillChunk: Int
     /// Megabytes of keys and values the ``PrefixCache`` keeps (0: no prefix cache).
     public var prefixCacheMegabytes: Int
+    /// The KV caches' precision (every request's ``SamplingOptions/kvCache``).
+    public var kvCache: KVCachePrecision
 
-    public init(prefillChunk: Int = 128, prefixCacheMegabytes: Int = 256) {
-        (self.prefillChunk, self.prefixCacheMegabytes) = (prefillChunk, prefixCacheMegabytes)
+    public init(prefillChunk: Int = 128, prefixCacheMegabytes: Int = 256, kvCache: KVCachePrecision = .float32) {
+        (self.prefillChunk, self.prefixCacheMegabytes, self.kvCache) = (prefillChunk, prefixCacheMegabytes, kvCache)
     }
 
     /// Throws ``GPTError/invalidArgument(name:reason:)`` for a chunk outside 1...65536 or a cache outside

@@ -215,12 +215,14 @@ extension DecodingBatch {
     /// server around it): each starts from a one-token prompt (token `s % V`, seed `seed + s`) and generates
     /// `tokens` tokens at temperature 1; returns the tokens generated over the seconds the steps took.
     public static func aggregateTokensPerSecond(model: any LanguageModel, tokenizer: Tokenizer, sequences: Int, tokens: Int,
-                                                precision: MatrixPrecision, seed: UInt64 = 0) -> Double {
+                                                precision: MatrixPrecision, kvCache: KVCachePrecision = .float32,
+                                                seed: UInt64 = 0) -> Double {
         let batch = DecodingBatch(model: model, tokenizer: tokenizer, limit: sequences, precision: precision)
         let generated = TokenCounter()
         for s in 0..<sequences {
             var options = SamplingOptions()
             (options.precision, options.maxNewTokens, options.seed) = (precision, tokens, seed + UInt64(s))
+            options.kvCache = kvCache
             batch.submit(Request(prompt: [s % model.configuration.vocabSize], options: options,
                                  onPiece: { generated.add($0.tokens.count); return true }, onFinish: { _ in }))
         }

@@ -29,7 +29,9 @@ struct GenerationSequence {
         generator = SeededGenerator(seed: options.seed &+ UInt64(sample))
         // Room for the prompt and every new token, at most the block size (then the window slides and is prefilled).
         let (positions, overflow) = prompt.count.addingReportingOverflow(options.maxNewTokens)
-        cache = (model as? GPTLanguageModel).map { KVCache($0.configuration, positions: overflow ? nil : positions) }
+        cache = (model as? GPTLanguageModel).map {
+            KVCache($0.configuration, positions: overflow ? nil : positions, precision: options.kvCache)
+        }
         stream = StopSequenceFilter(stops: options.stop, tokenizer: tokenizer)
     }
 

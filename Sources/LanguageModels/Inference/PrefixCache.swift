@@ -9,8 +9,9 @@ import TensorModule
 /// that starts with a prompt's first `n` tokens holds that prompt's first `n` positions exactly. Sequences are kept
 /// in whole granules of ``granule`` tokens, indexed by a hash of every granule-long prefix (each hash chained from
 /// the one before), so finding the longest cached prefix of a prompt costs one hash per granule; a match is then
-/// checked token by token. Memory is bounded by `byteLimit` (keys and values, fp32: `2 · layers · positions ·
-/// KV·D · 4` bytes per sequence); the least recently used sequences go first. A sequence that extends a cached one
+/// checked token by token. Memory is bounded by `byteLimit` (keys and values: `2 · layers · positions · KV·D`
+/// elements of the cache's precision per sequence); the least recently used sequences go first. A prefix is
+/// restored only into a cache of the precision it was kept in. A sequence that extends a cached one
 /// replaces it. Thread-safe.
 ///
 /// ```swift
@@ -38,11 +39,11 @@ public final class PrefixCache: @unchecked Sendable {
     /// One sequence's keys and values, per layer `[positions, KV·D]`.
     private final class Entry {
         let tokens: [Int]
-        let keys: [TensorStorage], values: [TensorStorage]
+        let keys: [KVRows], values: [KVRows]
         let width: Int, bytes: Int
         var lastUse: Int
 
-        init(tokens: [Int], keys: [TensorStorage], values: [TensorStorage], width: Int, bytes: Int, lastUse: Int) {
+        init(tokens: [Int], keys: [KVRows], values: [KVRows], width: Int, bytes: Int, lastUse: Int) {
             (self.tokens, self.keys, self.values, self.width) = (tokens, keys, values, width)
             (self.bytes, self.lastUse) = (bytes, lastUse)
         }
@@ -71,13 +72,13 @@ public final class PrefixCache: @unchecked Sendable {
             let found = longestPrefix(of: tokens)
             let reused = min(found?.length ?? 0, tokens.count - 1, cache.capacity)
             guard let entry = found?.entry, reused > 0, entry.keys.count == cache.layerCount,
-                  entry.width == cache.width else {
+                  entry.width == cache.width, entry.keys.first?.precision == cache.precision else {
                 counts.misses += 1
                 return 0
             }
             for layer in 0..<cache.layerCount {
-                cache.keys[layer].pointer.update(from: entry.keys[layer].pointer, count: reused * cache.width)
-                cache.values[layer].pointer.update(from: entry.values[layer].pointer, count: reused * cache.width)
+                cache.keys[layer].update(from: entry.keys[layer], elements: reused * cache.width)
+                cache.values[layer].update(from: entry.values[layer], elements: reused * cache.width)
             }
             cache.count = reused
             clock += 1
@@ -93,7 +94,7 @@ public final class PrefixCache: @unchecked Sendable {
     /// the least recently used sequences are dropped until the bytes fit the limit.
     public func offer(_ tokens: ArraySlice<Int>, cache: KVCache) {
         let length = min(tokens.count, cache.count) / Self.granule * Self.granule
-        let bytes = 2 * cache.layerCount * length * cache.width * MemoryLayout<Float>.size
+        let bytes = 2 * cache.layerCount * length * cache.width * cache.precision.bytesPerValue
         guard length > 0, bytes <= byteLimit else { return }
         let kept = Array(tokens.prefix(length))
         lock.withLock {
@@ -105,13 +106,7 @@ public final class PrefixCache: @unchecked Sendable {
             for id in Set(prefixHashes(kept[...]).flatMap { index[$0] ?? [] }) {  // cached sequences this one extends
                 if let entry = entries[id], entry.tokens.count <= length, kept.starts(with: entry.tokens) { remove(id) }
             }
-            let copy = { (source: [TensorStorage]) in
-                source.map { storage in
-                    let out = TensorStorage(uninitialized: length * cache.width)
-                    out.pointer.update(from: storage.pointer, count: length * cache.width)
-                    return out
-                }
-            }
+            let copy = { (source: [KVRows]) in source.map { $0.prefix(length * cache.width) } }
             let entry = Entry(tokens: kept, keys: copy(cache.keys), values: copy(cache.values), width: cache.width,
                               bytes: bytes, lastUse: clock)
             let id = ObjectIdentifier(entry)

@@ -29,6 +29,9 @@ public struct SamplingOptions: Sendable, Equatable {
     /// The precision of the matrix products (``MatrixPrecision``): `fp32` is exact; `bf16` reads bfloat16 copies
     /// of the weights in KV-cached decoding (half the bytes per token).
     public var precision = MatrixPrecision.float32
+    /// How a generation's KV cache holds keys and values (``KVCachePrecision``): `fp32` is exact; `fp16` halves the
+    /// bytes attention reads per token, its logits moved by the rounding of keys and values.
+    public var kvCache = KVCachePrecision.float32
 
     public init() {}
 

@@ -8,20 +8,23 @@ import TensorModule
 /// channels `g·D..<(g+1)·D`; KV = H without grouped-query attention), stored after the rotary embedding and the
 /// QK-norm. Holds one sequence (batch 1). The capacity is at most the block size, and no more than a generation
 /// needs, so a model whose context is long (a rotary model's `block_size` can be large without any weight depending on
-/// it) does not reserve memory for positions it will not reach.
+/// it) does not reserve memory for positions it will not reach. Keys and values are kept in `precision`
+/// (``KVCachePrecision``): fp32, or half precision for half the bytes per token read.
 public final class KVCache {
     public let layerCount: Int, capacity: Int, width: Int
-    let keys: [TensorStorage], values: [TensorStorage]
+    public let precision: KVCachePrecision
+    let keys: [KVRows], values: [KVRows]
     /// Positions filled so far.
     public internal(set) var count = 0
 
     /// A cache for up to `positions` tokens (`nil`: the block size), never more than the block size.
-    public init(_ configuration: ModelConfiguration, positions: Int? = nil) {
+    public init(_ configuration: ModelConfiguration, positions: Int? = nil, precision: KVCachePrecision = .float32) {
         layerCount = configuration.layerCount
         capacity = min(configuration.blockSize, max(1, positions ?? configuration.blockSize))
         width = configuration.packedQKV.keyValueWidth
-        keys = (0..<layerCount).map { [capacity, width] _ in TensorStorage(zeros: capacity * width) }
-        values = (0..<layerCount).map { [capacity, width] _ in TensorStorage(zeros: capacity * width) }
+        self.precision = precision
+        keys = (0..<layerCount).map { [capacity, width] _ in KVRows(count: capacity * width, precision: precision) }
+        values = (0..<layerCount).map { [capacity, width] _ in KVRows(count: capacity * width, precision: precision) }
     }
 
     /// Forgets every position.
@@ -37,8 +40,8 @@ public final class KVCache {
 
     /// Copies one packed row `[(H + 2KV)·D]`'s key and value into `position` of `layer`.
     private func storeRow(_ row: UnsafePointer<Float>, layout: PackedQKV, layer: Int, position: Int) {
-        (keys[layer].pointer + position * width).update(from: row + layout.keyOffset(0), count: width)
-        (values[layer].pointer + position * width).update(from: row + layout.valueOffset(0), count: width)
+        keys[layer].store(row + layout.keyOffset(0), at: position * width, count: width)
+        values[layer].store(row + layout.valueOffset(0), at: position * width, count: width)
     }
 
     /// One query row `[1, 1, (H + 2KV)·D]` attending to the first `length` cached positions of `layer`:
@@ -56,15 +59,24 @@ public final class KVCache {
                            out: UnsafeMutablePointer<Float>) {
         let d = layout.headSize
         let scores = TensorStorage(zeros: layout.heads * length)
-        let k = UnsafePointer(keys[layer].pointer), v = UnsafePointer(values[layer].pointer)
+        // Query heads `heads` (all of them, or one of a group) against key/value head channels `g...`.
+        func attend(_ query: UnsafePointer<Float>, heads: Int, channel g: Int, scores: UnsafeMutablePointer<Float>,
+                    out: UnsafeMutablePointer<Float>) {
+            switch precision {
+            case .float32:
+                attendOneQuery(query, keys: keys[layer].floats + g, values: values[layer].floats + g, length: length,
+                               heads: heads, headSize: d, width: width, scores: scores, out: out)
+            case .float16:
+                attendOneQuery(query, halfKeys: keys[layer].halves + g, values: values[layer].halves + g,
+                               length: length, heads: heads, headSize: d, width: width, scores: scores, out: out)
+            }
+        }
         if layout.groupSize == 1 {
-            attendOneQuery(row, keys: k, values: v, length: length, heads: layout.heads, headSize: d, width: width,
-                           scores: scores.pointer, out: out)
+            attend(row, heads: layout.heads, channel: 0, scores: scores.pointer, out: out)
         } else {
             for h in 0..<layout.heads {
-                let g = layout.keyValueHead(forQuery: h) * d
-                attendOneQuery(row + h * d, keys: k + g, values: v + g, length: length, heads: 1, headSize: d,
-                               width: width, scores: scores.pointer + h * length, out: out + h * d)
+                attend(row + h * d, heads: 1, channel: layout.keyValueHead(forQuery: h) * d,
+                       scores: scores.pointer + h * length, out: out + h * d)
             }
         }
     }
@@ -73,14 +85,25 @@ public final class KVCache {
     /// and values already stored), attend causally to positions `0..<start+T` of `layer`. Per head, in blocks of
     /// ``chunkRowBlock`` query rows, it is three matrix steps, as the fused op does over a pass's own positions:
     /// `S = Q Kᵀ / √D` (`[rows, start+last]`), the causal softmax of each row over its positions `0...start+i`, and
-    /// `Y = P V` (`[rows, D]`). Returns `[1, T, H·D]`, without autodiff.
+    /// `Y = P V` (`[rows, D]`). A half-precision cache's positions are widened to fp32 first, once per call.
+    /// Returns `[1, T, H·D]`, without autodiff.
     func attendChunk(_ qkv: Tensor, layout: PackedQKV, layer: Int, start: Int) -> Tensor {
         let time = qkv.shape[1], length = start + time, d = layout.headSize
         precondition(qkv.count == time * layout.width, "one sequence: [1, T, (H + 2KV)·D]")
         let out = TensorStorage(uninitialized: time * layout.queryWidth)
         let q = SendablePointer(qkv.storage.pointer), o = SendablePointer(out.pointer)
-        let k = SendablePointer(keys[layer].pointer), v = SendablePointer(values[layer].pointer)
-        let width = self.width, rowBlock = Self.chunkRowBlock, scale = 1 / Float(d).squareRoot()
+        let width = self.width
+        var widened: [TensorStorage] = []  // a half-precision cache's positions 0..<length as fp32
+        func floats(_ rows: KVRows) -> UnsafeMutablePointer<Float> {
+            guard rows.precision == .float16 else { return rows.floats }
+            let copy = TensorStorage(uninitialized: length * width)
+            HalfPrecision.widen(rows.halves, into: copy.pointer, count: length * width)
+            widened.append(copy)
+            return copy.pointer
+        }
+        let k = SendablePointer(floats(keys[layer])), v = SendablePointer(floats(values[layer]))
+        defer { withExtendedLifetime(widened) {} }
+        let rowBlock = Self.chunkRowBlock, scale = 1 / Float(d).squareRoot()
         parallelFor(layout.heads) { heads in
             let scores = UnsafeMutablePointer<Float>.allocate(capacity: rowBlock * length)  // (rows, start + T)
             let logSumExp = UnsafeMutablePointer<Float>.allocate(capacity: length)

@@ -48,3 +48,21 @@ public func attendOneQuery(
         }
     }
 }
+
+/// ``attendOneQuery(_:keys:values:length:heads:headSize:width:scores:out:instructions:)`` over keys and values in
+/// IEEE half precision (bit patterns; a 16-bit KV cache), widened as they are read: with AVX2 or AVX-512 the same
+/// result, bit for bit, as the fp32 kernel over their fp32 values; `.portable` runs the plain C loop.
+public func attendOneQuery(
+    _ query: UnsafePointer<Float>, halfKeys keys: UnsafePointer<UInt16>, values: UnsafePointer<UInt16>, length: Int,
+    heads: Int, headSize d: Int, width c: Int, scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>,
+    instructions: VectorInstructions = .widest
+) {
+    let q = SendablePointer(UnsafeMutablePointer(mutating: query)), o = SendablePointer(out)
+    let k = SendablePointer(UnsafeMutablePointer(mutating: keys)), s = SendablePointer(scores)
+    let v = SendablePointer(UnsafeMutablePointer(mutating: values))
+    let scale = 1 / Float(d).squareRoot(), level = Int32(instructions.rawValue)
+    parallelFor(heads, minimumChunk: max(1, 8192 / max(1, length * d))) { range in
+        gpt_attend_one_query_f16(level, o.base, s.base, q.base, k.base, v.base, length, range.lowerBound,
+                                 range.upperBound, d, c, scale)
+    }
+}

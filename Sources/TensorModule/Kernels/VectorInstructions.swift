@@ -10,7 +10,7 @@ import Foundation
 public enum VectorInstructions: Int, Sendable, Comparable, CaseIterable, CustomStringConvertible {
     /// The Swift kernels: SIMD types compiled for the baseline (SSE2 on x86-64, NEON on arm64).
     case portable = 0
-    /// 256-bit AVX2 with fused multiply-add.
+    /// 256-bit AVX2 with fused multiply-add (and the F16C half-precision conversions, which every AVX2 CPU has).
     case avx2 = 2
     /// 512-bit AVX-512 (F and BW).
     case avx512 = 3
