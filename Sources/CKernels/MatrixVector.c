@@ -1,5 +1,6 @@
-// Matrix-vector products for one-token decoding (see CKernels.h). Each instruction set's kernel reads one row at a
-// time with four independent accumulators: decoding streams every weight once per token, so the loads set the pace.
+// Matrix-vector products for one-token decoding, and the same products for a few input rows (see CKernels.h):
+// decoding streams every weight once per token, so the loads set the pace. AVX-512 reads one row at a time with four
+// independent accumulators; AVX2 (16 registers) runs tiles of rows with one accumulator per pair.
 #include "CKernels.h"
 #include "Internal.h"
 
@@ -84,64 +85,57 @@
         }                                                                                                        \
     }
 
-/// Defines `name(out, ldc, weight, input, lda, m, row_begin, row_end, columns, accumulate)` as GPT_DEFINE_ROWS does,
-/// for instruction sets with 16 vector registers (AVX2), where a 2x2 tile's sixteen accumulators leave none for the
-/// loads. A tile here is up to 2 input rows by `NR_MAX` weight rows (a `NR_MAX`-th of the range apart, so the
-/// weights stream as `NR_MAX` sequential runs) with one accumulator per pair: it runs the matrix-vector kernel's four
-/// accumulator chains one after another (chain `a` takes vectors `a, a + 4, ...`, chain 0 the leftover whole vectors
-/// too), keeping `a0 + a1` and `a2` aside, so each pair still sums in exactly that kernel's order, bit for bit. The
-/// tile's rows stay in L1 across the four chains. On a Zen 3 (one thread, the lecture model's six layers), 8 input
-/// rows took 0.75-0.8x the 2x2 tiles' time, but 2 rows 1.2x: AVX2 runs the 2x2 tiles below 4 input rows.
-#define GPT_DEFINE_ROW_CHAINS(name, attributes, vector, WIDTH, zero, fmadd, load, reduce, NR_MAX)                  \
+/// Defines `name##_matvec(out, weight, input, row_begin, row_end, columns, accumulate)` and
+/// `name##_rows(out, ldc, weight, input, lda, m, row_begin, row_end, columns, accumulate)` (the signatures of
+/// GPT_DEFINE_MATVEC and GPT_DEFINE_ROWS) for fp32 weights on instruction sets with 16 vector registers (AVX2), where
+/// four accumulators per (input row, weight row) pair cannot stay in registers for a 2x2 tile. Here every pair sums
+/// in one accumulator over the whole vectors in order, then the scalar tail, then one reduction, and both products
+/// run the same tile: up to 2 input rows by 4 weight rows a quarter of the range apart (8 accumulators; the weights
+/// stream as 4 sequential runs), so a row's outputs in a batch equal its product alone, bit for bit. On a Zen 3 (one
+/// thread, the lecture model's six layers, -O2 as the package builds) this took 0.63x the time of the four-accumulator
+/// kernels for one input row and 0.70x for 8.
+#define GPT_DEFINE_CHAIN_TILES(name, attributes, vector, WIDTH, zero, fmadd, load, reduce)                         \
     attributes static inline __attribute__((always_inline)) void name##_tile(                                   \
         float *out, ptrdiff_t ldc, const float *weight, const float *input, ptrdiff_t lda, ptrdiff_t i0,         \
         ptrdiff_t r0, ptrdiff_t apart, const int MI, const int NR, ptrdiff_t columns, int accumulate) {          \
-        vector acc[2][NR_MAX], low[2][NR_MAX], third[2][NR_MAX];                                                 \
-        const float *w[NR_MAX], *x[2];                                                                           \
+        vector acc[2][4];                                                                                        \
+        const float *w[4], *x[2];                                                                                \
         GPT_UNROLL for (int j = 0; j < NR; j++) w[j] = weight + (r0 + j * apart) * columns;                     \
         GPT_UNROLL for (int i = 0; i < MI; i++) x[i] = input + (i0 + i) * lda;                                  \
-        ptrdiff_t body = columns - columns % (4 * WIDTH), whole = columns - columns % WIDTH;                     \
-        GPT_UNROLL for (int a = 0; a < 4; a++) {                                                                 \
-            GPT_UNROLL for (int i = 0; i < MI; i++) GPT_UNROLL for (int j = 0; j < NR; j++) acc[i][j] = zero();  \
-            for (ptrdiff_t c = a * WIDTH; c < body; c += 4 * WIDTH) {                                            \
-                vector wv[NR_MAX];                                                                               \
-                GPT_UNROLL for (int j = 0; j < NR; j++) wv[j] = load(w[j] + c);                                  \
-                GPT_UNROLL for (int i = 0; i < MI; i++) {                                                        \
-                    vector xv = load(x[i] + c);                                                                  \
-                    GPT_UNROLL for (int j = 0; j < NR; j++) acc[i][j] = fmadd(wv[j], xv, acc[i][j]);             \
-                }                                                                                                \
-            }                                                                                                    \
-            if (a == 0)                                                                                          \
-                for (ptrdiff_t c = body; c < whole; c += WIDTH)                                                  \
-                    GPT_UNROLL for (int i = 0; i < MI; i++) GPT_UNROLL for (int j = 0; j < NR; j++)              \
-                        acc[i][j] = fmadd(load(w[j] + c), load(x[i] + c), acc[i][j]);                            \
-            GPT_UNROLL for (int i = 0; i < MI; i++) GPT_UNROLL for (int j = 0; j < NR; j++) {                    \
-                if (a == 0) low[i][j] = acc[i][j];                                                               \
-                else if (a == 1) low[i][j] = low[i][j] + acc[i][j];                                              \
-                else if (a == 2) third[i][j] = acc[i][j];                                                        \
+        GPT_UNROLL for (int i = 0; i < MI; i++) GPT_UNROLL for (int j = 0; j < NR; j++) acc[i][j] = zero();      \
+        ptrdiff_t whole = columns - columns % WIDTH;                                                             \
+        for (ptrdiff_t c = 0; c < whole; c += WIDTH) {                                                           \
+            vector wv[4];                                                                                        \
+            GPT_UNROLL for (int j = 0; j < NR; j++) wv[j] = load(w[j] + c);                                      \
+            GPT_UNROLL for (int i = 0; i < MI; i++) {                                                            \
+                vector xv = load(x[i] + c);                                                                      \
+                GPT_UNROLL for (int j = 0; j < NR; j++) acc[i][j] = fmadd(wv[j], xv, acc[i][j]);                 \
             }                                                                                                    \
         }                                                                                                        \
         GPT_UNROLL for (int i = 0; i < MI; i++) GPT_UNROLL for (int j = 0; j < NR; j++) {                        \
             float total = 0;                                                                                     \
-            for (ptrdiff_t tail = whole; tail < columns; tail++) total += w[j][tail] * x[i][tail];               \
-            total += reduce(low[i][j] + (third[i][j] + acc[i][j]));                                              \
+            for (ptrdiff_t t = whole; t < columns; t++) total += w[j][t] * x[i][t];                              \
+            total += reduce(acc[i][j]);                                                                          \
             float *o = out + (i0 + i) * ldc + r0 + j * apart;                                                    \
             *o = accumulate ? *o + total : total;                                                                \
         }                                                                                                        \
     }                                                                                                            \
-    attributes static void name(float *out, ptrdiff_t ldc, const float *weight, const float *input,             \
-                                ptrdiff_t lda, ptrdiff_t m, ptrdiff_t row_begin, ptrdiff_t row_end,              \
-                                ptrdiff_t columns, int accumulate) {                                             \
-        ptrdiff_t part = (row_end - row_begin) / NR_MAX, i;                                                      \
+    attributes static void name##_rows(float *out, ptrdiff_t ldc, const float *weight, const float *input,      \
+                                       ptrdiff_t lda, ptrdiff_t m, ptrdiff_t row_begin, ptrdiff_t row_end,       \
+                                       ptrdiff_t columns, int accumulate) {                                      \
+        ptrdiff_t part = (row_end - row_begin) / 4, i;                                                           \
         for (ptrdiff_t r = row_begin; r < row_begin + part; r++) {                                               \
-            for (i = 0; i + 2 <= m; i += 2)                                                                      \
-                name##_tile(out, ldc, weight, input, lda, i, r, part, 2, NR_MAX, columns, accumulate);           \
-            if (i < m) name##_tile(out, ldc, weight, input, lda, i, r, part, 1, NR_MAX, columns, accumulate);    \
+            for (i = 0; i + 2 <= m; i += 2) name##_tile(out, ldc, weight, input, lda, i, r, part, 2, 4, columns, accumulate); \
+            if (i < m) name##_tile(out, ldc, weight, input, lda, i, r, part, 1, 4, columns, accumulate);         \
         }                                                                                                        \
-        for (ptrdiff_t r = row_begin + NR_MAX * part; r < row_end; r++) {                                        \
+        for (ptrdiff_t r = row_begin + 4 * part; r < row_end; r++) {                                             \
             for (i = 0; i + 2 <= m; i += 2) name##_tile(out, ldc, weight, input, lda, i, r, 0, 2, 1, columns, accumulate); \
             if (i < m) name##_tile(out, ldc, weight, input, lda, i, r, 0, 1, 1, columns, accumulate);           \
         }                                                                                                        \
+    }                                                                                                            \
+    attributes static void name##_matvec(float *out, const float *weight, const float *input, ptrdiff_t row_begin, \
+                                         ptrdiff_t row_end, ptrdiff_t columns, int accumulate) {                 \
+        name##_rows(out, 0, weight, input, 0, 1, row_begin, row_end, columns, accumulate);                      \
     }
 
 static void plain_f32(float *out, const float *weight, const float *input,
@@ -179,14 +173,10 @@ GPT_AVX2 static inline __m256 widen8(const uint16_t *p) {
 
 GPT_DEFINE_MATVEC(matvec_f32_avx512, GPT_AVX512, float, __m512, 16, _mm512_setzero_ps, _mm512_fmadd_ps,
                   _mm512_loadu_ps, _mm512_loadu_ps, _mm512_reduce_add_ps, plain_f32_weight)
-GPT_DEFINE_MATVEC(matvec_f32_avx2, GPT_AVX2, float, __m256, 8, _mm256_setzero_ps, _mm256_fmadd_ps,
-                  _mm256_loadu_ps, _mm256_loadu_ps, gpt_reduce_add_256, plain_f32_weight)
 GPT_DEFINE_ROWS(rows_f32_avx512, GPT_AVX512, __m512, 16, _mm512_setzero_ps, _mm512_fmadd_ps, _mm512_loadu_ps,
                 _mm512_reduce_add_ps)
-GPT_DEFINE_ROWS(rows_f32_avx2, GPT_AVX2, __m256, 8, _mm256_setzero_ps, _mm256_fmadd_ps, _mm256_loadu_ps,
-                gpt_reduce_add_256)
-GPT_DEFINE_ROW_CHAINS(row_chains_f32_avx2, GPT_AVX2, __m256, 8, _mm256_setzero_ps, _mm256_fmadd_ps, _mm256_loadu_ps,
-                      gpt_reduce_add_256, 4)
+GPT_DEFINE_CHAIN_TILES(f32_avx2, GPT_AVX2, __m256, 8, _mm256_setzero_ps, _mm256_fmadd_ps, _mm256_loadu_ps,
+                       gpt_reduce_add_256)
 GPT_DEFINE_MATVEC(matvec_bf16_avx512, GPT_AVX512, uint16_t, __m512, 16, _mm512_setzero_ps, _mm512_fmadd_ps,
                   _mm512_loadu_ps, widen16, _mm512_reduce_add_ps, plain_bf16_weight)
 GPT_DEFINE_MATVEC(matvec_bf16_avx2, GPT_AVX2, uint16_t, __m256, 8, _mm256_setzero_ps, _mm256_fmadd_ps,
@@ -197,7 +187,7 @@ GPT_DEFINE_MATVEC(matvec_bf16_avx2, GPT_AVX2, uint16_t, __m256, 8, _mm256_setzer
 void gpt_matvec_f32(int level, float *out, const float *weight, const float *input,
                     ptrdiff_t row_begin, ptrdiff_t row_end, ptrdiff_t columns, int accumulate) {
     GPT_DISPATCH(level, matvec_f32_avx512(out, weight, input, row_begin, row_end, columns, accumulate),
-                 matvec_f32_avx2(out, weight, input, row_begin, row_end, columns, accumulate),
+                 f32_avx2_matvec(out, weight, input, row_begin, row_end, columns, accumulate),
                  plain_f32(out, weight, input, row_begin, row_end, columns, accumulate));
 }
 
@@ -211,8 +201,7 @@ void gpt_matvec_bf16(int level, float *out, const uint16_t *weight, const float 
 void gpt_rows_f32(int level, float *out, ptrdiff_t ldc, const float *weight, const float *input, ptrdiff_t lda,
                   ptrdiff_t m, ptrdiff_t row_begin, ptrdiff_t row_end, ptrdiff_t columns, int accumulate) {
     GPT_DISPATCH(level, rows_f32_avx512(out, ldc, weight, input, lda, m, row_begin, row_end, columns, accumulate),
-                 if (m >= 4) row_chains_f32_avx2(out, ldc, weight, input, lda, m, row_begin, row_end, columns, accumulate);
-                 else rows_f32_avx2(out, ldc, weight, input, lda, m, row_begin, row_end, columns, accumulate),
+                 f32_avx2_rows(out, ldc, weight, input, lda, m, row_begin, row_end, columns, accumulate),
                  for (ptrdiff_t i = 0; i < m; i++)
                      plain_f32(out + i * ldc, weight, input + i * lda, row_begin, row_end, columns, accumulate));
 }
