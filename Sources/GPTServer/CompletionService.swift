@@ -64,7 +64,7 @@ public final class CompletionService: @unchecked Sendable {
         roundedWeights = precision == .float32 ? nil : (model as? GPTLanguageModel).map { RoundedWeights($0.matrices) }
         batch = DecodingBatch(model: model, tokenizer: tokenizer, limit: max(1, parallel), precision: precision,
                               roundedWeights: roundedWeights, prefillChunk: batching.prefillChunk,
-                              prefixCache: batching.makePrefixCache())
+                              prefixCache: batching.makePrefixCache(), threads: batching.threads)
         let batch = self.batch, metrics = self.metrics
         batch.onStep = { metrics.step($0) }
         let thread = Thread { batch.run() }

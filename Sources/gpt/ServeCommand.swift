@@ -27,11 +27,14 @@ struct ServeCommand: AsyncParsableCommand {
     var cacheMb = BatchingOptions().prefixCacheMegabytes
     @Option(help: "Keys and values of the KV cache in fp32 (exact) or fp16 (half precision: half the bytes attention reads per token; logits move by their rounding, as with llama.cpp's default f16 cache).")
     var kvCache = KVCachePrecision.float32
+    @Option(help: "Cores the decoding steps use (default: every core, or GPT_THREADS); fewer leave the HTTP side a core of its own.")
+    var threads: Int?
 
     func run() async throws {
         let url = model.url
         var loaded: Checkpoint?
-        let batching = BatchingOptions(prefillChunk: prefillChunk, prefixCacheMegabytes: cacheMb, kvCache: kvCache)
+        let batching = BatchingOptions(prefillChunk: prefillChunk, prefixCacheMegabytes: cacheMb, kvCache: kvCache,
+                                       threads: threads)
         try reportingErrors {
             try batching.validate()
             guard (1...64).contains(parallel), (0...10_000).contains(queue) else {

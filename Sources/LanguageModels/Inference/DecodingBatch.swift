@@ -58,6 +58,8 @@ public final class DecodingBatch: @unchecked Sendable {
     public let prefillChunk: Int
     /// Where prompts find their cached prefixes, or nil.
     public let prefixCache: PrefixCache?
+    /// Cores each step's kernels use (nil: the caller's ``KernelSettings/threads``).
+    public let threads: Int?
     /// Called after every step with what it did (on the stepping thread).
     public var onStep: (@Sendable (StepReport) -> Void)?
 
@@ -70,13 +72,14 @@ public final class DecodingBatch: @unchecked Sendable {
 
     public init(model: any LanguageModel, tokenizer: Tokenizer, limit: Int, precision: MatrixPrecision = .float32,
                 roundedWeights: RoundedWeights? = nil, prefillChunk: Int = BatchingOptions().prefillChunk,
-                prefixCache: PrefixCache? = nil) {
+                prefixCache: PrefixCache? = nil, threads: Int? = nil) {
         self.model = model
         self.tokenizer = tokenizer
         self.limit = max(1, limit)
         self.precision = precision
         self.prefillChunk = max(1, prefillChunk)
         self.prefixCache = prefixCache
+        self.threads = threads.map { max(1, $0) }
         let gpt = model as? GPTLanguageModel
         self.roundedWeights = precision == .float32 ? nil : roundedWeights ?? gpt.map { RoundedWeights($0.matrices) }
     }
@@ -129,7 +132,10 @@ public final class DecodingBatch: @unchecked Sendable {
                                                         sample: request.sample, model: model, tokenizer: tokenizer)))
         }
         var report = StepReport()
-        let logits = KernelSettings.with(precision: precision, weights: roundedWeights) { nextLogits(&report) }
+        var settings = KernelSettings.current
+        (settings.precision, settings.roundedWeights) = (precision, roundedWeights)
+        if let threads { settings.threads = threads }
+        let logits = KernelSettings.with(settings) { nextLogits(&report) }
         var finished = IndexSet()
         for i in running.indices {
             guard let logits = logits[i] else { continue }  // still prefilling
