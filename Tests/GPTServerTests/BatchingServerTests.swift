@@ -97,4 +97,34 @@ import FoundationNetworking
             }
         }
     }
+
+    /// `gpt serve --kv-cache fp16`: every generation's cache is half precision, so a completion's log-probabilities
+    /// are those of the same generation run here with `SamplingOptions.kvCache = .float16`, not the fp32 cache's.
+    @Test func theServersKVCachePrecisionReachesEveryGeneration() async throws {
+        func local(_ precision: KVCachePrecision) throws -> [Float] {
+            var generator = SeededGenerator(seed: 21)
+            var configuration = ModelConfiguration(modelType: .gpt, vocabSize: 11, blockSize: 16)
+            (configuration.layerCount, configuration.headCount, configuration.embeddingSize) = (2, 2, 16)
+            let model = GPTLanguageModel(configuration, generator: &generator)
+            let tokenizer = Tokenizer.character(CharacterTokenizer(training: "abcdefghij "))
+            var options = SamplingOptions()
+            (options.temperature, options.maxNewTokens, options.logprobs, options.kvCache) = (0, 10, 1, precision)
+            var values: [Float] = []
+            let text = TextGenerator(model: model, tokenizer: tokenizer)
+            try text.generate(prompt: try text.promptTokens("abc"), options: options) {
+                values += $0.tokens.map(\.logprob)
+                return true
+            }
+            return values
+        }
+        let (half, full) = (try local(.float16), try local(.float32))
+        #expect(half != full && half.count == 10)
+        let server = ServerTests.makeServer(blockSize: 16, width: 16, batching: BatchingOptions(kvCache: .float16))
+        try await LiveServer.with(server) { server in
+            let answer = try await server.complete(#"{"prompt":"abc","max_tokens":10,"temperature":0,"logprobs":1}"#)
+            let choice = (answer.object["choices"] as? [[String: Any]])?.first ?? [:]
+            let served = ((choice["logprobs"] as? [String: Any])?["token_logprobs"] as? [Double] ?? []).map(Float.init)
+            #expect(answer.status == 200 && served == half, "\(served) vs \(half)")
+        }
+    }
 }
