@@ -9,7 +9,7 @@ extension BenchCommand {
     /// of `--precision`, the precisions alternating round after round; medians. Each precision's weight copies are
     /// made by an untimed warm-up (as loading is not timed).
     func timeInference() throws {
-        let batchSizes = try batch.map(Self.batchSizes), kvCaches = try Self.kvCaches(kvCache)  // refused before anything runs
+        let batchSizes = try batch.map(Self.batchSizes)  // refused before anything runs
         let (model, tokenizer, description) = try inferenceModel()
         let vocabularySize = model.configuration.vocabSize
         let prompt = (0..<promptTokens).map { ($0 * 7919) % vocabularySize }
@@ -60,7 +60,7 @@ extension BenchCommand {
                          median(decode[precision]!), max(1, rounds), peakMegabytes()))
         }
         if let batchSizes {
-            timeBatches(batchSizes, kvCaches: kvCaches, model: model, tokenizer: tokenizer, median: median)
+            timeBatches(batchSizes, kvCaches: kvCache.values, model: model, tokenizer: tokenizer, median: median)
         }
     }
 
@@ -90,16 +90,6 @@ extension BenchCommand {
                              + "(%.2fx batch %d; medians of %d)", precision.rawValue, kvCache.rawValue, size, rate,
                              rate / first, sizes[0], max(1, rounds)))
             }
-        }
-    }
-
-    /// `--kv-cache`'s precisions.
-    private static func kvCaches(_ list: String) throws -> [KVCachePrecision] {
-        try list.split(separator: ",", omittingEmptySubsequences: false).map { name in
-            guard let precision = KVCachePrecision(name: String(name)) else {
-                throw GPTError.invalidArgument(name: "--kv-cache", reason: "use a comma-separated list of fp32 and fp16")
-            }
-            return precision
         }
     }
 

@@ -26,7 +26,7 @@ struct BenchCommand: ParsableCommand {
     var sample = false
     @Option(help: "Tokens generated per sampling measurement.") var sampleTokens = 200
     @Option(help: "Precisions to time training steps and sampling in (comma-separated: fp32, bf16, q8; bf16 trains in fp32 where the CPU has no bfloat16 kernel, and says so; q8 times sampling only).")
-    var precision = PrecisionList([.float32])
+    var precision = PrecisionList<MatrixPrecision>([.float32])
 
     @Flag(help: "Time inference alone on a GPT-2 124M-shaped model with random weights (50,257 tokens, 12 layers of 768): prefill of --prompt-tokens and KV-cached decoding of --sample-tokens, in each precision, alternating for --rounds, medians.")
     var inference = false
@@ -37,7 +37,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "With --inference: also time decoding of this many sequences advancing together in one batch (comma-separated, e.g. 1,8): aggregate tokens/s of --sample-tokens each, without a server.")
     var batch: String?
     @Option(help: "With --batch: the KV caches' precisions to time, alternating (comma-separated: fp32, fp16).")
-    var kvCache = "fp32"
+    var kvCache = PrecisionList<KVCachePrecision>([.float32])
 
     func run() throws {
         if inference { return try reportingErrors { try timeInference() } }

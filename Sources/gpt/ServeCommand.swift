@@ -25,7 +25,7 @@ struct ServeCommand: AsyncParsableCommand {
     var prefillChunk = BatchingOptions().prefillChunk
     @Option(help: "Megabytes of keys and values kept for prompts that start like an earlier one (0: no prefix cache).")
     var cacheMb = BatchingOptions().prefixCacheMegabytes
-    @Option(help: "Keys and values of the KV cache in fp32 (exact) or fp16 (half precision: half the bytes attention reads per token; logits move by their rounding, as with llama.cpp's default f16 cache).")
+    @Option(help: KVCachePrecision.help)
     var kvCache = KVCachePrecision.float32
     @Option(help: "Cores the decoding steps use (default: every core, or GPT_THREADS); fewer leave the HTTP side a core of its own.")
     var threads: Int?

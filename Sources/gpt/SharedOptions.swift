@@ -28,7 +28,7 @@ struct SamplingArguments: ParsableArguments {
     var seed: UInt64 = 1337
     @Option(help: "Matrix products in fp32 (exact), bf16 (bfloat16 weights: half the memory traffic per token; logits rounded) or q8 (8-bit weights in Q8_0 blocks: about half the bytes of bf16; activations quantised per block).")
     var precision = MatrixPrecision.float32
-    @Option(help: "Keys and values of the KV cache in fp32 (exact) or fp16 (half precision: half the bytes attention reads per token; logits move by their rounding, as with llama.cpp's default f16 cache).")
+    @Option(help: KVCachePrecision.help)
     var kvCache = KVCachePrecision.float32
 
     /// The options, validated.
