@@ -19,19 +19,20 @@ static void softmax_in_place(float *row, ptrdiff_t length) {
 #define GPT_DEFINE_PLAIN_ATTEND(name, type, widen)                                                               \
     static void name(float *out, float *scores, const float *query, const type *keys, const type *values,       \
                      ptrdiff_t length, ptrdiff_t head_begin, ptrdiff_t head_end, ptrdiff_t d, ptrdiff_t width,     \
-                     float scale) {                                                                              \
+                     float scale, ptrdiff_t group) {                                                             \
         for (ptrdiff_t h = head_begin; h < head_end; h++) {                                                      \
             float *row = scores + h * length, *y = out + h * d;                                                  \
             const float *q = query + h * d;                                                                      \
+            ptrdiff_t kv = h / group * d;                                                                        \
             for (ptrdiff_t j = 0; j < length; j++) {                                                             \
                 float dot = 0;                                                                                   \
-                for (ptrdiff_t e = 0; e < d; e++) dot += q[e] * widen(keys[j * width + h * d + e]);              \
+                for (ptrdiff_t e = 0; e < d; e++) dot += q[e] * widen(keys[j * width + kv + e]);                 \
                 row[j] = dot * scale;                                                                            \
             }                                                                                                    \
             softmax_in_place(row, length);                                                                       \
             for (ptrdiff_t e = 0; e < d; e++) y[e] = 0;                                                          \
             for (ptrdiff_t j = 0; j < length; j++)                                                               \
-                for (ptrdiff_t e = 0; e < d; e++) y[e] += row[j] * widen(values[j * width + h * d + e]);         \
+                for (ptrdiff_t e = 0; e < d; e++) y[e] += row[j] * widen(values[j * width + kv + e]);            \
         }                                                                                                        \
     }
 
@@ -57,18 +58,25 @@ GPT_AVX512 static inline __m128 reduce4_512(__m512 a, __m512 b, __m512 c, __m512
 
 /// Defines `name` for head sizes up to 128 that are a multiple of `WIDTH` (the vector's lanes): a head's scaled
 /// query and its output row stay in registers while the keys (four at a time, their four sums reduced together),
-/// then the values, stream past; the softmax's exponentials are the vector ones of gpt_exp_shifted. The head's
-/// loop is compiled once per vector count (`blocks`, a constant in each case of the switch), so that the query and
-/// output vectors are registers, not an array in memory (AVX2 has 16 registers: 8 query vectors for a head of 64).
+/// then the values, stream past; the softmax's exponentials are the vector ones of gpt_exp_shifted. The loops are
+/// compiled once per vector count (`blocks`, a constant in each case of the switch), so that the query and output
+/// vectors are registers, not an array in memory (AVX2 has 16 registers: 8 query vectors for a head of 64).
+///
+/// The query heads that share a key/value head (grouped-query attention) go through its keys, then its values, a
+/// block of positions at a time, every head of the group over the block while it is in L1, so the cache is read
+/// from memory once per group instead of once per query head. Each head's operations are the same, in the same
+/// order, as a head alone (blocks start at multiples of 4, so the keys' groups of four are the same; an output row
+/// is stored and reloaded between blocks), so the result is the same bit for bit.
 #define GPT_DEFINE_ATTEND(name, attributes, level, type, vector, WIDTH, zero, set1, mul, fmadd, load, kvload,     \
                           store, reduce, reduce4)                                                                \
-    attributes static inline __attribute__((always_inline)) void name##_head(                                   \
-        float *out, float *row, const float *query, const type *keys, const type *values, ptrdiff_t length,      \
-        ptrdiff_t width, float scale, const int blocks) {                                                        \
-        vector q[128 / WIDTH], y[128 / WIDTH];                                                                   \
+    /* row[j] = scale * q . k_j for j in [j0, j1), j0 a multiple of 4 */                                         \
+    attributes static inline __attribute__((always_inline)) void name##_scores(                                 \
+        float *row, const float *query, const type *keys, ptrdiff_t j0, ptrdiff_t j1, ptrdiff_t width,          \
+        float scale, const int blocks) {                                                                         \
+        vector q[128 / WIDTH];                                                                                   \
         GPT_UNROLL for (int b = 0; b < blocks; b++) q[b] = mul(load(query + WIDTH * b), set1(scale));            \
-        ptrdiff_t j = 0;                                                                                         \
-        for (; j + 4 <= length; j += 4) {                                                                        \
+        ptrdiff_t j = j0;                                                                                        \
+        for (; j + 4 <= j1; j += 4) {                                                                            \
             const type *k = keys + j * width;                                                                    \
             vector dots[4];                                                                                      \
             GPT_UNROLL for (int t = 0; t < 4; t++) dots[t] = mul(q[0], kvload(k + t * width));                   \
@@ -76,38 +84,67 @@ GPT_AVX512 static inline __m128 reduce4_512(__m512 a, __m512 b, __m512 c, __m512
                 GPT_UNROLL for (int t = 0; t < 4; t++) dots[t] = fmadd(q[b], kvload(k + t * width + WIDTH * b), dots[t]); \
             _mm_storeu_ps(row + j, reduce4(dots[0], dots[1], dots[2], dots[3]));                                 \
         }                                                                                                        \
-        for (; j < length; j++) {                                                                                \
+        for (; j < j1; j++) {                                                                                    \
             const type *k = keys + j * width;                                                                    \
             vector dot = mul(q[0], kvload(k));                                                                   \
             GPT_UNROLL for (int b = 1; b < blocks; b++) dot = fmadd(q[b], kvload(k + WIDTH * b), dot);           \
             row[j] = reduce(dot);                                                                                \
         }                                                                                                        \
+    }                                                                                                            \
+    attributes static inline __attribute__((always_inline)) void name##_normalize(float *row, ptrdiff_t length) { \
         float top = row[0];                                                                                      \
         for (ptrdiff_t t = 1; t < length; t++) top = row[t] > top ? row[t] : top;                                \
         float inverse = 1 / gpt_exp_shifted(level, row, row, length, top);                                       \
         for (ptrdiff_t t = 0; t < length; t++) row[t] *= inverse;                                                \
-        GPT_UNROLL for (int b = 0; b < blocks; b++) y[b] = zero();                                               \
-        for (ptrdiff_t j = 0; j < length; j++) {                                                                 \
+    }                                                                                                            \
+    /* out (+)= sum over j in [j0, j1) of row[j] v_j, from zero when `first` */                                  \
+    attributes static inline __attribute__((always_inline)) void name##_values(                                 \
+        float *out, const float *row, const type *values, ptrdiff_t j0, ptrdiff_t j1, ptrdiff_t width,          \
+        int first, const int blocks) {                                                                           \
+        vector y[128 / WIDTH];                                                                                   \
+        GPT_UNROLL for (int b = 0; b < blocks; b++) y[b] = first ? zero() : load(out + WIDTH * b);               \
+        for (ptrdiff_t j = j0; j < j1; j++) {                                                                    \
             const type *v = values + j * width;                                                                  \
             vector p = set1(row[j]);                                                                             \
             GPT_UNROLL for (int b = 0; b < blocks; b++) y[b] = fmadd(p, kvload(v + WIDTH * b), y[b]);            \
         }                                                                                                        \
         GPT_UNROLL for (int b = 0; b < blocks; b++) store(out + WIDTH * b, y[b]);                                \
     }                                                                                                            \
+    /* query heads [h0, h1), all of one key/value head (columns kv.. of keys and values) */                     \
+    attributes static inline __attribute__((always_inline)) void name##_group(                                  \
+        float *out, float *scores, const float *query, const type *keys, const type *values, ptrdiff_t length,   \
+        ptrdiff_t h0, ptrdiff_t h1, ptrdiff_t kv, ptrdiff_t d, ptrdiff_t width, float scale, const int blocks) { \
+        ptrdiff_t step = h1 - h0 == 1 ? length : GPT_ATTEND_BLOCK_BYTES / (d * (ptrdiff_t)sizeof(type)) / 4 * 4; \
+        if (step < 4) step = 4;                                                                                  \
+        for (ptrdiff_t j0 = 0; j0 < length; j0 += step) {                                                        \
+            ptrdiff_t j1 = j0 + step < length ? j0 + step : length;                                              \
+            for (ptrdiff_t h = h0; h < h1; h++)                                                                  \
+                name##_scores(scores + h * length, query + h * d, keys + kv, j0, j1, width, scale, blocks);      \
+        }                                                                                                        \
+        for (ptrdiff_t h = h0; h < h1; h++) name##_normalize(scores + h * length, length);                      \
+        for (ptrdiff_t j0 = 0; j0 < length; j0 += step) {                                                        \
+            ptrdiff_t j1 = j0 + step < length ? j0 + step : length;                                              \
+            for (ptrdiff_t h = h0; h < h1; h++)                                                                  \
+                name##_values(out + h * d, scores + h * length, values + kv, j0, j1, width, j0 == 0, blocks);    \
+        }                                                                                                        \
+    }                                                                                                            \
     attributes static void name(float *out, float *scores, const float *query, const type *keys,               \
                                 const type *values, ptrdiff_t length, ptrdiff_t head_begin, ptrdiff_t head_end,    \
-                                ptrdiff_t d, ptrdiff_t width, float scale) {                                       \
-        for (ptrdiff_t h = head_begin; h < head_end; h++) {                                                      \
-            float *o = out + h * d, *row = scores + h * length;                                                  \
-            const float *q = query + h * d;                                                                      \
-            const type *k = keys + h * d, *v = values + h * d;                                                   \
+                                ptrdiff_t d, ptrdiff_t width, float scale, ptrdiff_t group) {                     \
+        for (ptrdiff_t h0 = head_begin, h1; h0 < head_end; h0 = h1) {                                           \
+            h1 = (h0 / group + 1) * group < head_end ? (h0 / group + 1) * group : head_end;                      \
+            ptrdiff_t kv = h0 / group * d;                                                                       \
             switch (d / WIDTH) {                                                                                 \
             GPT_ATTEND_CASES_##WIDTH(name)                                                                       \
             }                                                                                                    \
         }                                                                                                        \
     }
 
-#define GPT_ATTEND_CASE(name, blocks) case blocks: name##_head(o, row, q, k, v, length, width, scale, blocks); break;
+/// The bytes of keys (or values) of one key/value head that a group of query heads goes through at a time.
+#define GPT_ATTEND_BLOCK_BYTES 8192
+
+#define GPT_ATTEND_CASE(name, blocks)                                                                            \
+    case blocks: name##_group(out, scores, query, keys, values, length, h0, h1, kv, d, width, scale, blocks); break;
 #define GPT_ATTEND_CASES_16(name) GPT_ATTEND_CASE(name, 1) GPT_ATTEND_CASE(name, 2) GPT_ATTEND_CASE(name, 3)         \
     GPT_ATTEND_CASE(name, 4) GPT_ATTEND_CASE(name, 5) GPT_ATTEND_CASE(name, 6) GPT_ATTEND_CASE(name, 7)              \
     GPT_ATTEND_CASE(name, 8)
@@ -139,21 +176,24 @@ GPT_DEFINE_ATTEND(attend_f16_avx2, GPT_AVX2, 2, uint16_t, __m256, 8, _mm256_setz
 #ifdef GPT_X86
 #define GPT_DEFINE_ATTEND_ENTRY(name, type, wide, narrow, plain)                                                 \
     void name(int level, float *out, float *scores, const float *query, const type *keys, const type *values,    \
-              ptrdiff_t length, ptrdiff_t head_begin, ptrdiff_t head_end, ptrdiff_t d, ptrdiff_t width, float scale) { \
+              ptrdiff_t length, ptrdiff_t head_begin, ptrdiff_t head_end, ptrdiff_t d, ptrdiff_t width, float scale, \
+              ptrdiff_t group) {                                                                                 \
         if (level > gpt_simd_level()) level = gpt_simd_level();                                                  \
+        if (group < 1) group = 1;                                                                                \
         if (level >= 3 && d % 16 == 0 && d <= 128)                                                               \
-            wide(out, scores, query, keys, values, length, head_begin, head_end, d, width, scale);               \
+            wide(out, scores, query, keys, values, length, head_begin, head_end, d, width, scale, group);        \
         else if (level >= 2 && d % 8 == 0 && d <= 128)                                                           \
-            narrow(out, scores, query, keys, values, length, head_begin, head_end, d, width, scale);             \
+            narrow(out, scores, query, keys, values, length, head_begin, head_end, d, width, scale, group);      \
         else                                                                                                     \
-            plain(out, scores, query, keys, values, length, head_begin, head_end, d, width, scale);              \
+            plain(out, scores, query, keys, values, length, head_begin, head_end, d, width, scale, group);       \
     }
 #else
 #define GPT_DEFINE_ATTEND_ENTRY(name, type, wide, narrow, plain)                                                 \
     void name(int level, float *out, float *scores, const float *query, const type *keys, const type *values,    \
-              ptrdiff_t length, ptrdiff_t head_begin, ptrdiff_t head_end, ptrdiff_t d, ptrdiff_t width, float scale) { \
+              ptrdiff_t length, ptrdiff_t head_begin, ptrdiff_t head_end, ptrdiff_t d, ptrdiff_t width, float scale, \
+              ptrdiff_t group) {                                                                                 \
         (void)level;                                                                                             \
-        plain(out, scores, query, keys, values, length, head_begin, head_end, d, width, scale);                  \
+        plain(out, scores, query, keys, values, length, head_begin, head_end, d, width, scale, group < 1 ? 1 : group); \
     }
 #endif
 

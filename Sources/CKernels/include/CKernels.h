@@ -30,18 +30,20 @@ void gpt_rows_f32(int level, float *out, ptrdiff_t ldc, const float *weight, con
 void gpt_matvec_bf16(int level, float *out, const uint16_t *weight, const float *input,
                      ptrdiff_t row_begin, ptrdiff_t row_end, ptrdiff_t columns, int accumulate);
 
-/// Causal attention of one query to `length` cached positions, for heads [head_begin, head_end).
-/// query, out: [heads * head_size]; keys, values: [length, width] (head h owns columns h*head_size..); scores:
-/// scratch [heads, length]. out[h] = softmax(scale * K_h q_h) V_h.
+/// Causal attention of one query to `length` cached positions, for query heads [head_begin, head_end), `group` query
+/// heads to a key/value head (1 without grouped-query attention). query, out: [heads * head_size]; keys, values:
+/// [length, width] (key/value head g owns columns g*head_size..); scores: scratch [heads, length].
+/// out[h] = softmax(scale * K_{h/group} q_h) V_{h/group}. A group's heads go through its keys and values together,
+/// a block at a time; each head's result is the same, bit for bit, as that head alone.
 void gpt_attend_one_query(int level, float *out, float *scores, const float *query, const float *keys,
                           const float *values, ptrdiff_t length, ptrdiff_t head_begin, ptrdiff_t head_end,
-                          ptrdiff_t head_size, ptrdiff_t width, float scale);
+                          ptrdiff_t head_size, ptrdiff_t width, float scale, ptrdiff_t group);
 
 /// As gpt_attend_one_query, with keys and values in IEEE half precision (a 16-bit KV cache), widened in registers:
 /// the same result as gpt_attend_one_query over their fp32 values, bit for bit, at the same level.
 void gpt_attend_one_query_f16(int level, float *out, float *scores, const float *query, const uint16_t *keys,
                               const uint16_t *values, ptrdiff_t length, ptrdiff_t head_begin, ptrdiff_t head_end,
-                              ptrdiff_t head_size, ptrdiff_t width, float scale);
+                              ptrdiff_t head_size, ptrdiff_t width, float scale, ptrdiff_t group);
 
 /// out[i] = the half-precision bit pattern nearest input[i] (ties to even, overflow to infinity), i in [0, count).
 void gpt_round_to_f16(int level, uint16_t *out, const float *input, ptrdiff_t count);

@@ -58,26 +58,18 @@ public final class KVCache {
     private func attendRow(_ row: UnsafePointer<Float>, layout: PackedQKV, layer: Int, length: Int,
                            out: UnsafeMutablePointer<Float>) {
         let d = layout.headSize
-        let scores = TensorStorage(zeros: layout.heads * length)
-        // Query heads `heads` (all of them, or one of a group) against key/value head channels `g...`.
-        func attend(_ query: UnsafePointer<Float>, heads: Int, channel g: Int, scores: UnsafeMutablePointer<Float>,
-                    out: UnsafeMutablePointer<Float>) {
-            switch precision {
-            case .float32:
-                attendOneQuery(query, keys: keys[layer].floats + g, values: values[layer].floats + g, length: length,
-                               heads: heads, headSize: d, width: width, scores: scores, out: out)
-            case .float16:
-                attendOneQuery(query, halfKeys: keys[layer].halves + g, values: values[layer].halves + g,
-                               length: length, heads: heads, headSize: d, width: width, scores: scores, out: out)
-            }
-        }
-        if layout.groupSize == 1 {
-            attend(row, heads: layout.heads, channel: 0, scores: scores.pointer, out: out)
-        } else {
-            for h in 0..<layout.heads {
-                attend(row + h * d, heads: 1, channel: layout.keyValueHead(forQuery: h) * d,
-                       scores: scores.pointer + h * length, out: out + h * d)
-            }
+        let scores = TensorStorage(zeros: layout.heads * length), group = layout.groupSize
+        // Every query head at once; a group's heads share their key/value head's columns (the kernel reads them
+        // once per group).
+        switch precision {
+        case .float32:
+            attendOneQuery(row, keys: keys[layer].floats, values: values[layer].floats, length: length,
+                           heads: layout.heads, headSize: d, width: width, scores: scores.pointer, out: out,
+                           group: group)
+        case .float16:
+            attendOneQuery(row, halfKeys: keys[layer].halves, values: values[layer].halves, length: length,
+                           heads: layout.heads, headSize: d, width: width, scores: scores.pointer, out: out,
+                           group: group)
         }
     }
 

@@ -1,38 +1,42 @@
 import CKernels
 
-/// Causal attention of one query row to `length` cached positions, head by head (heads split across cores):
-/// `out_h = softmax(q_h K_hᵀ / √D) V_h`.
+/// Causal attention of one query row to `length` cached positions, head by head (heads split across cores, a
+/// group's heads on one core): `out_h = softmax(q_h K_gᵀ / √D) V_g` with `g = h / group`, `group` query heads per
+/// key/value head (grouped-query attention; 1 without).
 ///
-/// Shapes: `query` `[C]` (head `h` owns channels `h*D..<(h+1)*D`), `keys`/`values` `[length, C]` with row stride
-/// `width`, `scores` scratch `[heads, length]`, `out` `[C]`. With AVX2 or AVX-512 the C kernel runs (it keeps a
-/// head's query and output in registers); `.portable` runs the Swift loop below.
+/// Shapes: `query` `[H·D]` (head `h` owns channels `h*D..<(h+1)*D`), `keys`/`values` `[length, ·]` with row stride
+/// `width` (key/value head `g` owns columns `g*D..<(g+1)*D`), `scores` scratch `[heads, length]`, `out` `[H·D]`.
+/// With AVX2 or AVX-512 the C kernel runs (it keeps a head's query and output in registers, and takes a group's
+/// heads through its keys and values together, so the cache streams from memory once per group; each head's
+/// result is that of the head alone, bit for bit); `.portable` runs the Swift loop below.
 public func attendOneQuery(
     _ query: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, length: Int,
     heads: Int, headSize d: Int, width c: Int, scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>,
-    instructions: VectorInstructions = .widest
+    group: Int = 1, instructions: VectorInstructions = .widest
 ) {
+    precondition(group >= 1 && heads % group == 0, "query heads in whole groups")
     let q = SendablePointer(UnsafeMutablePointer(mutating: query)), o = SendablePointer(out)
     let k = SendablePointer(UnsafeMutablePointer(mutating: keys)), s = SendablePointer(scores)
     let v = SendablePointer(UnsafeMutablePointer(mutating: values))
     let scale = 1 / Float(d).squareRoot()
     if instructions != .portable {
         let level = Int32(instructions.rawValue)
-        parallelFor(heads, minimumChunk: max(1, 8192 / max(1, length * d))) { range in
-            gpt_attend_one_query(level, o.base, s.base, q.base, k.base, v.base, length, range.lowerBound,
-                                 range.upperBound, d, c, scale)
+        parallelFor(heads / group, minimumChunk: max(1, 8192 / max(1, length * d * group))) { range in
+            gpt_attend_one_query(level, o.base, s.base, q.base, k.base, v.base, length, range.lowerBound * group,
+                                 range.upperBound * group, d, c, scale, group)
         }
         return
     }
     parallelFor(heads, minimumChunk: max(1, 8192 / max(1, length * d))) { range in
         for h in range {
-            let row = s.base + h * length, query = q.base + h * d
-            for j in 0..<length { row[j] = dotProduct(query, k.base + j * c + h * d, count: d) * scale }
+            let row = s.base + h * length, query = q.base + h * d, g = h / group * d
+            for j in 0..<length { row[j] = dotProduct(query, k.base + j * c + g, count: d) * scale }
             softmaxForward(out: row, input: row, rows: 1, columns: length)
             let y = o.base + h * d
             y.update(repeating: 0, count: d)
             let vectorized = d - d % 8
             for j in 0..<length {
-                let weight = row[j], value = v.base + j * c + h * d
+                let weight = row[j], value = v.base + j * c + g
                 var e = 0
                 while e < vectorized {
                     let sum = UnsafeRawPointer(y + e).loadUnaligned(as: SIMD8<Float>.self)
@@ -55,14 +59,15 @@ public func attendOneQuery(
 public func attendOneQuery(
     _ query: UnsafePointer<Float>, halfKeys keys: UnsafePointer<UInt16>, values: UnsafePointer<UInt16>, length: Int,
     heads: Int, headSize d: Int, width c: Int, scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>,
-    instructions: VectorInstructions = .widest
+    group: Int = 1, instructions: VectorInstructions = .widest
 ) {
+    precondition(group >= 1 && heads % group == 0, "query heads in whole groups")
     let q = SendablePointer(UnsafeMutablePointer(mutating: query)), o = SendablePointer(out)
     let k = SendablePointer(UnsafeMutablePointer(mutating: keys)), s = SendablePointer(scores)
     let v = SendablePointer(UnsafeMutablePointer(mutating: values))
     let scale = 1 / Float(d).squareRoot(), level = Int32(instructions.rawValue)
-    parallelFor(heads, minimumChunk: max(1, 8192 / max(1, length * d))) { range in
-        gpt_attend_one_query_f16(level, o.base, s.base, q.base, k.base, v.base, length, range.lowerBound,
-                                 range.upperBound, d, c, scale)
+    parallelFor(heads / group, minimumChunk: max(1, 8192 / max(1, length * d * group))) { range in
+        gpt_attend_one_query_f16(level, o.base, s.base, q.base, k.base, v.base, length, range.lowerBound * group,
+                                 range.upperBound * group, d, c, scale, group)
     }
 }
