@@ -77,6 +77,26 @@ import _TestSupport
         }
     }
 
+    @Test func aLongRunOfBytesThatIsNotUTF8() throws {
+        // SentencePiece decodes a run of byte tokens as one string, and a run that is not UTF-8 as one U+FFFD per
+        // byte: after a stray continuation byte, the whole run waits (it ends in U+FFFD) and, once it ends, no tail
+        // of it decodes alone as the whole does. The pieces must still be the plain ones, and the window must move
+        // again a few tokens after the run.
+        let tokenizer = try TokenizerFamilyTests.tokenizer("llama2")
+        let characters = try tokenizer.encode(String(repeating: "語", count: 60))  // "▁", then 3 byte tokens each
+        let stray = try #require(characters.last)  // the last byte of 語: a continuation byte
+        #expect(tokenizer.decode([stray]) == "\u{FFFD}" && characters.count == 181)
+        let words = try tokenizer.encode(String(repeating: " plain words", count: 20))
+        let ids = [characters[0], stray] + characters.dropFirst() + words
+        let (pieces, _, longest) = Self.filterPieces(ids, tokenizer: tokenizer)
+        #expect(Self.same(pieces, Self.plainPieces(ids, tokenizer: tokenizer)))
+        #expect(pieces.prefix(characters.count).allSatisfy { $0.isEmpty }, "the run waits")
+        #expect(longest > characters.count, "the window moved inside the run")
+        var filter = StopSequenceFilter(stops: [], tokenizer: tokenizer)
+        for id in ids { _ = filter.push(TokenChoice(token: id, logprob: 0)) }
+        #expect(filter.windowLength < 8 * StopSequenceFilter.contextTokens, "the window stayed long after the run")
+    }
+
     @Test func aStopSequenceLongAfterTheWindowMoved() throws {
         let long = try JSONDecoder().decode(BytePairMergeTests.Long.self, from: Data(contentsOf:
             TokenizerFamilyTests.fixtures.appendingPathComponent("long.json")))

@@ -19,6 +19,8 @@ struct StopSequenceFilter {
     private var window: [Int] = []
     /// Unicode scalars of the window's text already handed out (not Characters: "\r" + "\n" merge).
     private var releasedScalars = 0
+    /// The window's length at which ``moveWindow()`` next tries to move it.
+    private var moveAt = 4 * Self.contextTokens
     private var waiting: [TokenChoice] = []
     /// Tokens the next push decodes with (the window so far).
     var windowLength: Int { window.count }
@@ -68,19 +70,22 @@ struct StopSequenceFilter {
         return GeneratedPiece(text: text, tokens: waiting)
     }
 
-    /// Once the window is 4 times ``contextTokens`` long, keeps its last ``contextTokens`` tokens or a few more: the
-    /// shortest such tail whose text is the end of the whole window's text, scalar for scalar (a tail that starts
-    /// inside a run of byte tokens can decode differently alone). Called when all the window's text is handed out and
-    /// its last character complete.
+    /// Once the window is ``moveAt`` tokens long, keeps its last ``contextTokens`` tokens or up to 3 times as many:
+    /// the shortest such tail whose text is the end of the whole window's text, scalar for scalar (a tail that starts
+    /// inside a run of byte tokens can decode differently alone). When none is (the tokens just after a run of bytes
+    /// that is not UTF-8, which SentencePiece decodes as a U+FFFD per byte), the next try waits for ``contextTokens``
+    /// more tokens: a window that cannot move costs about what decoding everything each time costs. Called when all
+    /// the window's text is handed out and its last character complete.
     private mutating func moveWindow() {
-        guard window.count >= 4 * Self.contextTokens else { return }
+        guard window.count >= moveAt else { return }
         let whole = tokenizer.decode(window).unicodeScalars
-        for start in stride(from: window.count - Self.contextTokens, to: 0, by: -1) {
+        for start in stride(from: window.count - Self.contextTokens, to: window.count - 4 * Self.contextTokens, by: -1) {
             let tail = tokenizer.decode(Array(window[start...])).unicodeScalars
             guard tail.count <= whole.count, whole.suffix(tail.count).elementsEqual(tail) else { continue }
             window.removeFirst(start)
-            releasedScalars = tail.count
+            (releasedScalars, moveAt) = (tail.count, 4 * Self.contextTokens)
             return
         }
+        moveAt = window.count + Self.contextTokens
     }
 }
