@@ -138,16 +138,17 @@ public final class KVCache {
             cache.storeRow(qkv.storage.pointer + b * layout.width, layout: layout, layer: layer, position: cache.count)
         }
         // One parallel loop over the sequences, each attending on one thread (a loop per sequence over its heads
-        // cost a wake-up and a wait per sequence and layer).
+        // cost a wake-up and a wait per sequence and layer). The threads claim the sequences longest first, so
+        // sequences of different lengths (a new request beside a long chat) share the cores evenly.
         var serial = KernelSettings.current
         serial.threads = 1
         let rows = SendablePointer(qkv.storage.pointer), outs = SendablePointer(out.pointer)
-        parallelFor(caches.count) { range in
+        let order = caches.indices.sorted { caches[$0].count > caches[$1].count }
+        parallelForClaiming(caches.count, threads: kernelThreadCount) { claimed in
+            let b = order[claimed]
             KernelSettings.with(serial) {
-                for b in range {
-                    caches[b].attendRow(rows.base + b * layout.width, layout: layout, layer: layer,
-                                        length: caches[b].count + 1, out: outs.base + b * layout.queryWidth)
-                }
+                caches[b].attendRow(rows.base + b * layout.width, layout: layout, layer: layer,
+                                    length: caches[b].count + 1, out: outs.base + b * layout.queryWidth)
             }
         }
         return Tensor(shape: [caches.count, 1, layout.queryWidth], storage: out)
