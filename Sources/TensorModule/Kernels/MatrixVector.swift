@@ -182,8 +182,11 @@ func fewRowsProduct(
     m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, beta: Float,
     c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>?, relu: Bool
 ) {
-    let accumulate = startRows(c, m: m, n: n, ldc: ldc, beta: beta, bias: bias), settings = KernelSettings.current
+    let settings = KernelSettings.current
     let rounded = settings.precision == .bfloat16 ? settings.roundedWeights?.rowMajor(b) : nil
+    // A batch's bias rows (and its ReLU) are written by the threads, each over its own columns.
+    let threadsStart = m > 1 && settings.instructions != .portable && beta == 0
+    let accumulate = threadsStart ? bias != nil : startRows(c, m: m, n: n, ldc: ldc, beta: beta, bias: bias)
     if m == 1 || settings.instructions == .portable {
         for i in 0..<m {
             if let rounded {
@@ -198,20 +201,32 @@ func fewRowsProduct(
         let level = Int32(settings.instructions.rawValue), block = max(2, 8192 / k & ~1)
         let out = SendablePointer(c), input = SendablePointer(UnsafeMutablePointer(mutating: a))
         let weight = SendablePointer(UnsafeMutablePointer(mutating: b))
+        let biasRow = bias.map { SendablePointer(UnsafeMutablePointer(mutating: $0)) }
         parallelFor(n, minimumChunk: block) { range in
-            guard let rounded else {
-                gpt_rows_f32(level, out.base, ldc, weight.base, input.base, lda, m, range.lowerBound, range.upperBound,
-                             k, accumulate ? 1 : 0)
-                return
-            }
-            for start in stride(from: range.lowerBound, to: range.upperBound, by: block) {
-                let end = min(range.upperBound, start + block)
+            if threadsStart, let biasRow {
                 for i in 0..<m {
-                    gpt_matvec_bf16(level, out.base + i * ldc, rounded.storage, input.base + i * lda, start, end, k,
-                                    accumulate ? 1 : 0)
+                    (out.base + i * ldc + range.lowerBound).update(from: biasRow.base + range.lowerBound, count: range.count)
                 }
             }
+            if let rounded {
+                for start in stride(from: range.lowerBound, to: range.upperBound, by: block) {
+                    let end = min(range.upperBound, start + block)
+                    for i in 0..<m {
+                        gpt_matvec_bf16(level, out.base + i * ldc, rounded.storage, input.base + i * lda, start, end, k,
+                                        accumulate ? 1 : 0)
+                    }
+                }
+            } else {
+                gpt_rows_f32(level, out.base, ldc, weight.base, input.base, lda, m, range.lowerBound, range.upperBound,
+                             k, accumulate ? 1 : 0)
+            }
+            guard relu else { return }
+            for i in 0..<m {
+                let row = out.base + i * ldc
+                for j in range where !(row[j] > 0) { row[j] = 0 }
+            }
         }
+        return
     }
     guard relu else { return }
     for i in 0..<m {
