@@ -60,7 +60,14 @@ import _TestSupport
         #expect(ids.count > 16 * StopSequenceFilter.contextTokens, "the window never moved")
         let (pieces, stopped, longest) = Self.filterPieces(ids, tokenizer: tokenizer)
         #expect(!stopped)
-        #expect(longest < 8 * StopSequenceFilter.contextTokens, "\(name): the window grew to \(longest) tokens")
+        // The window cannot move inside a run of byte tokens (CJK text in the SentencePiece families).
+        guard case .bytePair(let bytePair) = tokenizer else { return }
+        let strings = bytePair.tokenStrings(ids)
+        let byteRun = strings.indices.reduce(into: (run: 0, longest: 0)) { state, i in
+            state.run = strings[i].hasPrefix("<0x") ? state.run + 1 : 0
+            state.longest = max(state.longest, state.run)
+        }.longest
+        #expect(longest < byteRun + 8 * StopSequenceFilter.contextTokens, "\(name): the window grew to \(longest) tokens")
         #expect(Self.same(pieces, Self.plainPieces(ids, tokenizer: tokenizer)), "\(name)")
         #expect(TokenizerFamilyTests.same(pieces.joined(), tokenizer.decode(ids)))
     }
@@ -95,6 +102,28 @@ import _TestSupport
         var filter = StopSequenceFilter(stops: [], tokenizer: tokenizer)
         for id in ids { _ = filter.push(TokenChoice(token: id, logprob: 0)) }
         #expect(filter.windowLength < 8 * StopSequenceFilter.contextTokens, "the window stayed long after the run")
+    }
+
+    @Test func aRunOfBytesThatTurnsOutNotUTF8() throws {
+        // A run of byte tokens that is UTF-8 so far, then a stray byte: SentencePiece then decodes the whole run as
+        // U+FFFD per byte, characters already handed out included; the window must not have moved into the run.
+        let tokenizer = try TokenizerFamilyTests.tokenizer("llama2")
+        let characters = try tokenizer.encode("語語語語語語語")  // "▁", then 3 byte tokens each
+        let words = try tokenizer.encode(" plain words here")
+        for ids in [Array(characters[..<16]) + [characters.last!] + words, Array(characters[..<16]) + [characters[1]]] {
+            #expect(Self.same(Self.filterPieces(ids, tokenizer: tokenizer).0, Self.plainPieces(ids, tokenizer: tokenizer)))
+        }
+    }
+
+    @Test(arguments: ["llama2", "metaspace"])
+    func tokensThatDecodeToNothing(name: String) throws {
+        // Ids past the vocabulary (a padded model's) decode to nothing: a window of only those would make the next
+        // token's text the first, whose leading space the decoder drops.
+        let tokenizer = try TokenizerFamilyTests.tokenizer(name)
+        let nothing = [Int](repeating: tokenizer.vocabularySize + 7, count: 4)
+        let ids = try Array(tokenizer.encode("one two three four five six seven eight nine ten eleven twelve thirteen").prefix(12))
+            + nothing + tokenizer.encode(" again and again")
+        #expect(Self.same(Self.filterPieces(ids, tokenizer: tokenizer).0, Self.plainPieces(ids, tokenizer: tokenizer)))
     }
 
     @Test func aStopSequenceLongAfterTheWindowMoved() throws {

@@ -7,9 +7,9 @@ import Foundation
 /// the last point where all the text was handed out, after a few tokens of left context (``contextTokens``), and
 /// hands out what that window's text gained. The context is what a decoder looks back at: the start of a text
 /// (SentencePiece's dropped leading space) and a run of byte tokens (decoded as one UTF-8 string). The window moves
-/// only at a point where every decoded character was complete and handed out, to a tail whose text alone is the end
-/// of the text so far, so the pieces are those of decoding every token each time (tested against that, on today's
-/// tokenizer families).
+/// only at a point where every decoded character was complete and handed out and no run of byte tokens is open, to
+/// a tail whose text alone is the end of the text so far, so the pieces are those of decoding every token each time
+/// (tested against that, on today's tokenizer families).
 struct StopSequenceFilter {
     let stops: [String]
     let tokenizer: Tokenizer
@@ -71,21 +71,29 @@ struct StopSequenceFilter {
     }
 
     /// Once the window is ``moveAt`` tokens long, keeps its last ``contextTokens`` tokens or up to 3 times as many:
-    /// the shortest such tail whose text is the end of the whole window's text, scalar for scalar (a tail that starts
-    /// inside a run of byte tokens can decode differently alone). When none is (the tokens just after a run of bytes
-    /// that is not UTF-8, which SentencePiece decodes as a U+FFFD per byte), the next try waits for ``contextTokens``
-    /// more tokens: a window that cannot move costs about what decoding everything each time costs. Called when all
-    /// the window's text is handed out and its last character complete.
+    /// the shortest such tail whose text is not empty and is the end of the whole window's text, scalar for scalar.
+    /// Not while the window ends in a byte token: SentencePiece decodes a run of byte tokens as one string (one
+    /// U+FFFD per byte if it is not UTF-8), so a run that may still go on can change text before the tail. An empty
+    /// tail would make the next token's text the first, whose leading space the decoder drops. When no tail
+    /// qualifies (just after a run of bytes that is not UTF-8), the next try waits for ``contextTokens`` more tokens:
+    /// a window that cannot move costs about what decoding everything each time costs. Called when all the window's
+    /// text is handed out and its last character complete.
     private mutating func moveWindow() {
-        guard window.count >= moveAt else { return }
+        guard window.count >= moveAt, !isByteToken(window[window.count - 1]) else { return }
         let whole = tokenizer.decode(window).unicodeScalars
         for start in stride(from: window.count - Self.contextTokens, to: window.count - 4 * Self.contextTokens, by: -1) {
             let tail = tokenizer.decode(Array(window[start...])).unicodeScalars
-            guard tail.count <= whole.count, whole.suffix(tail.count).elementsEqual(tail) else { continue }
+            guard !tail.isEmpty, tail.count <= whole.count, whole.suffix(tail.count).elementsEqual(tail) else { continue }
             window.removeFirst(start)
             (releasedScalars, moveAt) = (tail.count, 4 * Self.contextTokens)
             return
         }
         moveAt = window.count + Self.contextTokens
+    }
+
+    /// Whether `id` is a byte-fallback token (`<0xAB>`), decoded together with the byte tokens beside it.
+    private func isByteToken(_ id: Int) -> Bool {
+        guard case .bytePair(let bytePair) = tokenizer else { return false }
+        return fallbackByte(bytePair.tokenStrings([id])[0]) != nil
     }
 }
