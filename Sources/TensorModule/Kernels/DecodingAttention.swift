@@ -15,18 +15,17 @@ public func attendOneQuery(
     group: Int = 1, instructions: VectorInstructions = .widest
 ) {
     precondition(group >= 1 && heads % group == 0, "query heads in whole groups")
-    let q = SendablePointer(UnsafeMutablePointer(mutating: query)), o = SendablePointer(out)
-    let k = SendablePointer(UnsafeMutablePointer(mutating: keys)), s = SendablePointer(scores)
-    let v = SendablePointer(UnsafeMutablePointer(mutating: values))
     let scale = 1 / Float(d).squareRoot()
     if instructions != .portable {
         let level = Int32(instructions.rawValue)
-        parallelFor(heads / group, minimumChunk: max(1, 8192 / max(1, length * d * group))) { range in
-            gpt_attend_one_query(level, o.base, s.base, q.base, k.base, v.base, length, range.lowerBound * group,
-                                 range.upperBound * group, d, c, scale, group)
+        forEachHeadGroupRange(heads: heads, group: group, length: length, headSize: d) {
+            gpt_attend_one_query(level, out, scores, query, keys, values, length, $0, $1, d, c, scale, group)
         }
         return
     }
+    let q = SendablePointer(UnsafeMutablePointer(mutating: query)), o = SendablePointer(out)
+    let k = SendablePointer(UnsafeMutablePointer(mutating: keys)), s = SendablePointer(scores)
+    let v = SendablePointer(UnsafeMutablePointer(mutating: values))
     parallelFor(heads, minimumChunk: max(1, 8192 / max(1, length * d))) { range in
         for h in range {
             let row = s.base + h * length, query = q.base + h * d, g = h / group * d
@@ -53,7 +52,7 @@ public func attendOneQuery(
     }
 }
 
-/// ``attendOneQuery(_:keys:values:length:heads:headSize:width:scores:out:instructions:)`` over keys and values in
+/// ``attendOneQuery(_:keys:values:length:heads:headSize:width:scores:out:group:instructions:)`` over keys and values in
 /// IEEE half precision (bit patterns; a 16-bit KV cache), widened as they are read: with AVX2 or AVX-512 the same
 /// result, bit for bit, as the fp32 kernel over their fp32 values; `.portable` runs the plain C loop.
 public func attendOneQuery(
@@ -62,12 +61,16 @@ public func attendOneQuery(
     group: Int = 1, instructions: VectorInstructions = .widest
 ) {
     precondition(group >= 1 && heads % group == 0, "query heads in whole groups")
-    let q = SendablePointer(UnsafeMutablePointer(mutating: query)), o = SendablePointer(out)
-    let k = SendablePointer(UnsafeMutablePointer(mutating: keys)), s = SendablePointer(scores)
-    let v = SendablePointer(UnsafeMutablePointer(mutating: values))
     let scale = 1 / Float(d).squareRoot(), level = Int32(instructions.rawValue)
+    forEachHeadGroupRange(heads: heads, group: group, length: length, headSize: d) {
+        gpt_attend_one_query_f16(level, out, scores, query, keys, values, length, $0, $1, d, c, scale, group)
+    }
+}
+
+/// Runs `kernel(first, end)` on query heads `first..<end`, the heads split across cores in whole groups of `group`
+/// (a group's heads share their key/value head's cache, which the C kernels read once per group).
+private func forEachHeadGroupRange(heads: Int, group: Int, length: Int, headSize d: Int, _ kernel: (Int, Int) -> Void) {
     parallelFor(heads / group, minimumChunk: max(1, 8192 / max(1, length * d * group))) { range in
-        gpt_attend_one_query_f16(level, o.base, s.base, q.base, k.base, v.base, length, range.lowerBound * group,
-                                 range.upperBound * group, d, c, scale, group)
+        kernel(range.lowerBound * group, range.upperBound * group)
     }
 }

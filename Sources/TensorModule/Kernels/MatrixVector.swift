@@ -174,7 +174,7 @@ public let fewRowsLimit = 16
 
 /// `c[m, n] = beta c + a[m, k] Bᵀ (+ bias)`, then `max(0, c)` when `relu`, for a row-major weight `B` `[n, k]` and a
 /// few rows (one-token decoding, `m` = 1, or a batched decoding step, one row per sequence), on the matrix-vector
-/// kernels. Each thread takes a range of `B`'s rows and multiplies them by every row of `a` (fp32: in tiles of two
+/// kernels. Each thread takes a range of `B`'s rows and multiplies them by every row of `a` (fp32: in tiles of a few
 /// weight rows by two input rows, `gpt_rows_f32`; bfloat16: a 32 KB block of rows by each input row in turn), so `B`
 /// streams from memory once for all `m` rows, and each row's sums are exactly those of the product of that row alone. Under ``MatrixPrecision/bfloat16`` it reads `B`'s bfloat16 copy when
 /// ``KernelSettings/roundedWeights`` holds one.
@@ -184,10 +184,11 @@ func fewRowsProduct(
 ) {
     let settings = KernelSettings.current
     let rounded = settings.precision == .bfloat16 ? settings.roundedWeights?.rowMajor(b) : nil
+    let batched = m > 1 && settings.instructions != .portable
     // A batch's bias rows (and its ReLU) are written by the threads, each over its own columns.
-    let threadsStart = m > 1 && settings.instructions != .portable && beta == 0
+    let threadsStart = batched && beta == 0
     let accumulate = threadsStart ? bias != nil : startRows(c, m: m, n: n, ldc: ldc, beta: beta, bias: bias)
-    if m == 1 || settings.instructions == .portable {
+    if !batched {
         for i in 0..<m {
             if let rounded {
                 matrixVectorProduct(out: c + i * ldc, weight: rounded, input: a + i * lda, accumulate: accumulate,
